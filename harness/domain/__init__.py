@@ -1,0 +1,1 @@
+"""The domain: entities, state machines, configuration keys and errors. No I/O here."""

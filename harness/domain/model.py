@@ -1,0 +1,204 @@
+"""The entities of a CloudStack-style cloud, as plain Python.
+
+Each entity carries CloudStack's two identities: ``id`` (the database key, never shown to
+users) and ``uuid`` (what the API and the CLI speak). Mapping to tables lives in
+``harness.store``; nothing here knows SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+from harness.domain.states import VMSnapshotState, VMSnapshotType, VMState, VolumeSnapshotState
+
+
+class AccountType(IntEnum):
+    """CloudStack's account types (``account.type``)."""
+
+    User = 0
+    Admin = 1
+    DomainAdmin = 2
+
+
+class VolumeType(StrEnum):
+    ROOT = "ROOT"
+    DATADISK = "DATADISK"
+
+
+class ExportStrategy(StrEnum):
+    """When the manager exports a VM so its checkpoints survive a CloudStack stop.
+
+    CloudStack stops a VM on Hyper-V by unregistering it, which discards its checkpoints
+    (spec, "Important questions"). ``on-stop`` exports right before the unregister and
+    imports on start; ``on-snapshot`` exports after every change to the checkpoint tree;
+    ``none`` exports nothing, and a stop loses the checkpoints (recorded as Error).
+    """
+
+    on_stop = "on-stop"
+    on_snapshot = "on-snapshot"
+    none = "none"
+
+
+@dataclass(slots=True)
+class Domain:
+    id: int
+    uuid: str
+    name: str
+    parent_id: int | None
+    path: str  # "/" for ROOT, "/a/b/" below it, as CloudStack stores it
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class Account:
+    id: int
+    uuid: str
+    name: str
+    type: AccountType
+    domain_id: int
+    api_key: str | None = None
+    secret_key: str | None = None
+    removed: datetime | None = None
+
+    @property
+    def is_root_admin(self) -> bool:
+        return self.type == AccountType.Admin
+
+
+@dataclass(slots=True)
+class ServiceOffering:
+    id: int
+    uuid: str
+    name: str
+    cpu: int
+    speed: int  # MHz
+    ram_size: int  # MiB
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class Zone:
+    id: int
+    uuid: str
+    name: str
+
+
+@dataclass(slots=True)
+class Host:
+    id: int
+    uuid: str
+    name: str
+    zone_id: int
+    hypervisor_type: str  # "Hyperv"
+    hypervisor_version: str
+
+
+@dataclass(slots=True)
+class HypervisorCapabilities:
+    id: int
+    uuid: str
+    hypervisor_type: str
+    hypervisor_version: str  # "default" is the fallback row the snapshot manager consults
+    max_guests_limit: int
+    max_data_volumes_limit: int
+    vm_snapshot_enabled: bool
+
+
+@dataclass(slots=True)
+class VM:
+    id: int
+    uuid: str
+    instance_name: str  # i-<account>-<id>-VM, the name the host knows
+    display_name: str
+    state: VMState
+    account_id: int
+    domain_id: int
+    service_offering_id: int
+    zone_id: int
+    host_id: int | None
+    update_count: int = 0
+    exported: bool = False  # the host holds an export of this VM (checkpoint tree included)
+    created: datetime | None = None
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class Volume:
+    id: int
+    uuid: str
+    name: str
+    type: VolumeType
+    size: int  # bytes, virtual size
+    account_id: int
+    domain_id: int
+    vm_id: int | None
+    device_id: int | None
+    path: str | None  # active file on the host: .vhdx, or the leaf .avhdx once checkpoints exist
+    vm_snapshot_chain_size: int = 0  # bytes the VM-snapshot chain uses (from the host's answers)
+    state: str = "Ready"
+    created: datetime | None = None
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class VolumeSnapshot:
+    id: int
+    uuid: str
+    name: str
+    volume_id: int
+    account_id: int
+    domain_id: int
+    state: VolumeSnapshotState
+    size: int = 0
+    update_count: int = 0
+    created: datetime | None = None
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class VMSnapshot:
+    id: int
+    uuid: str
+    name: str  # internal: <instance>_VS_<yyyyMMddHHmmss> (GMT)
+    display_name: str
+    description: str | None
+    vm_id: int
+    account_id: int
+    domain_id: int
+    service_offering_id: int  # the VM's offering when the snapshot was taken
+    type: VMSnapshotType
+    state: VMSnapshotState
+    parent: int | None = None
+    current: bool | None = None  # NULL until the first successful create, as in CloudStack
+    update_count: int = 0
+    created: datetime | None = None
+    updated: datetime | None = None
+    removed: datetime | None = None
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AsyncJob:
+    id: int
+    uuid: str
+    account_id: int
+    cmd: str
+    cmd_info: str
+    instance_type: str | None
+    instance_id: int | None
+    job_status: int = 0  # 0 pending, 1 succeeded, 2 failed
+    job_result_code: int = 0
+    job_result: str | None = None  # JSON
+    created: datetime | None = None
+    last_updated: datetime | None = None
+    completed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list call: ``count`` is the total before paging, as CloudStack reports it."""
+
+    count: int
+    items: list  # type: ignore[type-arg]

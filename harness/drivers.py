@@ -1,0 +1,428 @@
+"""THE boundary between the manager and a Hyper-V host.
+
+The manager's workflows never talk to a host. They *yield* a :class:`Command` and receive an
+:class:`Answer` (or have a :class:`HostError` thrown in). A runner passes each command to a
+driver's :meth:`HyperVDriver.execute`. Two drivers implement this contract:
+
+- ``simulator.driver.SimulatedHyperVDriver``: an in-memory Hyper-V host
+  (``simulator.host.HyperVHost``) that models checkpoint trees, AVHDX chains, merges,
+  export/import and guest data; instant, or in SimPy time.
+- ``live_driver.driver.PowerShellHyperVDriver``: real hosts over PowerShell Remoting.
+
+Rules every driver follows:
+
+- Commands and answers speak domain terms: a VM by its CloudStack instance name
+  (:class:`VMRef`), a VM snapshot by its internal name (:class:`SnapshotRef`), a volume by
+  its uuid. Cmdlet names, Hyper-V GUIDs and WMI paths never cross this boundary.
+- A VM on the host is *registered* (it has a configuration, a power state and a checkpoint
+  tree) or not. CloudStack stops a VM on Hyper-V by unregistering it (:class:`UnregisterVM`),
+  which discards its checkpoint tree; the disk files stay on primary storage. An
+  :class:`ExportVM` taken before the unregister lets :class:`ImportVM` bring the tree back.
+- Answers carry what CloudStack's answers carry: per volume, the new active file (the leaf
+  ``.avhdx`` once checkpoints exist) and the bytes the snapshot chain uses
+  (:class:`VolumeState`), and the VM's resulting power state.
+- Failures raise one hierarchy, :class:`HostError`, with a stable ``code``; the simulator
+  raises exactly the classes the live driver raises.
+- Optional powers are declared in :attr:`HyperVDriver.capabilities`; a driver never raises
+  ``NotImplementedError`` for a command in this module except the guest-data pair, which
+  only drivers with ``capabilities.guest_data`` accept.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass(frozen=True, slots=True)
+class VMRef:
+    """A VM as the host knows it: CloudStack's instance name (``i-2-7-VM``)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotRef:
+    """A VM snapshot as the host knows it: the checkpoint is named after ``name``
+    (``<instance>_VS_<yyyyMMddHHmmss>``), which the manager keeps unique per VM."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DiskSpec:
+    """A volume the host should attach: ``path`` is the active file from the database, or
+    ``None`` for a volume the host has not created yet (it then creates ``<uuid>.vhdx``)."""
+
+    volume_uuid: str
+    size: int
+    path: str | None = None
+
+
+class PowerState(StrEnum):
+    """A registered VM's power state, as Hyper-V reports it (``VMState``)."""
+
+    Running = "Running"
+    Off = "Off"
+    Saved = "Saved"
+    Paused = "Paused"
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Base of every host command. ``vm`` is the VM the command acts on."""
+
+    vm: VMRef
+
+
+@dataclass(frozen=True, slots=True)
+class DeployVM(Command):
+    """Create the VM's disk files; when ``start``, also register and start it.
+
+    Answer: :class:`VMAnswer` with every volume's path. Errors: :class:`InvalidState` if a VM
+    of that name is already registered.
+    """
+
+    memory_mib: int
+    cpus: int
+    disks: tuple[DiskSpec, ...]
+    start: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterVM(Command):
+    """Define an Off VM from its disk files (CloudStack's start creates the VM this way).
+    No checkpoints. Answer: :class:`VMAnswer`. Errors: :class:`InvalidState` if registered,
+    :class:`ObjectNotFound` if a disk file is missing."""
+
+    memory_mib: int
+    cpus: int
+    disks: tuple[DiskSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportVM(Command):
+    """Register the VM from its export (``Import-VM -Register``), checkpoint tree included,
+    attached to ``disks`` (the live active files) and sized to ``memory_mib``/``cpus``.
+    The VM comes back Off. Errors: :class:`ObjectNotFound` when there is no export."""
+
+    memory_mib: int
+    cpus: int
+    disks: tuple[DiskSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StartVM(Command):
+    """Start a registered VM (from Off, or resume from Saved). Answer: :class:`VMAnswer`
+    (Running). Errors: :class:`ObjectNotFound`, :class:`InvalidState` if already running."""
+
+
+@dataclass(frozen=True, slots=True)
+class PowerOffVM(Command):
+    """Turn a registered VM off (``Stop-VM -TurnOff``); it stays registered. Off already is
+    not an error. Answer: :class:`VMAnswer` (Off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnregisterVM(Command):
+    """Remove the VM's registration (``Remove-VM``). Disk files stay; the checkpoint tree is
+    discarded (its AVHDX files stay on storage as orphans). Answer: :class:`UnregisterAnswer`
+    naming the checkpoints that went with it. The VM must be Off."""
+
+
+@dataclass(frozen=True, slots=True)
+class DestroyVM(Command):
+    """Unregister the VM if registered, and delete its disk files and its export."""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportVM(Command):
+    """Export the registered VM with its whole checkpoint tree, replacing any older export
+    (``Export-VM``). Answer: :class:`ExportAnswer` with the bytes copied."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVMSnapshot(Command):
+    """Take a checkpoint named ``snapshot.name`` of a registered VM.
+
+    ``memory`` asks for disk and memory (a Standard checkpoint of a Running VM). Without it,
+    a Running VM gets a Production checkpoint: with ``quiesce`` one that must be
+    application-consistent (``ProductionOnly``: fails when the guest cannot freeze), without
+    it one that may fall back to Standard, in which case the answer says ``memory=True``.
+    A checkpoint of an Off VM never holds memory. The new checkpoint becomes the VM's
+    current one; every disk gets a new leaf. Answer: :class:`SnapshotAnswer`.
+    Errors: :class:`ObjectNotFound`, :class:`InvalidState` (busy VM, memory of an Off VM),
+    :class:`OperationFailed` (VSS), :class:`InsufficientSpace`.
+    """
+
+    snapshot: SnapshotRef
+    memory: bool = False
+    quiesce: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RevertToVMSnapshot(Command):
+    """Apply the checkpoint (``Restore-VMSnapshot``). A checkpoint with memory leaves the VM
+    Saved and the driver starts it (answer: Running); one without leaves it Off. The
+    checkpoint becomes current; the abandoned leaf is discarded unless something depends on
+    it. Answer: :class:`SnapshotAnswer`. Errors: :class:`ObjectNotFound`, :class:`InvalidState`."""
+
+    snapshot: SnapshotRef
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteVMSnapshot(Command):
+    """Delete the checkpoint (``Remove-VMSnapshot``) and wait for its merge. Its AVHDX is
+    merged into the chain, or kept when two or more files depend on it. If it was current,
+    its parent becomes current. Answer: :class:`SnapshotAnswer` with the new active paths.
+    Errors: :class:`ObjectNotFound` when no such checkpoint exists."""
+
+    snapshot: SnapshotRef
+
+
+@dataclass(frozen=True, slots=True)
+class AttachVolume(Command):
+    """Attach a disk to a registered VM (``Add-VMHardDiskDrive``), creating its file if
+    ``disk.path`` is None. Answer: :class:`VMAnswer`."""
+
+    disk: DiskSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DetachVolume(Command):
+    """Detach a disk from a registered VM (``Remove-VMHardDiskDrive``); the file stays."""
+
+    disk: DiskSpec
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVolumeSnapshot(Command):
+    """Copy the volume's current content (its whole chain, collapsed) off the host.
+    Answer: :class:`VolumeSnapshotAnswer` with the bytes copied."""
+
+    disk: DiskSpec
+
+
+@dataclass(frozen=True, slots=True)
+class GetInventory(Command):
+    """Report every registered VM with its power state, disks and checkpoint tree, and the
+    VMs that have an export. ``vm`` is ignored (use ``VMRef("*")``). Answer: :class:`Inventory`."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteGuestData(Command):
+    """Write ``value`` under ``key`` on the volume's disk, as a guest would (simulated hosts
+    only: ``capabilities.guest_data``). ``volume_uuid`` None means the ROOT disk."""
+
+    key: str
+    value: str
+    volume_uuid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReadGuestData(Command):
+    """Read ``key`` from the volume's disk through its chain. Answer: :class:`GuestDataAnswer`."""
+
+    key: str
+    volume_uuid: str | None = None
+
+
+# --------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeState:
+    """A volume after a command: its active file and the bytes its snapshot chain uses."""
+
+    volume_uuid: str
+    path: str
+    chain_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Base of every answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class VMAnswer(Answer):
+    power_state: PowerState | None
+    volumes: tuple[VolumeState, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotAnswer(Answer):
+    """``memory`` says whether the checkpoint holds memory (create only)."""
+
+    power_state: PowerState
+    volumes: tuple[VolumeState, ...]
+    memory: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UnregisterAnswer(Answer):
+    lost_checkpoints: tuple[str, ...]
+    volumes: tuple[VolumeState, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportAnswer(Answer):
+    bytes_copied: int
+    checkpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeSnapshotAnswer(Answer):
+    bytes_copied: int
+
+
+@dataclass(frozen=True, slots=True)
+class GuestDataAnswer(Answer):
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointInfo:
+    name: str
+    parent: str | None
+    memory: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VMInventory:
+    name: str
+    power_state: PowerState
+    current: str | None
+    checkpoints: tuple[CheckpointInfo, ...]
+    volumes: tuple[VolumeState, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory(Answer):
+    vms: tuple[VMInventory, ...]
+    exported: tuple[str, ...] = ()
+
+    def vm(self, name: str) -> VMInventory | None:
+        return next((v for v in self.vms if v.name == name), None)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class HostError(Exception):
+    """A host refused or failed a command. ``code`` is stable across drivers."""
+
+    code = "HostError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidState(HostError):
+    """The VM is busy or in a state the command does not accept (Hyper-V ``InvalidState``)."""
+
+    code = "InvalidState"
+
+
+class ObjectNotFound(HostError):
+    """No such VM, checkpoint, disk file or export (Hyper-V ``ObjectNotFound``)."""
+
+    code = "ObjectNotFound"
+
+
+class OperationFailed(HostError):
+    """The host tried and failed (VSS freeze failed, merge failed, export failed)."""
+
+    code = "OperationFailed"
+
+
+class InsufficientSpace(OperationFailed):
+    """The volume holding the VM's files is full."""
+
+    code = "InsufficientSpace"
+
+
+class OperationTimeout(HostError):
+    """No answer within the command's wait; the outcome on the host is unknown."""
+
+    code = "Timeout"
+
+
+class HostUnreachable(HostError):
+    """The host (or its agent) cannot be reached; nothing was done, or the outcome is unknown."""
+
+    code = "HostUnreachable"
+
+
+class StorageUnavailable(HostError):
+    """Primary storage is down."""
+
+    code = "StorageUnavailable"
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a driver can do beyond the core commands.
+
+    Attributes:
+        guest_data: accepts :class:`WriteGuestData` / :class:`ReadGuestData`.
+        fault_injection: faults can be planned (simulator only).
+        simulated_time: commands take SimPy time rather than wall time.
+        production_checkpoints: quiesced disk-only checkpoints of running VMs.
+    """
+
+    guest_data: bool = False
+    fault_injection: bool = False
+    simulated_time: bool = False
+    production_checkpoints: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class HyperVDriver(Protocol):
+    """What a runner needs from a host backend."""
+
+    capabilities: Capabilities
+
+    def execute(self, command: Command) -> Answer:
+        """Carry out ``command`` on the host and return its answer.
+
+        Blocks until the host has finished (a delete returns after its merge). Raises a
+        :class:`HostError` subclass on failure; anything else is a driver bug.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections or persist state; the driver is not used afterwards."""
+        ...
+
+
+_DRIVERS = {
+    "sim": "simulator.driver:SimulatedHyperVDriver",
+    "live": "live_driver.driver:PowerShellHyperVDriver",
+}
+
+
+def load_driver(name: str, **config: Any) -> HyperVDriver:
+    """Build the driver called ``name`` (``sim`` or ``live``) from ``config``. The one place
+    that chooses a backend."""
+    try:
+        module_name, class_name = _DRIVERS[name].split(":")
+    except KeyError:
+        raise ValueError(f"unknown driver {name!r}; choose one of {', '.join(_DRIVERS)}") from None
+    cls = getattr(importlib.import_module(module_name), class_name)
+    driver = cls(**config)
+    if not isinstance(driver, HyperVDriver):
+        raise TypeError(f"{cls.__name__} does not implement the HyperVDriver contract")
+    return driver

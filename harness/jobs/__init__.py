@@ -1,0 +1,1 @@
+"""Async jobs, per-VM serial queues, and the runners that drive workflows."""

@@ -1,0 +1,143 @@
+"""Async jobs: ``async_job`` rows, and a per-VM serial queue that runs them.
+
+Every mutating use case is a job, as in CloudStack: the synchronous checks run first (a
+rejected request creates no job), then :meth:`AsyncJobs.submit` writes an ``async_job`` row
+(``job_status`` 0) and queues the work under the VM's key. Work for one VM runs strictly in
+submission order, one item at a time (CloudStack's ``VmWorkJobQueue``); different VMs run in
+parallel on the executor. When the work ends the row records the outcome: status 1 with the
+result object, or status 2 with ``{"errorcode", "errortext"}``. An unexpected exception is
+logged with its traceback and reported as 530 "Unexpected exception": no traceback ever
+reaches a caller.
+
+Without an executor (the CLI), :meth:`AsyncJobs.submit` runs the work inline and returns the
+finished job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import Any
+
+from harness.domain.errors import CloudError
+from harness.domain.model import Account, AsyncJob
+from harness.store.uow import UowFactory
+
+log = logging.getLogger("hvsnap.jobs")
+
+SUCCEEDED, FAILED = 1, 2
+
+
+class SerialQueues:
+    """Per-key FIFO execution on an executor: one item per key at a time."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self._lock = threading.Lock()
+        self._pending: dict[str, deque[Callable[[], None]]] = {}
+
+    def put(self, key: str, work: Callable[[], None]) -> None:
+        with self._lock:
+            queue = self._pending.get(key)
+            if queue is not None:
+                queue.append(work)
+                return
+            self._pending[key] = deque([work])
+        self.executor.submit(self._drain, key)
+
+    def _drain(self, key: str) -> None:
+        while True:
+            with self._lock:
+                queue = self._pending[key]
+                if not queue:
+                    del self._pending[key]
+                    return
+                work = queue[0]
+            try:
+                work()
+            finally:
+                with self._lock:
+                    queue.popleft()
+
+
+class AsyncJobs:
+    """Creates job rows and runs their work, serially per VM."""
+
+    def __init__(self, uow_factory: UowFactory, executor: Executor | None = None) -> None:
+        self.uow_factory = uow_factory
+        self.queues = SerialQueues(executor) if executor is not None else None
+        self.futures: dict[str, Future[AsyncJob]] = {}
+
+    def submit(
+        self,
+        caller: Account,
+        cmd: str,
+        key: str,
+        work: Callable[[], Any],
+        present: Callable[[Any], dict[str, Any]],
+        instance: tuple[str, int] | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> AsyncJob:
+        """Record a job for ``cmd`` and queue ``work`` under ``key`` (a VM uuid).
+
+        ``work()`` returns the use case's result, which ``present`` turns into the job's
+        result object (e.g. ``{"vmsnapshot": {...}}``).
+        """
+        with self.uow_factory() as uow:
+            job = uow.jobs.add(
+                AsyncJob(
+                    id=0,
+                    uuid=str(uuid.uuid4()),
+                    account_id=caller.id,
+                    cmd=cmd,
+                    cmd_info=json.dumps(info or {}, default=str),
+                    instance_type=instance[0] if instance else None,
+                    instance_id=instance[1] if instance else None,
+                )
+            )
+            uow.commit()
+        if self.queues is None:
+            self._run(job, work, present)
+            return job
+        future: Future[AsyncJob] = Future()
+        self.futures[job.uuid] = future
+
+        def run() -> None:
+            self._run(job, work, present)
+            future.set_result(job)
+            self.futures.pop(job.uuid, None)
+
+        self.queues.put(key, run)
+        return job
+
+    def _run(self, job: AsyncJob, work: Callable[[], Any], present: Callable[[Any], dict[str, Any]]) -> None:
+        try:
+            outcome = present(work())
+            status, code = SUCCEEDED, 0
+        except CloudError as err:
+            outcome, status, code = {"errorcode": err.errorcode, "errortext": err.errortext}, FAILED, err.errorcode
+        except Exception:
+            log.exception("job %s (%s) failed unexpectedly", job.uuid, job.cmd)
+            outcome, status, code = {"errorcode": 530, "errortext": "Unexpected exception"}, FAILED, 530
+        with self.uow_factory() as uow:
+            uow.jobs.finish(job, status, code, json.dumps(outcome, default=str))
+            uow.commit()
+
+    def wait(self, job: AsyncJob, timeout: float | None = None) -> AsyncJob:
+        """Block until ``job`` has finished (immediately for inline jobs)."""
+        future = self.futures.get(job.uuid)
+        if future is not None:
+            future.result(timeout)
+        with self.uow_factory(readonly=True) as uow:
+            finished = uow.jobs.get(job.id)
+        assert finished is not None
+        return finished
+
+    @staticmethod
+    def result(job: AsyncJob) -> dict[str, Any]:
+        return json.loads(job.job_result) if job.job_result else {}

@@ -1,0 +1,1 @@
+"""Use cases. Mutating ones are sans-IO workflows: generators that yield host commands."""

@@ -1,0 +1,181 @@
+"""The cloud's catalogue: first-start bootstrap, domains, accounts and their API keys,
+offerings, hypervisor capabilities and configuration."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from harness.domain import config
+from harness.domain.errors import InvalidParameterValue, PermissionDenied
+from harness.domain.model import (
+    Account,
+    AccountType,
+    Domain,
+    Host,
+    HypervisorCapabilities,
+    ServiceOffering,
+    Zone,
+)
+from harness.service.access import check_access
+from harness.store.uow import UowFactory
+
+ADMIN = "admin"
+#: offerings every new cloud starts with: name, cpus, MHz, MiB
+DEFAULT_OFFERINGS = (("small", 1, 500, 512), ("medium", 2, 1000, 2048), ("large", 4, 2000, 4096))
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def bootstrap(uow_factory: UowFactory) -> Account:
+    """Create the ROOT domain, the admin account with API keys, a zone with one Hyper-V
+    host, the default offerings and the Hyper-V capability row, once. Returns the admin."""
+    with uow_factory() as uow:
+        existing = uow.accounts.by_name(ADMIN)
+        if existing is not None:
+            return existing
+        root = uow.domains.add(Domain(0, _new_id(), "ROOT", None, "/"))
+        admin = uow.accounts.add(
+            Account(0, _new_id(), ADMIN, AccountType.Admin, root.id, _key(), _key()), _new_id()
+        )
+        zone = uow.zones.add(Zone(0, _new_id(), "zone1"))
+        uow.hosts.add(Host(0, _new_id(), "hyperv-01", zone.id, "Hyperv", "2019"))
+        for name, cpu, speed, ram in DEFAULT_OFFERINGS:
+            uow.offerings.add(ServiceOffering(0, _new_id(), name, cpu, speed, ram))
+        # The spec's "Set vm_snapshot_enabled = 1"; the manager reads the "default" row.
+        uow.capabilities.add(HypervisorCapabilities(0, _new_id(), "Hyperv", "default", 1024, 64, True))
+        uow.commit()
+    return admin
+
+
+def _key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def account_named(uow_factory: UowFactory, name: str) -> Account:
+    with uow_factory(readonly=True) as uow:
+        found = uow.accounts.by_name(name)
+    if found is None:
+        raise InvalidParameterValue(f"Unable to find account {name}")
+    return found
+
+
+def create_domain(uow_factory: UowFactory, caller: Account, name: str, parent_uuid: str | None = None) -> Domain:
+    if caller.type == AccountType.User:
+        raise PermissionDenied(f"Account {caller.name} may not create domains")
+    if not name or len(name) > 255 or "/" in name:
+        raise InvalidParameterValue("A domain name must have 1 to 255 characters and no '/'")
+    with uow_factory() as uow:
+        parent = uow.domains.get_by_uuid(parent_uuid) if parent_uuid else uow.domains.get(caller.domain_id)
+        if parent is None:
+            raise InvalidParameterValue(f"Unable to find domain with specified id: {parent_uuid}")
+        check_access(uow, caller, _DomainOwner(parent), f"domain {parent.name}")
+        if uow.domains.child_named(parent, name) is not None:
+            raise InvalidParameterValue(f"Domain {name} already exists under {parent.name}")
+        domain = uow.domains.add(Domain(0, _new_id(), name, parent.id, f"{parent.path}{name}/"))
+        uow.commit()
+    return domain
+
+
+class _DomainOwner:
+    """Lets ``check_access`` judge a domain like any owned resource (no account owns it)."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.account_id = -1
+        self.domain_id = domain.id
+
+
+def create_account(
+    uow_factory: UowFactory,
+    caller: Account,
+    name: str,
+    account_type: AccountType = AccountType.User,
+    domain_uuid: str | None = None,
+) -> Account:
+    """A new account with API keys, in ``domain_uuid`` (default: the caller's domain)."""
+    if caller.type == AccountType.User:
+        raise PermissionDenied(f"Account {caller.name} may not create accounts")
+    if caller.type == AccountType.DomainAdmin and account_type == AccountType.Admin:
+        raise PermissionDenied("A domain admin may not create root admins")
+    if not name or len(name) > 100:
+        raise InvalidParameterValue("An account name must have 1 to 100 characters")
+    with uow_factory() as uow:
+        domain = uow.domains.get_by_uuid(domain_uuid) if domain_uuid else uow.domains.get(caller.domain_id)
+        if domain is None:
+            raise InvalidParameterValue(f"Unable to find domain with specified id: {domain_uuid}")
+        check_access(uow, caller, _DomainOwner(domain), f"domain {domain.name}")
+        if uow.accounts.by_name(name) is not None:
+            raise InvalidParameterValue(f"Account {name} already exists")
+        account = uow.accounts.add(
+            Account(0, _new_id(), name, account_type, domain.id, _key(), _key()), _new_id()
+        )
+        uow.commit()
+    return account
+
+
+def register_keys(uow_factory: UowFactory, caller: Account, account_uuid: str) -> Account:
+    """New API keys for the account (registerUserKeys)."""
+    with uow_factory() as uow:
+        account = uow.accounts.get_by_uuid(account_uuid)
+        if account is None:
+            raise InvalidParameterValue(f"Unable to find account with specified id: {account_uuid}")
+        check_access(uow, caller, _AccountOwner(account), f"account {account.name}")
+        uow.accounts.set_keys(account, _key(), _key())
+        uow.commit()
+    return account
+
+
+class _AccountOwner:
+    def __init__(self, account: Account) -> None:
+        self.account_id = account.id
+        self.domain_id = account.domain_id
+
+
+def create_offering(uow_factory: UowFactory, caller: Account, name: str, cpu: int, speed: int, ram: int) -> ServiceOffering:
+    _root_admin(caller)
+    if not name or len(name) > 255:
+        raise InvalidParameterValue("An offering name must have 1 to 255 characters")
+    if not (1 <= cpu <= 240 and 100 <= speed <= 10_000 and 32 <= ram <= 12 * 1024 * 1024):
+        raise InvalidParameterValue("cpunumber 1-240, cpuspeed 100-10000 MHz, memory 32 MiB-12 TiB")
+    with uow_factory() as uow:
+        if uow.offerings.by_name(name) is not None:
+            raise InvalidParameterValue(f"Service offering {name} already exists")
+        offering = uow.offerings.add(ServiceOffering(0, _new_id(), name, cpu, speed, ram))
+        uow.commit()
+    return offering
+
+
+def set_vm_snapshot_enabled(uow_factory: UowFactory, caller: Account, caps_uuid: str | None, enabled: bool) -> HypervisorCapabilities:
+    """updateHypervisorCapabilities: switch VM snapshots on or off (default: the Hyper-V row)."""
+    _root_admin(caller)
+    with uow_factory() as uow:
+        caps = uow.capabilities.get_by_uuid(caps_uuid) if caps_uuid else uow.capabilities.lookup("Hyperv")
+        if caps is None:
+            raise InvalidParameterValue(f"Unable to find hypervisor capabilities with specified id: {caps_uuid}")
+        uow.capabilities.set_vm_snapshot_enabled(caps, enabled)
+        uow.commit()
+    return caps
+
+
+def set_config(uow_factory: UowFactory, caller: Account, name: str, value: str) -> tuple[str, str]:
+    """updateConfiguration: a known key and a value of its type, or 431 and nothing stored."""
+    _root_admin(caller)
+    key = config.lookup(name)
+    config.parse(key, value)
+    with uow_factory() as uow:
+        uow.config.set(key, value)
+        uow.commit()
+    return key.name, value
+
+
+def get_config(uow_factory: UowFactory, name: str | None = None) -> list[tuple[config.ConfigKey, str]]:
+    keys = [config.lookup(name)] if name else list(config.KEYS.values())
+    with uow_factory(readonly=True) as uow:
+        return [(k, uow.config.get(k)) for k in keys]
+
+
+def _root_admin(caller: Account) -> None:
+    if caller.type != AccountType.Admin:
+        raise PermissionDenied(f"Account {caller.name} is not a root admin")

@@ -1,0 +1,72 @@
+"""Assembly: a database, a host driver, a runner and the job queue, wired into a
+:class:`~harness.service.manager.Manager`. The CLI, the HTTP server and the test fixtures
+all open a cloud this way, so there is one place that decides how the parts fit.
+
+State lives under a home folder (``--home``, ``$HVSNAP_HOME``, default ``./.hvsnap``):
+``hvsnap.db`` (unless another database URL is given) and, for the simulated host,
+``host.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.domain.model import Account
+from harness.drivers import HyperVDriver, load_driver
+from harness.jobs.queue import AsyncJobs
+from harness.jobs.runners import ThreadRunner
+from harness.service import accounts
+from harness.service.manager import Manager
+from harness.store import migrate
+from harness.store.uow import database_url, make_engine, uow_factory
+
+HOME_ENV = "HVSNAP_HOME"
+
+
+def home_dir(home: str | Path | None = None) -> Path:
+    return Path(home or os.environ.get(HOME_ENV) or ".hvsnap").resolve()
+
+
+@dataclass
+class Cloud:
+    manager: Manager
+    admin: Account
+    driver: HyperVDriver
+    home: Path
+
+    def account(self, name: str | None) -> Account:
+        """The account called ``name``, or the admin."""
+        return self.admin if name is None else accounts.account_named(self.manager.uow_factory, name)
+
+
+@contextmanager
+def open_cloud(
+    home: str | Path | None = None,
+    db: str | None = None,
+    driver: str = "sim",
+    executor: Executor | None = None,
+    **driver_config: Any,
+) -> Iterator[Cloud]:
+    """Open (creating on first use) the cloud under ``home``; the driver is closed, and the
+    simulated host's state saved, on exit."""
+    root = home_dir(home)
+    root.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(database_url(root, db))
+    migrate.ensure_schema(engine)
+    factory = uow_factory(engine)
+    admin = accounts.bootstrap(factory)
+    if driver == "sim":
+        driver_config.setdefault("state_file", root / "host.json")
+    host = load_driver(driver, **driver_config)
+    try:
+        manager = Manager(factory, ThreadRunner(host), AsyncJobs(factory, executor), host.capabilities)
+        yield Cloud(manager, admin, host, root)
+    finally:
+        host.close()
+        engine.dispose()

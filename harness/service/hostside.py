@@ -1,0 +1,132 @@
+"""Steps every workflow shares on the host side: bringing a stopped VM back onto the host,
+sending it away again, and exporting under the configured strategy.
+
+CloudStack stops a Hyper-V VM by unregistering it (spec, "Important questions"), so a
+Stopped VM has no registration, and a VM-snapshot operation on it must first
+:func:`register` it (from its export, checkpoint tree and all, or from its disk files when
+it has no export) and afterwards :func:`release` it: export it when the strategy asks, then
+unregister it. Checkpoints the host drops without an export behind them are recorded
+honestly: those snapshots go to Error with the reason in their details.
+
+These are sub-generators (``yield from``); each database step inside is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+
+from harness.domain import config
+from harness.domain.model import VM, ExportStrategy
+from harness.domain.states import VMSnapshotEvent, VMSnapshotState
+from harness.drivers import (
+    Answer,
+    Command,
+    DiskSpec,
+    ExportVM,
+    ImportVM,
+    RegisterVM,
+    UnregisterAnswer,
+    UnregisterVM,
+    VMRef,
+    VolumeState,
+)
+from harness.store.uow import UnitOfWork, UowFactory
+
+#: detail set on a snapshot whose checkpoint the host no longer has
+LOST = "hyperv.checkpoint.lost"
+#: detail holding the host's error text for a failed operation
+LAST_ERROR = "hyperv.last.error"
+
+Steps = Generator[Command, Answer, None]
+
+
+def strategy(uow: UnitOfWork) -> ExportStrategy:
+    return ExportStrategy(uow.config.get(config.EXPORT_STRATEGY))
+
+
+def ref(vm: VM) -> VMRef:
+    return VMRef(vm.instance_name)
+
+
+def disks(uow: UnitOfWork, vm: VM) -> tuple[DiskSpec, ...]:
+    return tuple(DiskSpec(v.uuid, v.size, v.path) for v in uow.volumes.of_vm(vm.id))
+
+
+def record_volumes(uow: UnitOfWork, volumes: Iterable[VolumeState]) -> None:
+    """Write the active path and chain size of each volume the host reported."""
+    for v in volumes:
+        uow.volumes.record_host_state(v.volume_uuid, v.path, v.chain_size)
+
+
+def register(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """Put a stopped VM back on the host, Off: imported from its export when it has one."""
+    with uow_factory(readonly=True) as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        offering = uow.offerings.get(vm.service_offering_id)
+        assert offering is not None
+        spec = disks(uow, vm)
+    kind = ImportVM if vm.exported else RegisterVM
+    answer = yield kind(ref(vm), offering.ram_size, offering.cpu, spec)
+    with uow_factory() as uow:
+        record_volumes(uow, getattr(answer, "volumes", ()))
+        uow.commit()
+
+
+def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Steps:
+    """Export the VM when the configured strategy is ``when`` and it has snapshots."""
+    with uow_factory(readonly=True) as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        wanted = strategy(uow) == when and bool(uow.vm_snapshots.by_vm(vm_id))
+    if not wanted:
+        return
+    yield ExportVM(ref(vm))
+    with uow_factory() as uow:
+        uow.vms.set_exported(vm, True)
+        uow.commit()
+
+
+def after_tree_change(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """The checkpoint tree changed: under ``on-snapshot`` refresh the export; otherwise any
+    older export is stale now, and a later stop must not trust it."""
+    with uow_factory() as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        refresh = strategy(uow) == ExportStrategy.on_snapshot
+        if not refresh and vm.exported:
+            uow.vms.set_exported(vm, False)
+            uow.commit()
+    if refresh:
+        yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+
+
+def release(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """Take an Off VM off the host the CloudStack way: export under ``on-stop``, unregister.
+
+    Without a fresh export the checkpoints are gone: their snapshots go to Error (``LOST``).
+    """
+    yield from export_if(uow_factory, vm_id, ExportStrategy.on_stop)
+    with uow_factory(readonly=True) as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        exported = vm.exported and bool(uow.vm_snapshots.by_vm(vm_id))
+    answer = yield UnregisterVM(ref(vm))
+    assert isinstance(answer, UnregisterAnswer)
+    with uow_factory() as uow:
+        record_volumes(uow, answer.volumes)
+        if not exported:
+            uow.vms.set_exported(vm, False)
+            mark_lost(uow, vm_id, "the VM was unregistered on stop without an export (strategy none)")
+        uow.commit()
+
+
+def mark_lost(uow: UnitOfWork, vm_id: int, reason: str) -> None:
+    """Record that the host has none of the VM's checkpoints any more."""
+    for snap in uow.vm_snapshots.by_vm(vm_id):
+        if snap.state in (VMSnapshotState.Ready, VMSnapshotState.Expunging):
+            if snap.state == VMSnapshotState.Ready:
+                uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
+        uow.vm_snapshots.set_current(snap, False)
+        uow.vm_snapshots.set_details(snap.id, {LOST: "true", LAST_ERROR: reason})

@@ -1,0 +1,221 @@
+"""CloudStack response objects (cloudstack.md §5.5) built from domain entities.
+
+The CLI's ``--json``, the HTTP API and job results all speak these shapes, so a field is
+named once, here. Lists look up related rows in batches, never once per item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from harness.domain.model import (
+    VM,
+    Account,
+    AsyncJob,
+    Domain,
+    HypervisorCapabilities,
+    ServiceOffering,
+    VMSnapshot,
+    Volume,
+    VolumeSnapshot,
+    Zone,
+)
+from harness.store.uow import UnitOfWork
+
+Obj = dict[str, Any]
+
+
+def date(moment: datetime | None) -> str | None:
+    """CloudStack's date format: ``2020-08-18T11:12:11+0000``."""
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+
+class _Names:
+    """Per-call caches of the rows responses refer to."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self.accounts: dict[int, Account | None] = {}
+        self.domains: dict[int, Domain | None] = {}
+        self.vms: dict[int, VM | None] = {}
+        self.zones: dict[int, Zone | None] = {}
+
+    def account(self, id_: int) -> Account | None:
+        if id_ not in self.accounts:
+            self.accounts[id_] = self.uow.accounts.get(id_)
+        return self.accounts[id_]
+
+    def domain(self, id_: int) -> Domain | None:
+        if id_ not in self.domains:
+            self.domains[id_] = self.uow.domains.get(id_)
+        return self.domains[id_]
+
+    def vm(self, id_: int) -> VM | None:
+        if id_ not in self.vms:
+            self.vms[id_] = self.uow.vms.get(id_)
+        return self.vms[id_]
+
+    def zone(self, id_: int) -> Zone | None:
+        if id_ not in self.zones:
+            self.zones[id_] = self.uow.zones.get(id_)
+        return self.zones[id_]
+
+    def owner(self, account_id: int, domain_id: int) -> Obj:
+        account, domain = self.account(account_id), self.domain(domain_id)
+        return {
+            "account": account.name if account else None,
+            "domainid": domain.uuid if domain else None,
+            "domain": domain.name if domain else None,
+        }
+
+
+def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
+    names = _Names(uow)
+    parent_ids = {s.parent for s in snaps if s.parent is not None}
+    known = {s.id: s for s in snaps}
+    parents = {i: known.get(i) or uow.vm_snapshots.get(i) for i in parent_ids}
+    out = []
+    for s in snaps:
+        vm = names.vm(s.vm_id)
+        parent = parents.get(s.parent) if s.parent is not None else None
+        obj: Obj = {
+            "id": s.uuid,
+            "name": s.name,
+            "displayname": s.display_name,
+            "description": s.description,
+            "state": s.state.value,
+            "type": s.type.value,
+            "current": s.current,
+            "parent": parent.uuid if parent else None,
+            "parentName": parent.display_name if parent else None,
+            "created": date(s.created),
+            "virtualmachineid": vm.uuid if vm else None,
+            "virtualmachinename": vm.display_name if vm else None,
+            "hypervisor": "Hyperv",
+        }
+        if vm is not None:
+            zone = names.zone(vm.zone_id)
+            obj["zoneid"], obj["zonename"] = (zone.uuid, zone.name) if zone else (None, None)
+        obj.update(names.owner(s.account_id, s.domain_id))
+        out.append(obj)
+    return out
+
+
+def vm_snapshot(uow: UnitOfWork, snap: VMSnapshot) -> Obj:
+    return vm_snapshots(uow, [snap])[0]
+
+
+def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
+    names = _Names(uow)
+    offerings = {o.id: o for o in uow.offerings.all()}
+    out = []
+    for vm in items:
+        offering = offerings.get(vm.service_offering_id)
+        zone = names.zone(vm.zone_id)
+        obj: Obj = {
+            "id": vm.uuid,
+            "name": vm.display_name,
+            "displayname": vm.display_name,
+            "instancename": vm.instance_name,
+            "state": vm.state.value,
+            "serviceofferingid": offering.uuid if offering else None,
+            "serviceofferingname": offering.name if offering else None,
+            "cpunumber": offering.cpu if offering else None,
+            "cpuspeed": offering.speed if offering else None,
+            "memory": offering.ram_size if offering else None,
+            "zoneid": zone.uuid if zone else None,
+            "zonename": zone.name if zone else None,
+            "hypervisor": "Hyperv",
+            "created": date(vm.created),
+        }
+        obj.update(names.owner(vm.account_id, vm.domain_id))
+        out.append(obj)
+    return out
+
+
+def vm(uow: UnitOfWork, item: VM) -> Obj:
+    return vms(uow, [item])[0]
+
+
+def volumes(uow: UnitOfWork, items: Sequence[Volume]) -> list[Obj]:
+    names = _Names(uow)
+    out = []
+    for v in items:
+        attached = names.vm(v.vm_id) if v.vm_id is not None else None
+        obj: Obj = {
+            "id": v.uuid,
+            "name": v.name,
+            "type": v.type.value,
+            "size": v.size,
+            "state": v.state,
+            "path": v.path,
+            "vmsnapshotchainsize": v.vm_snapshot_chain_size,
+            "virtualmachineid": attached.uuid if attached else None,
+            "vmname": attached.display_name if attached else None,
+            "deviceid": v.device_id,
+            "created": date(v.created),
+        }
+        obj.update(names.owner(v.account_id, v.domain_id))
+        out.append(obj)
+    return out
+
+
+def volume_snapshots(uow: UnitOfWork, items: Sequence[VolumeSnapshot]) -> list[Obj]:
+    names = _Names(uow)
+    out = []
+    for s in items:
+        vol = uow.volumes.get(s.volume_id)
+        obj: Obj = {
+            "id": s.uuid,
+            "name": s.name,
+            "state": s.state.value,
+            "volumeid": vol.uuid if vol else None,
+            "volumename": vol.name if vol else None,
+            "volumetype": vol.type.value if vol else None,
+            "physicalsize": s.size,
+            "created": date(s.created),
+        }
+        obj.update(names.owner(s.account_id, s.domain_id))
+        out.append(obj)
+    return out
+
+
+def offering(o: ServiceOffering) -> Obj:
+    return {"id": o.uuid, "name": o.name, "displaytext": o.name, "cpunumber": o.cpu, "cpuspeed": o.speed,
+            "memory": o.ram_size}
+
+
+def capabilities(c: HypervisorCapabilities) -> Obj:
+    return {"id": c.uuid, "hypervisor": c.hypervisor_type, "hypervisorversion": c.hypervisor_version,
+            "maxguestslimit": c.max_guests_limit, "maxdatavolumeslimit": c.max_data_volumes_limit,
+            "vmsnapshotenabled": c.vm_snapshot_enabled}
+
+
+def account(uow: UnitOfWork, a: Account) -> Obj:
+    domain = uow.domains.get(a.domain_id)
+    return {"id": a.uuid, "name": a.name, "accounttype": int(a.type), "domainid": domain.uuid if domain else None,
+            "domain": domain.name if domain else None}
+
+
+def domain(uow: UnitOfWork, d: Domain) -> Obj:
+    parent = uow.domains.get(d.parent_id) if d.parent_id else None
+    return {"id": d.uuid, "name": d.name, "path": "ROOT" + d.path.rstrip("/"),
+            "parentdomainid": parent.uuid if parent else None, "parentdomainname": parent.name if parent else None,
+            "level": d.path.count("/") - 1}
+
+
+def job(a: AsyncJob, result: Obj | None) -> Obj:
+    return {
+        "jobid": a.uuid,
+        "cmd": a.cmd,
+        "jobstatus": a.job_status,
+        "jobprocstatus": 0,
+        "jobresultcode": a.job_result_code,
+        "jobresulttype": "object",
+        "jobresult": result,
+        "jobinstancetype": a.instance_type,
+        "created": date(a.created),
+        "completed": date(a.completed),
+    }

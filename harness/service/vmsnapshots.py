@@ -1,0 +1,413 @@
+"""VM snapshot use cases: create, revert, delete, delete all, list.
+
+Each mutating use case has two halves, as CloudStack's manager does:
+
+- a synchronous *check* (``allocate``, ``check_revert``, ``check_delete``,
+  ``check_delete_all``) run before any job is queued: it raises a
+  :class:`~harness.domain.errors.CloudError` and writes nothing when the request is refused;
+- a *workflow* (``create``, ``revert``, ``delete``, ``delete_all``): a generator that yields
+  host commands; it re-checks what may have changed while it waited in the VM's queue.
+
+Rules live here and only here (spec "VM Snapshot limitations", cloudstack.md §2, §3, §9).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from harness.domain import config
+from harness.domain.errors import CloudRuntimeError, InvalidParameterValue
+from harness.domain.model import VM, Account, ExportStrategy, Page, VMSnapshot
+from harness.domain.states import (
+    ACTIVE_VM_SNAPSHOT_STATES,
+    DELETABLE_VM_SNAPSHOT_STATES,
+    LISTED_VM_SNAPSHOT_STATES,
+    VMEvent,
+    VMSnapshotEvent,
+    VMSnapshotState,
+    VMSnapshotType,
+    VMState,
+)
+from harness.drivers import (
+    CreateVMSnapshot,
+    DeleteVMSnapshot,
+    HostError,
+    ObjectNotFound,
+    PowerState,
+    RevertToVMSnapshot,
+    SnapshotAnswer,
+    SnapshotRef,
+)
+from harness.jobs.runners import Workflow
+from harness.service import hostside
+from harness.service.access import require, scope_of
+from harness.store.uow import UnitOfWork, UowFactory
+
+HYPERVISOR = "Hyperv"
+MAX_TEXT = 255
+STABLE_VM_STATES = (VMState.Running, VMState.Stopped)
+
+
+def internal_name(uow: UnitOfWork, vm: VM) -> str:
+    """``<instance>_VS_<yyyyMMddHHmmss>`` in GMT. Names stay unique per VM: a second
+    snapshot within the same second takes the next free second."""
+    taken = uow.vm_snapshots.names_of_vm(vm.id)
+    moment = uow.now
+    while True:
+        name = f"{vm.instance_name}_VS_{moment:%Y%m%d%H%M%S}"
+        if name not in taken:
+            return name
+        moment += timedelta(seconds=1)
+
+
+def _vm_of(uow: UnitOfWork, snap: VMSnapshot) -> VM:
+    vm = uow.vms.get(snap.vm_id)
+    if vm is None:
+        raise InvalidParameterValue(f"Unable to find the Instance of Instance Snapshot {snap.uuid}")
+    return vm
+
+
+def _no_active_tasks(uow: UnitOfWork, vm: VM, retrying: VMSnapshot | None = None) -> None:
+    active = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state in ACTIVE_VM_SNAPSHOT_STATES]
+    if retrying is not None and active and active[0].id == retrying.id and retrying.state == VMSnapshotState.Expunging:
+        return  # a retried delete of a stuck Expunging snapshot (cloudstack.md §2.2)
+    if active:
+        raise InvalidParameterValue(
+            "There is other active Instance Snapshot tasks on the instance, please try again later"
+        )
+
+
+def _stable(vm: VM, action: str) -> None:
+    if vm.state not in STABLE_VM_STATES:
+        raise InvalidParameterValue(
+            f"{action} failed due to Instance {vm.uuid} is not in the Running or Stopped state: {vm.state}"
+        )
+
+
+# --------------------------------------------------------------------------- create
+
+
+def allocate(
+    uow_factory: UowFactory,
+    caller: Account,
+    vm_uuid: str,
+    display_name: str | None = None,
+    description: str | None = None,
+    memory: bool = False,
+) -> VMSnapshot:
+    """``allocVMSnapshot``: every synchronous rule, then an ``Allocated`` row."""
+    with uow_factory() as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        caps = uow.capabilities.lookup(HYPERVISOR)
+        if caps is None or not caps.vm_snapshot_enabled:
+            raise InvalidParameterValue(f"Instance Snapshot is not enabled for hypervisor type: {HYPERVISOR}")
+        for label, text in (("name", display_name), ("description", description)):
+            if text is not None and len(text) > MAX_TEXT:
+                raise InvalidParameterValue(
+                    f"Creating Instance Snapshot failed due to length of Instance Snapshot {label} "
+                    f"exceeds {MAX_TEXT} characters"
+                )
+        _stable(vm, "Creating Instance Snapshot")
+        if memory and vm.state != VMState.Running:
+            raise InvalidParameterValue("Can not snapshot memory when the Instance is not in Running state")
+        if vm.state == VMState.Stopped and hostside.strategy(uow) == ExportStrategy.none:
+            raise InvalidParameterValue(
+                "A stopped Instance has no checkpoints on Hyper-V without an export: set "
+                f"{config.EXPORT_STRATEGY.name} to on-stop or on-snapshot to snapshot stopped Instances"
+            )
+        limit = int(config.parse(config.VMSNAPSHOT_MAX, uow.config.get(config.VMSNAPSHOT_MAX)))
+        if len(uow.vm_snapshots.by_vm(vm.id)) >= limit:
+            raise CloudRuntimeError(
+                f"Creating Instance Snapshot failed due to a Instance can just have : {limit} Instance "
+                "Snapshots. Please delete old ones"
+            )
+        if uow.volume_snapshots.active_for_vm(vm.id):
+            raise InvalidParameterValue("There is other active volume Snapshot tasks on the instance")
+        _no_active_tasks(uow, vm)
+        name = internal_name(uow, vm)
+        snap = uow.vm_snapshots.add(
+            VMSnapshot(
+                id=0,
+                uuid=str(uuid.uuid4()),
+                name=name,
+                display_name=display_name or name,
+                description=description,
+                vm_id=vm.id,
+                account_id=vm.account_id,
+                domain_id=vm.domain_id,
+                service_offering_id=vm.service_offering_id,
+                type=VMSnapshotType.DiskAndMemory if memory else VMSnapshotType.Disk,
+                state=VMSnapshotState.Allocated,
+            )
+        )
+        uow.commit()
+    return snap
+
+
+def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> Workflow[VMSnapshot]:
+    """Take the checkpoint for an ``Allocated`` snapshot; it ends Ready and current."""
+    with uow_factory() as uow:
+        snap = uow.vm_snapshots.get(snapshot_id)
+        assert snap is not None
+        vm = _vm_of(uow, snap)
+        if vm.state not in STABLE_VM_STATES:
+            uow.vm_snapshots.soft_delete(snap.id)  # never sent: the row just goes
+            uow.commit()
+            _stable(vm, "Creating Instance Snapshot")
+        current = uow.vm_snapshots.current_of(vm.id)
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
+        uow.vm_snapshots.set_parent(snap, current.id if current else None)
+        uow.commit()
+    stopped = vm.state == VMState.Stopped
+    try:
+        if stopped:
+            yield from hostside.register(uow_factory, vm.id)
+        answer = yield CreateVMSnapshot(
+            hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+        )
+        assert isinstance(answer, SnapshotAnswer)
+        with uow_factory() as uow:
+            hostside.record_volumes(uow, answer.volumes)
+            if answer.memory and snap.type == VMSnapshotType.Disk:
+                # Production checkpoint fell back to Standard: say what the host really holds.
+                uow.vm_snapshots.set_type(snap, VMSnapshotType.DiskAndMemory)
+                uow.vm_snapshots.set_details(snap.id, {"hyperv.production.fallback": "true"})
+            if current is not None:
+                uow.vm_snapshots.set_current(current, False)
+            uow.vm_snapshots.set_current(snap, True)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
+            uow.commit()
+        yield from hostside.after_tree_change(uow_factory, vm.id)
+        if stopped:
+            yield from hostside.release(uow_factory, vm.id)
+    except HostError as err:
+        _failed(uow_factory, snap, err)
+        raise CloudRuntimeError(f"Failed to create Instance Snapshot {snap.display_name}: {err}") from err
+    with uow_factory(readonly=True) as uow:
+        done = uow.vm_snapshots.get(snap.id)
+    assert done is not None
+    return done
+
+
+def _failed(uow_factory: UowFactory, snap: VMSnapshot, err: HostError) -> None:
+    """Record a host failure: Creating/Expunging -> Error, Reverting -> Ready."""
+    with uow_factory() as uow:
+        fresh = uow.vm_snapshots.get(snap.id)
+        if fresh is not None and fresh.state in ACTIVE_VM_SNAPSHOT_STATES:
+            uow.vm_snapshots.transit(fresh, VMSnapshotEvent.OperationFailed)
+            uow.vm_snapshots.set_details(fresh.id, {hostside.LAST_ERROR: str(err)})
+            uow.commit()
+
+
+# --------------------------------------------------------------------------- revert
+
+
+def check_revert(uow_factory: UowFactory, caller: Account, snapshot_uuid: str) -> VMSnapshot:
+    with uow_factory(readonly=True) as uow:
+        snap = require(uow.vm_snapshots.get_by_uuid(snapshot_uuid), "Instance Snapshot", snapshot_uuid, uow, caller)
+        vm = _vm_of(uow, snap)
+        require(vm, "Instance", vm.uuid, uow, caller)
+        _no_active_tasks(uow, vm)
+        _stable(vm, "Reverting to Instance Snapshot")
+        if snap.state != VMSnapshotState.Ready:
+            raise InvalidParameterValue(
+                f"Instance Snapshot {snapshot_uuid} is in state {snap.state}; only a Ready snapshot can be reverted to"
+            )
+    return snap
+
+
+def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
+    """Revert to a Ready snapshot. A DiskAndMemory snapshot leaves the VM Running, a Disk
+    snapshot leaves it Stopped (spec, "VM Snapshot revert"); the VM is started or stopped
+    first where needed, and the snapshot-time offering comes back."""
+    with uow_factory() as uow:
+        snap = uow.vm_snapshots.get(snapshot_id)
+        assert snap is not None
+        vm = _vm_of(uow, snap)
+        _stable(vm, "Reverting to Instance Snapshot")
+        was_stopped = vm.state == VMState.Stopped
+        with_memory = snap.type == VMSnapshotType.DiskAndMemory
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.RevertRequested)
+        if with_memory and was_stopped:
+            uow.vms.transit(vm, VMEvent.StartRequested)
+        elif not with_memory and not was_stopped:
+            uow.vms.transit(vm, VMEvent.StopRequested)
+        uow.commit()
+    try:
+        if was_stopped:
+            yield from hostside.register(uow_factory, vm.id)
+        answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name))
+        assert isinstance(answer, SnapshotAnswer)
+        with uow_factory() as uow:
+            hostside.record_volumes(uow, answer.volumes)
+            previous = uow.vm_snapshots.current_of(vm.id)
+            if previous is not None:
+                uow.vm_snapshots.set_current(previous, False)
+            uow.vm_snapshots.set_current(snap, True)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
+            if snap.service_offering_id != vm.service_offering_id:
+                uow.vms.set_offering(vm, snap.service_offering_id)
+            uow.commit()
+        yield from hostside.after_tree_change(uow_factory, vm.id)
+        if answer.power_state != PowerState.Running:
+            yield from hostside.release(uow_factory, vm.id)
+    except HostError as err:
+        _failed(uow_factory, snap, err)
+        with uow_factory() as uow:
+            fresh = uow.vms.get(vm.id)
+            if fresh is not None and fresh.state in (VMState.Starting, VMState.Stopping):
+                uow.vms.transit(fresh, VMEvent.OperationFailed)
+            uow.commit()
+        raise CloudRuntimeError(f"Failed to revert to Instance Snapshot {snap.display_name}: {err}") from err
+    with uow_factory() as uow:
+        fresh = uow.vms.get(vm.id)
+        assert fresh is not None
+        if fresh.state in (VMState.Starting, VMState.Stopping):
+            uow.vms.transit(fresh, VMEvent.OperationSucceeded)
+        uow.commit()
+    return fresh
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def check_delete(uow_factory: UowFactory, caller: Account, snapshot_uuid: str) -> VMSnapshot:
+    with uow_factory(readonly=True) as uow:
+        snap = require(uow.vm_snapshots.get_by_uuid(snapshot_uuid), "Instance Snapshot", snapshot_uuid, uow, caller)
+        if snap.state not in DELETABLE_VM_SNAPSHOT_STATES:
+            raise InvalidParameterValue(
+                f"Instance Snapshot {snapshot_uuid} is in state {snap.state}; it can be deleted only when "
+                "Ready, Error or Expunging"
+            )
+        _no_active_tasks(uow, _vm_of(uow, snap), retrying=snap)
+    return snap
+
+
+def check_delete_all(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+    with uow_factory(readonly=True) as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        _no_active_tasks(uow, vm)
+        _stable(vm, "Deleting Instance Snapshots")
+    return vm
+
+
+def delete(uow_factory: UowFactory, snapshot_id: int) -> Workflow[bool]:
+    """Delete one snapshot: the host merges its checkpoint; children move to its parent;
+    its parent becomes current if it was; the row is soft-deleted."""
+    with uow_factory(readonly=True) as uow:
+        snap = uow.vm_snapshots.get(snapshot_id)
+        assert snap is not None
+        vm = _vm_of(uow, snap)
+    stopped = vm.state == VMState.Stopped
+    if stopped and not _all_lost(uow_factory, [snap]):
+        yield from hostside.register(uow_factory, vm.id)
+    yield from _delete_one(uow_factory, snap)
+    yield from hostside.after_tree_change(uow_factory, vm.id)
+    if stopped and not _all_lost(uow_factory, [snap]):
+        yield from hostside.release(uow_factory, vm.id)
+    return True
+
+
+def delete_all(uow_factory: UowFactory, vm_id: int) -> Workflow[int]:
+    """Delete every snapshot of the VM, leaves first; returns how many went."""
+    with uow_factory(readonly=True) as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        snaps = uow.vm_snapshots.by_vm(vm_id)
+    if not snaps:
+        return 0
+    on_host = vm.state == VMState.Stopped and not _all_lost(uow_factory, snaps)
+    if on_host:
+        yield from hostside.register(uow_factory, vm_id)
+    children = {s.parent for s in snaps}
+    for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
+        yield from _delete_one(uow_factory, snap)
+    if on_host:
+        yield from hostside.release(uow_factory, vm_id)
+    return len(snaps)
+
+
+def _all_lost(uow_factory: UowFactory, snaps: list[VMSnapshot]) -> bool:
+    with uow_factory(readonly=True) as uow:
+        return all(uow.vm_snapshots.details(s.id).get(hostside.LOST) for s in snaps)
+
+
+def _delete_one(uow_factory: UowFactory, snap: VMSnapshot) -> Workflow[None]:
+    with uow_factory() as uow:
+        fresh = uow.vm_snapshots.get(snap.id)
+        assert fresh is not None
+        snap = fresh
+        vm = _vm_of(uow, snap)
+        on_host = snap.state != VMSnapshotState.Allocated and not uow.vm_snapshots.details(snap.id).get(hostside.LOST)
+        if snap.state != VMSnapshotState.Allocated:
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
+        uow.commit()
+    if on_host:
+        try:
+            answer = yield DeleteVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name))
+        except ObjectNotFound:
+            answer = None  # already gone from the host: the delete's goal is reached
+        except HostError as err:
+            _failed(uow_factory, snap, err)
+            raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
+        if isinstance(answer, SnapshotAnswer):
+            with uow_factory() as uow:
+                hostside.record_volumes(uow, answer.volumes)
+                uow.commit()
+    with uow_factory() as uow:
+        uow.vm_snapshots.reparent_children(snap)
+        if snap.current and snap.parent is not None:
+            parent = uow.vm_snapshots.get(snap.parent)
+            if parent is not None:
+                uow.vm_snapshots.set_current(parent, True)
+        uow.vm_snapshots.set_current(snap, False)
+        uow.vm_snapshots.soft_delete(snap.id)
+        uow.commit()
+
+
+# --------------------------------------------------------------------------- list
+
+
+def search(
+    uow_factory: UowFactory,
+    caller: Account,
+    *,
+    snapshot_uuid: str | None = None,
+    vm_uuid: str | None = None,
+    state: str | None = None,
+    name: str | None = None,
+    keyword: str | None = None,
+    account_uuid: str | None = None,
+    domain_uuid: str | None = None,
+    page: int | None = None,
+    pagesize: int | None = None,
+) -> Page:
+    """listVMSnapshot: what the caller may see, filtered; deleted rows never appear."""
+    if page is not None and page < 1 or pagesize is not None and pagesize < 1:
+        raise InvalidParameterValue("page and pagesize must be positive whole numbers")
+    if state is not None and state not in VMSnapshotState.__members__:
+        raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMSnapshotState)}")
+    with uow_factory(readonly=True) as uow:
+        scope = scope_of(uow, caller)
+        ids, vm_id = None, None
+        if snapshot_uuid is not None:
+            found = uow.vm_snapshots.get_by_uuid(snapshot_uuid)
+            ids = [found.id] if found else []
+        if vm_uuid is not None:
+            vm = uow.vms.get_by_uuid(vm_uuid)
+            vm_id = vm.id if vm else -1
+        if account_uuid is not None:
+            account = require(uow.accounts.get_by_uuid(account_uuid), "account", account_uuid, uow, caller)
+            scope = type(scope)(account_id=account.id, domain_ids=scope.domain_ids)
+        if domain_uuid is not None:
+            domain = uow.domains.get_by_uuid(domain_uuid)
+            if domain is None:
+                raise InvalidParameterValue(f"Unable to find domain with specified id: {domain_uuid}")
+            subtree = uow.domains.subtree_ids(domain)
+            allowed = subtree if scope.domain_ids is None else subtree & scope.domain_ids
+            scope = type(scope)(account_id=scope.account_id, domain_ids=frozenset(allowed))
+        states = [VMSnapshotState(state)] if state else sorted(LISTED_VM_SNAPSHOT_STATES)
+        return uow.vm_snapshots.search(
+            scope, ids=ids, vm_id=vm_id, states=states, name=name, keyword=keyword, page=page, pagesize=pagesize
+        )

@@ -1,0 +1,262 @@
+"""SQLAlchemy Core tables, named and shaped after CloudStack's schema (cloudstack.md §4).
+
+Rows are soft-deleted through ``removed``; stateful rows carry ``update_count`` for the
+compare-and-swap transitions. The schema is built by the Alembic migrations in
+``harness/store/migrations``; this module is what the code reads and writes, and a test
+checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere, as CloudStack's bigint.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _uuid() -> Column:
+    return Column("uuid", String(40), nullable=False, unique=True)
+
+
+domain = Table(
+    "domain",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("name", String(255), nullable=False),
+    Column("parent", Id, ForeignKey("domain.id"), nullable=True),
+    Column("path", String(255), nullable=False),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+)
+
+account = Table(
+    "account",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("account_name", String(100), nullable=False),
+    Column("type", Integer, nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+    Index("i_account__domain_id", "domain_id"),
+)
+
+user = Table(
+    "user",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("username", String(255), nullable=False),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("api_key", String(255), unique=True),
+    Column("secret_key", String(255)),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+)
+
+service_offering = Table(
+    "service_offering",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("name", String(255), nullable=False),
+    Column("cpu", Integer, nullable=False),
+    Column("speed", Integer, nullable=False),
+    Column("ram_size", Integer, nullable=False),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+)
+
+data_center = Table(
+    "data_center",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("name", String(255), nullable=False),
+    Column("removed", DateTime),
+)
+
+host = Table(
+    "host",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("name", String(255), nullable=False),
+    Column("data_center_id", Id, ForeignKey("data_center.id"), nullable=False),
+    Column("hypervisor_type", String(32), nullable=False),
+    Column("hypervisor_version", String(32), nullable=False),
+    Column("status", String(32), nullable=False, default="Up"),
+    Column("removed", DateTime),
+)
+
+hypervisor_capabilities = Table(
+    "hypervisor_capabilities",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("hypervisor_type", String(32), nullable=False),
+    Column("hypervisor_version", String(32), nullable=False),
+    Column("max_guests_limit", BigInteger, default=50),
+    Column("security_group_enabled", Boolean, default=False),
+    Column("max_data_volumes_limit", Integer, default=6),
+    Column("max_hosts_per_cluster", Integer),
+    Column("storage_motion_supported", Boolean, default=False),
+    # The spec's DB change (migration 0002): enable/disable VM snapshots per hypervisor.
+    Column("vm_snapshot_enabled", Boolean, nullable=False, default=False),
+    UniqueConstraint("hypervisor_type", "hypervisor_version", name="uc_hypervisor"),
+)
+
+vm_instance = Table(
+    "vm_instance",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("instance_name", String(255), nullable=False),
+    Column("display_name", String(255), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("service_offering_id", Id, ForeignKey("service_offering.id"), nullable=False),
+    Column("data_center_id", Id, ForeignKey("data_center.id"), nullable=False),
+    Column("host_id", Id, ForeignKey("host.id")),
+    Column("update_count", BigInteger, nullable=False, default=0),
+    # hvsnap: the host holds an export of this VM, so a start imports it (checkpoints and all).
+    Column("exported", Boolean, nullable=False, default=False),
+    Column("created", DateTime),
+    Column("updated", DateTime),
+    Column("removed", DateTime),
+    Index("i_vm_instance__account_id", "account_id"),
+)
+
+volumes = Table(
+    "volumes",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("name", String(255), nullable=False),
+    Column("volume_type", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("instance_id", Id, ForeignKey("vm_instance.id")),
+    Column("device_id", Integer),
+    Column("path", String(255)),
+    Column("chain_info", Text),
+    Column("vm_snapshot_chain_size", BigInteger, nullable=False, default=0),
+    Column("state", String(32), nullable=False),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+    Index("i_volumes__instance_id", "instance_id"),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("name", String(255), nullable=False),
+    Column("volume_id", Id, ForeignKey("volumes.id"), nullable=False),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("size", BigInteger, nullable=False, default=0),
+    Column("update_count", BigInteger, nullable=False, default=0),
+    Column("created", DateTime),
+    Column("updated", DateTime),
+    Column("removed", DateTime),
+    Index("i_snapshots__volume_id", "volume_id"),
+)
+
+vm_snapshots = Table(
+    "vm_snapshots",
+    metadata,
+    _id(),
+    Column("uuid", String(40), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("display_name", String(255)),
+    Column("description", String(255)),
+    Column("vm_id", Id, ForeignKey("vm_instance.id"), nullable=False),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("service_offering_id", Id, ForeignKey("service_offering.id"), nullable=False),
+    Column("vm_snapshot_type", String(32)),
+    Column("state", String(32), nullable=False),
+    Column("parent", Id),
+    Column("current", Integer),
+    Column("update_count", BigInteger, nullable=False, default=0),
+    Column("updated", DateTime),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+    UniqueConstraint("uuid", name="uc_vm_snapshots_uuid"),
+    Index("vm_snapshots_name", "name"),
+    Index("vm_snapshots_display_name", "display_name"),
+    Index("vm_snapshots_vm_id", "vm_id"),
+    Index("vm_snapshots_account_id", "account_id"),
+    Index("vm_snapshots_parent", "parent"),
+    Index("vm_snapshots_removed", "removed"),
+)
+
+vm_snapshot_details = Table(
+    "vm_snapshot_details",
+    metadata,
+    _id(),
+    Column("vm_snapshot_id", Id, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("value", String(1024), nullable=False),
+    Column("display", Boolean, nullable=False, default=True),
+    Index("i_vm_snapshot_details__vm_snapshot_id", "vm_snapshot_id"),
+)
+
+async_job = Table(
+    "async_job",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("user_id", Id),
+    Column("account_id", Id, nullable=False),
+    Column("instance_type", String(64)),
+    Column("instance_id", Id),
+    Column("job_cmd", String(255), nullable=False),
+    Column("job_cmd_info", Text),
+    Column("job_status", Integer, nullable=False, default=0),
+    Column("job_process_status", Integer, nullable=False, default=0),
+    Column("job_result_code", Integer, nullable=False, default=0),
+    Column("job_result", Text),
+    Column("created", DateTime),
+    Column("last_updated", DateTime),
+    Column("completed", DateTime),
+    Column("removed", DateTime),
+    Index("i_async_job__instance", "instance_type", "instance_id"),
+    Index("i_async_job__account_id", "account_id"),
+)
+
+configuration = Table(
+    "configuration",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("category", String(255), nullable=False, default="Advanced"),
+    Column("value", String(4096)),
+    Column("default_value", String(4096)),
+    Column("description", String(1024)),
+)

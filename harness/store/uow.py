@@ -1,0 +1,146 @@
+"""Engines and the unit of work.
+
+A :class:`UnitOfWork` is one database transaction with the repositories bound to it:
+
+    with uow_factory() as uow:
+        snap = uow.vm_snapshots.get_by_uuid(uuid)
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.RevertRequested)
+        uow.commit()
+
+Leaving the block without :meth:`UnitOfWork.commit` rolls everything back, so a rejected
+request changes nothing. On SQLite (the embedded default) a writing unit of work starts with
+``BEGIN IMMEDIATE``: SQLite has one writer, and taking the lock up front turns a would-be
+deadlock between two upgrading readers into a short wait (``busy_timeout``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+from harness.store import catalog, repository
+
+DB_ENV = "HVSNAP_DB"
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as CloudStack stores dates (GMT)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def database_url(home: Path, url: str | None = None) -> str:
+    """The database to use: ``url``, else ``$HVSNAP_DB``, else ``<home>/hvsnap.db`` (SQLite)."""
+    return url or os.environ.get(DB_ENV) or f"sqlite:///{home / 'hvsnap.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, future=True)
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        poolclass=StaticPool if in_memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        if not in_memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class UnitOfWork:
+    """One transaction and the repositories that work inside it."""
+
+    vm_snapshots: repository.VMSnapshots
+    vms: repository.VMs
+    volumes: repository.Volumes
+    volume_snapshots: repository.VolumeSnapshots
+    domains: catalog.Domains
+    accounts: catalog.Accounts
+    offerings: catalog.Offerings
+    zones: catalog.Zones
+    hosts: catalog.Hosts
+    capabilities: catalog.Capabilities
+    config: catalog.Configuration
+    jobs: catalog.Jobs
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow, readonly: bool = False):
+        self.engine = engine
+        self.clock = clock
+        self.readonly = readonly
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        conn = self.engine.connect()
+        if self.readonly and self.engine.dialect.name == "sqlite":
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+        conn.begin()
+        self._conn = conn
+        now = self.clock
+        self.vm_snapshots = repository.VMSnapshots(conn, now)
+        self.vms = repository.VMs(conn, now)
+        self.volumes = repository.Volumes(conn, now)
+        self.volume_snapshots = repository.VolumeSnapshots(conn, now)
+        self.domains = catalog.Domains(conn, now)
+        self.accounts = catalog.Accounts(conn, now)
+        self.offerings = catalog.Offerings(conn, now)
+        self.zones = catalog.Zones(conn, now)
+        self.hosts = catalog.Hosts(conn, now)
+        self.capabilities = catalog.Capabilities(conn, now)
+        self.config = catalog.Configuration(conn, now)
+        self.jobs = catalog.Jobs(conn, now)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None, "commit outside a unit of work"
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()
+
+    @property
+    def now(self) -> datetime:
+        return self.clock()
+
+
+UowFactory = Callable[..., UnitOfWork]
+
+
+def uow_factory(engine: Engine, clock: Callable[[], datetime] = utcnow) -> UowFactory:
+    """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one."""
+
+    def make(readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(engine, clock, readonly)
+
+    return make

@@ -1,0 +1,1 @@
+"""Real Hyper-V hosts over PowerShell Remoting (pypsrp). Not built yet: see issue 6."""
