@@ -57,8 +57,9 @@ def _cloud(ctx: click.Context) -> Iterator[tuple[Cloud, Any]]:
     opts = ctx.find_root().obj
     root = home_dir(opts["home"])
     root.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(filename=root / "hvsnap.log", level=logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        filename=root / "hvsnap.log", level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     try:
         with open_cloud(root, opts["db"]) as cloud:
             yield cloud, cloud.account(opts["account"])
@@ -93,7 +94,7 @@ def _finish(cloud: Cloud, job: AsyncJob) -> Obj:
     result = cloud.manager.job_result(job)
     if result["jobstatus"] != 1:
         raise CloudError.coded(result["jobresult"]["errorcode"], result["jobresult"]["errortext"])
-    return result["jobresult"]  # type: ignore[no-any-return]
+    return result["jobresult"]
 
 
 def _print(cloud: Cloud, out: Any, as_json: bool) -> None:
@@ -111,9 +112,29 @@ def _print(cloud: Cloud, out: Any, as_json: bool) -> None:
         console.print(out)
 
 
-COLUMNS = ("id", "name", "displayname", "state", "type", "current", "parentName", "virtualmachinename",
-           "created", "key", "value", "size", "path", "vmsnapshotchainsize", "cpunumber", "memory",
-           "hypervisor", "vmsnapshotenabled", "accounttype", "success", "displaytext")
+COLUMNS = (
+    "id",
+    "name",
+    "displayname",
+    "state",
+    "type",
+    "current",
+    "parentName",
+    "virtualmachinename",
+    "created",
+    "key",
+    "value",
+    "size",
+    "path",
+    "vmsnapshotchainsize",
+    "cpunumber",
+    "memory",
+    "hypervisor",
+    "vmsnapshotenabled",
+    "accounttype",
+    "success",
+    "displaytext",
+)
 
 
 def _table(rows: list[Obj]) -> None:
@@ -160,14 +181,14 @@ def vm() -> None:
 @click.option("--stopped", is_flag=True, help="Do not start it")
 def vm_deploy(cloud: Cloud, caller: Any, name: str, offering: str, stopped: bool) -> Obj:
     _, job = cloud.manager.deploy_vm(caller, name, offering, start=not stopped)
-    return _finish(cloud, job)["virtualmachine"]  # type: ignore[no-any-return]
+    return _finish(cloud, job)["virtualmachine"]
 
 
 def _vm_action(name: str, method: str, doc: str, **extra: Any) -> None:
     @command(vm, name, help=doc)
     @click.argument("vmid")
     def run(cloud: Cloud, caller: Any, vmid: str, **kw: Any) -> Obj:
-        return _finish(cloud, getattr(cloud.manager, method)(caller, vmid, **kw))["virtualmachine"]  # type: ignore[no-any-return]
+        return _finish(cloud, getattr(cloud.manager, method)(caller, vmid, **kw))["virtualmachine"]
 
 
 _vm_action("start", "start_vm", "Start a stopped VM (importing it with its snapshots).")
@@ -179,7 +200,7 @@ _vm_action("stop", "stop_vm", "Stop a VM: export it if needed, then unregister i
 @click.option("--expunge", is_flag=True)
 def vm_destroy(cloud: Cloud, caller: Any, vmid: str, expunge: bool) -> Obj:
     """Destroy a VM and all its VM snapshots."""
-    return _finish(cloud, cloud.manager.destroy_vm(caller, vmid, expunge))["virtualmachine"]  # type: ignore[no-any-return]
+    return _finish(cloud, cloud.manager.destroy_vm(caller, vmid, expunge))["virtualmachine"]
 
 
 @command(vm, "change-offering")
@@ -187,7 +208,7 @@ def vm_destroy(cloud: Cloud, caller: Any, vmid: str, expunge: bool) -> Obj:
 @click.argument("offering")
 def vm_change_offering(cloud: Cloud, caller: Any, vmid: str, offering: str) -> Obj:
     """Change a stopped VM's offering; its memory snapshots are discarded."""
-    return _finish(cloud, cloud.manager.change_offering(caller, vmid, offering))["virtualmachine"]  # type: ignore[no-any-return]
+    return _finish(cloud, cloud.manager.change_offering(caller, vmid, offering))["virtualmachine"]
 
 
 @command(vm, "list")
@@ -205,14 +226,14 @@ def vm_list(cloud: Cloud, caller: Any, state: str | None, keyword: str | None) -
 @click.argument("vmid")
 @click.argument("volumeid")
 def vm_attach(cloud: Cloud, caller: Any, vmid: str, volumeid: str) -> Obj:
-    return _finish(cloud, cloud.manager.attach_volume(caller, volumeid, vmid, True))["volume"]  # type: ignore[no-any-return]
+    return _finish(cloud, cloud.manager.attach_volume(caller, volumeid, vmid, True))["volume"]
 
 
 @command(vm, "detach-volume")
 @click.argument("vmid")
 @click.argument("volumeid")
 def vm_detach(cloud: Cloud, caller: Any, vmid: str, volumeid: str) -> Obj:
-    return _finish(cloud, cloud.manager.attach_volume(caller, volumeid, vmid, False))["volume"]  # type: ignore[no-any-return]
+    return _finish(cloud, cloud.manager.attach_volume(caller, volumeid, vmid, False))["volume"]
 
 
 # ---------------------------------------------------------------------------------- volume
@@ -241,7 +262,7 @@ def volume_list(cloud: Cloud, caller: Any, vm_uuid: str | None) -> list[Obj]:
 @click.option("--name")
 def volume_snapshot(cloud: Cloud, caller: Any, volumeid: str, name: str | None) -> Obj:
     """Take a volume snapshot (refused while a VM snapshot operation runs on its VM)."""
-    return _finish(cloud, cloud.manager.create_volume_snapshot(caller, volumeid, name))["snapshot"]  # type: ignore[no-any-return]
+    return _finish(cloud, cloud.manager.create_volume_snapshot(caller, volumeid, name))["snapshot"]
 
 
 @command(volume, "snapshots")
@@ -264,10 +285,11 @@ def snapshot() -> None:
 @click.option("--quiesce", is_flag=True, help="Application-consistent disk snapshot")
 @click.option("--name")
 @click.option("--description")
-def snapshot_create(cloud: Cloud, caller: Any, vmid: str, memory: bool, quiesce: bool, name: str | None,
-                    description: str | None) -> Obj:
+def snapshot_create(
+    cloud: Cloud, caller: Any, vmid: str, memory: bool, quiesce: bool, name: str | None, description: str | None
+) -> Obj:
     _, job = cloud.manager.create_vm_snapshot(caller, vmid, name, description, memory, quiesce)
-    return _finish(cloud, job)["vmsnapshot"]  # type: ignore[no-any-return]
+    return _finish(cloud, job)["vmsnapshot"]
 
 
 @command(snapshot, "list")
@@ -287,7 +309,7 @@ def snapshot_list(cloud: Cloud, caller: Any, **filters: Any) -> list[Obj]:
 @command(snapshot, "revert")
 @click.argument("snapshotid")
 def snapshot_revert(cloud: Cloud, caller: Any, snapshotid: str) -> Obj:
-    return _finish(cloud, cloud.manager.revert_to_vm_snapshot(caller, snapshotid))["virtualmachine"]  # type: ignore[no-any-return]
+    return _finish(cloud, cloud.manager.revert_to_vm_snapshot(caller, snapshotid))["virtualmachine"]
 
 
 @command(snapshot, "delete")

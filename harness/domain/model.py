@@ -66,6 +66,11 @@ class Account:
     def is_root_admin(self) -> bool:
         return self.type == AccountType.Admin
 
+    @property
+    def account_id(self) -> int:
+        """An account owns itself (so access checks treat it like any owned resource)."""
+        return self.id
+
 
 @dataclass(slots=True)
 class ServiceOffering:
@@ -201,4 +206,4 @@ class Page:
     """One page of a list call: ``count`` is the total before paging, as CloudStack reports it."""
 
     count: int
-    items: list  # type: ignore[type-arg]
+    items: list

@@ -100,9 +100,7 @@ class InvalidTransition(Exception):
         self.current_state = current_state
         self.allowed_states = allowed_states
         allowed = ", ".join(allowed_states) or "no state"
-        super().__init__(
-            f"cannot {action} a {entity} in state {current_state}; allowed from: {allowed}"
-        )
+        super().__init__(f"cannot {action} a {entity} in state {current_state}; allowed from: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -183,6 +181,4 @@ DELETABLE_VM_SNAPSHOT_STATES = frozenset({_VS.Ready, _VS.Error, _VS.Expunging})
 #: Volume snapshot states that block VM snapshot operations (cloudstack.md §2.1 rule 13).
 ACTIVE_VOLUME_SNAPSHOT_STATES = frozenset({_SS.Creating, _SS.CreatedOnPrimary, _SS.BackingUp})
 #: VM snapshot states listed when the caller gives no ``state`` filter.
-LISTED_VM_SNAPSHOT_STATES = frozenset(
-    {_VS.Ready, _VS.Creating, _VS.Allocated, _VS.Error, _VS.Expunging, _VS.Reverting}
-)
+LISTED_VM_SNAPSHOT_STATES = frozenset({_VS.Ready, _VS.Creating, _VS.Allocated, _VS.Error, _VS.Expunging, _VS.Reverting})

@@ -38,7 +38,7 @@ def drive(workflow: Workflow[T], execute: Callable[[Command], Answer]) -> T:
         try:
             command = workflow.throw(error) if error is not None else workflow.send(answer)
         except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+            return done.value
         try:
             answer, error = execute(command), None
         except HostError as err:

@@ -24,7 +24,7 @@ class Owned(Protocol):
     def domain_id(self) -> int: ...
 
 
-O = TypeVar("O", bound=Owned)
+OwnedT = TypeVar("OwnedT", bound=Owned)
 
 
 def scope_of(uow: UnitOfWork, caller: Account) -> Scope:
@@ -49,7 +49,7 @@ def check_access(uow: UnitOfWork, caller: Account, resource: Owned, what: str) -
     raise PermissionDenied(f"Account {caller.name} does not have permission to operate on {what}")
 
 
-def require(found: O | None, kind: str, uuid: str, uow: UnitOfWork, caller: Account) -> O:
+def require(found: OwnedT | None, kind: str, uuid: str, uow: UnitOfWork, caller: Account) -> OwnedT:
     """``found`` when it exists and ``caller`` may use it; 431 when missing, 531 when not allowed."""
     if found is None:
         raise InvalidParameterValue(f"Unable to find {kind} with specified id: {uuid}")

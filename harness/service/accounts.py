@@ -37,9 +37,7 @@ def bootstrap(uow_factory: UowFactory) -> Account:
         if existing is not None:
             return existing
         root = uow.domains.add(Domain(0, _new_id(), "ROOT", None, "/"))
-        admin = uow.accounts.add(
-            Account(0, _new_id(), ADMIN, AccountType.Admin, root.id, _key(), _key()), _new_id()
-        )
+        admin = uow.accounts.add(Account(0, _new_id(), ADMIN, AccountType.Admin, root.id, _key(), _key()), _new_id())
         zone = uow.zones.add(Zone(0, _new_id(), "zone1"))
         uow.hosts.add(Host(0, _new_id(), "hyperv-01", zone.id, "Hyperv", "2019"))
         for name, cpu, speed, ram in DEFAULT_OFFERINGS:
@@ -108,9 +106,7 @@ def create_account(
         check_access(uow, caller, _DomainOwner(domain), f"domain {domain.name}")
         if uow.accounts.by_name(name) is not None:
             raise InvalidParameterValue(f"Account {name} already exists")
-        account = uow.accounts.add(
-            Account(0, _new_id(), name, account_type, domain.id, _key(), _key()), _new_id()
-        )
+        account = uow.accounts.add(Account(0, _new_id(), name, account_type, domain.id, _key(), _key()), _new_id())
         uow.commit()
     return account
 
@@ -121,19 +117,15 @@ def register_keys(uow_factory: UowFactory, caller: Account, account_uuid: str) -
         account = uow.accounts.get_by_uuid(account_uuid)
         if account is None:
             raise InvalidParameterValue(f"Unable to find account with specified id: {account_uuid}")
-        check_access(uow, caller, _AccountOwner(account), f"account {account.name}")
+        check_access(uow, caller, account, f"account {account.name}")
         uow.accounts.set_keys(account, _key(), _key())
         uow.commit()
     return account
 
 
-class _AccountOwner:
-    def __init__(self, account: Account) -> None:
-        self.account_id = account.id
-        self.domain_id = account.domain_id
-
-
-def create_offering(uow_factory: UowFactory, caller: Account, name: str, cpu: int, speed: int, ram: int) -> ServiceOffering:
+def create_offering(
+    uow_factory: UowFactory, caller: Account, name: str, cpu: int, speed: int, ram: int
+) -> ServiceOffering:
     _root_admin(caller)
     if not name or len(name) > 255:
         raise InvalidParameterValue("An offering name must have 1 to 255 characters")
@@ -147,7 +139,9 @@ def create_offering(uow_factory: UowFactory, caller: Account, name: str, cpu: in
     return offering
 
 
-def set_vm_snapshot_enabled(uow_factory: UowFactory, caller: Account, caps_uuid: str | None, enabled: bool) -> HypervisorCapabilities:
+def set_vm_snapshot_enabled(
+    uow_factory: UowFactory, caller: Account, caps_uuid: str | None, enabled: bool
+) -> HypervisorCapabilities:
     """updateHypervisorCapabilities: switch VM snapshots on or off (default: the Hyper-V row)."""
     _root_admin(caller)
     with uow_factory() as uow:

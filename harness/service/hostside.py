@@ -74,11 +74,12 @@ def register(uow_factory: UowFactory, vm_id: int) -> Steps:
 
 
 def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Steps:
-    """Export the VM when the configured strategy is ``when`` and it has snapshots."""
+    """Export the VM when the configured strategy is ``when``, it has snapshots, and the
+    host holds no export of its current tree yet (``vm.exported`` means a fresh one)."""
     with uow_factory(readonly=True) as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
-        wanted = strategy(uow) == when and bool(uow.vm_snapshots.by_vm(vm_id))
+        wanted = strategy(uow) == when and not vm.exported and bool(uow.vm_snapshots.by_vm(vm_id))
     if not wanted:
         return
     yield ExportVM(ref(vm))
@@ -88,17 +89,15 @@ def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Step
 
 
 def after_tree_change(uow_factory: UowFactory, vm_id: int) -> Steps:
-    """The checkpoint tree changed: under ``on-snapshot`` refresh the export; otherwise any
-    older export is stale now, and a later stop must not trust it."""
+    """The checkpoint tree changed, so any export is stale; under ``on-snapshot`` take a
+    fresh one now."""
     with uow_factory() as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
-        refresh = strategy(uow) == ExportStrategy.on_snapshot
-        if not refresh and vm.exported:
+        if vm.exported:
             uow.vms.set_exported(vm, False)
             uow.commit()
-    if refresh:
-        yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+    yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
 
 
 def release(uow_factory: UowFactory, vm_id: int) -> Steps:

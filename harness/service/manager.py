@@ -25,9 +25,7 @@ Obj = dict[str, Any]
 
 
 class Manager:
-    def __init__(
-        self, uow_factory: UowFactory, runner: Runner, jobs: AsyncJobs, capabilities: Capabilities
-    ) -> None:
+    def __init__(self, uow_factory: UowFactory, runner: Runner, jobs: AsyncJobs, capabilities: Capabilities) -> None:
         self.uow_factory = uow_factory
         self.runner = runner
         self.jobs = jobs
@@ -72,36 +70,54 @@ class Manager:
     # ------------------------------------------------------------------ VM snapshots
 
     def create_vm_snapshot(
-        self, caller: Account, vm_uuid: str, name: str | None = None, description: str | None = None,
-        memory: bool = False, quiesce: bool = False,
+        self,
+        caller: Account,
+        vm_uuid: str,
+        name: str | None = None,
+        description: str | None = None,
+        memory: bool = False,
+        quiesce: bool = False,
     ) -> tuple[VMSnapshot, AsyncJob]:
         snap = vmsnapshots.allocate(self.uow_factory, caller, vm_uuid, name, description, memory)
         job = self._job(
-            caller, "createVMSnapshot", vm_uuid,
+            caller,
+            "createVMSnapshot",
+            vm_uuid,
             lambda: vmsnapshots.create(self.uow_factory, snap.id, quiesce),
-            self._present(views.vm_snapshot, "vmsnapshot"), ("VmSnapshot", snap.id),
+            self._present(views.vm_snapshot, "vmsnapshot"),
+            ("VmSnapshot", snap.id),
         )
         return snap, job
 
     def revert_to_vm_snapshot(self, caller: Account, snapshot_uuid: str) -> AsyncJob:
         snap = vmsnapshots.check_revert(self.uow_factory, caller, snapshot_uuid)
         return self._job(
-            caller, "revertToVMSnapshot", self._vm_key(snap.vm_id),
+            caller,
+            "revertToVMSnapshot",
+            self._vm_key(snap.vm_id),
             lambda: vmsnapshots.revert(self.uow_factory, snap.id),
-            self._present(views.vm, "virtualmachine"), ("VmSnapshot", snap.id),
+            self._present(views.vm, "virtualmachine"),
+            ("VmSnapshot", snap.id),
         )
 
     def delete_vm_snapshot(self, caller: Account, snapshot_uuid: str) -> AsyncJob:
         snap = vmsnapshots.check_delete(self.uow_factory, caller, snapshot_uuid)
         return self._job(
-            caller, "deleteVMSnapshot", self._vm_key(snap.vm_id),
-            lambda: vmsnapshots.delete(self.uow_factory, snap.id), self._success, ("VmSnapshot", snap.id),
+            caller,
+            "deleteVMSnapshot",
+            self._vm_key(snap.vm_id),
+            lambda: vmsnapshots.delete(self.uow_factory, snap.id),
+            self._success,
+            ("VmSnapshot", snap.id),
         )
 
     def delete_vm_snapshots(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vmsnapshots.check_delete_all(self.uow_factory, caller, vm_uuid)
         return self._job(
-            caller, "deleteVMSnapshots", vm_uuid, lambda: vmsnapshots.delete_all(self.uow_factory, vm.id),
+            caller,
+            "deleteVMSnapshots",
+            vm_uuid,
+            lambda: vmsnapshots.delete_all(self.uow_factory, vm.id),
             lambda n: {"success": True, "displaytext": f"deleted {n} Instance Snapshots"},
             ("VirtualMachine", vm.id),
         )
@@ -116,8 +132,12 @@ class Manager:
     def deploy_vm(self, caller: Account, name: str, offering: str = "small", start: bool = True) -> tuple[VM, AsyncJob]:
         vm = vms.check_deploy(self.uow_factory, caller, name, offering, start)
         job = self._job(
-            caller, "deployVirtualMachine", vm.uuid, lambda: vms.deploy(self.uow_factory, vm.id),
-            self._present(views.vm, "virtualmachine"), ("VirtualMachine", vm.id),
+            caller,
+            "deployVirtualMachine",
+            vm.uuid,
+            lambda: vms.deploy(self.uow_factory, vm.id),
+            self._present(views.vm, "virtualmachine"),
+            ("VirtualMachine", vm.id),
         )
         return vm, job
 
@@ -131,16 +151,16 @@ class Manager:
 
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid)
-        return self._vm_job(
-            caller, "destroyVirtualMachine", vm, lambda: vms.destroy(self.uow_factory, vm.id, expunge)
-        )
+        return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.destroy(self.uow_factory, vm.id, expunge))
 
     def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
         offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
         with self.uow_factory(readonly=True) as uow:
             vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
         return self._vm_job(
-            caller, "changeServiceForVirtualMachine", vm,
+            caller,
+            "changeServiceForVirtualMachine",
+            vm,
             lambda: vms.change_offering(self.uow_factory, vm.id, offering_id),
         )
 
@@ -170,7 +190,9 @@ class Manager:
     def attach_volume(self, caller: Account, volume_uuid: str, vm_uuid: str, attach: bool = True) -> AsyncJob:
         vol, vm = volumes.check_attach(self.uow_factory, caller, volume_uuid, vm_uuid, attach)
         return self._job(
-            caller, "attachVolume" if attach else "detachVolume", vm.uuid,
+            caller,
+            "attachVolume" if attach else "detachVolume",
+            vm.uuid,
             lambda: volumes.attach(self.uow_factory, vol.id, vm.id, attach),
             lambda v: {"volume": self._one(views.volumes, v)},
             ("Volume", vol.id),
@@ -190,9 +212,12 @@ class Manager:
             vol = uow.volumes.get(snap.volume_id)
             vm = uow.vms.get(vol.vm_id) if vol and vol.vm_id else None
         return self._job(
-            caller, "createSnapshot", vm.uuid if vm else volume_uuid,
+            caller,
+            "createSnapshot",
+            vm.uuid if vm else volume_uuid,
             lambda: volumes.snapshot(self.uow_factory, snap.id),
-            lambda s: {"snapshot": self._one(views.volume_snapshots, s)}, ("Snapshot", snap.id),
+            lambda s: {"snapshot": self._one(views.volume_snapshots, s)},
+            ("Snapshot", snap.id),
         )
 
     def list_volume_snapshots(self, caller: Account, volume_uuid: str | None = None) -> tuple[int, list[Obj]]:
@@ -250,4 +275,4 @@ class Manager:
 
 
 def _one_command(command: Any) -> Workflow[Any]:
-    return (yield command)  # type: ignore[no-any-return]
+    return (yield command)

@@ -183,27 +183,48 @@ def volume_snapshots(uow: UnitOfWork, items: Sequence[VolumeSnapshot]) -> list[O
 
 
 def offering(o: ServiceOffering) -> Obj:
-    return {"id": o.uuid, "name": o.name, "displaytext": o.name, "cpunumber": o.cpu, "cpuspeed": o.speed,
-            "memory": o.ram_size}
+    return {
+        "id": o.uuid,
+        "name": o.name,
+        "displaytext": o.name,
+        "cpunumber": o.cpu,
+        "cpuspeed": o.speed,
+        "memory": o.ram_size,
+    }
 
 
 def capabilities(c: HypervisorCapabilities) -> Obj:
-    return {"id": c.uuid, "hypervisor": c.hypervisor_type, "hypervisorversion": c.hypervisor_version,
-            "maxguestslimit": c.max_guests_limit, "maxdatavolumeslimit": c.max_data_volumes_limit,
-            "vmsnapshotenabled": c.vm_snapshot_enabled}
+    return {
+        "id": c.uuid,
+        "hypervisor": c.hypervisor_type,
+        "hypervisorversion": c.hypervisor_version,
+        "maxguestslimit": c.max_guests_limit,
+        "maxdatavolumeslimit": c.max_data_volumes_limit,
+        "vmsnapshotenabled": c.vm_snapshot_enabled,
+    }
 
 
 def account(uow: UnitOfWork, a: Account) -> Obj:
     domain = uow.domains.get(a.domain_id)
-    return {"id": a.uuid, "name": a.name, "accounttype": int(a.type), "domainid": domain.uuid if domain else None,
-            "domain": domain.name if domain else None}
+    return {
+        "id": a.uuid,
+        "name": a.name,
+        "accounttype": int(a.type),
+        "domainid": domain.uuid if domain else None,
+        "domain": domain.name if domain else None,
+    }
 
 
 def domain(uow: UnitOfWork, d: Domain) -> Obj:
     parent = uow.domains.get(d.parent_id) if d.parent_id else None
-    return {"id": d.uuid, "name": d.name, "path": "ROOT" + d.path.rstrip("/"),
-            "parentdomainid": parent.uuid if parent else None, "parentdomainname": parent.name if parent else None,
-            "level": d.path.count("/") - 1}
+    return {
+        "id": d.uuid,
+        "name": d.name,
+        "path": "ROOT" + d.path.rstrip("/"),
+        "parentdomainid": parent.uuid if parent else None,
+        "parentdomainname": parent.name if parent else None,
+        "level": d.path.count("/") - 1,
+    }
 
 
 def job(a: AsyncJob, result: Obj | None) -> Obj:

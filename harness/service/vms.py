@@ -34,9 +34,7 @@ def _offering(uow: UnitOfWork, key: str) -> ServiceOffering:
 # --------------------------------------------------------------------------- deploy
 
 
-def check_deploy(
-    uow_factory: UowFactory, caller: Account, name: str, offering: str, start: bool = True
-) -> VM:
+def check_deploy(uow_factory: UowFactory, caller: Account, name: str, offering: str, start: bool = True) -> VM:
     """Validate and record a new VM (Stopped, or Starting when it will start) and its ROOT volume."""
     if not name or len(name) > MAX_NAME:
         raise InvalidParameterValue(f"A virtual machine name must have 1 to {MAX_NAME} characters")
@@ -61,8 +59,16 @@ def check_deploy(
         uow.vms.set_instance_name(vm, f"i-{caller.id}-{vm.id}-VM")
         uow.volumes.add(
             Volume(
-                id=0, uuid=str(uuid.uuid4()), name=f"ROOT-{vm.id}", type=VolumeType.ROOT, size=ROOT_SIZE,
-                account_id=caller.id, domain_id=caller.domain_id, vm_id=vm.id, device_id=0, path=None,
+                id=0,
+                uuid=str(uuid.uuid4()),
+                name=f"ROOT-{vm.id}",
+                type=VolumeType.ROOT,
+                size=ROOT_SIZE,
+                account_id=caller.id,
+                domain_id=caller.domain_id,
+                vm_id=vm.id,
+                device_id=0,
+                path=None,
             )
         )
         if start:
@@ -187,7 +193,7 @@ def destroy(uow_factory: UowFactory, vm_id: int, expunge: bool = False) -> Workf
         _settle(uow_factory, vm_id, VMEvent.OperationFailed)
         raise CloudRuntimeError(f"Failed to destroy Instance {vm.display_name}: {err}") from err
     with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)  # type: ignore[assignment]
+        vm = uow.vms.get(vm_id)
         assert vm is not None
         if vm.state == VMState.Stopping:
             uow.vms.transit(vm, VMEvent.OperationSucceeded)

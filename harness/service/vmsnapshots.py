@@ -384,7 +384,7 @@ def search(
     pagesize: int | None = None,
 ) -> Page:
     """listVMSnapshot: what the caller may see, filtered; deleted rows never appear."""
-    if page is not None and page < 1 or pagesize is not None and pagesize < 1:
+    if (page is not None and page < 1) or (pagesize is not None and pagesize < 1):
         raise InvalidParameterValue("page and pagesize must be positive whole numbers")
     if state is not None and state not in VMSnapshotState.__members__:
         raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMSnapshotState)}")

@@ -41,9 +41,19 @@ def create_volume(uow_factory: UowFactory, caller: Account, name: str, size_gb: 
         raise InvalidParameterValue("A volume size must be between 1 and 65536 GB")
     with uow_factory() as uow:
         vol = uow.volumes.add(
-            Volume(id=0, uuid=str(uuid.uuid4()), name=name, type=VolumeType.DATADISK, size=size_gb * GiB,
-                   account_id=caller.id, domain_id=caller.domain_id, vm_id=None, device_id=None, path=None,
-                   state="Allocated")
+            Volume(
+                id=0,
+                uuid=str(uuid.uuid4()),
+                name=name,
+                type=VolumeType.DATADISK,
+                size=size_gb * GiB,
+                account_id=caller.id,
+                domain_id=caller.domain_id,
+                vm_id=None,
+                device_id=None,
+                path=None,
+                state="Allocated",
+            )
         )
         uow.commit()
     return vol
@@ -120,8 +130,12 @@ def check_snapshot(uow_factory: UowFactory, caller: Account, volume_uuid: str, n
             )
         snap = uow.volume_snapshots.add(
             VolumeSnapshot(
-                id=0, uuid=str(uuid.uuid4()), name=name or f"{vol.name}_{uow.now:%Y%m%d%H%M%S}",
-                volume_id=vol.id, account_id=vol.account_id, domain_id=vol.domain_id,
+                id=0,
+                uuid=str(uuid.uuid4()),
+                name=name or f"{vol.name}_{uow.now:%Y%m%d%H%M%S}",
+                volume_id=vol.id,
+                account_id=vol.account_id,
+                domain_id=vol.domain_id,
                 state=VolumeSnapshotState.Allocated,
             )
         )

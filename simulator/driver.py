@@ -1,0 +1,226 @@
+"""``SimulatedHyperVDriver``: the driver contract (``harness.drivers``) over a
+:class:`~simulator.host.HyperVHost`, executed instantly.
+
+Each command class maps to one host operation; the driver only builds the answer. With a
+``state_file`` the host survives between processes: the state is loaded at construction,
+written atomically after every command and on :meth:`close`, and an exclusive ``flock`` on
+``<state_file>.lock`` is held from construction to close so two CLI processes never
+interleave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.drivers import (
+    Answer,
+    AttachVolume,
+    Capabilities,
+    Command,
+    CreateVMSnapshot,
+    CreateVolumeSnapshot,
+    DeleteVMSnapshot,
+    DeployVM,
+    DestroyVM,
+    DetachVolume,
+    ExportAnswer,
+    ExportVM,
+    GetInventory,
+    GuestDataAnswer,
+    ImportVM,
+    PowerOffVM,
+    PowerState,
+    ReadGuestData,
+    RegisterVM,
+    RevertToVMSnapshot,
+    SnapshotAnswer,
+    StartVM,
+    UnregisterAnswer,
+    UnregisterVM,
+    VMAnswer,
+    VolumeSnapshotAnswer,
+    VolumeState,
+    WriteGuestData,
+)
+from simulator.host import HyperVHost
+
+
+class SimulatedHyperVDriver:
+    """An in-memory Hyper-V host behind the :class:`harness.drivers.HyperVDriver` contract.
+
+    ``host`` is used as given (a caller that wants to inspect or tweak the model passes its
+    own); otherwise the host is loaded from ``state_file`` when that file exists, or new.
+    """
+
+    capabilities = Capabilities(guest_data=True, fault_injection=False, simulated_time=False)
+
+    def __init__(self, state_file: str | Path | None = None, host: HyperVHost | None = None) -> None:
+        self.state_file = Path(state_file) if state_file is not None else None
+        self._lock_fd: int | None = None
+        self._closed = False
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(f"{self.state_file}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                if host is None and self.state_file.exists():
+                    host = HyperVHost.from_dict(json.loads(self.state_file.read_text()))
+            except BaseException:
+                self._unlock()
+                raise
+        self.host = host if host is not None else HyperVHost()
+        self._handlers: dict[type[Command], Callable[[Any], Answer]] = {
+            DeployVM: self._deploy,
+            RegisterVM: self._register,
+            ImportVM: self._import,
+            StartVM: self._start,
+            PowerOffVM: self._power_off,
+            UnregisterVM: self._unregister,
+            DestroyVM: self._destroy,
+            ExportVM: self._export,
+            CreateVMSnapshot: self._create_snapshot,
+            RevertToVMSnapshot: self._revert,
+            DeleteVMSnapshot: self._delete_snapshot,
+            AttachVolume: self._attach,
+            DetachVolume: self._detach,
+            CreateVolumeSnapshot: self._volume_snapshot,
+            GetInventory: lambda _c: self.host.inventory(),
+            WriteGuestData: self._write,
+            ReadGuestData: self._read,
+        }
+
+    # ------------------------------------------------------------------ contract
+
+    def execute(self, command: Command) -> Answer:
+        if self._closed:
+            raise RuntimeError("SimulatedHyperVDriver used after close()")
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise TypeError(f"SimulatedHyperVDriver cannot execute {type(command).__name__}")
+        try:
+            return handler(command)
+        finally:
+            self.save()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.save()
+        finally:
+            self._closed = True
+            self._unlock()
+
+    def save(self) -> None:
+        """Write the host state to ``state_file`` atomically (no-op without one)."""
+        if self.state_file is None:
+            return
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.state_file.name}.", dir=self.state_file.parent)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(self.host.to_dict(), out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def __enter__(self) -> SimulatedHyperVDriver:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # ------------------------------------------------------------------ handlers
+
+    def _vm_answer(self, name: str) -> VMAnswer:
+        return VMAnswer(self.host.vm(name).power_state, tuple(self.host.volumes(name)))
+
+    def _snapshot_answer(self, name: str, memory: bool = False) -> SnapshotAnswer:
+        vm = self.host.vm(name)
+        return SnapshotAnswer(vm.power_state, tuple(self.host.volumes(name)), memory)
+
+    def _deploy(self, c: DeployVM) -> VMAnswer:
+        paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start)
+        if c.start:
+            return self._vm_answer(c.vm.name)
+        return VMAnswer(None, tuple(VolumeState(v, p, self.host.chain_size(p)) for v, p in paths.items()))
+
+    def _register(self, c: RegisterVM) -> VMAnswer:
+        self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks)
+        return self._vm_answer(c.vm.name)
+
+    def _import(self, c: ImportVM) -> VMAnswer:
+        self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks)
+        return self._vm_answer(c.vm.name)
+
+    def _start(self, c: StartVM) -> VMAnswer:
+        self.host.start(c.vm.name)
+        return self._vm_answer(c.vm.name)
+
+    def _power_off(self, c: PowerOffVM) -> VMAnswer:
+        self.host.power_off(c.vm.name)
+        return self._vm_answer(c.vm.name)
+
+    def _unregister(self, c: UnregisterVM) -> UnregisterAnswer:
+        volumes = tuple(self.host.volumes(c.vm.name))
+        lost = self.host.unregister(c.vm.name)
+        return UnregisterAnswer(tuple(lost), volumes)
+
+    def _destroy(self, c: DestroyVM) -> VMAnswer:
+        self.host.destroy(c.vm.name)
+        return VMAnswer(None)
+
+    def _export(self, c: ExportVM) -> ExportAnswer:
+        copied, checkpoints = self.host.export(c.vm.name)
+        return ExportAnswer(copied, tuple(checkpoints))
+
+    def _create_snapshot(self, c: CreateVMSnapshot) -> SnapshotAnswer:
+        memory = self.host.checkpoint(c.vm.name, c.snapshot.name, c.memory, c.quiesce)
+        return self._snapshot_answer(c.vm.name, memory)
+
+    def _revert(self, c: RevertToVMSnapshot) -> SnapshotAnswer:
+        self.host.revert(c.vm.name, c.snapshot.name)
+        if self.host.vm(c.vm.name).power_state == PowerState.Saved:
+            self.host.start(c.vm.name)  # resume from the checkpoint's saved state
+        return self._snapshot_answer(c.vm.name)
+
+    def _delete_snapshot(self, c: DeleteVMSnapshot) -> SnapshotAnswer:
+        self.host.delete_checkpoint(c.vm.name, c.snapshot.name)
+        return self._snapshot_answer(c.vm.name)
+
+    def _attach(self, c: AttachVolume) -> VMAnswer:
+        self.host.attach(c.vm.name, c.disk)
+        return self._vm_answer(c.vm.name)
+
+    def _detach(self, c: DetachVolume) -> VMAnswer:
+        self.host.detach(c.vm.name, c.disk.volume_uuid)
+        return self._vm_answer(c.vm.name)
+
+    def _volume_snapshot(self, c: CreateVolumeSnapshot) -> VolumeSnapshotAnswer:
+        return VolumeSnapshotAnswer(self.host.volume_snapshot(c.vm.name, c.disk))
+
+    def _write(self, c: WriteGuestData) -> GuestDataAnswer:
+        self.host.write(c.vm.name, c.key, c.value, c.volume_uuid)
+        return GuestDataAnswer(c.value)
+
+    def _read(self, c: ReadGuestData) -> GuestDataAnswer:
+        return GuestDataAnswer(self.host.read(c.vm.name, c.key, c.volume_uuid))

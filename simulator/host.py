@@ -1,0 +1,591 @@
+"""The state model of a simulated Hyper-V host.
+
+It covers what a VM-snapshot manager can observe on a real host (``reference/hyperv.md``
+§3-§4): disk files on primary storage (a base ``.vhdx`` per volume and differencing
+``.avhdx`` children forming a tree, each holding the guest blocks written while it was a
+leaf), registered VMs with power state, configuration and checkpoint tree, checkpoint
+creation (Standard with memory, Production, ProductionOnly, the VSS fallback), apply with
+the resulting power state, delete with the merge rules (delete an unused file, merge a file
+with one dependant, keep one with two until the branches shrink), export/import of the
+whole tree, and guest data read through a chain.
+
+Each operation is a plain method that checks every precondition first (a refused operation
+changes nothing), then mutates state and returns what an answer or a cost model needs (byte
+counts copied or merged). Names are deterministic: no randomness, no wall clock.
+
+Storage accounting: a new base ``.vhdx`` allocates ``VHDX_BASE_BYTES``, a new ``.avhdx``
+``AVHDX_BASE_BYTES``, and every key a guest writes for the first time into a file allocates
+``BLOCK_BYTES`` in it. A volume's ``chain_size`` is the bytes of the differencing files from
+its leaf up to (not including) the base ``.vhdx``: 0 while the VM has no checkpoints.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.drivers import (
+    CheckpointInfo,
+    DiskSpec,
+    InsufficientSpace,
+    InvalidState,
+    Inventory,
+    ObjectNotFound,
+    OperationFailed,
+    PowerState,
+    VMInventory,
+    VolumeState,
+)
+
+MIB = 2**20
+VHDX_BASE_BYTES = 4 * MIB
+AVHDX_BASE_BYTES = 1 * MIB
+BLOCK_BYTES = 4096
+STORAGE_ROOT = "C:\\ClusterStorage\\Volume1"
+STATE_VERSION = 1
+
+_BUSY = "The operation cannot be performed while the object is in its current state."
+
+
+@dataclass
+class DiskFile:
+    """A ``.vhdx`` (``parent`` None) or ``.avhdx`` file. ``size`` is the virtual size."""
+
+    path: str
+    volume_uuid: str
+    parent: str | None
+    bytes: int
+    size: int
+    blocks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint: ``disks`` maps volume uuid to the file it froze."""
+
+    name: str
+    parent: str | None
+    memory: bool
+    disks: dict[str, str]
+    memory_mib: int
+    cpus: int
+    boot_id: int
+
+
+@dataclass
+class VirtualMachine:
+    """A registered VM. ``disks`` maps volume uuid to its leaf, in attach order;
+    ``checkpoints`` is in creation order."""
+
+    name: str
+    power_state: PowerState
+    memory_mib: int
+    cpus: int
+    disks: dict[str, str]
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
+    current: str | None = None
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> VirtualMachine:
+        cps = {n: Checkpoint(**c) for n, c in d["checkpoints"].items()}
+        return VirtualMachine(**{**d, "power_state": PowerState(d["power_state"]), "checkpoints": cps})
+
+
+@dataclass
+class ExportRecord:
+    """An export: the registration as it was, and a copy of every file of its tree."""
+
+    vm: VirtualMachine
+    files: dict[str, DiskFile]
+
+
+def _not_found_vm(name: str) -> ObjectNotFound:
+    return ObjectNotFound(f"Hyper-V was unable to find a virtual machine with name '{name}'.")
+
+
+def _busy(name: str, state: PowerState | str) -> InvalidState:
+    return InvalidState(f"'{name}' ({state}): {_BUSY}")
+
+
+class HyperVHost:
+    """One Hyper-V host and its primary storage."""
+
+    def __init__(self, storage_root: str = STORAGE_ROOT) -> None:
+        self.storage_root = storage_root
+        self.disk_files: dict[str, DiskFile] = {}
+        self.vms: dict[str, VirtualMachine] = {}
+        self.exports: dict[str, ExportRecord] = {}
+        self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
+        self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
+        self.vss_fails = False  # guests cannot quiesce: production checkpoints fail
+        self.capacity: int | None = None  # bytes of primary storage; None = unlimited
+        self.bytes_merged = 0
+        self.bytes_exported = 0
+        self.bytes_imported = 0
+        self._counter = 0
+
+    # ------------------------------------------------------------------ queries
+
+    def vm(self, name: str) -> VirtualMachine:
+        vm = self.vms.get(name)
+        if vm is None:
+            raise _not_found_vm(name)
+        return vm
+
+    def boot_id(self, vm_name: str) -> int:
+        """How many times the guest has booted cold (tests only)."""
+        return self.boot_ids.get(vm_name, 0)
+
+    def tree(self, vm_name: str) -> dict[str, str | None]:
+        """Checkpoint name -> parent checkpoint name, in creation order."""
+        return {c.name: c.parent for c in self.vm(vm_name).checkpoints.values()}
+
+    def files(self, volume_uuid: str | None = None) -> list[str]:
+        """Paths of every file on storage (of one volume if given), sorted."""
+        return sorted(p for p, f in self.disk_files.items() if volume_uuid in (None, f.volume_uuid))
+
+    def file(self, path: str) -> DiskFile:
+        f = self.disk_files.get(path)
+        if f is None:
+            raise ObjectNotFound(f"The system cannot find the file specified: '{path}'.")
+        return f
+
+    def chain(self, path: str) -> list[str]:
+        """The file and its ancestors, leaf first."""
+        out: list[str] = []
+        cur: str | None = path
+        while cur is not None:
+            out.append(cur)
+            cur = self.file(cur).parent
+        return out
+
+    def peek(self, path: str, key: str) -> str | None:
+        """Read ``key`` through the chain of ``path`` regardless of any VM state."""
+        for p in self.chain(path):
+            blocks = self.disk_files[p].blocks
+            if key in blocks:
+                return blocks[key]
+        return None
+
+    def used_bytes(self) -> int:
+        return sum(f.bytes for f in self.disk_files.values())
+
+    def chain_size(self, path: str) -> int:
+        return sum(self.disk_files[p].bytes for p in self.chain(path) if self.disk_files[p].parent)
+
+    def volumes(self, vm_name: str) -> list[VolumeState]:
+        return [VolumeState(v, p, self.chain_size(p)) for v, p in self.vm(vm_name).disks.items()]
+
+    def inventory(self) -> Inventory:
+        vms = tuple(
+            VMInventory(
+                name=vm.name,
+                power_state=vm.power_state,
+                current=vm.current,
+                checkpoints=tuple(
+                    CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()
+                ),
+                volumes=tuple(self.volumes(vm.name)),
+            )
+            for vm in sorted(self.vms.values(), key=lambda v: v.name)
+        )
+        return Inventory(vms=vms, exported=tuple(sorted(self.exports)))
+
+    # ------------------------------------------------------------------ VM lifecycle
+
+    def deploy(
+        self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], start: bool
+    ) -> dict[str, str]:
+        """Create missing disk files; register and start the VM if ``start``.
+        Returns volume uuid -> file path."""
+        self._unregistered(name)
+        paths = self._attach_disks(name, disks)
+        if start:
+            self.vms[name] = VirtualMachine(name, PowerState.Off, memory_mib, cpus, dict(paths))
+            self.start(name)
+        return paths
+
+    def register(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec]) -> None:
+        self._unregistered(name)
+        paths = self._attach_disks(name, disks)
+        self.vms[name] = VirtualMachine(name, PowerState.Off, memory_mib, cpus, paths)
+
+    def start(self, name: str) -> None:
+        vm = self.vm(name)
+        if vm.power_state == PowerState.Running:
+            raise _busy(name, vm.power_state)
+        if vm.power_state == PowerState.Off:
+            self.boot_ids[name] = self.boot_ids.get(name, 0) + 1
+        vm.power_state = PowerState.Running
+
+    def power_off(self, name: str) -> None:
+        self.vm(name).power_state = PowerState.Off
+
+    def unregister(self, name: str) -> list[str]:
+        """Drop the registration; the checkpoint files stay as orphans. Returns the lost names."""
+        vm = self.vm(name)
+        if vm.power_state != PowerState.Off:
+            raise _busy(name, vm.power_state)
+        del self.vms[name]
+        return list(vm.checkpoints)
+
+    def destroy(self, name: str) -> list[str]:
+        """Forget the VM entirely; delete every file of the volumes it owns and its export.
+        A volume detached from it is no longer its own and keeps its files."""
+        self.vms.pop(name, None)
+        self.exports.pop(name, None)
+        volumes = {v for v, owner in self.owners.items() if owner == name}
+        gone = [p for p, f in self.disk_files.items() if f.volume_uuid in volumes]
+        for p in gone:
+            del self.disk_files[p]
+        for v in volumes:
+            self.owners.pop(v, None)
+        self.boot_ids.pop(name, None)
+        return sorted(gone)
+
+    def attach(self, name: str, disk: DiskSpec) -> None:
+        vm = self.vm(name)
+        vm.disks.update(self._attach_disks(name, [disk]))
+
+    def detach(self, name: str, volume_uuid: str) -> None:
+        vm = self.vm(name)
+        if volume_uuid not in vm.disks:
+            raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk for volume '{volume_uuid}'.")
+        del vm.disks[volume_uuid]
+        self.owners.pop(volume_uuid, None)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def checkpoint(self, name: str, snapshot: str, memory: bool, quiesce: bool) -> bool:
+        """Take a checkpoint; returns whether it holds memory."""
+        vm = self.vm(name)
+        if snapshot in vm.checkpoints:
+            raise InvalidState(f"A checkpoint named '{snapshot}' already exists for '{name}'.")
+        running = vm.power_state == PowerState.Running
+        if memory and not running:
+            raise _busy(name, vm.power_state)
+        if running and not memory and self.vss_fails:
+            if quiesce:
+                raise OperationFailed(
+                    f"Production checkpoints cannot be created for '{name}'. Checkpoint operation failed."
+                )
+            memory = True  # Production falls back to Standard
+        self._need(AVHDX_BASE_BYTES * len(vm.disks))
+        frozen = dict(vm.disks)
+        for vol, leaf in frozen.items():
+            vm.disks[vol] = self._new_avhdx(leaf)
+        vm.checkpoints[snapshot] = Checkpoint(
+            snapshot, vm.current, memory, frozen, vm.memory_mib, vm.cpus, self.boot_id(name)
+        )
+        vm.current = snapshot
+        return memory
+
+    def revert(self, name: str, snapshot: str) -> bool:
+        """Apply a checkpoint: the VM ends Saved (memory) or Off. Returns the memory flag.
+
+        Each attached disk the checkpoint has gets a new leaf on its frozen file, the old leaf
+        being discarded if unused. Disks attached or detached since are left as they are
+        (CloudStack forbids both while VM snapshots exist)."""
+        vm = self.vm(name)
+        cp = self._checkpoint(vm, snapshot)
+        reverted = {vol: frozen for vol, frozen in cp.disks.items() if vol in vm.disks}
+        self._need(AVHDX_BASE_BYTES * len(reverted))
+        vm.power_state = PowerState.Off
+        for vol, frozen in reverted.items():
+            old = vm.disks[vol]
+            vm.disks[vol] = self._new_avhdx(frozen)
+            if self.disk_files[old].parent and not self._protected(old) and not self._dependants(old):
+                self._remove(old)
+        vm.memory_mib, vm.cpus = cp.memory_mib, cp.cpus
+        vm.current = cp.name
+        if cp.memory:
+            vm.power_state = PowerState.Saved
+            self.boot_ids[name] = cp.boot_id
+        return cp.memory
+
+    def delete_checkpoint(self, name: str, snapshot: str) -> int:
+        """Delete a checkpoint and merge its files; returns the bytes merged."""
+        vm = self.vm(name)
+        cp = self._checkpoint(vm, snapshot)
+        del vm.checkpoints[snapshot]
+        for child in vm.checkpoints.values():
+            if child.parent == snapshot:
+                child.parent = cp.parent
+        if vm.current == snapshot:
+            vm.current = cp.parent
+        merged = 0
+        for vol, frozen in cp.disks.items():
+            if vol not in vm.disks or self._protected(frozen):
+                continue  # a detached volume's files are left alone
+            deps = self._dependants(frozen)
+            if not deps:
+                merged += self._remove(frozen)
+            elif len(deps) == 1:
+                merged += self._merge(deps[0], frozen)
+        return merged
+
+    # ------------------------------------------------------------------ export / import
+
+    def export(self, name: str) -> tuple[int, list[str]]:
+        """Copy the VM and its whole tree; returns (bytes copied, checkpoint names)."""
+        vm = self.vm(name)
+        paths = self._tree_files(vm)
+        files = {p: copy.deepcopy(self.disk_files[p]) for p in paths}
+        copied = sum(f.bytes for f in files.values())
+        copied += sum(c.memory_mib * MIB for c in vm.checkpoints.values() if c.memory)
+        self.exports[name] = ExportRecord(copy.deepcopy(vm), files)
+        self.bytes_exported += copied
+        return copied, list(vm.checkpoints)
+
+    def import_vm(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec]) -> int:
+        """Register the VM from its export (Off), on ``disks``; returns the bytes restored.
+
+        Export files still intact on storage are used in place; files deleted or changed
+        since the export (a merge) are restored from the export's copy."""
+        self._unregistered(name)
+        record = self.exports.get(name)
+        if record is None:
+            raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+        live = [d for d in disks if d.path is not None or d.volume_uuid not in record.vm.disks]
+        paths = self._attach_disks(name, live)  # the only step that can refuse
+        needed: set[str] = set()
+        for c in record.vm.checkpoints.values():
+            needed.update(c.disks.values())
+        needed.update(record.vm.disks[d.volume_uuid] for d in disks if d not in live)
+        restored, moved = self._restore(record, needed)
+        vm = copy.deepcopy(record.vm)
+        vm.power_state, vm.memory_mib, vm.cpus = PowerState.Off, memory_mib, cpus
+        vm.disks = {
+            d.volume_uuid: paths.get(d.volume_uuid) or moved[record.vm.disks[d.volume_uuid]] for d in disks
+        }
+        for c in vm.checkpoints.values():
+            c.disks = {v: moved[p] for v, p in c.disks.items()}
+        for v in [*vm.disks, *(v for c in vm.checkpoints.values() for v in c.disks)]:
+            self.owners.setdefault(v, name)
+        self.vms[name] = vm
+        self.bytes_imported += restored
+        return restored
+
+    # ------------------------------------------------------------------ volumes and guest data
+
+    def volume_snapshot(self, name: str, disk: DiskSpec) -> int:
+        """Bytes copied by a volume snapshot: the volume's whole current chain."""
+        vm = self.vms.get(name)
+        path = vm.disks.get(disk.volume_uuid) if vm else None
+        path = path or disk.path
+        if path is None:
+            raise ObjectNotFound(f"Hyper-V was unable to find a hard disk for volume '{disk.volume_uuid}'.")
+        return sum(self.file(p).bytes for p in self.chain(path))
+
+    def write(self, name: str, key: str, value: str, volume_uuid: str | None = None) -> None:
+        f = self.disk_files[self._guest_leaf(name, volume_uuid)]
+        if key not in f.blocks:
+            self._need(BLOCK_BYTES)
+            f.bytes += BLOCK_BYTES
+        f.blocks[key] = value
+
+    def read(self, name: str, key: str, volume_uuid: str | None = None) -> str | None:
+        return self.peek(self._guest_leaf(name, volume_uuid), key)
+
+    # ------------------------------------------------------------------ persistence
+
+    _PLAIN: tuple[str, ...] = ("storage_root", "_counter", "owners", "boot_ids", "vss_fails", "capacity")
+    _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-ready dicts (``from_dict`` reads it back)."""
+        return {
+            "version": STATE_VERSION,
+            **{k: copy.deepcopy(getattr(self, k)) for k in self._PLAIN},
+            "files": {p: asdict(f) for p, f in self.disk_files.items()},
+            "vms": {n: asdict(v) for n, v in self.vms.items()},
+            "exports": {
+                n: {"vm": asdict(r.vm), "files": {p: asdict(f) for p, f in r.files.items()}}
+                for n, r in self.exports.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HyperVHost:
+        if d.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported simulator state version {d.get('version')!r}")
+        host = cls()
+        for k in cls._PLAIN:
+            setattr(host, k, copy.deepcopy(d[k]))
+        host.disk_files = {p: DiskFile(**f) for p, f in d["files"].items()}
+        host.vms = {n: VirtualMachine.from_dict(v) for n, v in d["vms"].items()}
+        host.exports = {
+            n: ExportRecord(
+                VirtualMachine.from_dict(r["vm"]), {p: DiskFile(**f) for p, f in r["files"].items()}
+            )
+            for n, r in d["exports"].items()
+        }
+        return host
+
+    # ------------------------------------------------------------------ internals
+
+    def _unregistered(self, name: str) -> None:
+        if name in self.vms:
+            raise InvalidState(f"A virtual machine with name '{name}' is already registered.")
+
+    def _checkpoint(self, vm: VirtualMachine, snapshot: str) -> Checkpoint:
+        cp = vm.checkpoints.get(snapshot)
+        if cp is None:
+            raise ObjectNotFound(
+                f"Unable to find a snapshot matching the given criteria: '{snapshot}' of '{vm.name}'."
+            )
+        return cp
+
+    def _guest_leaf(self, name: str, volume_uuid: str | None) -> str:
+        vm = self.vms.get(name)
+        if vm is None:
+            if name in self.owners.values():
+                raise _busy(name, "not registered")
+            raise _not_found_vm(name)
+        if vm.power_state != PowerState.Running:
+            raise _busy(name, vm.power_state)
+        if volume_uuid is None:
+            if not vm.disks:
+                raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk.")
+            return next(iter(vm.disks.values()))
+        if volume_uuid not in vm.disks:
+            raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk for volume '{volume_uuid}'.")
+        return vm.disks[volume_uuid]
+
+    def _check_disks(self, name: str, disks: Iterable[DiskSpec]) -> None:
+        """Refuse before any change: missing files, existing base files, volumes in use."""
+        disks = list(disks)
+        need = 0
+        for d in disks:
+            if d.path is not None:
+                self.file(d.path)
+            elif (base := self._base_path(d.volume_uuid)) in self.disk_files:
+                raise OperationFailed(f"Failed to create the virtual hard disk '{base}': The file exists.")
+            else:
+                need += VHDX_BASE_BYTES
+            for other in self.vms.values():
+                if d.volume_uuid in other.disks:
+                    raise InvalidState(f"Volume '{d.volume_uuid}' is attached to '{other.name}'. {_BUSY}")
+        self._need(need)
+
+    def _attach_disks(self, name: str, disks: Sequence[DiskSpec]) -> dict[str, str]:
+        """Check, then create missing base files; returns volume uuid -> path."""
+        self._check_disks(name, disks)
+        out: dict[str, str] = {}
+        for d in disks:
+            if d.path is None:
+                path = self._base_path(d.volume_uuid)
+                self.disk_files[path] = DiskFile(path, d.volume_uuid, None, VHDX_BASE_BYTES, d.size)
+                out[d.volume_uuid] = path
+            else:
+                out[d.volume_uuid] = d.path
+            self.owners[d.volume_uuid] = name
+        return out
+
+    def _need(self, nbytes: int) -> None:
+        if self.capacity is not None and self.used_bytes() + nbytes > self.capacity:
+            raise InsufficientSpace(f"There is not enough space on the disk ({self.storage_root}).")
+
+    def _base_path(self, volume_uuid: str) -> str:
+        return f"{self.storage_root}\\{volume_uuid}.vhdx"
+
+    def _fresh_path(self, like: DiskFile, ext: str) -> str:
+        self._counter += 1
+        folder = like.path.rsplit("\\", 1)[0]
+        return f"{folder}\\{like.volume_uuid}_{self._counter:08X}.{ext}"
+
+    def _new_avhdx(self, parent: str) -> str:
+        p = self.disk_files[parent]
+        path = self._fresh_path(p, "avhdx")
+        self.disk_files[path] = DiskFile(path, p.volume_uuid, parent, AVHDX_BASE_BYTES, p.size)
+        return path
+
+    def _dependants(self, path: str) -> list[str]:
+        return [p for p, f in self.disk_files.items() if f.parent == path]
+
+    def _protected(self, path: str) -> bool:
+        """A file some VM runs on or some checkpoint froze."""
+        for vm in self.vms.values():
+            if path in vm.disks.values():
+                return True
+            if any(path in c.disks.values() for c in vm.checkpoints.values()):
+                return True
+        return False
+
+    def _remove(self, path: str) -> int:
+        """Delete an unused file, then let its parent collapse. Returns bytes merged."""
+        parent = self.disk_files.pop(path).parent
+        return self._collapse(parent) if parent else 0
+
+    def _collapse(self, path: str) -> int:
+        """An unprotected file that lost a dependant: delete it if unused, merge it if only
+        one file still depends on it, keep it otherwise."""
+        f = self.disk_files[path]
+        if self._protected(path):
+            return 0
+        deps = self._dependants(path)
+        if not deps:
+            return self._remove(path) if f.parent else 0
+        if len(deps) == 1:
+            return self._merge(deps[0], path)
+        return 0
+
+    def _merge(self, child: str, parent: str) -> int:
+        """Merge ``child`` into ``parent``; the parent takes the child's place everywhere."""
+        g, f = self.disk_files[child], self.disk_files[parent]
+        overlap = len(g.blocks.keys() & f.blocks.keys())
+        f.bytes += max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES)
+        f.blocks.update(g.blocks)
+        for other in self.disk_files.values():
+            if other.parent == child:
+                other.parent = parent
+        for vm in self.vms.values():
+            for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
+                for vol, p in mapping.items():
+                    if p == child:
+                        mapping[vol] = parent
+        del self.disk_files[child]
+        self.bytes_merged += g.bytes
+        return g.bytes
+
+    def _tree_files(self, vm: VirtualMachine) -> list[str]:
+        roots = list(vm.disks.values()) + [p for c in vm.checkpoints.values() for p in c.disks.values()]
+        seen: dict[str, None] = {}
+        for r in roots:
+            for p in self.chain(r):
+                seen.setdefault(p)
+        return list(seen)
+
+    def _restore(self, record: ExportRecord, needed: set[str]) -> tuple[int, dict[str, str]]:
+        """Make ``needed`` export files (and their ancestors) present on storage.
+        Returns (bytes restored, export path -> live path)."""
+        wanted: set[str] = set()
+        for p in needed:
+            cur: str | None = p
+            while cur is not None:
+                wanted.add(cur)
+                cur = record.files[cur].parent
+
+        def depth(p: str) -> int:
+            parent = record.files[p].parent
+            return 0 if parent is None else 1 + depth(parent)
+
+        moved: dict[str, str] = {}
+        restored = 0
+        for p in sorted(wanted, key=depth):
+            saved = record.files[p]
+            parent = moved[saved.parent] if saved.parent else None
+            live = self.disk_files.get(p)
+            if live is not None and live.parent == parent and live.blocks == saved.blocks:
+                moved[p] = p
+                continue
+            ext = "avhdx" if saved.parent else "vhdx"
+            path = p if live is None else self._fresh_path(saved, ext)
+            self.disk_files[path] = DiskFile(
+                path, saved.volume_uuid, parent, saved.bytes, saved.size, dict(saved.blocks)
+            )
+            moved[p] = path
+            restored += saved.bytes
+        return restored, moved
