@@ -112,28 +112,12 @@ def _print(cloud: Cloud, out: Any, as_json: bool) -> None:
         console.print(out)
 
 
-COLUMNS = (
-    "id",
-    "name",
-    "displayname",
-    "state",
-    "type",
-    "current",
-    "parentName",
-    "virtualmachinename",
-    "created",
-    "key",
-    "value",
-    "size",
-    "path",
-    "vmsnapshotchainsize",
-    "cpunumber",
-    "memory",
-    "hypervisor",
-    "vmsnapshotenabled",
-    "accounttype",
-    "success",
-    "displaytext",
+#: human-readable columns, by a key only that kind of object has
+PROFILES = (
+    ("parentName", ("id", "displayname", "type", "state", "current", "parentName", "created")),
+    ("instancename", ("id", "name", "instancename", "state", "serviceofferingname")),
+    ("vmsnapshotchainsize", ("id", "name", "type", "size", "path", "vmsnapshotchainsize", "vmname")),
+    ("volumename", ("id", "name", "state", "volumename", "physicalsize", "created")),
 )
 
 
@@ -141,7 +125,7 @@ def _table(rows: list[Obj]) -> None:
     if not rows:
         console.print("(none)")
         return
-    cols = [c for c in COLUMNS if any(c in r for r in rows)] or list(rows[0])
+    cols = next((list(c) for key, c in PROFILES if key in rows[0]), list(rows[0]))
     table = Table(*cols)
     for r in rows:
         table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in cols))
