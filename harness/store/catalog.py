@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from harness.domain.config import ConfigKey
 from harness.domain.model import (
@@ -19,7 +19,7 @@ from harness.domain.model import (
     Zone,
 )
 from harness.store import tables as t
-from harness.store.repository import Repo
+from harness.store.repository import Repo, cached
 
 
 class Domains(Repo[Domain]):
@@ -84,10 +84,12 @@ class Accounts(Repo[Account]):
         return a
 
     def get(self, id_: int) -> Account | None:
-        return self._one(self._select().where(self.table.c.id == id_))
+        stmt = self._cached("get", lambda: self._select().where(self.table.c.id == bindparam("pk_")))
+        return self._one(stmt, {"pk_": id_})
 
     def get_by_uuid(self, uuid: str) -> Account | None:
-        return self._one(self._select().where(self.table.c.uuid == uuid))
+        stmt = self._cached("get_by_uuid", lambda: self._select().where(self.table.c.uuid == bindparam("uuid_")))
+        return self._one(stmt, {"uuid_": uuid})
 
     def by_name(self, name: str, domain_id: int | None = None) -> Account | None:
         stmt = self._select().where(self.table.c.account_name == name)
@@ -193,9 +195,13 @@ class Capabilities(Repo[HypervisorCapabilities]):
     def lookup(self, hypervisor_type: str, version: str = "default") -> HypervisorCapabilities | None:
         """The (type, version) row, falling back to (type, ``default``) as CloudStack's DAO does."""
         c = self.table.c
-        exact = self._one(
-            self._live().where(c.hypervisor_type == hypervisor_type, c.hypervisor_version == version)
+        stmt = self._cached(
+            "lookup",
+            lambda: self._live().where(
+                c.hypervisor_type == bindparam("type_"), c.hypervisor_version == bindparam("version_")
+            ),
         )
+        exact = self._one(stmt, {"type_": hypervisor_type, "version_": version})
         if exact is not None or version == "default":
             return exact
         return self.lookup(hypervisor_type, "default")
@@ -218,7 +224,8 @@ class Configuration:
 
     def get(self, key: ConfigKey) -> str:
         c = t.configuration.c
-        value = self.conn.execute(select(c.value).where(c.name == key.name)).scalar()
+        stmt = cached(("configuration", "get"), lambda: select(c.value).where(c.name == bindparam("name_")))
+        value = self.conn.execute(stmt, {"name_": key.name}).scalar()
         return key.default if value is None else str(value)
 
     def set(self, key: ConfigKey, value: str) -> None:

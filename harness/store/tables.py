@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -123,7 +124,7 @@ hypervisor_capabilities = Table(
     Column("max_hosts_per_cluster", Integer),
     Column("storage_motion_supported", Boolean, default=False),
     # The spec's DB change (migration 0002): enable/disable VM snapshots per hypervisor.
-    Column("vm_snapshot_enabled", Boolean, nullable=False, default=False),
+    Column("vm_snapshot_enabled", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("hypervisor_type", "hypervisor_version", name="uc_hypervisor"),
 )
 
@@ -215,6 +216,8 @@ vm_snapshots = Table(
     Index("vm_snapshots_account_id", "account_id"),
     Index("vm_snapshots_parent", "parent"),
     Index("vm_snapshots_removed", "removed"),
+    Index("vm_snapshots_listing", "removed", "created", "id", "state"),
+    Index("vm_snapshots_live_state", "removed", "state"),
 )
 
 vm_snapshot_details = Table(

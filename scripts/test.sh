@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The test command: ruff, mypy and pytest, against SQLite and private PostgreSQL and MariaDB
+# servers that live only as long as this script.
+#
+#   bash scripts/test.sh [pytest args...]       e.g. bash scripts/test.sh tests/store -x
+#   HVSNAP_SKIP_SERVERS=1 bash scripts/test.sh   SQLite only (server tests skip, fail under CI=1)
+#
+# Works on a fresh Debian 12 as root with python3: makes .venv, installs the project, and
+# apt-installs postgresql and mariadb-server when their binaries are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_PORT=${HVSNAP_TEST_PG_PORT:-55432}
+MDB_PORT=${HVSNAP_TEST_MYSQL_PORT:-33306}
+DB_NAME=hvsnap_test
+
+now() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
+say() { printf '== %s\n' "$*" >&2; }
+T0=$(now)
+
+# --- python environment -------------------------------------------------------------------
+if [[ ! -x .venv/bin/python ]]; then
+    if ! python3 -m venv .venv 2>/dev/null; then  # Debian ships ensurepip separately
+        rm -rf .venv
+        say "python3 -m venv failed; installing python3-venv"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv .venv
+    fi
+fi
+STAMP=.venv/.hvsnap-test-install
+WANT=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [[ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+    T=$(now)
+    .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+    echo "$WANT" >"$STAMP"
+    say "pip install: $(secs "$T") s"
+fi
+
+# --- database servers ---------------------------------------------------------------------
+PGDIR="" MDBDIR="" MDB_PID="" PG_CTL="" WATCHDOG_PID="" POLICY=""
+cleanup() {
+    set +e
+    [[ -n "$WATCHDOG_PID" ]] && kill "$WATCHDOG_PID" 2>/dev/null
+    [[ -n "$POLICY" ]] && rm -f "$POLICY"
+    if [[ -n "$PGDIR" && -f "$PGDIR/data/postmaster.pid" ]]; then
+        runuser -u postgres -- "$PG_CTL" -D "$PGDIR/data" -m fast -w stop >/dev/null
+    fi
+    if [[ -n "$MDB_PID" ]] && kill -0 "$MDB_PID" 2>/dev/null; then
+        mariadb-admin --socket="$MDBDIR/mysqld.sock" -uroot shutdown >/dev/null 2>&1 || kill "$MDB_PID"
+        wait "$MDB_PID" 2>/dev/null
+    fi
+    [[ -n "$PGDIR" ]] && rm -rf "$PGDIR"
+    [[ -n "$MDBDIR" ]] && rm -rf "$MDBDIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+pg_bin() { { compgen -G '/usr/lib/postgresql/*/bin/initdb' || true; } | sort -V | tail -n1 | xargs -r dirname; }
+have_mariadb() { command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]]; }
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+install_servers() {
+    local pkgs=()
+    [[ -n "$(pg_bin)" ]] || pkgs+=(postgresql)
+    have_mariadb || pkgs+=(mariadb-server)
+    ((${#pkgs[@]})) || return 0
+    if [[ $EUID -ne 0 ]]; then
+        say "missing ${pkgs[*]} and not root: install them, or set HVSNAP_SKIP_SERVERS=1"
+        exit 1
+    fi
+    local T
+    T=$(now)
+    # Keep the packages' own services from starting (and outliving us): we run private ones.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        POLICY=/usr/sbin/policy-rc.d
+        printf '#!/bin/sh\nexit 101\n' >"$POLICY" && chmod +x "$POLICY"
+    fi
+    say "installing ${pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+    if [[ -n "$POLICY" ]]; then rm -f "$POLICY"; POLICY=""; fi
+    say "apt-get install: $(secs "$T") s"
+}
+
+start_postgres() {
+    local bin
+    bin=$(pg_bin)
+    PG_CTL="$bin/pg_ctl"
+    port_busy "$PG_PORT" && PG_PORT=$(free_port)
+    PGDIR=$(mktemp -d /tmp/hvsnap-pg.XXXXXX)
+    chown postgres:postgres "$PGDIR"
+    runuser -u postgres -- "$bin/initdb" -D "$PGDIR/data" -U postgres --auth=trust -E UTF8 \
+        --locale=C.UTF-8 >"$PGDIR/initdb.log" 2>&1 || { cat "$PGDIR/initdb.log" >&2; return 1; }
+    runuser -u postgres -- "$PG_CTL" -D "$PGDIR/data" -l "$PGDIR/server.log" -w \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PGDIR -c fsync=off" start >/dev/null \
+        || { cat "$PGDIR/server.log" >&2; return 1; }
+    runuser -u postgres -- "$bin/psql" -h "$PGDIR" -p "$PG_PORT" -U postgres -qAt \
+        -c "CREATE DATABASE $DB_NAME" >/dev/null
+    export HVSNAP_TEST_PG_URL="postgresql+psycopg2://postgres@127.0.0.1:$PG_PORT/$DB_NAME"
+}
+
+start_mariadb() {
+    port_busy "$MDB_PORT" && MDB_PORT=$(free_port)
+    MDBDIR=$(mktemp -d /tmp/hvsnap-mdb.XXXXXX)
+    chown mysql:mysql "$MDBDIR"
+    local sock="$MDBDIR/mysqld.sock"
+    mariadb-install-db --no-defaults --user=mysql --datadir="$MDBDIR/data" --auth-root-authentication-method=normal \
+        --skip-test-db >"$MDBDIR/install.log" 2>&1 || { cat "$MDBDIR/install.log" >&2; return 1; }
+    mariadbd --no-defaults --user=mysql --datadir="$MDBDIR/data" --socket="$sock" --port="$MDB_PORT" \
+        --bind-address=127.0.0.1 --pid-file="$MDBDIR/mysqld.pid" --log-error="$MDBDIR/error.log" \
+        --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        --innodb-flush-log-at-trx-commit=0 --innodb-flush-method=nosync --innodb-doublewrite=0 \
+        --innodb-file-per-table=0 --max-connections=100 --table-open-cache=400 >>"$MDBDIR/stdout.log" 2>&1 &
+    MDB_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+        mariadb-admin --socket="$sock" -uroot ping >/dev/null 2>&1 && break
+        kill -0 "$MDB_PID" 2>/dev/null || { cat "$MDBDIR/error.log" >&2; return 1; }
+        sleep 0.1
+    done
+    mariadb --socket="$sock" -uroot -e "CREATE DATABASE $DB_NAME;
+        CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw';
+        GRANT ALL ON $DB_NAME.* TO 'app'@'127.0.0.1';"
+    export HVSNAP_TEST_MYSQL_URL="mysql+pymysql://app:pw@127.0.0.1:$MDB_PORT/$DB_NAME"
+}
+
+# --- checks -------------------------------------------------------------------------------
+failed=()
+T=$(now)
+.venv/bin/ruff check . || failed+=(ruff)
+.venv/bin/mypy || failed+=(mypy)
+.venv/bin/mypy harness/store/migrations || failed+=(mypy-migrations)  # not a package: checked by path
+say "ruff + mypy: $(secs "$T") s"
+
+if [[ "${HVSNAP_SKIP_SERVERS:-}" == 1 ]]; then
+    say "HVSNAP_SKIP_SERVERS=1: no private PostgreSQL/MariaDB (tests use HVSNAP_TEST_*_URL if set, else skip)"
+else
+    install_servers
+    T=$(now)
+    start_postgres
+    start_mariadb
+    # Even if this script is killed (SIGKILL skips the trap), the servers go with it.
+    (
+        trap - EXIT
+        while kill -0 $$ 2>/dev/null; do sleep 1; done
+        cleanup
+    ) </dev/null >/dev/null 2>&1 &
+    WATCHDOG_PID=$!
+    say "servers up in $(secs "$T") s (PostgreSQL :$PG_PORT, MariaDB :$MDB_PORT)"
+fi
+
+T=$(now)
+rc=0
+.venv/bin/pytest "$@" || rc=$?
+say "pytest: $(secs "$T") s (exit $rc)"
+if ((rc == 5)); then
+    say "pytest collected no tests"
+fi
+((rc == 0)) || failed+=(pytest)
+
+if ((${#failed[@]})); then
+    say "FAILED: ${failed[*]} (total $(secs "$T0") s)"
+    exit 1
+fi
+say "OK (total $(secs "$T0") s)"
