@@ -173,3 +173,78 @@ def get_config(uow_factory: UowFactory, name: str | None = None) -> list[tuple[c
 def _root_admin(caller: Account) -> None:
     if caller.type != AccountType.Admin:
         raise PermissionDenied(f"Account {caller.name} is not a root admin")
+
+
+# ------------------------------------------------------------------ listings for the HTTP API (issue 5)
+
+#: The templates every cloud offers: a fixed Hyper-V catalogue (no template store is modelled).
+TEMPLATES = (
+    ("Windows Server 2019 (Hyper-V)", "Windows Server 2019 Datacenter", "Windows Server 2019 (64-bit)"),
+    ("Ubuntu 22.04 (Hyper-V)", "Ubuntu 22.04 LTS", "Ubuntu 22.04 LTS"),
+)
+TEMPLATE_FILTERS = ("featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all")
+
+
+def template_uuid(name: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hvsnap:template:{name}"))
+
+
+def list_templates(template_filter: str, template_uuid_: str | None = None) -> list[dict[str, str]]:
+    """listTemplates: the fixed catalogue is public and featured; no account owns a template."""
+    if template_filter not in TEMPLATE_FILTERS:
+        raise InvalidParameterValue(f"templatefilter must be one of {', '.join(TEMPLATE_FILTERS)}")
+    if template_filter in ("self", "selfexecutable", "sharedexecutable"):
+        return []
+    found = [
+        {"id": template_uuid(name), "name": name, "displaytext": text, "ostypename": os_type}
+        for name, text, os_type in TEMPLATES
+    ]
+    return [t for t in found if template_uuid_ is None or t["id"] == template_uuid_]
+
+
+def check_placement(uow_factory: UowFactory, zone_uuid: str | None, template_uuid_: str | None) -> None:
+    """deployVirtualMachine's zone and template, when given, must exist."""
+    if template_uuid_ is not None and not list_templates("all", template_uuid_):
+        raise InvalidParameterValue(f"Unable to find template with specified id: {template_uuid_}")
+    if zone_uuid is not None:
+        with uow_factory(readonly=True) as uow:
+            if uow.zones.get_by_uuid(zone_uuid) is None:
+                raise InvalidParameterValue(f"Unable to find zone with specified id: {zone_uuid}")
+
+
+def visible_domains(uow_factory: UowFactory, caller: Account) -> list[Domain]:
+    """listDomains: everything for the root admin, the subtree for a domain admin, and a
+    user's own domain for a user."""
+    with uow_factory(readonly=True) as uow:
+        domains = uow.domains.all()
+        if caller.type == AccountType.Admin:
+            return domains
+        own = uow.domains.get(caller.domain_id)
+        if own is None:
+            return []
+        if caller.type == AccountType.User:
+            return [own]
+        subtree = uow.domains.subtree_ids(own)
+        return [d for d in domains if d.id in subtree]
+
+
+def visible_accounts(uow_factory: UowFactory, caller: Account) -> list[Account]:
+    """listAccounts: every account for the root admin, the subtree's for a domain admin,
+    the caller's own for a user."""
+    if caller.type == AccountType.User:
+        return [caller]
+    with uow_factory(readonly=True) as uow:
+        if caller.type == AccountType.Admin:
+            return uow.accounts.in_domains(None)
+        own = uow.domains.get(caller.domain_id)
+        return uow.accounts.in_domains(uow.domains.subtree_ids(own) if own else frozenset())
+
+
+def account_type(value: int | None) -> AccountType:
+    """createAccount's ``accounttype`` (0 user, 1 root admin, 2 domain admin; default user)."""
+    if value is None:
+        return AccountType.User
+    try:
+        return AccountType(value)
+    except ValueError:
+        raise InvalidParameterValue("accounttype must be 0 (user), 1 (root admin) or 2 (domain admin)") from None

@@ -9,16 +9,18 @@ checks, workflows, jobs and views together.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from harness.domain.errors import InvalidParameterValue
-from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot
+from harness.domain.errors import CloudError, InvalidParameterValue
+from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
+from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
 from harness.service import accounts, hostside, views, vms, vmsnapshots, volumes
-from harness.service.access import require, scope_of
+from harness.service.access import check_access, require, scope_of
 from harness.store.uow import UowFactory
 
 Obj = dict[str, Any]
@@ -65,7 +67,7 @@ class Manager:
             job = uow.jobs.get_by_uuid(job_uuid)
             if job is None or not (caller.type == AccountType.Admin or job.account_id == caller.id):
                 raise InvalidParameterValue(f"Unable to find async job with specified id: {job_uuid}")
-        return views.job(job, self.jobs.result(job))
+            return views.job(job, self.jobs.result(job), views.job_refs(uow, job))
 
     # ------------------------------------------------------------------ VM snapshots
 
@@ -273,6 +275,179 @@ class Manager:
         key, stored = accounts.set_config(self.uow_factory, caller, name, value)
         return {"name": key, "value": stored}
 
+    # ------------------------------------------------------------------ HTTP API (issue 5)
+
+    def account_by_api_key(self, api_key: str) -> Account | None:
+        """The account whose user holds ``api_key`` (the API then checks the signature)."""
+        with self.uow_factory(readonly=True) as uow:
+            return uow.accounts.by_api_key(api_key)
+
+    def search_vm_snapshots(
+        self,
+        caller: Account,
+        snapshot_uuids: list[str] | None = None,
+        tags: list[dict[str, str]] | None = None,
+        project_uuid: str | None = None,
+        account_name: str | None = None,
+        **filters: Any,
+    ) -> tuple[int, list[Obj]]:
+        """listVMSnapshot with all of CloudStack's parameters: ``vmsnapshotids`` (exclusive
+        with ``vmsnapshotid``), ``account`` by name, ``tags`` (no resource tags exist, so a
+        tag filter matches nothing) and ``projectid`` (no projects exist)."""
+        if project_uuid is not None:
+            raise InvalidParameterValue(f"Unable to find project with specified id: {project_uuid}")
+        if account_name is not None and filters.get("account_uuid") is None:
+            filters["account_uuid"] = accounts.account_named(self.uow_factory, account_name).uuid
+        if tags:
+            vmsnapshots.search(self.uow_factory, caller, **filters)  # still validate the rest
+            return 0, []
+        if snapshot_uuids is None:
+            return self.list_vm_snapshots(caller, **filters)
+        if filters.pop("snapshot_uuid", None) is not None:
+            raise InvalidParameterValue("vmsnapshotid and vmsnapshotids are mutually exclusive")
+        page, pagesize = filters.pop("page", None), filters.pop("pagesize", None)
+        _check_paging(page, pagesize)
+        found: list[Obj] = []
+        for one in dict.fromkeys(snapshot_uuids):
+            found += self.list_vm_snapshots(caller, snapshot_uuid=one, **filters)[1]
+        found.sort(key=lambda s: s["created"] or "", reverse=True)
+        if pagesize:
+            start = ((page or 1) - 1) * pagesize
+            return len(found), found[start : start + pagesize]
+        return len(found), found
+
+    def detach_volume(self, caller: Account, volume_uuid: str) -> AsyncJob:
+        """detachVolume by volume id: the Instance is the one it is attached to."""
+        with self.uow_factory(readonly=True) as uow:
+            vol = require(uow.volumes.get_by_uuid(volume_uuid), "volume", volume_uuid, uow, caller)
+            vm = uow.vms.get(vol.vm_id) if vol.vm_id is not None else None
+        if vm is None:
+            raise InvalidParameterValue(f"Volume {volume_uuid} is not attached to an Instance")
+        return self.attach_volume(caller, volume_uuid, vm.uuid, attach=False)
+
+    def list_jobs(self, caller: Account, page: int | None = None, pagesize: int | None = None) -> tuple[int, list[Obj]]:
+        """listAsyncJobs: the root admin sees every job, anyone else its own account's (as
+        queryAsyncJobResult decides); newest first."""
+        _check_paging(page, pagesize)
+        with self.uow_factory(readonly=True) as uow:
+            found = uow.jobs.search(
+                None if caller.type == AccountType.Admin else frozenset({caller.id}), page, pagesize
+            )
+            return found.count, [views.job(j, self.jobs.result(j), views.job_refs(uow, j)) for j in found.items]
+
+    def search_vms(
+        self,
+        caller: Account,
+        vm_uuid: str | None = None,
+        state: str | None = None,
+        keyword: str | None = None,
+        page: int | None = None,
+        pagesize: int | None = None,
+    ) -> tuple[int, list[Obj]]:
+        """listVirtualMachines with CloudStack's string parameters."""
+        _check_paging(page, pagesize)
+        if state is not None and state not in VMState.__members__:
+            raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMState)}")
+        if vm_uuid is None:
+            return self.list_vms(
+                caller, state=VMState(state) if state else None, keyword=keyword, page=page, pagesize=pagesize
+            )
+        with self.uow_factory(readonly=True) as uow:
+            vm = uow.vms.get_by_uuid(vm_uuid)
+            if vm is None or vm.state == VMState.Expunging or (state is not None and vm.state != VMState(state)):
+                return 0, []
+            check_access(uow, caller, vm, f"Instance {vm_uuid}")
+            return 1, views.vms(uow, [vm])
+
+    def deploy_vm_in(
+        self,
+        caller: Account,
+        name: str | None,
+        offering: str,
+        start: bool = True,
+        zone_uuid: str | None = None,
+        template_uuid: str | None = None,
+    ) -> tuple[VM, AsyncJob]:
+        """deployVirtualMachine with its zone and template (checked, then placed as usual)."""
+        accounts.check_placement(self.uow_factory, zone_uuid, template_uuid)
+        return self.deploy_vm(caller, name or f"VM-{uuid.uuid4()}", offering, start)
+
+    def create_volume_job(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
+        """createVolume as CloudStack's API has it: async, its job's result the volume."""
+        vol = volumes.create_volume(self.uow_factory, caller, name, size_gb)
+        job = self._job(
+            caller,
+            "createVolume",
+            vol.uuid,
+            lambda: _returning(vol),
+            lambda v: {"volume": self._one(views.volumes, v)},
+            ("Volume", vol.id),
+        )
+        return vol, job
+
+    def change_offering_now(self, caller: Account, vm_uuid: str, offering: str) -> Obj:
+        """changeServiceForVirtualMachine is synchronous in CloudStack: wait for the job."""
+        done = self.job_result(self.change_offering(caller, vm_uuid, offering))
+        if done["jobstatus"] != 1:
+            raise CloudError.coded(done["jobresult"]["errorcode"], done["jobresult"]["errortext"])
+        return done["jobresult"]["virtualmachine"]
+
+    def list_zones(self, zone_uuid: str | None = None) -> list[Obj]:
+        with self.uow_factory(readonly=True) as uow:
+            return [views.zone(z) for z in uow.zones.all() if zone_uuid is None or z.uuid == zone_uuid]
+
+    def list_templates(self, template_filter: str, template_uuid: str | None = None) -> list[Obj]:
+        return accounts.list_templates(template_filter, template_uuid)
+
+    def list_domains(self, caller: Account, domain_uuid: str | None = None, name: str | None = None) -> list[Obj]:
+        found = accounts.visible_domains(self.uow_factory, caller)
+        with self.uow_factory(readonly=True) as uow:
+            return [
+                views.domain(uow, d)
+                for d in found
+                if (domain_uuid is None or d.uuid == domain_uuid) and (name is None or d.name == name)
+            ]
+
+    def list_accounts(self, caller: Account, account_uuid: str | None = None, name: str | None = None) -> list[Obj]:
+        found = accounts.visible_accounts(self.uow_factory, caller)
+        with self.uow_factory(readonly=True) as uow:
+            return [
+                views.account(uow, a)
+                for a in found
+                if (account_uuid is None or a.uuid == account_uuid) and (name is None or a.name == name)
+            ]
+
+    def create_domain(self, caller: Account, name: str, parent_uuid: str | None = None) -> Obj:
+        domain = accounts.create_domain(self.uow_factory, caller, name, parent_uuid)
+        with self.uow_factory(readonly=True) as uow:
+            return views.domain(uow, domain)
+
+    def create_account(
+        self, caller: Account, name: str, account_type: int | None = None, domain_uuid: str | None = None
+    ) -> Obj:
+        kind = accounts.account_type(account_type)
+        account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid)
+        with self.uow_factory(readonly=True) as uow:
+            return views.account(uow, account)
+
+    def register_keys(self, caller: Account, account_uuid: str) -> Obj:
+        account = accounts.register_keys(self.uow_factory, caller, account_uuid)
+        return {"apikey": account.api_key, "secretkey": account.secret_key}
+
+    def create_offering(self, caller: Account, name: str, cpu: int, speed: int, ram: int) -> Obj:
+        return views.offering(accounts.create_offering(self.uow_factory, caller, name, cpu, speed, ram))
+
 
 def _one_command(command: Any) -> Workflow[Any]:
     return (yield command)
+
+
+def _returning(value: Any) -> Workflow[Any]:
+    """A workflow with no host command: its result is ``value``."""
+    return value
+    yield  # a generator, never reached
+
+
+def _check_paging(page: int | None, pagesize: int | None) -> None:
+    if (page is not None and page < 1) or (pagesize is not None and pagesize < 1):
+        raise InvalidParameterValue("page and pagesize must be positive whole numbers")

@@ -49,10 +49,12 @@ MAX_TEXT = 255
 STABLE_VM_STATES = (VMState.Running, VMState.Stopped)
 
 
-def internal_name(uow: UnitOfWork, vm: VM) -> str:
+def internal_name(uow: UnitOfWork, vm: VM, taken: set[str] | None = None) -> str:
     """``<instance>_VS_<yyyyMMddHHmmss>`` in GMT. Names stay unique per VM: a second
-    snapshot within the same second takes the next free second."""
-    taken = uow.vm_snapshots.names_of_vm(vm.id)
+    snapshot within the same second takes the next free second. ``taken``: the names of the
+    VM's live snapshots, when the caller has loaded them already."""
+    if taken is None:
+        taken = uow.vm_snapshots.names_of_vm(vm.id)
     moment = uow.now
     while True:
         name = f"{vm.instance_name}_VS_{moment:%Y%m%d%H%M%S}"
@@ -68,8 +70,15 @@ def _vm_of(uow: UnitOfWork, snap: VMSnapshot) -> VM:
     return vm
 
 
-def _no_active_tasks(uow: UnitOfWork, vm: VM, retrying: VMSnapshot | None = None) -> None:
-    active = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state in ACTIVE_VM_SNAPSHOT_STATES]
+def _no_active_tasks(
+    uow: UnitOfWork, vm: VM, retrying: VMSnapshot | None = None, snaps: list[VMSnapshot] | None = None
+) -> None:
+    """``snaps``: the VM's live snapshots, when the caller has loaded them already."""
+    if uow.volume_snapshots.active_for_vm(vm.id):  # spec: no VM and volume snapshot operations at once
+        raise InvalidParameterValue("There is other active volume Snapshot tasks on the instance")
+    if snaps is None:
+        snaps = uow.vm_snapshots.by_vm(vm.id)
+    active = [s for s in snaps if s.state in ACTIVE_VM_SNAPSHOT_STATES]
     if retrying is not None and active and active[0].id == retrying.id and retrying.state == VMSnapshotState.Expunging:
         return  # a retried delete of a stuck Expunging snapshot (cloudstack.md §2.2)
     if active:
@@ -117,15 +126,16 @@ def allocate(
                 f"{config.EXPORT_STRATEGY.name} to on-stop or on-snapshot to snapshot stopped Instances"
             )
         limit = int(config.parse(config.VMSNAPSHOT_MAX, uow.config.get(config.VMSNAPSHOT_MAX)))
-        if len(uow.vm_snapshots.by_vm(vm.id)) >= limit:
+        snaps = uow.vm_snapshots.by_vm(vm.id)  # one load for the limit, the busy check and the name
+        if len(snaps) >= limit:
             raise CloudRuntimeError(
                 f"Creating Instance Snapshot failed due to a Instance can just have : {limit} Instance "
                 "Snapshots. Please delete old ones"
             )
         if uow.volume_snapshots.active_for_vm(vm.id):
             raise InvalidParameterValue("There is other active volume Snapshot tasks on the instance")
-        _no_active_tasks(uow, vm)
-        name = internal_name(uow, vm)
+        _no_active_tasks(uow, vm, snaps=snaps)
+        name = internal_name(uow, vm, {s.name for s in snaps})
         snap = uow.vm_snapshots.add(
             VMSnapshot(
                 id=0,

@@ -1,0 +1,58 @@
+"""``hvsnap serve``: the CloudStack-compatible API on ``/client/api``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+from typing import Any
+
+import click
+
+from harness.api.server import serving
+from harness.service.cloud import home_dir
+
+#: Time scales the simulated host can run at. 0: every command completes at once.
+INSTANT = 0.0
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one)")
+@click.option("--driver", type=click.Choice(["sim", "live"]), default="sim", show_default=True, help="Host driver")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0),
+    default=INSTANT,
+    show_default=True,
+    help="Simulated seconds per wall second on the simulated host (0: run each job to completion at once)",
+)
+@click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 256), help="Job threads")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: float, workers: int) -> None:
+    """Serve the CloudStack API (cs, cloudmonkey) until interrupted.
+
+    The first start creates the ROOT domain and the admin; `hvsnap admin-keys --json`
+    prints the admin's keys.
+    """
+    if time_scale != INSTANT:
+        raise click.BadParameter(
+            "only 0 (instant) is available: the simulated host has no SimPy-timed mode yet"
+            if driver == "sim"
+            else "a time scale applies to the simulated host only",
+            param_hint="--time-scale",
+        )
+    opts: dict[str, Any] = ctx.find_root().obj or {}
+    root = home_dir(opts.get("home"))
+    root.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=root / "hvsnap.log", level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with serving(root, opts.get("db"), driver, host, port, workers) as running:
+        click.echo(f"hvsnap API on {running.endpoint} (driver {driver}); keys: hvsnap admin-keys --json")
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+    click.echo("hvsnap API stopped")
