@@ -184,9 +184,7 @@ class HyperVHost:
                 name=vm.name,
                 power_state=vm.power_state,
                 current=vm.current,
-                checkpoints=tuple(
-                    CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()
-                ),
+                checkpoints=tuple(CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()),
                 volumes=tuple(self.volumes(vm.name)),
             )
             for vm in sorted(self.vms.values(), key=lambda v: v.name)
@@ -195,9 +193,7 @@ class HyperVHost:
 
     # ------------------------------------------------------------------ VM lifecycle
 
-    def deploy(
-        self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], start: bool
-    ) -> dict[str, str]:
+    def deploy(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], start: bool) -> dict[str, str]:
         """Create missing disk files; register and start the VM if ``start``.
         Returns volume uuid -> file path."""
         self._unregistered(name)
@@ -357,9 +353,7 @@ class HyperVHost:
         restored, moved = self._restore(record, needed)
         vm = copy.deepcopy(record.vm)
         vm.power_state, vm.memory_mib, vm.cpus = PowerState.Off, memory_mib, cpus
-        vm.disks = {
-            d.volume_uuid: paths.get(d.volume_uuid) or moved[record.vm.disks[d.volume_uuid]] for d in disks
-        }
+        vm.disks = {d.volume_uuid: paths.get(d.volume_uuid) or moved[record.vm.disks[d.volume_uuid]] for d in disks}
         for c in vm.checkpoints.values():
             c.disks = {v: moved[p] for v, p in c.disks.items()}
         for v in [*vm.disks, *(v for c in vm.checkpoints.values() for v in c.disks)]:
@@ -417,9 +411,7 @@ class HyperVHost:
         host.disk_files = {p: DiskFile(**f) for p, f in d["files"].items()}
         host.vms = {n: VirtualMachine.from_dict(v) for n, v in d["vms"].items()}
         host.exports = {
-            n: ExportRecord(
-                VirtualMachine.from_dict(r["vm"]), {p: DiskFile(**f) for p, f in r["files"].items()}
-            )
+            n: ExportRecord(VirtualMachine.from_dict(r["vm"]), {p: DiskFile(**f) for p, f in r["files"].items()})
             for n, r in d["exports"].items()
         }
         return host
@@ -433,9 +425,7 @@ class HyperVHost:
     def _checkpoint(self, vm: VirtualMachine, snapshot: str) -> Checkpoint:
         cp = vm.checkpoints.get(snapshot)
         if cp is None:
-            raise ObjectNotFound(
-                f"Unable to find a snapshot matching the given criteria: '{snapshot}' of '{vm.name}'."
-            )
+            raise ObjectNotFound(f"Unable to find a snapshot matching the given criteria: '{snapshot}' of '{vm.name}'.")
         return cp
 
     def _guest_leaf(self, name: str, volume_uuid: str | None) -> str:

@@ -1,0 +1,227 @@
+"""VMSnapshotSync: settle what a crash left in flight, and reconcile the database with the host.
+
+The spec (VMSnapshotSync) runs it on manager start and on host (re)connect: "the transient
+state found during host connection usually means mgmt server restart/outage, or hypervisor
+cluster down ... it will re-send the command in question". :func:`sync` is a workflow like
+any other (it yields host commands), so the thread runner and the SimPy runner both drive
+it. It decides from the host's inventory, never from guesses:
+
+Snapshots in transient states
+    - ``Allocated``: never sent to the host; the row is removed.
+    - ``Creating``: the host has the checkpoint -> ``Ready`` (the create finished; the answer
+      was lost); it has not -> ``Error`` with the reason in ``hyperv.last.error``. A create
+      is not re-sent: a checkpoint taken now would not hold the moment the user asked for.
+    - ``Reverting``: -> ``Ready``, current when the host's current checkpoint is it. Not
+      re-sent: if the first apply did happen, a second would throw away what the guest has
+      written since.
+    - ``Expunging``: re-sent (the delete workflow; a checkpoint already gone counts as
+      deleted). Deleting twice is harmless, so this one is re-driven.
+
+VMs left between states (the spec's open questions)
+    - ``Starting``/``Stopping`` settle from the host's power state: Running on the host ->
+      ``Running``; Off or absent -> ``Stopped``.
+    - A VM the database calls stopped that the host still has registered (a stop or a
+      stopped-VM snapshot operation cut short) is what the host reports as *registered,
+      Off, with its checkpoint tree*. Sync finishes the job the CloudStack way: export it
+      (when the strategy asks and it has snapshots), then unregister it. That is the
+      spec's "whenever host or primary comes up, first export the VM, then delete it, if
+      it has snapshots".
+    - A VM the database calls ``Running`` that the host shows Off or not at all (host
+      crash) follows the host's power-off report to ``Stopped`` and is released likewise.
+
+Reconciliation (every VM, after the above)
+    - Checkpoints on the host that the database does not know are *reported* as out of band
+      and never imported (spec: "out-of-band snapshots will not be tracked or sync to CS").
+    - ``Ready`` snapshots whose checkpoint is gone from the host (or whose VM's export is
+      gone) are flagged: ``Error``, ``hyperv.checkpoint.lost``, reason in the details.
+    - The current-snapshot flag and each volume's active path follow the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.domain.errors import CloudError
+from harness.domain.model import VM, ExportStrategy, VMSnapshot
+from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMState
+from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
+from harness.jobs.runners import Workflow
+from harness.service import hostside, vmsnapshots
+from harness.store.repository import EVERYTHING
+from harness.store.uow import UnitOfWork, UowFactory
+
+LIVE_STATES = (VMState.Running, VMState.Stopped, VMState.Starting, VMState.Stopping, VMState.Error)
+
+
+@dataclass
+class SyncReport:
+    """What a sync found and did; every list is of human-readable lines."""
+
+    settled: list[str] = field(default_factory=list)
+    vms: list[str] = field(default_factory=list)
+    out_of_band: list[tuple[str, str]] = field(default_factory=list)
+    vanished: list[tuple[str, str]] = field(default_factory=list)
+    unknown_vms: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+def sync(uow_factory: UowFactory) -> Workflow[SyncReport]:
+    """Settle transient snapshots and VMs, then reconcile with the host (module doc)."""
+    report = SyncReport()
+    inventory = yield GetInventory(VMRef("*"))
+    assert isinstance(inventory, Inventory)
+    with uow_factory(readonly=True) as uow:
+        vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
+    for vm in sorted(vms, key=lambda v: v.id):
+        on_host = inventory.vm(vm.instance_name)
+        _settle_snapshots(uow_factory, vm, on_host, report)
+        if _settle_vm(uow_factory, vm, on_host, report):
+            try:
+                yield from _release(uow_factory, vm.id)
+                report.vms.append(f"{vm.instance_name}: exported as the strategy asks and unregistered")
+            except HostError as err:
+                report.failed.append(f"{vm.instance_name}: release failed: {err}")
+        with uow_factory(readonly=True) as uow:
+            expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
+        for snap in expunging:
+            try:
+                yield from vmsnapshots.delete(uow_factory, snap.id)
+                report.settled.append(f"{snap.name}: Expunging -> Removed (delete re-sent)")
+            except (CloudError, HostError) as err:
+                report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
+    inventory = yield GetInventory(VMRef("*"))
+    assert isinstance(inventory, Inventory)
+    known: set[str] = set()
+    with uow_factory() as uow:
+        for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):
+            known.add(vm.instance_name)
+            if vm.state in LIVE_STATES:
+                _reconcile(uow, vm, inventory, report)
+        uow.commit()
+    report.unknown_vms = [v.name for v in inventory.vms if v.name not in known]
+    return report
+
+
+def db_tree(uow: UnitOfWork, vm_id: int) -> dict[str, str | None]:
+    """The VM's ``Ready`` snapshots that the host should hold: name -> parent name."""
+    snaps = uow.vm_snapshots.by_vm(vm_id)
+    names = {s.id: s.name for s in snaps}
+    return {
+        s.name: names.get(s.parent) if s.parent is not None else None
+        for s in snaps
+        if s.state == VMSnapshotState.Ready and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
+    }
+
+
+def host_tree(vm: VMInventory) -> dict[str, str | None]:
+    return {c.name: c.parent for c in vm.checkpoints}
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _settle_snapshots(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> None:
+    held = {c.name for c in on_host.checkpoints} if on_host else set()
+    with uow_factory() as uow:
+        for snap in uow.vm_snapshots.by_vm(vm.id):
+            if snap.state == VMSnapshotState.Allocated:
+                uow.vm_snapshots.soft_delete(snap.id)
+                report.settled.append(f"{snap.name}: Allocated -> removed (never sent)")
+            elif snap.state == VMSnapshotState.Creating and snap.name in held:
+                assert on_host is not None
+                _make_current(uow, vm.id, snap, on_host)
+                uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
+                hostside.record_volumes(uow, on_host.volumes)
+                uow.vms.set_exported(vm, False)  # the tree changed after any export
+                report.settled.append(f"{snap.name}: Creating -> Ready (checkpoint found on the host)")
+            elif snap.state == VMSnapshotState.Creating:
+                uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
+                uow.vm_snapshots.set_details(snap.id, {hostside.LAST_ERROR: "sync: the host has no such checkpoint"})
+                report.settled.append(f"{snap.name}: Creating -> Error (no checkpoint on the host)")
+            elif snap.state == VMSnapshotState.Reverting:
+                if on_host is not None and on_host.current == snap.name:
+                    _make_current(uow, vm.id, snap, on_host)
+                    hostside.record_volumes(uow, on_host.volumes)
+                    uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
+                    report.settled.append(f"{snap.name}: Reverting -> Ready (current on the host)")
+                else:
+                    uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
+                    report.settled.append(f"{snap.name}: Reverting -> Ready (not applied on the host)")
+        uow.commit()
+
+
+def _make_current(uow: UnitOfWork, vm_id: int, snap: VMSnapshot, on_host: VMInventory) -> None:
+    if on_host.current != snap.name:
+        return
+    previous = uow.vm_snapshots.current_of(vm_id)
+    if previous is not None and previous.id != snap.id:
+        uow.vm_snapshots.set_current(previous, False)
+    uow.vm_snapshots.set_current(snap, True)
+
+
+def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> bool:
+    """Settle the VM's state from the host's; True when it must still leave the host."""
+    running = on_host is not None and on_host.power_state != PowerState.Off
+    with uow_factory() as uow:
+        fresh = uow.vms.get(vm.id)
+        assert fresh is not None
+        before = fresh.state
+        if fresh.state in (VMState.Starting, VMState.Stopping):
+            succeeded = running == (fresh.state == VMState.Starting)
+            uow.vms.transit(fresh, VMEvent.OperationSucceeded if succeeded else VMEvent.OperationFailed)
+        elif fresh.state == VMState.Running and not running:
+            uow.vms.transit(fresh, VMEvent.FollowAgentPowerOffReport)
+        if fresh.state != before:
+            report.vms.append(f"{vm.instance_name}: {before} -> {fresh.state} (host reports {_power(on_host)})")
+        uow.commit()
+    return fresh.state == VMState.Stopped and on_host is not None and not running
+
+
+def _power(on_host: VMInventory | None) -> str:
+    return "not registered" if on_host is None else str(on_host.power_state)
+
+
+def _release(uow_factory: UowFactory, vm_id: int) -> Workflow[None]:
+    """A stopped VM still registered: take a fresh export under on-snapshot (the tree may
+    have changed since the last one), then release it (export under on-stop, unregister)."""
+    with uow_factory() as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        uow.vms.set_exported(vm, False)
+        uow.commit()
+    yield from hostside.export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+    yield from hostside.release(uow_factory, vm_id)
+
+
+def _reconcile(uow: UnitOfWork, vm: VM, inventory: Inventory, report: SyncReport) -> None:
+    on_host = inventory.vm(vm.instance_name)
+    snaps = uow.vm_snapshots.by_vm(vm.id)
+    if on_host is None:
+        if vm.exported and vm.instance_name not in inventory.exported:
+            _flag(uow, vm, [s for s in snaps if s.state == VMSnapshotState.Ready], "its export is gone", report)
+        return
+    known = {s.name for s in snaps}
+    report.out_of_band.extend((vm.instance_name, c.name) for c in on_host.checkpoints if c.name not in known)
+    held = {c.name for c in on_host.checkpoints}
+    gone = [
+        s
+        for s in snaps
+        if s.state == VMSnapshotState.Ready
+        and s.name not in held
+        and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
+    ]
+    _flag(uow, vm, gone, "its checkpoint vanished from the host", report)
+    for snap in snaps:
+        should = snap.name == on_host.current
+        if bool(snap.current) != should and snap.state != VMSnapshotState.Error:
+            uow.vm_snapshots.set_current(snap, should)
+    hostside.record_volumes(uow, on_host.volumes)
+
+
+def _flag(uow: UnitOfWork, vm: VM, snaps: list[VMSnapshot], why: str, report: SyncReport) -> None:
+    for snap in snaps:
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
+        uow.vm_snapshots.set_current(snap, False)
+        uow.vm_snapshots.set_details(snap.id, {hostside.LOST: "true", hostside.LAST_ERROR: f"sync: {why}"})
+        report.vanished.append((vm.instance_name, snap.name))

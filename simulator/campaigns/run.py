@@ -1,0 +1,380 @@
+"""One simulation run: a scenario, a seed, a result.
+
+:class:`Simulation` assembles a SimPy environment, the timed hosts (:mod:`simulator.timed`),
+an in-memory database whose clock is the simulated clock, and the manager's own service
+functions: each operation runs its synchronous check, then its workflow under the SimPy
+runner (:func:`harness.jobs.simulated.simpy_process`): the same code the CLI and the HTTP
+API run. Each VM's operations come from one SimPy process, so they run in order, as the
+manager's per-VM job queue runs them.
+
+:meth:`Simulation.run` returns the JSON-ready result ``hvsnap simulate --json`` prints.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+import simpy
+
+from harness.domain import config
+from harness.domain.errors import CloudError
+from harness.domain.model import VM
+from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMSnapshotState, VMState
+from harness.drivers import Command, ExportVM, HostError
+from harness.jobs.runners import Workflow
+from harness.jobs.simulated import ManagerCrashed, ManagerLife, simpy_process
+from harness.service import accounts, hostside, sync, vms, vmsnapshots
+from harness.store import tables
+from harness.store.uow import make_engine, uow_factory
+from simulator.campaigns.scenario import Scenario
+from simulator.costs import Costs, GiB
+from simulator.faults import FaultPlan
+from simulator.host import HyperVHost
+from simulator.timed import EventLog, Fleet, TimedHost
+
+EPOCH = datetime(2024, 1, 1)
+Proc = Generator[simpy.Event, Any, Any]
+Progress = Callable[[float, float], None]
+
+
+def percentiles(values: list[float]) -> dict[str, Any]:
+    """count, p50, p95, p99 (nearest rank) and mean, in simulated seconds."""
+    if not values:
+        return {"count": 0, "p50": None, "p95": None, "p99": None, "mean": None}
+    s = sorted(values)
+
+    def rank(q: float) -> float:
+        return round(s[min(len(s) - 1, max(0, int(q * len(s) + 0.999999) - 1))], 6)
+
+    return {"count": len(s), "p50": rank(0.5), "p95": rank(0.95), "p99": rank(0.99), "mean": round(sum(s) / len(s), 6)}
+
+
+class _Metered:
+    """The fleet, timing every export (exports run inside stop and create workflows)."""
+
+    def __init__(self, fleet: Fleet, env: simpy.Environment, latencies: dict[str, list[float]]) -> None:
+        self.fleet, self.env, self.latencies = fleet, env, latencies
+
+    def execute(self, command: Command) -> simpy.Event:
+        if isinstance(command, ExportVM):
+            return self.env.process(self._export(command))
+        return self.fleet.execute(command)
+
+    def _export(self, command: Command) -> Proc:
+        start = self.env.now
+        answer = yield self.fleet.execute(command)
+        self.latencies["export"].append(self.env.now - start)
+        return answer
+
+
+class Simulation:
+    """One seeded run of a scenario."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, keep_log: bool = False) -> None:
+        self.sc = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.env = simpy.Environment()
+        self.costs = Costs().with_overrides(scenario.costs)
+        self.log = EventLog(keep=keep_log)
+        fl = scenario.fleet
+        hosts = []
+        for i in range(fl.hosts):
+            state = HyperVHost()
+            state.capacity = int(fl.capacity_gib * GiB) if fl.capacity_gib else None
+            rng = random.Random(f"{self.seed}:host:{i}")
+            hosts.append(TimedHost(self.env, self.costs, rng, self.log, f"hyperv-{i + 1:02d}", state))
+        self.hosts = hosts
+        self.fleet = Fleet(hosts)
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.executor = _Metered(self.fleet, self.env, self.latencies)
+        self.failures: Counter[str] = Counter()
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self.sync_totals: Counter[str] = Counter()
+        self.workflows = 0
+        engine = make_engine("sqlite://")
+        tables.metadata.create_all(engine)  # a fresh in-memory database: the models' schema
+        self.uow = uow_factory(engine, self._clock)
+        self.admin = accounts.bootstrap(self.uow)
+        offering = accounts.create_offering(self.uow, self.admin, "sim", fl.cpus, 1000, fl.memory_mib)
+        self.offering = offering.name
+        accounts.set_config(self.uow, self.admin, config.EXPORT_STRATEGY.name, scenario.strategy)
+        limit = max(10, scenario.workload.keep + 1, scenario.workload.max_snapshots)
+        accounts.set_config(self.uow, self.admin, config.VMSNAPSHOT_MAX.name, str(limit))
+        self.life = ManagerLife(self.env)
+        self.plan = FaultPlan.from_specs(scenario.faults, random.Random(f"{self.seed}:faults"))
+        self.plan.install(self.env, hosts, self.life)
+        self.hook = self.plan.crash_hook()
+        for host in hosts:
+            host.on_reconnect.append(lambda _h: self._sync_soon("host reconnect"))
+        self.life.on_restart.append(lambda: self._sync_soon("manager start"))
+        self.vms: list[VM] = []
+
+    def _clock(self) -> datetime:
+        return EPOCH + timedelta(seconds=self.env.now)
+
+    # ------------------------------------------------------------------ running workflows
+
+    def workflow(self, kind: str, workflow: Workflow[Any]) -> Proc:
+        """Run one workflow to its end under the SimPy runner; record latency or failure."""
+        start = self.env.now
+        self.workflows += 1
+        proc = self.env.process(simpy_process(self.env, workflow, self.executor, self.life, self.hook))
+        try:
+            result = yield proc
+        except ManagerCrashed:
+            self.failures["manager_crash"] += 1
+            return None
+        except CloudError as err:
+            self.failures[f"{kind}.{_root_cause(err)}"] += 1
+            return None
+        except Exception as err:  # a manager bug surfaced by the simulation: count it, keep going
+            self.failures[f"{kind}.{type(err).__name__}"] += 1
+            return None
+        self.latencies[kind].append(self.env.now - start)
+        return result
+
+    def _sync_soon(self, why: str) -> None:
+        self.env.process(self._sync(why))
+
+    def _sync(self, why: str) -> Proc:
+        yield self.life.wait_up()
+        report = yield from self.workflow("sync", sync.sync(self.uow))
+        if report is not None:
+            self.sync_totals["runs"] += 1
+            self.sync_totals["settled"] += len(report.settled)
+            self.sync_totals["vms_settled"] += len(report.vms)
+            self.sync_totals["out_of_band"] += len(report.out_of_band)
+            self.sync_totals["vanished"] += len(report.vanished)
+            self.log.record(self.env.now, "manager", "*", "sync", f"{why} settled={len(report.settled)}")
+
+    # ------------------------------------------------------------------ the workload
+
+    def _deploy(self, index: int) -> Proc:
+        vm = vms.check_deploy(self.uow, self.admin, f"vm-{index:05d}", self.offering, True)
+        yield from self.workflow("deploy", vms.deploy(self.uow, vm.id))
+        if self.sc.fleet.write_bps is not None:
+            self.fleet.host_of(vm.instance_name).write_bps[vm.instance_name] = self.sc.fleet.write_bps
+        self.vms.append(vm)
+        yield self.env.process(self._vm_loop(index, vm))
+
+    def _vm_loop(self, index: int, vm: VM) -> Proc:
+        rng = random.Random(f"{self.seed}:vm:{index}")
+        wl = self.sc.workload
+        ops, weights = zip(*sorted(wl.mix.items()), strict=True) if wl.mix else ((), ())
+        next_at = self.env.now + (rng.uniform(0, wl.jitter_s) if wl.kind == "schedule" else 0.0)
+        while True:
+            if wl.kind == "schedule":
+                next_at += wl.every_s
+                wait = max(0.0, next_at - self.env.now)
+            else:
+                wait = rng.expovariate(1 / wl.interval_s)
+            if self.env.now + wait >= self.sc.duration_s:
+                return
+            yield self.env.timeout(wait)
+            if not self.life.up:
+                yield self.life.wait_up()
+            if wl.kind == "schedule":
+                yield from self._create(vm, rng)
+                yield from self._trim(vm, wl.keep)
+            else:
+                op = rng.choices(ops, weights)[0]
+                yield from getattr(self, f"_{op}")(vm, rng)
+            self._sample(vm)
+
+    def _state(self, vm: VM) -> tuple[VMState, list[Any]]:
+        with self.uow(readonly=True) as uow:
+            fresh = uow.vms.get(vm.id)
+            assert fresh is not None
+            return fresh.state, uow.vm_snapshots.by_vm(vm.id)
+
+    def _create(self, vm: VM, rng: random.Random) -> Proc:
+        state, snaps = self._state(vm)
+        if self.sc.workload.kind == "mix" and len(snaps) >= self.sc.workload.max_snapshots:
+            yield from self._delete(vm, rng)
+        memory = self.sc.workload.memory and state == VMState.Running
+        try:
+            snap = vmsnapshots.allocate(self.uow, self.admin, vm.uuid, None, None, memory)
+        except CloudError:
+            self.failures["create.refused"] += 1
+            return
+        yield from self.workflow("create", vmsnapshots.create(self.uow, snap.id, self.sc.workload.quiesce))
+
+    def _revert(self, vm: VM, rng: random.Random) -> Proc:
+        _, snaps = self._state(vm)
+        ready = [s for s in snaps if s.state == VMSnapshotState.Ready]
+        if not ready:
+            yield from self._create(vm, rng)
+            return
+        try:
+            snap = vmsnapshots.check_revert(self.uow, self.admin, rng.choice(ready).uuid)
+        except CloudError:
+            self.failures["revert.refused"] += 1
+            return
+        yield from self.workflow("revert", vmsnapshots.revert(self.uow, snap.id))
+
+    def _delete(self, vm: VM, rng: random.Random) -> Proc:
+        _, snaps = self._state(vm)
+        if snaps:
+            yield from self._delete_one(snaps[0].uuid)
+
+    def _delete_one(self, uuid: str) -> Proc:
+        try:
+            snap = vmsnapshots.check_delete(self.uow, self.admin, uuid)
+        except CloudError:
+            self.failures["delete.refused"] += 1
+            return
+        yield from self.workflow("delete", vmsnapshots.delete(self.uow, snap.id))
+
+    def _trim(self, vm: VM, keep: int) -> Proc:
+        _, snaps = self._state(vm)
+        for snap in snaps[: max(0, len(snaps) - keep)]:
+            yield from self._delete_one(snap.uuid)
+
+    def _stop_start(self, vm: VM, rng: random.Random) -> Proc:
+        state, _ = self._state(vm)
+        if state == VMState.Running:
+            try:
+                vms.check_stop(self.uow, self.admin, vm.uuid)
+            except CloudError:
+                self.failures["stop.refused"] += 1
+                return
+            yield from self.workflow("stop", vms.stop(self.uow, vm.id))
+            yield self.env.timeout(self.sc.workload.stopped_s)
+        try:
+            vms.check_start(self.uow, self.admin, vm.uuid)
+        except CloudError:
+            self.failures["start.refused"] += 1
+            return
+        yield from self.workflow("start", vms.start(self.uow, vm.id))
+
+    def _sample(self, vm: VM) -> None:
+        host = self.fleet.host_of(vm.instance_name)
+        self.samples["depth"].append(host.depth(vm.instance_name))
+        self.samples["read_latency_ms"].append(host.read_latency_ms(vm.instance_name))
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, progress: Progress | None = None) -> dict[str, Any]:
+        wall = time.perf_counter()
+        loops = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
+        if progress is not None:
+            self.env.process(self._ticker(progress))
+        self.env.run(until=simpy.AllOf(self.env, loops) if loops else self.sc.duration_s)
+        if self.plan.faults:  # settle what the faults left, as a manager start would
+            self.env.run(until=self.env.process(self._sync("end of run")))
+        if progress is not None:
+            progress(self.sc.duration_s, self.sc.duration_s)
+        return self.result(time.perf_counter() - wall)
+
+    def _ticker(self, progress: Progress) -> Proc:
+        step = self.sc.duration_s / 200
+        while self.env.now < self.sc.duration_s:
+            progress(self.env.now, self.sc.duration_s)
+            yield self.env.timeout(step)
+
+    def result(self, wall_s: float) -> dict[str, Any]:
+        ops = ("create", "revert", "delete", "stop", "start", "export", "deploy", "sync")
+        latency = {op: percentiles(self.latencies.get(op, [])) for op in ops}
+        by_depth: dict[int, float] = {}
+        for d, ms in zip(self.samples["depth"], self.samples["read_latency_ms"], strict=True):
+            by_depth[int(d)] = round(ms, 6)
+        return {
+            "scenario": self.sc.name,
+            "seed": self.seed,
+            "strategy": self.sc.strategy,
+            "merge_mode": self.costs.merge_mode,
+            "simulated_seconds": round(self.env.now, 6),
+            "event_log_sha256": self.log.sha256,
+            "events": self.log.count,
+            "workflows": self.workflows,
+            "operations": latency,
+            "bytes": {
+                "exported": sum(h.stats["bytes_exported"] for h in self.hosts),
+                "merged": sum(h.stats["bytes_merged"] for h in self.hosts),
+                "deferred_unmerged": sum(sum(h.deferred.values()) for h in self.hosts),
+            },
+            "data_at_risk": self.data_at_risk(),
+            "failures": dict(sorted(self.failures.items())),
+            "invariants": self.invariants(),
+            "chain_depth": percentiles(self.samples["depth"]),
+            "read_latency_ms": {
+                **percentiles(self.samples["read_latency_ms"]),
+                "by_depth": dict(sorted(by_depth.items())),
+            },
+            "merges_cancelled": sum(h.stats["merges_cancelled"] for h in self.hosts),
+            "paused_critical": sum(h.stats["paused_critical"] for h in self.hosts),
+            "faults_fired": list(self.plan.fired),
+            "sync": dict(self.sync_totals),
+            "wall_seconds": round(wall_s, 3),
+        }
+
+    def data_at_risk(self) -> dict[str, Any]:
+        """Snapshots whose only copy is the live host registration (no fresh export): a stop
+        that cannot export, or a host or primary storage loss, takes them. ``lost``: the
+        snapshots already lost."""
+        at_risk = bytes_ = lost = vms_ = 0
+        with self.uow(readonly=True) as uow:
+            for vm in self.vms:
+                fresh = uow.vms.get(vm.id)
+                assert fresh is not None
+                snaps = uow.vm_snapshots.by_vm(vm.id)
+                lost += sum(1 for s in snaps if uow.vm_snapshots.details(s.id).get(hostside.LOST))
+                ready = sync.db_tree(uow, vm.id)
+                host = self.fleet.host_of(vm.instance_name)
+                covered = fresh.exported and vm.instance_name in host.state.exports
+                if ready and not covered:
+                    vms_ += 1
+                    at_risk += len(ready)
+                    if vm.instance_name in host.state.vms:
+                        bytes_ += host.export_bytes(vm.instance_name)
+        return {"snapshots": at_risk, "vms": vms_, "bytes": bytes_, "lost_snapshots": lost}
+
+    def invariants(self) -> dict[str, Any]:
+        """No transient state; each VM's Ready snapshots are the host's (or its export's) tree."""
+        violations: list[str] = []
+        with self.uow(readonly=True) as uow:
+            for vm in self.vms:
+                fresh = uow.vms.get(vm.id)
+                assert fresh is not None
+                name = vm.instance_name
+                snaps = uow.vm_snapshots.by_vm(vm.id)
+                stuck = [f"{s.name}={s.state}" for s in snaps if s.state in ACTIVE_VM_SNAPSHOT_STATES]
+                if stuck:
+                    violations.append(f"{name}: transient snapshots {stuck}")
+                if fresh.state not in (VMState.Running, VMState.Stopped):
+                    violations.append(f"{name}: VM left {fresh.state}")
+                host = self.fleet.host_of(name)
+                want = sync.db_tree(uow, vm.id)
+                registered = host.state.vms.get(name)
+                if fresh.state == VMState.Running:
+                    have = {c.name: c.parent for c in registered.checkpoints.values()} if registered else None
+                elif registered is not None:
+                    violations.append(f"{name}: Stopped in the database but registered on the host")
+                    continue
+                elif fresh.exported and name in host.state.exports:
+                    have = {c.name: c.parent for c in host.state.exports[name].vm.checkpoints.values()}
+                else:
+                    have = {}
+                if have != want:
+                    violations.append(f"{name}: database tree {want} != host tree {have}")
+        return {"ok": not violations, "violations": violations[:50], "count": len(violations)}
+
+
+def _root_cause(err: BaseException) -> str:
+    """The host error code behind a failure (SimPy chains a copy per process it crosses)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, HostError):
+            return seen.code
+        seen = seen.__cause__
+    return type(err).__name__
+
+
+def simulate(scenario: Scenario, seed: int | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Run ``scenario`` once and return its result (picklable: campaigns call this)."""
+    return Simulation(scenario, seed).run(progress)

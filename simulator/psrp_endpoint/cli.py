@@ -1,0 +1,48 @@
+"""``hvsnap emulate-host``: the simulated Hyper-V host on its own, over WinRM/PSRP, for a
+live driver (``hvsnap --driver live``, ``pytest --driver live``) or ``hvsnap host check``.
+
+The endpoint's modules (psrpcore, pyspnego) are imported only when the command runs, so
+the CLI works without the test extras installed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("emulate-host")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=5985, show_default=True, type=int, help="0 picks a free port")
+@click.option("--user", "username", default="hvsnap", show_default=True)
+@click.option("--password", envvar="HVSNAP_EMULATED_PASSWORD", default="hvsnap-emulated", show_default=True)
+@click.option("--basic", is_flag=True, help="also offer Basic auth (and accept unencrypted HTTP)")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS with this PEM certificate")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="its private key (if not in --cert)")
+@click.option("--state", type=click.Path(dir_okay=False), help="load the host model from this simulator state file")
+def emulate_host(
+    bind: str,
+    port: int,
+    username: str,
+    password: str,
+    basic: bool,
+    cert: str | None,
+    key: str | None,
+    state: str | None,
+) -> None:
+    """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
+    from simulator.host import HyperVHost
+    from simulator.psrp_endpoint.endpoint import EmulatedHost
+
+    host = HyperVHost.from_dict(json.loads(Path(state).read_text())) if state else HyperVHost()
+    em = EmulatedHost(
+        host, bind=bind, port=port, username=username, password=password, basic=basic, certfile=cert, keyfile=key
+    )
+    scheme = "https" if cert else "http"
+    click.echo(f"emulated Hyper-V host on {scheme}://{em.address}:{em.port}/wsman (user {username!r}); Ctrl-C stops it")
+    try:
+        em.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")

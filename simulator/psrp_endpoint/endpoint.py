@@ -1,0 +1,142 @@
+"""The endpoint: an HTTP(S) WinRM server in a thread, serving one ``HyperVHost``."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from spnego.channel_bindings import GssChannelBindings
+
+from simulator.host import HyperVHost
+from simulator.psrp_endpoint.cmdlets import Call, Cmdlets
+from simulator.psrp_endpoint.shells import Shell
+from simulator.psrp_endpoint.wsman import Handler, Service
+
+
+@dataclass
+class AuthOptions:
+    username: str
+    password: str
+    ntlm: bool
+    basic: bool
+    allow_unencrypted: bool
+    channel_bindings: GssChannelBindings | None = None
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    options: AuthOptions
+    service: Service
+    tls: ssl.SSLContext | None
+
+
+class EmulatedHost:
+    """A WinRM endpoint on ``bind``:``port`` (0 picks a free port) serving ``host``.
+
+    ``basic`` also offers Basic auth (and accepts unencrypted HTTP, as a host with
+    AllowUnencrypted does); ``certfile``/``keyfile`` serve HTTPS, with channel binding
+    for NTLM.
+    """
+
+    def __init__(
+        self,
+        host: HyperVHost | None = None,
+        *,
+        bind: str = "127.0.0.1",
+        port: int = 0,
+        username: str = "hvsnap",
+        password: str = "hvsnap-emulated",
+        ntlm: bool = True,
+        basic: bool = False,
+        certfile: str | Path | None = None,
+        keyfile: str | Path | None = None,
+    ) -> None:
+        self.host = host if host is not None else HyperVHost()
+        self.cmdlets = Cmdlets(self.host)
+        self.received: list[Call] = []
+        self.lock = threading.RLock()
+        self.username, self.password = username, password
+        self._server = _Server((bind, port), Handler)
+        self._server.options = AuthOptions(username, password, ntlm, basic, allow_unencrypted=basic)
+        self._server.service = Service(lambda sid: Shell(sid, self.cmdlets, self.received, self.lock))
+        self._server.tls = None
+        if certfile is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+            self._server.tls = ctx
+            der = ssl.PEM_cert_to_DER_cert(Path(certfile).read_text())
+            digest = hashlib.sha256(der).digest()
+            self._server.options.channel_bindings = GssChannelBindings(
+                application_data=b"tls-server-end-point:" + digest
+            )
+        self._thread: threading.Thread | None = None
+        self._user_file: str | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def address(self) -> str:
+        return str(self._server.server_address[0])
+
+    @property
+    def ssl(self) -> bool:
+        return self._server.tls is not None
+
+    def start(self) -> EmulatedHost:
+        fd, self._user_file = tempfile.mkstemp(prefix="hvsnap-ntlm-", suffix=".txt")
+        with os.fdopen(fd, "w") as out:
+            out.write(f":{self.username}:{self.password}\n")
+        os.environ["NTLM_USER_FILE"] = self._user_file
+        self._thread = threading.Thread(target=self._server.serve_forever, name="emulated-hyperv", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.start()
+        assert self._thread is not None
+        try:
+            self._thread.join()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._user_file and os.path.exists(self._user_file):
+            os.unlink(self._user_file)
+
+    def driver_config(self, **extra: Any) -> dict[str, Any]:
+        """Keyword arguments for ``PowerShellHyperVDriver`` that reach this endpoint."""
+        config: dict[str, Any] = {
+            "host": self.address,
+            "port": self.port,
+            "ssl": self.ssl,
+            "auth": "ntlm",
+            "username": self.username,
+            "password": self.password,
+            "storage_root": self.host.storage_root,
+        }
+        config.update(extra)
+        return config
+
+    def __enter__(self) -> EmulatedHost:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,288 @@
+"""Hyper-V-shaped PowerShell objects and error records (``reference/hyperv.md`` §2, §6).
+
+The classes are psrpcore ``PSType`` objects whose .NET properties sit in ``<Props>``
+(adapted properties), as a real host serialises them, with the module's type names and
+enum numbers. They are registered with ``rehydrate=False`` so a psrpcore-based client in
+the same process is not handed the emulator's own classes back (``reference/psrp.md`` §8.10).
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from psrpcore.types import (
+    ErrorCategory,
+    ErrorCategoryInfo,
+    ErrorRecord,
+    NETException,
+    PSBool,
+    PSDateTime,
+    PSEnumBase,
+    PSGuid,
+    PSInt,
+    PSInt64,
+    PSNoteProperty,
+    PSObject,
+    PSPropertyInfo,
+    PSString,
+    PSType,
+)
+
+from harness.drivers import (
+    HostError,
+    HostUnreachable,
+    InsufficientSpace,
+    InvalidState,
+    ObjectNotFound,
+    OperationTimeout,
+    StorageUnavailable,
+)
+
+HV = "Microsoft.HyperV.PowerShell"
+_BASE = [f"{HV}.VirtualMachineBase", f"{HV}.VirtualizationObject"]
+_NS = uuid.UUID("6d1c1b38-51a5-4f55-9d8e-0a6f3a1d9c11")
+EPOCH = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+
+
+def guid(*parts: str) -> uuid.UUID:
+    """A stable Hyper-V-like Id for a model object that has none (VMs, checkpoints)."""
+    return uuid.uuid5(_NS, "\x00".join(parts))
+
+
+@PSType([f"{HV}.VMState"], rehydrate=False)
+class VMState(PSEnumBase):
+    Other = 1
+    Running = 2
+    Off = 3
+    Stopping = 4
+    Saved = 6
+    Paused = 9
+    Starting = 10
+
+
+@PSType([f"{HV}.SnapshotType"], rehydrate=False)
+class SnapshotType(PSEnumBase):
+    Standard = 0
+    Recovery = 1
+    Planned = 2
+
+
+@PSType([f"{HV}.CheckpointType"], rehydrate=False)
+class CheckpointType(PSEnumBase):
+    Disabled = 2
+    Production = 3
+    ProductionOnly = 4
+    Standard = 5
+
+
+@PSType([f"{HV}.VMOperationalStatus"], rehydrate=False)
+class VMOperationalStatus(PSEnumBase):
+    Ok = 2
+    Degraded = 3
+    DeletingSnapshot = 32770
+    MergingDisks = 32772
+    ExportingVirtualMachine = 32773
+
+
+@PSType([f"{HV}.ControllerType"], rehydrate=False)
+class ControllerType(PSEnumBase):
+    IDE = 0
+    SCSI = 1
+
+
+@PSType(["Microsoft.Vhd.PowerShell.VhdType"], rehydrate=False)
+class VhdType(PSEnumBase):
+    Fixed = 2
+    Dynamic = 3
+    Differencing = 4
+
+
+def _props(*spec: tuple[str, Any]) -> list[PSPropertyInfo]:
+    return [PSNoteProperty(name, ps_type=t) for name, t in spec]
+
+
+@PSType(
+    [f"{HV}.VirtualMachine", *_BASE],
+    adapted_properties=_props(
+        ("Name", PSString),
+        ("Id", PSGuid),
+        ("VMId", PSGuid),
+        ("VMName", PSString),
+        ("State", VMState),
+        ("OperationalStatus", None),
+        ("PrimaryOperationalStatus", VMOperationalStatus),
+        ("CheckpointType", CheckpointType),
+        ("ParentSnapshotId", PSGuid),
+        ("ParentSnapshotName", PSString),
+        ("MemoryStartup", PSInt64),
+        ("ProcessorCount", PSInt64),
+        ("Generation", PSInt),
+        ("Path", PSString),
+        ("ComputerName", PSString),
+        ("IsDeleted", PSBool),
+    ),
+    rehydrate=False,
+)
+class VirtualMachine(PSObject):
+    pass
+
+
+@PSType(
+    [f"{HV}.VMSnapshot", *_BASE],
+    adapted_properties=_props(
+        ("Name", PSString),
+        ("Id", PSGuid),
+        ("VMId", PSGuid),
+        ("VMName", PSString),
+        ("SnapshotType", SnapshotType),
+        ("State", VMState),
+        ("IsAutomaticCheckpoint", PSBool),
+        ("ParentSnapshotId", PSGuid),
+        ("ParentSnapshotName", PSString),
+        ("CreationTime", PSDateTime),
+        ("Path", PSString),
+        ("MemoryStartup", PSInt64),
+        ("ProcessorCount", PSInt64),
+        ("ComputerName", PSString),
+        ("IsDeleted", PSBool),
+    ),
+    rehydrate=False,
+)
+class VMSnapshot(PSObject):
+    pass
+
+
+@PSType(
+    [
+        f"{HV}.HardDiskDrive",
+        f"{HV}.Drive",
+        f"{HV}.VMDevice",
+        f"{HV}.VirtualizationObject",
+        "System.Object",
+    ],
+    adapted_properties=_props(
+        ("Path", PSString),
+        ("ControllerType", ControllerType),
+        ("ControllerNumber", PSInt),
+        ("ControllerLocation", PSInt),
+        ("VMId", PSGuid),
+        ("VMName", PSString),
+        ("ComputerName", PSString),
+    ),
+    rehydrate=False,
+)
+class HardDiskDrive(PSObject):
+    pass
+
+
+@PSType(
+    ["Microsoft.Vhd.PowerShell.VirtualHardDisk"],
+    adapted_properties=_props(
+        ("Path", PSString),
+        ("ParentPath", PSString),
+        ("VhdType", VhdType),
+        ("FileSize", PSInt64),
+        ("Size", PSInt64),
+        ("Attached", PSBool),
+        ("ComputerName", PSString),
+    ),
+    rehydrate=False,
+)
+class VirtualHardDisk(PSObject):
+    pass
+
+
+@PSType(
+    ["System.IO.FileInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject"],
+    adapted_properties=_props(("Name", PSString), ("FullName", PSString), ("Length", PSInt64)),
+    rehydrate=False,
+)
+class FileInfo(PSObject):
+    pass
+
+
+@PSType(
+    ["System.IO.DirectoryInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject"],
+    adapted_properties=_props(("Name", PSString), ("FullName", PSString)),
+    rehydrate=False,
+)
+class DirectoryInfo(PSObject):
+    pass
+
+
+@PSType([f"{HV}.VirtualizationException"], rehydrate=False)
+class VirtualizationException(NETException):
+    pass
+
+
+@PSType(["System.Management.Automation.ParameterBindingException"], rehydrate=False)
+class ParameterBindingException(NETException):
+    pass
+
+
+@PSType(["System.Management.Automation.PSSecurityException"], rehydrate=False)
+class SecurityException(NETException):
+    pass
+
+
+@PSType(["System.Management.Automation.ItemNotFoundException"], rehydrate=False)
+class ItemNotFoundException(NETException):
+    pass
+
+
+def with_string(obj: PSObject, text: str) -> PSObject:
+    obj.PSObject.to_string = text
+    return obj
+
+
+# HRESULTs a driver may key on: the message text is localised, these are not.
+HRESULTS: dict[type[HostError], str] = {
+    InsufficientSpace: "0x80070070",
+    StorageUnavailable: "0x80070015",
+    HostUnreachable: "0x800706BA",
+}
+_CATEGORY = {
+    ObjectNotFound: ErrorCategory.ObjectNotFound,
+    InvalidState: ErrorCategory.InvalidOperation,
+    OperationTimeout: ErrorCategory.OperationTimeout,
+}
+_REASON = {ObjectNotFound: "ObjectNotFound", InvalidState: "InvalidState", OperationTimeout: "OperationTimeout"}
+
+
+def host_error_record(err: HostError, cmdlet: str, target: str | None) -> ErrorRecord:
+    """A Hyper-V ``VirtualizationException`` for a model error, with a
+    ``<Reason>,Microsoft.HyperV.PowerShell.Commands.<CmdletClass>`` error id."""
+    kind = type(err)
+    reason = next((r for k, r in _REASON.items() if issubclass(kind, k)), "OperationFailed")
+    category = next((c for k, c in _CATEGORY.items() if issubclass(kind, k)), ErrorCategory.NotSpecified)
+    message = err.message
+    hresult = next((h for k, h in HRESULTS.items() if issubclass(kind, k)), None)
+    if hresult:
+        message = f"{message} ({hresult})"
+    klass = cmdlet.replace("-", "")
+    return error_record(
+        VirtualizationException(Message=message),
+        f"{reason},{HV}.Commands.{klass}Command",
+        category,
+        reason,
+        target,
+        klass,
+    )
+
+
+def error_record(
+    exc: NETException,
+    fq_id: str,
+    category: ErrorCategory,
+    reason: str,
+    target: str | None,
+    activity: str,
+) -> ErrorRecord:
+    return ErrorRecord(
+        Exception=exc,
+        CategoryInfo=ErrorCategoryInfo(Category=category, Activity=activity, Reason=reason, TargetName=target or ""),
+        TargetObject=target,
+        FullyQualifiedErrorId=fq_id,
+    )
