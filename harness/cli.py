@@ -20,10 +20,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from harness.api.serve import serve
 from harness.domain.errors import CloudError
 from harness.domain.model import AccountType, AsyncJob
+from harness.policy_cli import limit_group, policy_group
+from harness.report import report
 from harness.service import accounts
 from harness.service.cloud import Cloud, home_dir, open_cloud
+from live_driver.check import host_group
+from simulator.campaigns.cli import simulate_command
+from simulator.psrp_endpoint.cli import emulate_host
 
 EXIT_REFUSED = 3
 console = Console(highlight=False, soft_wrap=True)
@@ -118,6 +124,8 @@ PROFILES = (
     ("instancename", ("id", "name", "instancename", "state", "serviceofferingname")),
     ("vmsnapshotchainsize", ("id", "name", "type", "size", "path", "vmsnapshotchainsize", "vmname")),
     ("volumename", ("id", "name", "state", "volumename", "physicalsize", "created")),
+    ("maxsnaps", ("id", "virtualmachinename", "intervaltype", "schedule", "timezone", "maxsnaps", "nextrun")),
+    ("resourcetypename", ("account", "domain", "resourcetypename", "max", "used")),
 )
 
 
@@ -422,6 +430,14 @@ def guest_write(cloud: Cloud, caller: Any, vmid: str, key: str, value: str) -> O
 def guest_read(cloud: Cloud, caller: Any, vmid: str, key: str) -> Obj:
     return cloud.manager.read_guest_data(caller, vmid, key)
 
+
+main.add_command(serve)
+main.add_command(host_group)
+main.add_command(emulate_host)
+main.add_command(simulate_command)
+main.add_command(policy_group)
+main.add_command(limit_group)
+main.add_command(report)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

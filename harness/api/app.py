@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 # Importing the response modules registers their commands.
-from harness.api import catalogue, instances, vmsnapshots  # noqa: F401
+from harness.api import catalogue, instances, policies, vmsnapshots  # noqa: F401
 from harness.api.params import parse as parse_args
 from harness.api.registry import COMMANDS, Call
 from harness.api.signing import BadSignature, verify

@@ -30,6 +30,7 @@ from harness.domain.errors import CloudError
 from harness.drivers import Answer, Command, HyperVDriver
 from harness.jobs.runners import ThreadRunner
 from harness.service.cloud import Cloud, open_cloud
+from harness.service.scheduler import SchedulerThread
 
 log = logging.getLogger("hvsnap.api")
 
@@ -160,10 +161,12 @@ def serving(
     host: str = "127.0.0.1",
     port: int = 8080,
     workers: int = 8,
+    schedule: bool = True,
     **driver_config: Any,
 ) -> Iterator[Serving]:
-    """Open the cloud, start the API on a background thread, yield; on exit stop taking
-    requests, let queued jobs finish, then close the cloud."""
+    """Open the cloud, start the API on a background thread (and, with ``schedule``, the
+    wall-clock policy scheduler), yield; on exit stop taking requests and scheduling, let
+    queued jobs finish, then close the cloud."""
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
     with open_cloud(home, db, driver, executor=executor, **driver_config) as cloud:
         if driver == "sim":
@@ -171,9 +174,14 @@ def serving(
         server = ApiServer(ApiApp(cloud.manager), host, port)
         thread = threading.Thread(target=server.serve_forever, name="hvsnap-api", daemon=True)
         thread.start()
+        scheduler = SchedulerThread(cloud.manager.policy_scheduler()) if schedule else None
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield Serving(server, cloud)
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             server.shutdown()
             server.server_close()
             thread.join()

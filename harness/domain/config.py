@@ -20,6 +20,7 @@ class ConfigKey:
     kind: type
     description: str
     choices: tuple[str, ...] = ()
+    minimum: int = 0  # int keys: the smallest value allowed (-1 where -1 means unlimited)
 
 
 VMSNAPSHOT_MAX = ConfigKey("vmsnapshot.max", "10", int, "Maximum non-removed VM snapshots per VM")
@@ -34,7 +35,45 @@ EXPORT_STRATEGY = ConfigKey(
     tuple(s.value for s in ExportStrategy),
 )
 
-KEYS: dict[str, ConfigKey] = {k.name: k for k in (VMSNAPSHOT_MAX, VMSNAPSHOT_CREATE_WAIT, EXPORT_STRATEGY)}
+# Recurring policies (issue 7): a policy's maxsnaps may not exceed the ceiling of its interval
+# type, as CloudStack's snapshot.max.hourly/daily/weekly/monthly (default 8) cap volume
+# snapshot policies.
+VMSNAPSHOT_MAX_HOURLY = ConfigKey(
+    "vmsnapshot.max.hourly", "8", int, "Maximum maxsnaps of an HOURLY VM snapshot policy"
+)
+VMSNAPSHOT_MAX_DAILY = ConfigKey("vmsnapshot.max.daily", "8", int, "Maximum maxsnaps of a DAILY VM snapshot policy")
+VMSNAPSHOT_MAX_WEEKLY = ConfigKey(
+    "vmsnapshot.max.weekly", "8", int, "Maximum maxsnaps of a WEEKLY VM snapshot policy"
+)
+VMSNAPSHOT_MAX_MONTHLY = ConfigKey(
+    "vmsnapshot.max.monthly", "8", int, "Maximum maxsnaps of a MONTHLY VM snapshot policy"
+)
+# Resource limits (issue 7): the default vmsnapshot limit of an account or domain that has no
+# resource_limit row of its own, as CloudStack's max.account.* / max.domain.* keys.
+MAX_ACCOUNT_VMSNAPSHOTS = ConfigKey(
+    "max.account.vmsnapshots", "-1", int, "Default VM snapshot limit of an account (-1: unlimited)", minimum=-1
+)
+MAX_DOMAIN_VMSNAPSHOTS = ConfigKey(
+    "max.domain.vmsnapshots", "-1", int, "Default VM snapshot limit of a domain (-1: unlimited)", minimum=-1
+)
+POLICY_CEILINGS = {
+    "HOURLY": VMSNAPSHOT_MAX_HOURLY,
+    "DAILY": VMSNAPSHOT_MAX_DAILY,
+    "WEEKLY": VMSNAPSHOT_MAX_WEEKLY,
+    "MONTHLY": VMSNAPSHOT_MAX_MONTHLY,
+}
+
+KEYS: dict[str, ConfigKey] = {
+    k.name: k
+    for k in (
+        VMSNAPSHOT_MAX,
+        VMSNAPSHOT_CREATE_WAIT,
+        EXPORT_STRATEGY,
+        *POLICY_CEILINGS.values(),
+        MAX_ACCOUNT_VMSNAPSHOTS,
+        MAX_DOMAIN_VMSNAPSHOTS,
+    )
+}
 
 
 def lookup(name: str) -> ConfigKey:
@@ -51,8 +90,10 @@ def parse(key: ConfigKey, value: str) -> int | str:
             number = int(value)
         except ValueError:
             raise InvalidParameterValue(f"{key.name} takes a whole number, not {value!r}") from None
-        if number < 0:
-            raise InvalidParameterValue(f"{key.name} must not be negative")
+        if number < key.minimum:
+            raise InvalidParameterValue(
+                f"{key.name} must not be negative" if key.minimum == 0 else f"{key.name} must be at least {key.minimum}"
+            )
         return number
     if key.choices and value not in key.choices:
         raise InvalidParameterValue(f"{key.name} must be one of {', '.join(key.choices)}, not {value!r}")

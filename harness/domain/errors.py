@@ -53,3 +53,11 @@ class CloudRuntimeError(CloudError):
 
 class ConcurrentOperation(CloudRuntimeError):
     """530: another manager advanced the same row first (compare-and-swap lost)."""
+
+
+class ResourceAllocationError(CloudError):
+    """535: an account or domain resource limit would be exceeded (CloudStack's
+    ``ResourceAllocationException``, ``ApiErrorCode.RESOURCE_ALLOCATION_ERROR``)."""
+
+    errorcode = 535
+    cserrorcode = 4370

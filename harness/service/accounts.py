@@ -175,6 +175,9 @@ def _root_admin(caller: Account) -> None:
         raise PermissionDenied(f"Account {caller.name} is not a root admin")
 
 
+require_root_admin = _root_admin
+
+
 # ------------------------------------------------------------------ listings for the HTTP API (issue 5)
 
 #: The templates every cloud offers: a fixed Hyper-V catalogue (no template store is modelled).

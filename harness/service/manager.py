@@ -19,7 +19,7 @@ from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
-from harness.service import accounts, hostside, views, vms, vmsnapshots, volumes
+from harness.service import accounts, hostside, limits, policies, scheduler, views, vms, vmsnapshots, volumes
 from harness.service.access import check_access, require, scope_of
 from harness.store.uow import UowFactory
 
@@ -436,6 +436,76 @@ class Manager:
 
     def create_offering(self, caller: Account, name: str, cpu: int, speed: int, ram: int) -> Obj:
         return views.offering(accounts.create_offering(self.uow_factory, caller, name, cpu, speed, ram))
+
+    # ------------------------------------------------------------------ policies and limits (issue 7)
+
+    def create_vm_snapshot_policy(
+        self,
+        caller: Account,
+        vm_uuid: str,
+        intervaltype: str,
+        schedule: str,
+        timezone: str,
+        maxsnaps: int,
+        memory: bool = False,
+        quiesce: bool = False,
+    ) -> Obj:
+        policy = policies.create(
+            self.uow_factory, caller, vm_uuid, intervaltype, schedule, timezone, maxsnaps, memory, quiesce
+        )
+        with self.uow_factory(readonly=True) as uow:
+            return policies.view(uow, policy)
+
+    def list_vm_snapshot_policies(
+        self, caller: Account, policy_uuid: str | None = None, vm_uuid: str | None = None
+    ) -> list[Obj]:
+        return policies.search(self.uow_factory, caller, policy_uuid, vm_uuid)
+
+    def update_vm_snapshot_policy(self, caller: Account, policy_uuid: str, **changes: Any) -> Obj:
+        policy = policies.update(self.uow_factory, caller, policy_uuid, **changes)
+        with self.uow_factory(readonly=True) as uow:
+            return policies.view(uow, policy)
+
+    def delete_vm_snapshot_policies(
+        self, caller: Account, policy_uuids: list[str] | None = None, vm_uuid: str | None = None
+    ) -> Obj:
+        n = policies.delete(self.uow_factory, caller, policy_uuids, vm_uuid)
+        return {"success": True, "displaytext": f"deleted {n} VM snapshot policies"}
+
+    def update_resource_limit(
+        self,
+        caller: Account,
+        resourcetype: str | int,
+        max_: int | None,
+        account_name: str | None = None,
+        domain_uuid: str | None = None,
+    ) -> Obj:
+        return limits.update_limit(self.uow_factory, caller, resourcetype, max_, account_name, domain_uuid)
+
+    def list_resource_limits(
+        self,
+        caller: Account,
+        resourcetype: str | int | None = None,
+        account_name: str | None = None,
+        domain_uuid: str | None = None,
+    ) -> list[Obj]:
+        return limits.list_limits(self.uow_factory, caller, resourcetype, account_name, domain_uuid)
+
+    def policy_scheduler(self, clock: scheduler.Clock | None = None) -> scheduler.Scheduler:
+        """A policy scheduler whose runs are this manager's async jobs."""
+        return scheduler.Scheduler(self.uow_factory, clock or scheduler.WallClock(), scheduler.job_launch(self))
+
+    def run_due_policies(self, caller: Account, clock: scheduler.Clock | None = None) -> Obj:
+        """Run every policy that is due now, once (``hvsnap policy run-due``; root admin)."""
+        accounts.require_root_admin(caller)
+        report = self.policy_scheduler(clock).tick()
+        return {
+            "launched": report.launched,
+            "retried": report.retried,
+            "refused": report.refused,
+            "missed": report.missed,
+            "removed": report.removed,
+        }
 
 
 def _one_command(command: Any) -> Workflow[Any]:

@@ -40,7 +40,7 @@ from harness.drivers import (
     SnapshotRef,
 )
 from harness.jobs.runners import Workflow
-from harness.service import hostside
+from harness.service import hostside, limits
 from harness.service.access import require, scope_of
 from harness.store.uow import UnitOfWork, UowFactory
 
@@ -104,8 +104,10 @@ def allocate(
     display_name: str | None = None,
     description: str | None = None,
     memory: bool = False,
+    policy_id: int | None = None,
 ) -> VMSnapshot:
-    """``allocVMSnapshot``: every synchronous rule, then an ``Allocated`` row."""
+    """``allocVMSnapshot``: every synchronous rule, then an ``Allocated`` row. ``policy_id``:
+    the recurring policy taking it (the row is tagged as scheduled in the same transaction)."""
     with uow_factory() as uow:
         vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
         caps = uow.capabilities.lookup(HYPERVISOR)
@@ -132,6 +134,9 @@ def allocate(
                 f"Creating Instance Snapshot failed due to a Instance can just have : {limit} Instance "
                 "Snapshots. Please delete old ones"
             )
+        owner = uow.accounts.get(vm.account_id)
+        assert owner is not None
+        limits.check_vm_snapshot(uow, owner)  # account and domain limits (issue 7): 535
         if uow.volume_snapshots.active_for_vm(vm.id):
             raise InvalidParameterValue("There is other active volume Snapshot tasks on the instance")
         _no_active_tasks(uow, vm, snaps=snaps)
@@ -151,6 +156,8 @@ def allocate(
                 state=VMSnapshotState.Allocated,
             )
         )
+        if policy_id is not None:
+            uow.vm_snapshot_policies.tag(snap.id, policy_id, vm.id)
         uow.commit()
     return snap
 

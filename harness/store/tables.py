@@ -263,3 +263,53 @@ configuration = Table(
     Column("default_value", String(4096)),
     Column("description", String(1024)),
 )
+
+# Issue 7 (migration 0004): recurring VM snapshot policies, which snapshot each one took, and
+# CloudStack's resource_limit rows for the ``vmsnapshot`` resource type.
+
+vm_snapshot_policy = Table(
+    "vm_snapshot_policy",
+    metadata,
+    _id(),
+    _uuid(),
+    # One policy per VM, enforced by the database too (two managers may share it); a
+    # deleted policy's row is deleted, as CloudStack deletes snapshot_policy rows.
+    Column("vm_id", Id, ForeignKey("vm_instance.id"), nullable=False, unique=True),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("interval_type", String(16), nullable=False),
+    Column("schedule", String(100), nullable=False),
+    Column("timezone", String(100), nullable=False),
+    Column("max_snaps", Integer, nullable=False),
+    Column("snapshot_memory", Boolean, nullable=False, default=False),
+    Column("quiesce_vm", Boolean, nullable=False, default=False),
+    Column("next_run", DateTime),
+    Column("last_run", DateTime),
+    Column("created", DateTime),
+    Index("i_vm_snapshot_policy__next_run", "next_run"),
+    Index("i_vm_snapshot_policy__account_id", "account_id"),
+)
+
+# A scheduled snapshot: the vm_snapshots row a policy run created. Manual snapshots have no
+# row here, so retention never counts or prunes them. ``policy_id`` is kept without a foreign
+# key: the snapshots of a deleted policy stay, unpruned.
+vm_snapshot_policy_ref = Table(
+    "vm_snapshot_policy_ref",
+    metadata,
+    Column("vm_snapshot_id", Id, ForeignKey("vm_snapshots.id"), primary_key=True, autoincrement=False),
+    Column("policy_id", Id, nullable=False),
+    Column("vm_id", Id, nullable=False),
+    Index("i_vm_snapshot_policy_ref__policy_id", "policy_id"),
+)
+
+resource_limit = Table(
+    "resource_limit",
+    metadata,
+    _id(),
+    Column("type", String(255), nullable=False),
+    Column("account_id", Id, ForeignKey("account.id")),
+    Column("domain_id", Id, ForeignKey("domain.id")),
+    Column("max", BigInteger, nullable=False, default=-1),
+    Index("i_resource_limit__account_id", "account_id"),
+    Index("i_resource_limit__domain_id", "domain_id"),
+)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from harness.store import catalog, repository
+from harness.store import catalog, policies, repository
 
 DB_ENV = "HVSNAP_DB"
 
@@ -84,6 +84,8 @@ class UnitOfWork:
     capabilities: catalog.Capabilities
     config: catalog.Configuration
     jobs: catalog.Jobs
+    vm_snapshot_policies: policies.VMSnapshotPolicies
+    resource_limits: policies.ResourceLimits
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow, readonly: bool = False):
         self.engine = engine
@@ -110,6 +112,8 @@ class UnitOfWork:
         self.capabilities = catalog.Capabilities(conn, now)
         self.config = catalog.Configuration(conn, now)
         self.jobs = catalog.Jobs(conn, now)
+        self.vm_snapshot_policies = policies.VMSnapshotPolicies(conn, now)
+        self.resource_limits = policies.ResourceLimits(conn, now)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,6 +31,7 @@ from harness.jobs.simulated import ManagerCrashed, ManagerLife, simpy_process
 from harness.service import accounts, hostside, sync, vms, vmsnapshots
 from harness.store import tables
 from harness.store.uow import make_engine, uow_factory
+from simulator.campaigns.policies import PolicyScheduler, start_of
 from simulator.campaigns.scenario import Scenario
 from simulator.costs import Costs, GiB
 from simulator.faults import FaultPlan
@@ -78,6 +79,7 @@ class Simulation:
     def __init__(self, scenario: Scenario, seed: int | None = None, keep_log: bool = False) -> None:
         self.sc = scenario
         self.seed = scenario.seed if seed is None else seed
+        self.epoch = start_of(scenario.start)
         self.env = simpy.Environment()
         self.costs = Costs().with_overrides(scenario.costs)
         self.log = EventLog(keep=keep_log)
@@ -113,9 +115,10 @@ class Simulation:
             host.on_reconnect.append(lambda _h: self._sync_soon("host reconnect"))
         self.life.on_restart.append(lambda: self._sync_soon("manager start"))
         self.vms: list[VM] = []
+        self.policies = PolicyScheduler(self) if scenario.policies else None
 
     def _clock(self) -> datetime:
-        return EPOCH + timedelta(seconds=self.env.now)
+        return self.epoch + timedelta(seconds=self.env.now)
 
     # ------------------------------------------------------------------ running workflows
 
@@ -160,11 +163,15 @@ class Simulation:
         if self.sc.fleet.write_bps is not None:
             self.fleet.host_of(vm.instance_name).write_bps[vm.instance_name] = self.sc.fleet.write_bps
         self.vms.append(vm)
+        if self.policies is not None:
+            self.policies.attach(index, vm)
         yield self.env.process(self._vm_loop(index, vm))
 
     def _vm_loop(self, index: int, vm: VM) -> Proc:
         rng = random.Random(f"{self.seed}:vm:{index}")
         wl = self.sc.workload
+        if wl.kind == "idle":
+            return
         ops, weights = zip(*sorted(wl.mix.items()), strict=True) if wl.mix else ((), ())
         next_at = self.env.now + (rng.uniform(0, wl.jitter_s) if wl.kind == "schedule" else 0.0)
         while True:
@@ -261,9 +268,12 @@ class Simulation:
 
     def run(self, progress: Progress | None = None) -> dict[str, Any]:
         wall = time.perf_counter()
-        loops = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
+        loops: list[simpy.Event] = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
         if progress is not None:
             self.env.process(self._ticker(progress))
+        if self.policies is not None:
+            self.env.process(self.policies.process())
+            loops.append(self.env.timeout(self.sc.duration_s))
         self.env.run(until=simpy.AllOf(self.env, loops) if loops else self.sc.duration_s)
         if self.plan.faults:  # settle what the faults left, as a manager start would
             self.env.run(until=self.env.process(self._sync("end of run")))
@@ -310,6 +320,7 @@ class Simulation:
             "paused_critical": sum(h.stats["paused_critical"] for h in self.hosts),
             "faults_fired": list(self.plan.fired),
             "sync": dict(self.sync_totals),
+            **({"policies": self.policies.result()} if self.policies is not None else {}),
             "wall_seconds": round(wall_s, 3),
         }
 

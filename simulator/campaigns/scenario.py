@@ -20,6 +20,11 @@ duration::
       jitter_s: 0              # schedule: per-VM random phase in [0, jitter_s)
     costs: {merge_mode: live}  # any simulator.costs.Costs field
     faults: []                 # simulator.faults kinds
+    start: 2024-01-01T00:00:00 # the simulated clock's start (UTC)
+    policies:                  # recurring VM snapshot policies (simulator.campaigns.policies)
+      - {vms: all, intervaltype: HOURLY, schedule: "15", timezone: America/New_York, maxsnaps: 24}
+
+``workload.kind: idle`` deploys the VMs and leaves them to the policies.
 """
 
 from __future__ import annotations
@@ -81,6 +86,8 @@ class Scenario:
     workload: WorkloadSpec = field(default_factory=WorkloadSpec)
     costs: dict[str, Any] = field(default_factory=dict)
     faults: list[dict[str, Any]] = field(default_factory=list)
+    start: str = "2024-01-01T00:00:00"
+    policies: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -101,19 +108,25 @@ class Scenario:
         scenario.fleet, scenario.workload = fleet, workload
         scenario.costs = dict(scenario.costs or {})
         scenario.faults = list(scenario.faults or [])
+        scenario.start = str(scenario.start)
+        scenario.policies = [dict(p) for p in scenario.policies or []]
         scenario.check()
         return scenario
 
     def check(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
-        if self.workload.kind not in ("mix", "schedule"):
-            raise ValueError("workload.kind must be 'mix' or 'schedule'")
+        if self.workload.kind not in ("mix", "schedule", "idle"):
+            raise ValueError("workload.kind must be 'mix', 'schedule' or 'idle'")
         unknown = sorted(set(self.workload.mix) - set(OPERATIONS))
         if unknown:
             raise ValueError(f"unknown workload operation(s): {', '.join(unknown)}")
         if self.fleet.hosts < 1 or self.fleet.vms < 0 or self.duration_s <= 0:
             raise ValueError("a fleet needs at least one host, and a run a positive duration")
+        from simulator.campaigns.policies import check_policies, start_of
+
+        start_of(self.start)
+        check_policies(self.policies, self.fleet.vms)
 
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """A copy with dotted keys set (``costs.merge_bps``, ``fleet.vms``, ``strategy``)."""
@@ -140,4 +153,5 @@ def _as_dict(s: Scenario) -> dict[str, Any]:
     out["fleet"] = {f.name: getattr(s.fleet, f.name) for f in fields(s.fleet)}
     out["workload"] = {f.name: getattr(s.workload, f.name) for f in fields(s.workload)}
     out["costs"], out["faults"] = dict(s.costs), [dict(f) for f in s.faults]
+    out["policies"] = [dict(p) for p in s.policies]
     return out
