@@ -154,12 +154,26 @@ fi
 
 T=$(now)
 rc=0
-.venv/bin/pytest "$@" || rc=$?
+.venv/bin/pytest --alluredir reports/out/allure-results --clean-alluredir "$@" || rc=$?
 say "pytest: $(secs "$T") s (exit $rc)"
 if ((rc == 5)); then
     say "pytest collected no tests"
 fi
 ((rc == 0)) || failed+=(pytest)
+
+# --- Allure HTML report (Allure 3 from package.json; needs node) ---------------------------
+if command -v npm >/dev/null; then
+    T=$(now)
+    if [[ ! -x node_modules/.bin/allure ]]; then
+        npm ci --no-audit --no-fund --loglevel=error >/dev/null || say "npm ci failed: no HTML report"
+    fi
+    if [[ -x node_modules/.bin/allure ]] && compgen -G 'reports/out/allure-results/*-result.json' >/dev/null; then
+        .venv/bin/hvsnap report >/dev/null || failed+=(report)
+        say "report: reports/out/allure-report/index.html ($(secs "$T") s)"
+    fi
+else
+    say "no node/npm: Allure results in reports/out/allure-results, no HTML report"
+fi
 
 if ((${#failed[@]})); then
     say "FAILED: ${failed[*]} (total $(secs "$T0") s)"

@@ -14,6 +14,7 @@ These are sub-generators (``yield from``); each database step inside is one tran
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable
+from contextlib import suppress
 
 from harness.domain import config
 from harness.domain.model import VM, ExportStrategy
@@ -23,6 +24,7 @@ from harness.drivers import (
     Command,
     DiskSpec,
     ExportVM,
+    HostError,
     ImportVM,
     RegisterVM,
     UnregisterAnswer,
@@ -118,6 +120,22 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
             uow.vms.set_exported(vm, False)
             mark_lost(uow, vm_id, "the VM was unregistered on stop without an export (strategy none)")
         uow.commit()
+
+
+def release_after_failure(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """A stopped VM registered for an operation that then failed goes back off the host:
+    left registered, it could never start again ("already registered"). As sync does, no
+    earlier export is trusted (the failed operation may have changed the tree): a fresh one
+    is taken under either strategy, then :func:`release`. If the host refuses, the VM stays
+    registered for sync, and the operation's own error is the one that stands."""
+    with uow_factory() as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        uow.vms.set_exported(vm, False)
+        uow.commit()
+    with suppress(HostError):
+        yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+        yield from release(uow_factory, vm_id)
 
 
 def mark_lost(uow: UnitOfWork, vm_id: int, reason: str) -> None:

@@ -17,7 +17,7 @@ import uuid
 from datetime import timedelta
 
 from harness.domain import config
-from harness.domain.errors import CloudRuntimeError, InvalidParameterValue
+from harness.domain.errors import CloudError, CloudRuntimeError, InvalidParameterValue
 from harness.domain.model import VM, Account, ExportStrategy, Page, VMSnapshot
 from harness.domain.states import (
     ACTIVE_VM_SNAPSHOT_STATES,
@@ -177,9 +177,11 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
         uow.vm_snapshots.set_parent(snap, current.id if current else None)
         uow.commit()
     stopped = vm.state == VMState.Stopped
+    registered = False  # a stopped VM put on the host for this create
     try:
         if stopped:
             yield from hostside.register(uow_factory, vm.id)
+            registered = True
         answer = yield CreateVMSnapshot(
             hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
         )
@@ -200,6 +202,8 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
             yield from hostside.release(uow_factory, vm.id)
     except HostError as err:
         _failed(uow_factory, snap, err)
+        if registered:
+            yield from hostside.release_after_failure(uow_factory, vm.id)
         raise CloudRuntimeError(f"Failed to create Instance Snapshot {snap.display_name}: {err}") from err
     with uow_factory(readonly=True) as uow:
         done = uow.vm_snapshots.get(snap.id)
@@ -251,9 +255,11 @@ def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
         elif not with_memory and not was_stopped:
             uow.vms.transit(vm, VMEvent.StopRequested)
         uow.commit()
+    registered = False  # a stopped VM put on the host for this revert
     try:
         if was_stopped:
             yield from hostside.register(uow_factory, vm.id)
+            registered = True
         answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name))
         assert isinstance(answer, SnapshotAnswer)
         with uow_factory() as uow:
@@ -276,6 +282,8 @@ def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
             if fresh is not None and fresh.state in (VMState.Starting, VMState.Stopping):
                 uow.vms.transit(fresh, VMEvent.OperationFailed)
             uow.commit()
+        if registered:
+            yield from hostside.release_after_failure(uow_factory, vm.id)
         raise CloudRuntimeError(f"Failed to revert to Instance Snapshot {snap.display_name}: {err}") from err
     with uow_factory() as uow:
         fresh = uow.vms.get(vm.id)
@@ -317,10 +325,16 @@ def delete(uow_factory: UowFactory, snapshot_id: int) -> Workflow[bool]:
         assert snap is not None
         vm = _vm_of(uow, snap)
     stopped = vm.state == VMState.Stopped
-    if stopped and not _all_lost(uow_factory, [snap]):
+    registered = stopped and not _all_lost(uow_factory, [snap])
+    if registered:
         yield from hostside.register(uow_factory, vm.id)
-    yield from _delete_one(uow_factory, snap)
-    yield from hostside.after_tree_change(uow_factory, vm.id)
+    try:
+        yield from _delete_one(uow_factory, snap)
+        yield from hostside.after_tree_change(uow_factory, vm.id)
+    except (HostError, CloudError):
+        if registered:
+            yield from hostside.release_after_failure(uow_factory, vm.id)
+        raise
     if stopped and not _all_lost(uow_factory, [snap]):
         yield from hostside.release(uow_factory, vm.id)
     return True
@@ -338,8 +352,13 @@ def delete_all(uow_factory: UowFactory, vm_id: int) -> Workflow[int]:
     if on_host:
         yield from hostside.register(uow_factory, vm_id)
     children = {s.parent for s in snaps}
-    for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
-        yield from _delete_one(uow_factory, snap)
+    try:
+        for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
+            yield from _delete_one(uow_factory, snap)
+    except (HostError, CloudError):
+        if on_host:
+            yield from hostside.release_after_failure(uow_factory, vm_id)
+        raise
     if on_host:
         yield from hostside.release(uow_factory, vm_id)
     return len(snaps)
