@@ -1,15 +1,10 @@
 """The Hyper-V cmdlets the emulated host understands, mapped onto ``HyperVHost`` operations.
 
-A cmdlet call arrives as a name and named parameters (never a script, never a positional
-argument). Each cmdlet declares its parameters with a kind; names match case-insensitively
-and exactly (aliases listed, no prefix abbreviation), as PowerShell's binder does for a
-remote caller who spells them out. Values are checked for type: a 64-bit size must arrive
-as Int64.
-
-Layout on the emulated storage, which the live driver also follows: a VM's folder is
-``<root>\\<vm>``; its disks are ``<root>\\<vm>\\<volume uuid>.vhdx`` and their differencing
-children beside them; its export is ``<root>\\<vm>\\Export``. Removing the VM's folder is
-``HyperVHost.destroy`` (every file of the volumes it owns, and its export).
+A cmdlet call arrives as a name and named parameters and is bound by
+:mod:`.binding`; each cmdlet here declares its parameters with a kind. VM and checkpoint
+cmdlets live in this module, VHD and file cmdlets in :mod:`.storage`. The live driver
+follows the same layout: a VM's disks are ``<root>\\<vm>\\<volume uuid>.vhdx``, their
+differencing children beside them.
 
 Guest data is deliberately not exposed: no real host offers it, so the live driver stays
 honest; tests reach guest data through the ``HyperVHost`` object directly.
@@ -19,92 +14,18 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from psrpcore.types import ErrorCategory, ErrorRecord, PSInt64, PSObject
+from psrpcore.types import ErrorCategory, PSInt64, PSObject
 
 from harness.drivers import DiskSpec, HostError, InvalidState, ObjectNotFound, OperationFailed, PowerState
-from simulator.host import MIB, VHDX_BASE_BYTES, DiskFile, HyperVHost, VirtualMachine
+from simulator.host import MIB, HyperVHost, VirtualMachine
 from simulator.psrp_endpoint import objects as o
-
-COMMON = {"erroraction": "str", "confirm": "switch", "whatif": "switch", "verbose": "switch"}
-
-
-class CmdletError(Exception):
-    """A PowerShell error record; ``terminating`` errors stop the pipeline whatever the
-    caller's ErrorAction."""
-
-    def __init__(self, record: ErrorRecord, terminating: bool = False) -> None:
-        super().__init__(str(record.FullyQualifiedErrorId))
-        self.record = record
-        self.terminating = terminating
+from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletError, binding_error, check
+from simulator.psrp_endpoint.storage import Storage
 
 
-@dataclass
-class Call:
-    """One cmdlet of a received pipeline: its name and parameters exactly as received."""
-
-    name: str
-    params: list[tuple[str | None, Any]]
-    is_script: bool = False
-
-
-@dataclass
-class Cmdlet:
-    name: str
-    params: dict[str, str]  # canonical lower-case name -> kind
-    run: Callable[[Bound], list[Any]]
-    aliases: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Bound:
-    """A cmdlet call after binding: canonical parameter names, typed values, piped input."""
-
-    cmdlet: str
-    args: dict[str, Any]
-    input: list[Any]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self.args.get(name, default)
-
-    def names(self, name: str) -> list[str]:
-        value = self.args.get(name)
-        if value is None:
-            return []
-        return [value] if isinstance(value, str) else list(value)
-
-    def switch(self, name: str) -> bool:
-        return name in self.args and self.args[name] is not False
-
-
-def binding_error(cmdlet: str, fq: str, message: str) -> CmdletError:
-    exc = o.ParameterBindingException(Message=message)
-    return CmdletError(o.error_record(exc, fq, ErrorCategory.InvalidArgument, fq, cmdlet, cmdlet), True)
-
-
-def _check(cmdlet: str, name: str, kind: str, value: Any) -> Any:
-    ok = {
-        "str": lambda v: isinstance(v, str),
-        "strs": lambda v: isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v)),
-        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "i64": lambda v: isinstance(v, int) and not isinstance(v, bool),
-        "guid": lambda v: isinstance(v, uuid.UUID),
-        "switch": lambda v: v is None or isinstance(v, bool),
-    }[kind](value)
-    if not ok:
-        raise binding_error(
-            cmdlet,
-            f"ParameterArgumentTransformationError,{cmdlet}",
-            f"Cannot process argument transformation on parameter '{name}'. Cannot convert {value!r}.",
-        )
-    return str(value) if kind == "str" else value
-
-
-class Cmdlets:
+class Cmdlets(Storage):
     """The cmdlet table over one ``HyperVHost``. Side settings a real VM has but the model
     does not (its CheckpointType, checkpoint creation times, a merge in progress) live here."""
 
@@ -222,7 +143,7 @@ class Cmdlets:
                     f"NamedParameterNotFound,{cmdlet.name}",
                     f"A parameter cannot be found that matches parameter name '{raw}'.",
                 )
-            args[key] = _check(cmdlet.name, raw, kind, value)
+            args[key] = check(cmdlet.name, raw, kind, value)
         return cmdlet, Bound(cmdlet.name, args, piped)
 
     def run(self, cmdlet: Cmdlet, bound: Bound) -> list[Any]:
@@ -234,29 +155,6 @@ class Cmdlets:
 
     def hyperv_error(self, err: HostError, cmdlet: str, target: str | None) -> CmdletError:
         return CmdletError(o.host_error_record(err, cmdlet, target))
-
-    # ------------------------------------------------------------------ paths
-
-    @property
-    def root(self) -> str:
-        return self.host.storage_root
-
-    def vm_folder(self, vm: str) -> str:
-        return f"{self.root}\\{vm}"
-
-    def export_folder(self, vm: str) -> str:
-        return f"{self.vm_folder(vm)}\\Export"
-
-    def _vm_of_folder(self, path: str, suffix: str = "") -> str | None:
-        prefix = f"{self.root}\\".lower()
-        if not path.lower().startswith(prefix) or not path.lower().endswith(suffix.lower()):
-            return None
-        name = path[len(prefix) : len(path) - len(suffix)]
-        return name if name and "\\" not in name else None
-
-    def _folders(self) -> set[str]:
-        names = set(self.host.vms) | set(self.host.exports) | set(self.host.owners.values())
-        return {n for n in names if n}
 
     # ------------------------------------------------------------------ objects
 
@@ -308,18 +206,6 @@ class Cmdlets:
             IsDeleted=False,
         )
         return o.with_string(obj, f"VMSnapshot (Name = '{name}', VMName = '{vm.name}')")
-
-    def _vhd(self, f: DiskFile) -> PSObject:
-        attached = any(f.path in vm.disks.values() for vm in self.host.vms.values())
-        return o.VirtualHardDisk(
-            Path=f.path,
-            ParentPath=f.parent or "",
-            VhdType=o.VhdType.Differencing if f.parent else o.VhdType.Dynamic,
-            FileSize=PSInt64(f.bytes),
-            Size=PSInt64(f.size),
-            Attached=attached,
-            ComputerName=self.computer,
-        )
 
     # ------------------------------------------------------------------ VMs
 
@@ -486,29 +372,6 @@ class Cmdlets:
         self.host.detach(vm.name, volumes[at])
         return []
 
-    def new_vhd(self, b: Bound) -> list[Any]:
-        path: str = b.get("path")
-        folder, _, leaf = path.rpartition("\\")
-        owner = self._vm_of_folder(folder)
-        if owner is None or not leaf.lower().endswith(".vhdx"):
-            raise ObjectNotFound(f"The system cannot find the path specified: '{folder}'. (0x80070003)")
-        if path in self.host.disk_files:
-            raise OperationFailed(f"Failed to create the virtual hard disk '{path}': The file exists. (0x80070050)")
-        self.host._need(VHDX_BASE_BYTES)
-        volume = leaf[: -len(".vhdx")]
-        f = DiskFile(path, volume, None, VHDX_BASE_BYTES, int(b.get("sizebytes")))
-        self.host.disk_files[path] = f
-        self.host.owners[volume] = owner
-        return [self._vhd(f)]
-
-    def get_vhd(self, b: Bound) -> list[Any]:
-        piped = [str(getattr(i, "Path", None) or getattr(i, "FullName", "")) for i in b.input]
-        return [self._vhd(self.host.file(p)) for p in [*b.names("path"), *piped]]
-
-    def convert_vhd(self, b: Bound) -> list[Any]:
-        self.host.chain(b.get("path"))  # the copy leaves primary storage: nothing changes here
-        return []
-
     # ------------------------------------------------------------------ export / import
 
     def export_vm(self, b: Bound) -> list[Any]:
@@ -540,89 +403,3 @@ class Cmdlets:
         ]
         self.host.import_vm(name, record.vm.memory_mib, record.vm.cpus, disks)
         return [self.vm_object(self.host.vm(name))]
-
-    def _export_files(self, vm: str) -> list[PSObject]:
-        record = self.host.exports[vm]
-        base = f"{self.export_folder(vm)}\\{vm}"
-        out: list[PSObject] = []
-        for f in record.files.values():
-            leaf = f.path.rpartition("\\")[2]
-            out.append(o.FileInfo(Name=leaf, FullName=f"{base}\\Virtual Hard Disks\\{leaf}", Length=PSInt64(f.bytes)))
-        config = f"{str(o.guid(vm)).upper()}.vmcx"
-        out.append(o.FileInfo(Name=config, FullName=f"{base}\\Virtual Machines\\{config}", Length=PSInt64(40960)))
-        for cp in record.vm.checkpoints.values():
-            if cp.memory:
-                leaf = f"{o.guid(vm, cp.name)}.vmrs".upper()
-                full = f"{base}\\Snapshots\\{leaf}"
-                out.append(o.FileInfo(Name=leaf, FullName=full, Length=PSInt64(cp.memory_mib * MIB)))
-        return out
-
-    # ------------------------------------------------------------------ file system
-
-    def _not_found(self, path: str) -> CmdletError:
-        exc = o.ItemNotFoundException(Message=f"Cannot find path '{path}' because it does not exist.")
-        fq = "PathNotFound,Microsoft.PowerShell.Commands.GetChildItemCommand"
-        return CmdletError(o.error_record(exc, fq, ErrorCategory.ObjectNotFound, "ItemNotFoundException", path, ""))
-
-    def get_child_item(self, b: Bound) -> list[Any]:
-        path: str = b.get("literalpath")
-        if path.lower() == self.root.lower() and b.switch("directory"):
-            return [o.DirectoryInfo(Name=n, FullName=self.vm_folder(n)) for n in sorted(self._folders())]
-        vm = self._vm_of_folder(path, "\\Export")
-        if vm is not None and vm in self.host.exports:
-            return [] if b.switch("directory") else self._export_files(vm)
-        folder = self._vm_of_folder(path)
-        if folder is not None and folder in self._folders():
-            inside = [f for p, f in sorted(self.host.disk_files.items()) if p.rpartition("\\")[0].lower() == path.lower()]
-            if b.switch("directory"):
-                return []
-            return [o.FileInfo(Name=f.path.rpartition("\\")[2], FullName=f.path, Length=PSInt64(f.bytes)) for f in inside]
-        raise self._not_found(path)
-
-    def test_path(self, b: Bound) -> list[Any]:
-        out = []
-        for path in b.names("literalpath"):
-            export = self._vm_of_folder(path, "\\Export")
-            folder = self._vm_of_folder(path)
-            out.append(
-                path in self.host.disk_files
-                or (export is not None and export in self.host.exports)
-                or (folder is not None and folder in self._folders())
-            )
-        return out
-
-    def remove_item(self, b: Bound) -> list[Any]:
-        path: str = b.get("literalpath")
-        export = self._vm_of_folder(path, "\\Export")
-        folder = self._vm_of_folder(path)
-        if export is not None and export in self.host.exports:
-            del self.host.exports[export]
-        elif folder is not None and folder in self._folders():
-            if folder in self.host.vms:
-                raise OperationFailed(f"Cannot remove item {path}: The process cannot access the file. (0x80070020)")
-            self.host.destroy(folder)
-        else:
-            raise self._not_found(path)
-        return []
-
-    def get_module(self, b: Bound) -> list[Any]:
-        if str(b.get("name", "")).lower() != "hyper-v":
-            return []
-        return [
-            o.with_string(
-                o.DirectoryInfo(
-                    Name="Hyper-V", FullName="C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules\\Hyper-V"
-                ),
-                "Hyper-V",
-            )
-        ]
-
-
-def statements(calls: Sequence[Call], ends: Sequence[bool]) -> list[list[Call]]:
-    """Split a received command list into statements at ``end_of_statement`` marks."""
-    out: list[list[Call]] = [[]]
-    for call, end in zip(calls, ends, strict=True):
-        out[-1].append(call)
-        if end:
-            out.append([])
-    return [s for s in out if s]

@@ -16,7 +16,8 @@ from typing import Any
 from spnego.channel_bindings import GssChannelBindings
 
 from simulator.host import HyperVHost
-from simulator.psrp_endpoint.cmdlets import Call, Cmdlets
+from simulator.psrp_endpoint.binding import Call
+from simulator.psrp_endpoint.cmdlets import Cmdlets
 from simulator.psrp_endpoint.shells import Shell
 from simulator.psrp_endpoint.wsman import Handler, Service
 
@@ -118,6 +119,14 @@ class EmulatedHost:
             self._thread.join(timeout=5)
         if self._user_file and os.path.exists(self._user_file):
             os.unlink(self._user_file)
+
+    def reset(self, host: HyperVHost | None = None) -> HyperVHost:
+        """Serve a fresh host model (a new scenario) on the same endpoint; returns it."""
+        with self.lock:
+            self.host = host if host is not None else HyperVHost()
+            self.cmdlets.__init__(self.host, self.cmdlets.computer)  # type: ignore[misc]
+            self.received.clear()
+        return self.host
 
     def driver_config(self, **extra: Any) -> dict[str, Any]:
         """Keyword arguments for ``PowerShellHyperVDriver`` that reach this endpoint."""

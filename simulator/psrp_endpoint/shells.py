@@ -19,7 +19,8 @@ import psrpcore
 from psrpcore.types import PSInvocationState
 
 from harness.drivers import HostError
-from simulator.psrp_endpoint.cmdlets import Call, CmdletError, Cmdlets, statements
+from simulator.psrp_endpoint.binding import Call, CmdletError, statements
+from simulator.psrp_endpoint.cmdlets import Cmdlets
 
 log = logging.getLogger(__name__)
 

@@ -263,6 +263,8 @@ class Service:
         with shell.lock:
             shell.drain(self._amount(req))
             chunks, done = shell.take(command_id, self._amount(req))
+            if done:
+                shell.signal(command_id)  # a finished command is gone, as on a real host
         if not chunks and not done:
             raise Fault(
                 TIMED_OUT,

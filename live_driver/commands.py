@@ -1,0 +1,570 @@
+"""Pure translation between host commands and Hyper-V cmdlets. No I/O, no pypsrp.
+
+Each contract command becomes a *plan*: a generator that yields :class:`Invocation` s
+(statements of structured cmdlet calls: a name and named, typed parameters; never script
+text), receives the objects the host returned as :class:`PSObj`, and returns the
+:class:`~harness.drivers.Answer`. Host errors are thrown into the plan as
+``harness.drivers.HostError`` s, so a plan can treat an expected ``ObjectNotFound`` as an
+answer (a probe). A plan may also yield :class:`Sleep` while it polls a merge.
+
+Choices a real host shares with the emulated one:
+
+- A VM's files live in its folder ``<storage_root>\\<vm>``: disks ``<volume uuid>.vhdx``,
+  their checkpoints' ``.avhdx`` beside them, its export in ``Export``. Destroying a VM
+  removes that folder.
+- A volume is recognised on a drive by its file name: ``<uuid>.vhdx`` or, for a
+  differencing disk, ``<uuid>_<suffix>.avhdx`` (Hyper-V names a checkpoint's AVHDX after
+  its parent).
+- Checkpoints are found by listing the VM's checkpoints and matching the name exactly in
+  Python, then addressed by ``-Id``: ``Get-VMSnapshot -Name`` takes wildcards, so a name
+  like ``x*`` must never reach it as a filter.
+- Chain size (the answers' ``VolumeState.chain_size``) is the sum of ``Get-VHD``'s
+  ``FileSize`` over the differencing files from the leaf up to the base disk, walked one
+  level per ``Get-VHD -Path <frontier>`` call.
+- Every cmdlet carries ``-ErrorAction Stop`` so any error terminates the pipeline.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.drivers import (
+    Answer,
+    AttachVolume,
+    CheckpointInfo,
+    Command,
+    CreateVMSnapshot,
+    CreateVolumeSnapshot,
+    DeleteVMSnapshot,
+    DeployVM,
+    DestroyVM,
+    DetachVolume,
+    DiskSpec,
+    ExportAnswer,
+    ExportVM,
+    GetInventory,
+    ImportVM,
+    InvalidState,
+    Inventory,
+    ObjectNotFound,
+    OperationFailed,
+    OperationTimeout,
+    PowerOffVM,
+    PowerState,
+    RegisterVM,
+    RevertToVMSnapshot,
+    SnapshotAnswer,
+    StartVM,
+    UnregisterAnswer,
+    UnregisterVM,
+    VMAnswer,
+    VMInventory,
+    VolumeSnapshotAnswer,
+    VolumeState,
+)
+
+MIB = 2**20
+_BUSY_STATUS = {"MergingDisks", "DeletingSnapshot"}
+_MEMORY_STATES = {"Saved", "Running", "Paused"}
+
+
+# --------------------------------------------------------------------------- the wire vocabulary
+
+
+@dataclass(frozen=True, slots=True)
+class Int64:
+    """A value sent as ``System.Int64`` (a bare Python int goes as Int32)."""
+
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A switch parameter that is present (``-Force``)."""
+
+
+SWITCH = Switch()
+Value = str | bool | int | Int64 | uuid.UUID | tuple[str, ...] | Switch
+
+
+@dataclass(frozen=True, slots=True)
+class Cmdlet:
+    name: str
+    params: tuple[tuple[str, Value], ...]
+
+
+def cmd(name: str, **params: Value) -> Cmdlet:
+    """A cmdlet call with ``-ErrorAction Stop`` appended."""
+    for key, value in params.items():
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
+            raise ValueError(f"{name} -{key}: {value} does not fit Int32; wrap it in Int64")
+    return Cmdlet(name, (*params.items(), ("ErrorAction", "Stop")))
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One PowerShell pipeline: statements run in order, cmdlets within a statement are
+    piped. ``readonly`` invocations may be retried after a transport error."""
+
+    statements: tuple[tuple[Cmdlet, ...], ...]
+    readonly: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class PSObj:
+    """A returned object: type names, properties (enums as their names, nested objects as
+    text), and its ToString."""
+
+    types: tuple[str, ...]
+    props: Mapping[str, Any] = field(default_factory=dict)
+    text: str = ""
+
+    def is_a(self, short: str) -> bool:
+        return bool(self.types) and self.types[0].rsplit(".", 1)[-1] == short
+
+    def __getitem__(self, key: str) -> Any:
+        return self.props[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.props.get(key, default)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where the driver keeps things on the host, and how it polls merges."""
+
+    storage_root: str = "C:\\ClusterStorage\\Volume1"
+    volume_snapshot_root: str = "C:\\ClusterStorage\\Volume1\\VolumeSnapshots"
+    merge_poll_seconds: float = 0.5
+    merge_timeout_seconds: float = 600.0
+
+    def folder(self, vm: str) -> str:
+        return f"{self.storage_root}\\{vm}"
+
+    def disk(self, vm: str, volume: str) -> str:
+        return f"{self.folder(vm)}\\{volume}.vhdx"
+
+    def export(self, vm: str) -> str:
+        return f"{self.folder(vm)}\\Export"
+
+
+Step = Invocation | Sleep
+Plan = Generator[Step, list[PSObj], Answer]
+Sub = Generator[Step, list[PSObj], Any]
+
+
+def run(*statements: Cmdlet | Sequence[Cmdlet], readonly: bool = False) -> Sub:
+    stmts = tuple((s,) if isinstance(s, Cmdlet) else tuple(s) for s in statements)
+    return (yield Invocation(stmts, readonly))
+
+
+def volume_of(path: str) -> str:
+    """The volume uuid a disk file belongs to, from its name."""
+    leaf = path.rsplit("\\", 1)[-1].rsplit(".", 1)[0]
+    return leaf.split("_", 1)[0]
+
+
+def power(vm: PSObj) -> PowerState:
+    state = str(vm["State"])
+    try:
+        return PowerState(state)
+    except ValueError:
+        raise InvalidState(f"'{vm['Name']}' is in state {state}: {_busy_text()}") from None
+
+
+def _busy_text() -> str:
+    return "The operation cannot be performed while the object is in its current state."
+
+
+def of(objs: Sequence[PSObj], short: str) -> list[PSObj]:
+    return [o for o in objs if isinstance(o, PSObj) and o.is_a(short)]
+
+
+def one(objs: Sequence[PSObj], short: str) -> PSObj:
+    found = of(objs, short)
+    if not found:
+        raise OperationFailed(f"the host returned no {short}")
+    return found[-1]  # the latest read: New-VM also returns the VM, as it was
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def chain_files(leaves: Sequence[str], known: Sequence[PSObj] = ()) -> Sub:
+    """Path -> (parent path or None, file size) for every file on the leaves' chains;
+    ``known`` VHD objects (already read) spare their round trips."""
+    files: dict[str, tuple[str | None, int]] = {}
+
+    def learn(vhds: Sequence[PSObj]) -> None:
+        for vhd in of(vhds, "VirtualHardDisk"):
+            files[str(vhd["Path"])] = (str(vhd.get("ParentPath") or "") or None, int(vhd["FileSize"]))
+
+    learn(known)
+    frontier = sorted({leaf for leaf in leaves if leaf not in files})
+    while True:
+        learn((yield from run(cmd("Get-VHD", Path=tuple(frontier)), readonly=True)) if frontier else [])
+        frontier = sorted({p for leaf in leaves for p in chain_parents(files, leaf) if p not in files})
+        if not frontier:
+            return files
+
+
+def chain_parents(files: Mapping[str, tuple[str | None, int]], leaf: str) -> list[str]:
+    """The first missing link of ``leaf``'s chain, if any."""
+    cur: str | None = leaf
+    seen: set[str] = set()
+    while cur is not None and cur in files and cur not in seen:
+        seen.add(cur)
+        cur = files[cur][0]
+    return [cur] if cur is not None and cur not in seen else []
+
+
+def chain(files: Mapping[str, tuple[str | None, int]], leaf: str) -> list[str]:
+    out, cur = [], leaf
+    while cur in files and cur not in out:
+        out.append(cur)
+        cur = files[cur][0] or ""
+    return out
+
+
+def volumes(drives: Sequence[PSObj], known: Sequence[PSObj] = ()) -> Sub:
+    leaves = [str(d["Path"]) for d in drives]
+    files = yield from chain_files(leaves, known)
+    return tuple(
+        VolumeState(volume_of(leaf), leaf, sum(files[p][1] for p in chain(files, leaf) if files[p][0]))
+        for leaf in leaves
+    )
+
+
+def vm_reads(name: str, layout: Layout) -> list[Cmdlet | tuple[Cmdlet, ...]]:
+    """The VM, its drives, and every disk file in its folder (``Get-ChildItem | Get-VHD``:
+    the chains, in the same round trip)."""
+    return [
+        cmd("Get-VM", Name=name),
+        cmd("Get-VMHardDiskDrive", VMName=name),
+        (cmd("Get-ChildItem", LiteralPath=layout.folder(name), File=SWITCH), cmd("Get-VHD")),
+    ]
+
+
+def vm_answer(objs: Sequence[PSObj]) -> Sub:
+    vm = one(objs, "VirtualMachine")
+    return VMAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
+
+
+def absent(name: str) -> Sub:
+    try:
+        yield from run(cmd("Get-VM", Name=name), readonly=True)
+    except ObjectNotFound:
+        return
+    raise InvalidState(f"A virtual machine with name '{name}' is already registered.")
+
+
+def find_checkpoint(vm: str, name: str) -> Sub:
+    snaps = list(of((yield from run(cmd("Get-VMSnapshot", VMName=vm), readonly=True)), "VMSnapshot"))
+    matches = [s for s in snaps if s["Name"] == name]
+    if not matches:
+        raise ObjectNotFound(f"Unable to find a snapshot matching the given criteria: '{name}' of '{vm}'.")
+    if len(matches) > 1:
+        raise OperationFailed(f"{len(matches)} checkpoints of '{vm}' are named '{name}'; refusing to guess.")
+    return matches[0]
+
+
+def new_disks(vm: str, disks: Sequence[DiskSpec], layout: Layout) -> tuple[list[Cmdlet], list[str]]:
+    """New-VHD calls for the disks that have no file yet, and every disk's path."""
+    calls, paths = [], []
+    for d in disks:
+        path = d.path or layout.disk(vm, d.volume_uuid)
+        if d.path is None:
+            calls.append(cmd("New-VHD", Path=path, SizeBytes=Int64(d.size), Dynamic=SWITCH))
+        paths.append(path)
+    return calls, paths
+
+
+def define(vm: str, memory_mib: int, cpus: int, paths: Sequence[str]) -> list[Cmdlet]:
+    return [
+        cmd("New-VM", Name=vm, MemoryStartupBytes=Int64(memory_mib * MIB), Generation=2, NoVHD=SWITCH),
+        cmd("Set-VM", Name=vm, ProcessorCount=Int64(cpus)),
+        *(cmd("Add-VMHardDiskDrive", VMName=vm, Path=p) for p in paths),
+    ]
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def deploy(c: DeployVM, layout: Layout) -> Plan:
+    name = c.vm.name
+    yield from absent(name)
+    creates, paths = new_disks(name, c.disks, layout)
+    existing = [d.path for d in c.disks if d.path]
+    checks = [cmd("Get-VHD", Path=tuple(existing))] if existing else []
+    if not c.start:
+        yield from run(*checks, *creates)
+        files = yield from chain_files(paths)
+        return VMAnswer(
+            None,
+            tuple(
+                VolumeState(d.volume_uuid, p, sum(files[f][1] for f in chain(files, p) if files[f][0]))
+                for d, p in zip(c.disks, paths, strict=True)
+            ),
+        )
+    objs = yield from run(
+        *checks,
+        *creates,
+        *define(name, c.memory_mib, c.cpus, paths),
+        cmd("Start-VM", Name=name),
+        *vm_reads(name, layout),
+    )
+    return (yield from vm_answer(objs))
+
+
+def register(c: RegisterVM, layout: Layout) -> Plan:
+    name = c.vm.name
+    yield from absent(name)
+    creates, paths = new_disks(name, c.disks, layout)
+    existing = [d.path for d in c.disks if d.path]
+    checks = [cmd("Get-VHD", Path=tuple(existing))] if existing else []
+    objs = yield from run(*checks, *creates, *define(name, c.memory_mib, c.cpus, paths), *vm_reads(name, layout))
+    return (yield from vm_answer(objs))
+
+
+def import_vm(c: ImportVM, layout: Layout) -> Plan:
+    name = c.vm.name
+    yield from absent(name)
+    export = layout.export(name)
+    try:
+        listing = yield from run(cmd("Get-ChildItem", LiteralPath=export, Recurse=SWITCH, File=SWITCH), readonly=True)
+    except ObjectNotFound:
+        raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.") from None
+    configs = [str(f["FullName"]) for f in of(listing, "FileInfo") if str(f["FullName"]).lower().endswith(".vmcx")]
+    if not configs:
+        raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+    folder = layout.folder(name)
+    objs = yield from run(
+        cmd("Import-VM", Path=configs[0], Copy=SWITCH, VhdDestinationPath=folder, VirtualMachinePath=folder),
+        cmd("Set-VM", Name=name, ProcessorCount=Int64(c.cpus), MemoryStartupBytes=Int64(c.memory_mib * MIB)),
+        *vm_reads(name, layout),
+    )
+    return (yield from vm_answer(objs))
+
+
+def start(c: StartVM, layout: Layout) -> Plan:
+    objs = yield from run(cmd("Start-VM", Name=c.vm.name), *vm_reads(c.vm.name, layout))
+    return (yield from vm_answer(objs))
+
+
+def power_off(c: PowerOffVM, layout: Layout) -> Plan:
+    objs = yield from run(cmd("Stop-VM", Name=c.vm.name, TurnOff=SWITCH, Force=SWITCH), *vm_reads(c.vm.name, layout))
+    return (yield from vm_answer(objs))
+
+
+def unregister(c: UnregisterVM, layout: Layout) -> Plan:
+    name = c.vm.name
+    objs = yield from run(*vm_reads(name, layout), cmd("Get-VMSnapshot", VMName=name), readonly=True)
+    vols = yield from volumes(of(objs, "HardDiskDrive"), objs)
+    lost = tuple(str(s["Name"]) for s in sorted(of(objs, "VMSnapshot"), key=lambda s: str(s.get("CreationTime"))))
+    yield from run(cmd("Remove-VM", Name=name, Force=SWITCH))
+    return UnregisterAnswer(lost, vols)
+
+
+def destroy(c: DestroyVM, layout: Layout) -> Plan:
+    name = c.vm.name
+    try:
+        yield from run(cmd("Get-VM", Name=name), readonly=True)
+        yield from run(
+            cmd("Stop-VM", Name=name, TurnOff=SWITCH, Force=SWITCH), cmd("Remove-VM", Name=name, Force=SWITCH)
+        )
+    except ObjectNotFound:
+        pass
+    folder = layout.folder(name)
+    if True in (yield from run(cmd("Test-Path", LiteralPath=(folder,)), readonly=True)):
+        yield from run(cmd("Remove-Item", LiteralPath=folder, Recurse=SWITCH, Force=SWITCH))
+    return VMAnswer(None)
+
+
+def export(c: ExportVM, layout: Layout) -> Plan:
+    name, folder = c.vm.name, layout.export(c.vm.name)
+    objs = yield from run(cmd("Get-VM", Name=name), cmd("Test-Path", LiteralPath=(folder,)), readonly=True)
+    if True in objs:
+        yield from run(cmd("Remove-Item", LiteralPath=folder, Recurse=SWITCH, Force=SWITCH))
+    objs = yield from run(
+        cmd("Export-VM", Name=name, Path=folder),
+        cmd("Get-VMSnapshot", VMName=name),
+        cmd("Get-ChildItem", LiteralPath=folder, Recurse=SWITCH, File=SWITCH),
+    )
+    copied = sum(int(f["Length"]) for f in of(objs, "FileInfo") if not str(f["Name"]).lower().endswith(".vmcx"))
+    names = tuple(str(s["Name"]) for s in sorted(of(objs, "VMSnapshot"), key=lambda s: str(s.get("CreationTime"))))
+    return ExportAnswer(copied, names)
+
+
+def create_snapshot(c: CreateVMSnapshot, layout: Layout) -> Plan:
+    name, snap = c.vm.name, c.snapshot.name
+    objs = yield from run(cmd("Get-VM", Name=name), cmd("Get-VMSnapshot", VMName=name), readonly=True)
+    vm = one(objs, "VirtualMachine")
+    if any(s["Name"] == snap for s in of(objs, "VMSnapshot")):
+        raise InvalidState(f"A checkpoint named '{snap}' already exists for '{name}'.")
+    if c.memory and power(vm) != PowerState.Running:
+        raise InvalidState(f"'{name}' ({power(vm)}): {_busy_text()}")
+    kind = "Standard" if c.memory else "ProductionOnly" if c.quiesce else "Production"
+    objs = yield from run(
+        cmd("Set-VM", Name=name, CheckpointType=kind),
+        cmd("Checkpoint-VM", Name=name, SnapshotName=snap, Passthru=SWITCH),
+        *vm_reads(name, layout),
+    )
+    taken = one(objs, "VMSnapshot")
+    vm = one(objs, "VirtualMachine")
+    vols = yield from volumes(of(objs, "HardDiskDrive"), objs)
+    return SnapshotAnswer(power(vm), vols, memory=str(taken["State"]) in _MEMORY_STATES)
+
+
+def revert(c: RevertToVMSnapshot, layout: Layout) -> Plan:
+    name = c.vm.name
+    snap = yield from find_checkpoint(name, c.snapshot.name)
+    resume = [cmd("Start-VM", Name=name)] if str(snap["State"]) in _MEMORY_STATES else []
+    objs = yield from run(
+        (cmd("Get-VMSnapshot", Id=snap["Id"]), cmd("Restore-VMSnapshot", Confirm=False)),
+        *resume,
+        *vm_reads(name, layout),
+    )
+    vm = one(objs, "VirtualMachine")
+    return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
+
+
+def delete_snapshot(c: DeleteVMSnapshot, layout: Layout) -> Plan:
+    name = c.vm.name
+    snap = yield from find_checkpoint(name, c.snapshot.name)
+    remove = (cmd("Get-VMSnapshot", Id=snap["Id"]), cmd("Remove-VMSnapshot", Confirm=False))
+    objs = yield from run(remove, *vm_reads(name, layout))
+    waited = 0.0
+    while True:
+        vm = one(objs, "VirtualMachine")
+        status = vm.get("OperationalStatus") or []
+        status = {str(s) for s in (status if isinstance(status, list | tuple) else [status])}
+        if not status & _BUSY_STATUS:
+            break
+        if waited >= layout.merge_timeout_seconds:
+            raise OperationTimeout(f"'{name}' still merging after {waited:.0f} s")
+        yield Sleep(layout.merge_poll_seconds)
+        waited += layout.merge_poll_seconds
+        objs = yield from run(*vm_reads(name, layout), readonly=True)
+    return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
+
+
+def attach(c: AttachVolume, layout: Layout) -> Plan:
+    name = c.vm.name
+    creates, paths = new_disks(name, [c.disk], layout)
+    objs = yield from run(
+        cmd("Get-VM", Name=name),
+        *creates,
+        cmd("Add-VMHardDiskDrive", VMName=name, Path=paths[0]),
+        *vm_reads(name, layout),
+    )
+    return (yield from vm_answer(objs))
+
+
+def detach(c: DetachVolume, layout: Layout) -> Plan:
+    name = c.vm.name
+    drives = of((yield from run(cmd("Get-VMHardDiskDrive", VMName=name), readonly=True)), "HardDiskDrive")
+    drive = next((d for d in drives if volume_of(str(d["Path"])) == c.disk.volume_uuid), None)
+    if drive is None:
+        raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk for volume '{c.disk.volume_uuid}'.")
+    objs = yield from run(
+        cmd(
+            "Remove-VMHardDiskDrive",
+            VMName=name,
+            ControllerType=str(drive["ControllerType"]),
+            ControllerNumber=int(drive["ControllerNumber"]),
+            ControllerLocation=int(drive["ControllerLocation"]),
+        ),
+        *vm_reads(name, layout),
+    )
+    return (yield from vm_answer(objs))
+
+
+def volume_snapshot(c: CreateVolumeSnapshot, layout: Layout) -> Plan:
+    leaf = None
+    try:
+        drives = of((yield from run(cmd("Get-VMHardDiskDrive", VMName=c.vm.name), readonly=True)), "HardDiskDrive")
+        leaf = next((str(d["Path"]) for d in drives if volume_of(str(d["Path"])) == c.disk.volume_uuid), None)
+    except ObjectNotFound:
+        pass
+    leaf = leaf or c.disk.path
+    if leaf is None:
+        raise ObjectNotFound(f"Hyper-V was unable to find a hard disk for volume '{c.disk.volume_uuid}'.")
+    files = yield from chain_files([leaf])
+    target = f"{layout.volume_snapshot_root}\\{c.disk.volume_uuid}\\{uuid.uuid4()}.vhdx"
+    yield from run(cmd("Convert-VHD", Path=leaf, DestinationPath=target, VHDType="Dynamic"))
+    return VolumeSnapshotAnswer(sum(files[p][1] for p in chain(files, leaf)))
+
+
+def inventory(c: GetInventory, layout: Layout) -> Plan:
+    objs = yield from run(
+        cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=layout.storage_root, Directory=SWITCH), readonly=True
+    )
+    vms = sorted(of(objs, "VirtualMachine"), key=lambda v: str(v["Name"]))
+    folders = sorted(str(d["Name"]) for d in of(objs, "DirectoryInfo"))
+    names = tuple(str(v["Name"]) for v in vms)
+    reads: list[Cmdlet | tuple[Cmdlet, ...]] = []
+    if names:
+        reads += [cmd("Get-VMSnapshot", VMName=names), cmd("Get-VMHardDiskDrive", VMName=names)]
+        reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
+    if folders:
+        reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
+    details = (yield from run(*reads, readonly=True)) if reads else []
+    flags = [o for o in details if isinstance(o, bool)]
+    exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
+    drives = of(details, "HardDiskDrive")
+    vols = yield from volumes(drives, details)
+    out = []
+    for vm in vms:
+        name = str(vm["Name"])
+        snaps = sorted(
+            (s for s in of(details, "VMSnapshot") if s["VMName"] == name), key=lambda s: str(s.get("CreationTime"))
+        )
+        out.append(
+            VMInventory(
+                name=name,
+                power_state=power(vm),
+                current=vm.get("ParentSnapshotName") or None,
+                checkpoints=tuple(
+                    CheckpointInfo(
+                        str(s["Name"]), s.get("ParentSnapshotName") or None, str(s["State"]) in _MEMORY_STATES
+                    )
+                    for s in snaps
+                ),
+                volumes=tuple(v for d, v in zip(drives, vols, strict=True) if d["VMName"] == name),
+            )
+        )
+    return Inventory(tuple(out), tuple(exported))
+
+
+PLANS: dict[type[Command], Any] = {
+    DeployVM: deploy,
+    RegisterVM: register,
+    ImportVM: import_vm,
+    StartVM: start,
+    PowerOffVM: power_off,
+    UnregisterVM: unregister,
+    DestroyVM: destroy,
+    ExportVM: export,
+    CreateVMSnapshot: create_snapshot,
+    RevertToVMSnapshot: revert,
+    DeleteVMSnapshot: delete_snapshot,
+    AttachVolume: attach,
+    DetachVolume: detach,
+    CreateVolumeSnapshot: volume_snapshot,
+    GetInventory: inventory,
+}
+
+
+def plan(command: Command, layout: Layout) -> Plan:
+    """The plan that carries out ``command``; ``KeyError`` for commands this driver does
+    not support (the guest-data pair: ``capabilities.guest_data`` is False)."""
+    result: Plan = PLANS[type(command)](command, layout)
+    return result

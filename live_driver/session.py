@@ -1,0 +1,251 @@
+"""The only module that imports pypsrp (0.9.x): one WSMan connection and one RunspacePool
+per host, opened lazily, reused for every call, reopened after a transport failure.
+
+Calls are structured: ``PowerShell.add_cmdlet``/``add_parameter``/``add_statement`` only
+(never ``add_script``, never text built into a script). 64-bit values are tagged ``I64``.
+Both ``had_errors`` (a terminating error) and ``streams.error`` (non-terminating ones) are
+read. Credentials come from the arguments, the environment
+(``HVSNAP_HYPERV_USERNAME``/``HVSNAP_HYPERV_PASSWORD``) or a file (first line the user,
+second the password) and are never logged or shown in ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from pypsrp.complex_objects import GenericComplexObject
+from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
+from pypsrp.powershell import PowerShell, RunspacePool
+from pypsrp.serializer import TaggedValue
+from pypsrp.wsman import WSMan
+
+from live_driver.commands import Int64, Invocation, PSObj, Switch, Value
+
+log = logging.getLogger(__name__)
+
+USER_ENV = "HVSNAP_HYPERV_USERNAME"
+PASSWORD_ENV = "HVSNAP_HYPERV_PASSWORD"
+AUTHS = ("negotiate", "kerberos", "ntlm", "credssp", "basic")
+
+
+class TransportFailure(Exception):
+    """The host could not be reached or refused us; ``sent`` says the call may have run."""
+
+    def __init__(self, message: str, sent: bool, timed_out: bool = False, auth: bool = False) -> None:
+        super().__init__(message)
+        self.sent, self.timed_out, self.auth = sent, timed_out, auth
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    fq_error: str
+    category: int
+    message: str
+    target: str | None
+
+
+@dataclass(frozen=True)
+class Result:
+    output: list[Any]
+    errors: list[ErrorInfo]
+    failed: bool
+
+
+def credentials(
+    username: str | None, password: str | None, credentials_file: str | Path | None
+) -> tuple[str | None, str | None]:
+    if credentials_file is not None:
+        lines = Path(credentials_file).read_text().splitlines()
+        username = username or (lines[0].strip() if lines else None)
+        password = password or (lines[1] if len(lines) > 1 else None)
+    return username or os.environ.get(USER_ENV), password or os.environ.get(PASSWORD_ENV)
+
+
+def _value(value: Value) -> Any:
+    if isinstance(value, Int64):
+        return TaggedValue("I64", value.value)
+    if isinstance(value, Switch):
+        return True
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, uuid.UUID | str | bool | int):
+        return value
+    raise TypeError(f"cannot send {type(value).__name__} as a parameter")
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """A received value as plain Python: enums by name, lists as lists, nested objects as
+    their text (remoting serialises at depth 1)."""
+    if isinstance(value, list):
+        return [plain(v, depth + 1) for v in value]
+    if isinstance(value, GenericComplexObject):
+        if value.property_sets and isinstance(value.property_sets[0], list) and not value.adapted_properties:
+            return [plain(v, depth + 1) for v in value.property_sets[0]]
+        if depth == 0 and (value.adapted_properties or value.extended_properties):
+            return to_psobj(value)
+        return str(value)
+    return value
+
+
+def to_psobj(obj: Any) -> PSObj | Any:
+    if not isinstance(obj, GenericComplexObject):
+        return obj
+    props = {k: plain(v, 1) for k, v in {**obj.adapted_properties, **obj.extended_properties}.items()}
+    return PSObj(tuple(obj.types), props, str(obj))
+
+
+class Session:
+    """A host's WinRM connection and runspace pool. Thread-safe: calls are serialised."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        auth: str = "negotiate",
+        ssl: bool = True,
+        cert_validation: bool | str = True,
+        username: str | None = None,
+        password: str | None = None,
+        credentials_file: str | Path | None = None,
+        configuration_name: str = "Microsoft.PowerShell",
+        connection_timeout: float = 10,
+        operation_timeout: int = 20,
+        read_timeout: int = 30,
+        retries: int = 2,
+        encryption: str = "auto",
+    ) -> None:
+        if auth not in AUTHS:
+            raise ValueError(f"auth must be one of {', '.join(AUTHS)}")
+        self.host, self.port, self.auth, self.ssl = host, port or (5986 if ssl else 5985), auth, ssl
+        self.cert_validation = cert_validation
+        self.configuration_name = configuration_name
+        self.timeouts = (connection_timeout, operation_timeout, read_timeout)
+        self.retries = retries
+        self.encryption = encryption
+        self.username, self.__password = credentials(username, password, credentials_file)
+        self._lock = threading.Lock()
+        self._pool: RunspacePool | None = None
+        self.opened = 0  # pools opened, for tests and the benchmark
+
+    def __repr__(self) -> str:
+        return f"Session({self.host}:{self.port}, auth={self.auth}, ssl={self.ssl}, user={self.username!r})"
+
+    # ------------------------------------------------------------------ pool
+
+    def _open(self) -> RunspacePool:
+        connection_timeout, operation_timeout, read_timeout = self.timeouts
+        wsman = WSMan(
+            self.host,
+            port=self.port,
+            username=self.username,
+            password=self.__password,
+            ssl=self.ssl,
+            auth=self.auth,
+            cert_validation=self.cert_validation,  # type: ignore[arg-type]  # a CA bundle path works too
+            encryption="never" if self.auth == "basic" and not self.ssl else self.encryption,
+            connection_timeout=int(connection_timeout),
+            operation_timeout=operation_timeout,
+            read_timeout=read_timeout,
+            no_proxy=self.host in ("127.0.0.1", "localhost", "::1"),
+        )
+        pool = RunspacePool(wsman, configuration_name=self.configuration_name)
+        pool.open()
+        self.opened += 1
+        log.info("opened a runspace pool on %s:%s (%s)", self.host, self.port, self.auth)
+        return pool
+
+    def pool(self) -> RunspacePool:
+        with self._lock:
+            return self._ensure()
+
+    def _ensure(self) -> RunspacePool:
+        if self._pool is None:
+            try:
+                self._pool = self._open()
+            except Exception as exc:
+                raise _failure(exc, sent=False) from exc
+        return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            try:
+                pool.close()
+            except Exception as exc:  # closing a dead pool is not an error worth raising
+                log.debug("closing the runspace pool failed: %s", type(exc).__name__)
+
+    # ------------------------------------------------------------------ calls
+
+    def run(self, invocation: Invocation) -> Result:
+        """Run one pipeline; retries transport failures of read-only ones (and of any
+        call that provably never reached the host)."""
+        attempt = 0
+        while True:
+            try:
+                with self._lock:
+                    return self._run(self._ensure(), invocation)
+            except TransportFailure as failure:
+                self._drop()
+                attempt += 1
+                if failure.auth or attempt > self.retries or (failure.sent and not invocation.readonly):
+                    raise
+                log.warning("transport failure talking to %s, retrying (%d)", self.host, attempt)
+                time.sleep(0.2 * attempt)
+
+    def _drop(self) -> None:
+        with self._lock:
+            self._pool = None
+
+    def _run(self, pool: RunspacePool, invocation: Invocation) -> Result:
+        ps = PowerShell(pool)
+        for i, statement in enumerate(invocation.statements):
+            if i:
+                ps.add_statement()
+            for cmdlet in statement:
+                ps.add_cmdlet(cmdlet.name)
+                for name, value in cmdlet.params:
+                    ps.add_parameter(name, _value(value))
+        try:
+            output = ps.invoke()
+        except Exception as exc:
+            raise _failure(exc, sent=True) from exc
+        errors = [_error(e) for e in ps.streams.error]
+        return Result([to_psobj(o) for o in output], errors, bool(ps.had_errors))
+
+
+def _error(record: Any) -> ErrorInfo:
+    message = str(record) or str(getattr(record, "message", "") or "")
+    return ErrorInfo(
+        str(getattr(record, "fq_error", "") or ""),
+        int(getattr(record, "category", 0) or 0),
+        message,
+        getattr(record, "target_name", None),
+    )
+
+
+def _failure(exc: Exception, sent: bool) -> TransportFailure:
+    if isinstance(exc, TransportFailure):
+        return exc
+    if isinstance(exc, AuthenticationError):
+        return TransportFailure(f"authentication failed: {type(exc).__name__}", sent=False, auth=True)
+    if isinstance(exc, requests.Timeout):
+        return TransportFailure(f"timed out: {type(exc).__name__}", sent, timed_out=True)
+    if isinstance(exc, requests.ConnectionError):
+        # a refused connection never carried the call
+        refused = "refused" in str(exc).lower() or isinstance(exc, requests.exceptions.ConnectTimeout)
+        return TransportFailure(f"connection failed: {type(exc).__name__}", sent and not refused)
+    if isinstance(exc, WSManFaultError):
+        return TransportFailure(f"WSMan fault {exc.code}: {exc.reason}", sent)
+    if isinstance(exc, WinRMTransportError | WinRMError | requests.RequestException | OSError):
+        return TransportFailure(f"transport error: {type(exc).__name__}: {exc}", sent)
+    raise exc

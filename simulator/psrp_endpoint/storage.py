@@ -1,0 +1,165 @@
+"""The storage side of the emulated host's cmdlets: the VM folder layout, VHD files
+(New-VHD, Get-VHD, Convert-VHD) and the file-system cmdlets a driver needs around them
+(Get-ChildItem, Test-Path, Remove-Item), all over the ``HyperVHost`` model's files.
+
+A VM's folder is ``<root>\\<vm>``; its export ``<root>\\<vm>\\Export``. Removing a VM's
+folder is ``HyperVHost.destroy``: every file of the volumes the VM owns, and its export.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psrpcore.types import ErrorCategory, PSInt64, PSObject
+
+from harness.drivers import ObjectNotFound, OperationFailed
+from simulator.host import MIB, VHDX_BASE_BYTES, DiskFile, HyperVHost
+from simulator.psrp_endpoint import objects as o
+from simulator.psrp_endpoint.binding import Bound, CmdletError
+
+
+class Storage:
+    """Cmdlets over the host's files; mixed into the cmdlet table."""
+
+    host: HyperVHost
+    computer: str
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def root(self) -> str:
+        return self.host.storage_root
+
+    def vm_folder(self, vm: str) -> str:
+        return f"{self.root}\\{vm}"
+
+    def export_folder(self, vm: str) -> str:
+        return f"{self.vm_folder(vm)}\\Export"
+
+    def _vm_of_folder(self, path: str, suffix: str = "") -> str | None:
+        prefix = f"{self.root}\\".lower()
+        if not path.lower().startswith(prefix) or not path.lower().endswith(suffix.lower()):
+            return None
+        name = path[len(prefix) : len(path) - len(suffix)]
+        return name if name and "\\" not in name else None
+
+    def _folders(self) -> set[str]:
+        names = set(self.host.vms) | set(self.host.exports) | set(self.host.owners.values())
+        return {n for n in names if n}
+
+    def _vhd(self, f: DiskFile) -> PSObject:
+        attached = any(f.path in vm.disks.values() for vm in self.host.vms.values())
+        return o.VirtualHardDisk(
+            Path=f.path,
+            ParentPath=f.parent or "",
+            VhdType=o.VhdType.Differencing if f.parent else o.VhdType.Dynamic,
+            FileSize=PSInt64(f.bytes),
+            Size=PSInt64(f.size),
+            Attached=attached,
+            ComputerName=self.computer,
+        )
+
+    # ------------------------------------------------------------------ disks
+
+    def new_vhd(self, b: Bound) -> list[Any]:
+        path: str = b.get("path")
+        folder, _, leaf = path.rpartition("\\")
+        owner = self._vm_of_folder(folder)
+        if owner is None or not leaf.lower().endswith(".vhdx"):
+            raise ObjectNotFound(f"The system cannot find the path specified: '{folder}'. (0x80070003)")
+        if path in self.host.disk_files:
+            raise OperationFailed(f"Failed to create the virtual hard disk '{path}': The file exists. (0x80070050)")
+        self.host._need(VHDX_BASE_BYTES)
+        volume = leaf[: -len(".vhdx")]
+        f = DiskFile(path, volume, None, VHDX_BASE_BYTES, int(b.get("sizebytes")))
+        self.host.disk_files[path] = f
+        self.host.owners[volume] = owner
+        return [self._vhd(f)]
+
+    def get_vhd(self, b: Bound) -> list[Any]:
+        piped = [str(getattr(i, "Path", None) or getattr(i, "FullName", "")) for i in b.input]
+        return [self._vhd(self.host.file(p)) for p in [*b.names("path"), *piped]]
+
+    def convert_vhd(self, b: Bound) -> list[Any]:
+        self.host.chain(b.get("path"))  # the copy leaves primary storage: nothing changes here
+        return []
+
+    def _export_files(self, vm: str) -> list[PSObject]:
+        record = self.host.exports[vm]
+        base = f"{self.export_folder(vm)}\\{vm}"
+        out: list[PSObject] = []
+        for f in record.files.values():
+            leaf = f.path.rpartition("\\")[2]
+            out.append(o.FileInfo(Name=leaf, FullName=f"{base}\\Virtual Hard Disks\\{leaf}", Length=PSInt64(f.bytes)))
+        config = f"{str(o.guid(vm)).upper()}.vmcx"
+        out.append(o.FileInfo(Name=config, FullName=f"{base}\\Virtual Machines\\{config}", Length=PSInt64(40960)))
+        for cp in record.vm.checkpoints.values():
+            if cp.memory:
+                leaf = f"{o.guid(vm, cp.name)}.vmrs".upper()
+                full = f"{base}\\Snapshots\\{leaf}"
+                out.append(o.FileInfo(Name=leaf, FullName=full, Length=PSInt64(cp.memory_mib * MIB)))
+        return out
+
+    # ------------------------------------------------------------------ file system
+
+    def _not_found(self, path: str) -> CmdletError:
+        exc = o.ItemNotFoundException(Message=f"Cannot find path '{path}' because it does not exist.")
+        fq = "PathNotFound,Microsoft.PowerShell.Commands.GetChildItemCommand"
+        return CmdletError(o.error_record(exc, fq, ErrorCategory.ObjectNotFound, "ItemNotFoundException", path, ""))
+
+    def get_child_item(self, b: Bound) -> list[Any]:
+        path: str = b.get("literalpath")
+        if path.lower() == self.root.lower() and b.switch("directory"):
+            return [o.DirectoryInfo(Name=n, FullName=self.vm_folder(n)) for n in sorted(self._folders())]
+        vm = self._vm_of_folder(path, "\\Export")
+        if vm is not None and vm in self.host.exports:
+            return [] if b.switch("directory") else self._export_files(vm)
+        folder = self._vm_of_folder(path)
+        if folder is not None and folder in self._folders():
+            inside = [
+                f for p, f in sorted(self.host.disk_files.items()) if p.rpartition("\\")[0].lower() == path.lower()
+            ]
+            if b.switch("directory"):
+                return []
+            return [
+                o.FileInfo(Name=f.path.rpartition("\\")[2], FullName=f.path, Length=PSInt64(f.bytes)) for f in inside
+            ]
+        raise self._not_found(path)
+
+    def test_path(self, b: Bound) -> list[Any]:
+        out = []
+        for path in b.names("literalpath"):
+            export = self._vm_of_folder(path, "\\Export")
+            folder = self._vm_of_folder(path)
+            out.append(
+                path in self.host.disk_files
+                or (export is not None and export in self.host.exports)
+                or (folder is not None and folder in self._folders())
+            )
+        return out
+
+    def remove_item(self, b: Bound) -> list[Any]:
+        path: str = b.get("literalpath")
+        export = self._vm_of_folder(path, "\\Export")
+        folder = self._vm_of_folder(path)
+        if export is not None and export in self.host.exports:
+            del self.host.exports[export]
+        elif folder is not None and folder in self._folders():
+            if folder in self.host.vms:
+                raise OperationFailed(f"Cannot remove item {path}: The process cannot access the file. (0x80070020)")
+            self.host.destroy(folder)
+        else:
+            raise self._not_found(path)
+        return []
+
+    def get_module(self, b: Bound) -> list[Any]:
+        if str(b.get("name", "")).lower() != "hyper-v":
+            return []
+        return [
+            o.with_string(
+                o.DirectoryInfo(
+                    Name="Hyper-V", FullName="C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules\\Hyper-V"
+                ),
+                "Hyper-V",
+            )
+        ]
