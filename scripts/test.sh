@@ -161,6 +161,15 @@ if ((rc == 5)); then
 fi
 ((rc == 0)) || failed+=(pytest)
 
+# The same features again over real WinRM/PSRP: the live driver against the emulated host.
+if (($# == 0)); then
+    T=$(now)
+    rc=0
+    .venv/bin/pytest features --driver live -p no:cacheprovider || rc=$?
+    say "pytest features --driver live (emulated host): $(secs "$T") s (exit $rc)"
+    ((rc == 0)) || failed+=(features-live)
+fi
+
 # --- Allure HTML report (Allure 3 from package.json; needs node) ---------------------------
 if command -v npm >/dev/null; then
     T=$(now)

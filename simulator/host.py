@@ -500,8 +500,9 @@ class HyperVHost:
         for vm in self.vms.values():
             if path in vm.disks.values():
                 return True
-            if any(path in c.disks.values() for c in vm.checkpoints.values()):
-                return True
+            for c in vm.checkpoints.values():  # a plain loop: this runs for every file of every delete
+                if path in c.disks.values():
+                    return True
         return False
 
     def _remove(self, path: str) -> int:
@@ -533,6 +534,8 @@ class HyperVHost:
                 other.parent = parent
         for vm in self.vms.values():
             for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
+                if child not in mapping.values():  # the common case, checked in C
+                    continue
                 for vol, p in mapping.items():
                     if p == child:
                         mapping[vol] = parent

@@ -4,7 +4,9 @@ all open a cloud this way, so there is one place that decides how the parts fit.
 
 State lives under a home folder (``--home``, ``$HVSNAP_HOME``, default ``./.hvsnap``):
 ``hvsnap.db`` (unless another database URL is given) and, for the simulated host,
-``host.json``.
+``host.json``. ``store="memory"`` keeps the database in memory instead
+(:mod:`harness.store.memory`: no engine, no migrations, nothing saved), for tests and
+simulations that run the same service code without SQL.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from harness.jobs.runners import ThreadRunner
 from harness.service import accounts
 from harness.service.manager import Manager
 from harness.store import migrate
-from harness.store.uow import database_url, make_engine, uow_factory
+from harness.store.memory import memory_uow_factory
+from harness.store.uow import UowFactory, database_url, make_engine, uow_factory
 
 HOME_ENV = "HVSNAP_HOME"
 
@@ -51,15 +54,24 @@ def open_cloud(
     db: str | None = None,
     driver: str = "sim",
     executor: Executor | None = None,
+    store: str = "sql",
     **driver_config: Any,
 ) -> Iterator[Cloud]:
     """Open (creating on first use) the cloud under ``home``; the driver is closed, and the
-    simulated host's state saved, on exit."""
+    simulated host's state saved, on exit. ``store``: ``"sql"`` (the database ``db``) or
+    ``"memory"`` (a fresh in-memory store; ``db`` is ignored)."""
     root = home_dir(home)
     root.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(database_url(root, db))
-    migrate.ensure_schema(engine)
-    factory = uow_factory(engine)
+    engine = None
+    factory: UowFactory
+    if store == "memory":
+        factory = memory_uow_factory()
+    elif store == "sql":
+        engine = make_engine(database_url(root, db))
+        migrate.ensure_schema(engine)
+        factory = uow_factory(engine)
+    else:
+        raise ValueError(f"unknown store {store!r}: sql or memory")
     admin = accounts.bootstrap(factory)
     if driver == "sim":
         driver_config.setdefault("state_file", root / "host.json")
@@ -69,4 +81,5 @@ def open_cloud(
         yield Cloud(manager, admin, host, root)
     finally:
         host.close()
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()

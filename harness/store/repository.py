@@ -21,7 +21,6 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, or_, select, update
 
-from harness.domain.errors import ConcurrentOperation
 from harness.domain.model import VM, Page, VMSnapshot, Volume, VolumeSnapshot, VolumeType
 from harness.domain.states import (
     ACTIVE_VOLUME_SNAPSHOT_STATES,
@@ -35,6 +34,7 @@ from harness.domain.states import (
     VolumeSnapshotState,
 )
 from harness.store import tables as t
+from harness.store import transitions
 
 log = logging.getLogger("hvsnap.transitions")
 
@@ -147,7 +147,7 @@ def transit(
     entity's ``state`` and ``update_count`` follow the row.
     """
     old = entity.state
-    new = fsm.next_state(old, event)
+    new = transitions.next_state(fsm, entity, event)
     values: dict[str, Any] = {state_column: new.value, "update_count": entity.update_count + 1}
     if "updated" in table.c:
         values["updated"] = now
@@ -163,12 +163,8 @@ def transit(
         stmt, {**values, "pk_": entity.id, "old_state_": old.value, "old_count_": entity.update_count}
     )
     if result.rowcount != 1:
-        raise ConcurrentOperation(
-            f"{fsm.entity} {entity.uuid} was changed by someone else while {event} was applied; try again"
-        )
-    log.info("%s %s: %s -[%s]-> %s", fsm.entity, entity.uuid, old, event, new)
-    entity.state = new
-    entity.update_count += 1
+        raise transitions.conflict(fsm, entity, event)
+    transitions.applied(fsm, entity, event, old, new)
 
 
 _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}

@@ -38,7 +38,6 @@ from harness.domain.model import VM
 from harness.domain.policy import Schedule
 from harness.service import accounts, policies
 from harness.service.scheduler import RunOrder, Scheduler
-from harness.store import tables as t
 
 if TYPE_CHECKING:
     from simulator.campaigns.run import Simulation
@@ -176,14 +175,8 @@ class PolicyScheduler:
         """Counts for the run's result: runs, retries, refusals, misses, and what is stored."""
         scheduled = manual = 0
         with self.sim.uow(readonly=True) as uow:
-            conn = uow.vms.conn
-            tagged = {
-                r[0]
-                for r in conn.execute(
-                    t.vm_snapshot_policy_ref.select().with_only_columns(t.vm_snapshot_policy_ref.c.vm_snapshot_id)
-                )
-            }
             for vm in self.sim.vms:
+                tagged = uow.vm_snapshot_policies.scheduled_ids(vm.id)
                 for snap in uow.vm_snapshots.by_vm(vm.id):
                     if snap.id in tagged:
                         scheduled += 1

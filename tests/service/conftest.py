@@ -1,5 +1,9 @@
-"""A cloud on a fresh SQLite database and an in-memory simulated host, and a small
-vocabulary over the manager for the service tests."""
+"""A cloud on a fresh store and an in-memory simulated host, and a small vocabulary over
+the manager for the service tests.
+
+The ``world`` fixture runs every service test twice, once per store: ``sql`` (a fresh
+SQLite database) and ``memory`` (:mod:`harness.store.memory`). Passing on both is the
+proof that the simulations, which use the memory store, run the manager the CLI runs."""
 
 from __future__ import annotations
 
@@ -25,6 +29,9 @@ from harness.drivers import (
 from harness.service import accounts
 from harness.service.cloud import Cloud, open_cloud
 from harness.store import tables
+from harness.store.memory import MemoryUowFactory
+
+STORES = ["sql", "memory"]
 
 Obj = dict[str, Any]
 
@@ -105,6 +112,8 @@ class World:
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table: compare before and after a refused request."""
+        if isinstance(self.m.uow_factory, MemoryUowFactory):
+            return self.m.uow_factory.store.dump()
         with self.m.uow_factory(readonly=True) as uow:
             conn = uow.vms.conn
             return {t.name: [tuple(r) for r in conn.execute(select(t))] for t in tables.metadata.sorted_tables}
@@ -122,9 +131,9 @@ class Failing:
         return self.inner.execute(command)
 
 
-@pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    with open_cloud(tmp_path, driver="sim", state_file=None) as cloud:
+@pytest.fixture(params=STORES)
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    with open_cloud(tmp_path, driver="sim", state_file=None, store=request.param) as cloud:
         yield World(cloud)
 
 

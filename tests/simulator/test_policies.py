@@ -14,12 +14,10 @@ from zoneinfo import ZoneInfo
 
 import simpy
 from click.testing import CliRunner
-from sqlalchemy import select
 
 from harness.cli import main
 from harness.domain.states import VMSnapshotState
 from harness.service import accounts, vmsnapshots
-from harness.store import tables as t
 from simulator.campaigns.run import Simulation
 from simulator.campaigns.scenario import Scenario
 
@@ -45,13 +43,12 @@ def _manual(sim: Simulation, days: list[int]) -> Generator[simpy.Event, Any, Non
 
 
 def _rows(sim: Simulation, vm_index: int, scheduled: bool) -> list[Any]:
-    """Every snapshot row of the VM, removed ones too, oldest first."""
-    s, r = t.vm_snapshots.c, t.vm_snapshot_policy_ref.c
-    with sim.uow(readonly=True) as uow:
-        tagged = set(uow.vms.conn.execute(select(r.vm_snapshot_id)).scalars())
-        rows = uow.vms.conn.execute(
-            select(t.vm_snapshots).where(s.vm_id == sim.vms[vm_index].id).order_by(s.created, s.id)
-        ).all()
+    """Every snapshot row of the VM, removed ones too, oldest first (from the simulation's
+    in-memory store: no finder returns removed rows)."""
+    store = sim.uow.store  # type: ignore[attr-defined]
+    tagged = set(store["vm_snapshot_policy_ref"].rows)
+    vm_id = sim.vms[vm_index].id
+    rows = sorted((r for r in store.all_rows("vm_snapshots") if r.vm_id == vm_id), key=lambda r: (r.created, r.id))
     return [row for row in rows if (row.id in tagged) == scheduled]
 
 

@@ -1,0 +1,120 @@
+"""The in-memory store: the unit of work and repositories of :mod:`harness.store.uow`
+without a database, for simulations (and for tests that prove both stores equivalent).
+
+One interface, two backends, chosen in one place: the caller picks a factory,
+``uow_factory(engine, clock)`` (SQL) or ``memory_uow_factory(clock)`` (memory), and the
+service code cannot tell them apart:
+
+    factory = memory_uow_factory(clock)
+    with factory() as uow:
+        snap = uow.vm_snapshots.get_by_uuid(uuid)
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.RevertRequested)
+        uow.commit()
+
+The contract is the SQL store's:
+
+- leaving the block without :meth:`MemoryUnitOfWork.commit` undoes every write of the unit
+  of work (an undo log), so a refused request changes nothing; ``commit`` makes them stay;
+- entities handed out are copies: only repository methods change what is stored;
+- ids auto-increment per table; ``transit`` is the same compare-and-swap on
+  ``(state, update_count)`` with the same errors and log line;
+- one unit of work at a time holds the store (a lock, re-entrant within a thread, as
+  SQLite holds one writer).
+
+Nothing persists: the data lives as long as the :class:`MemoryStore` (the factory's
+``store``). The CLI and the HTTP server keep the SQL store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from harness.store import memory_catalog as mc
+from harness.store import memory_repos as mr
+from harness.store.memory_tables import MemoryStore, Transaction
+from harness.store.uow import UnitOfWork, utcnow
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork", "MemoryUowFactory", "memory_uow_factory"]
+
+#: the repositories a unit of work exposes, by attribute
+REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = {
+    "vm_snapshots": mr.MemoryVMSnapshots,
+    "vms": mr.MemoryVMs,
+    "volumes": mr.MemoryVolumes,
+    "volume_snapshots": mr.MemoryVolumeSnapshots,
+    "domains": mc.MemoryDomains,
+    "accounts": mc.MemoryAccounts,
+    "offerings": mc.MemoryOfferings,
+    "zones": mc.MemoryZones,
+    "hosts": mc.MemoryHosts,
+    "capabilities": mc.MemoryCapabilities,
+    "config": mc.MemoryConfiguration,
+    "jobs": mc.MemoryJobs,
+    "vm_snapshot_policies": mc.MemoryVMSnapshotPolicies,
+    "resource_limits": mc.MemoryResourceLimits,
+}
+
+
+class MemoryUnitOfWork(UnitOfWork):
+    """One transaction on a :class:`MemoryStore` and the repositories inside it. Subclasses
+    :class:`UnitOfWork` for its interface; nothing of the SQL one is used.
+
+    The repositories hold no state of their own (they write to the store's innermost open
+    transaction), so a factory builds them once and every unit of work shares them."""
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        clock: Callable[[], datetime] = utcnow,
+        readonly: bool = False,
+        repositories: dict[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.readonly = readonly
+        self._txn: Transaction | None = None
+        self.__dict__.update(repositories or build_repositories(store, clock))
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        assert self._txn is None, "a unit of work is entered once at a time"
+        self._txn = self.store.begin()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._txn is not None
+        txn, self._txn = self._txn, None
+        self.store.end(txn)  # undoes whatever was not committed
+
+    def commit(self) -> None:
+        assert self._txn is not None, "commit outside a unit of work"
+        self._txn.commit()
+
+    def rollback(self) -> None:
+        assert self._txn is not None
+        self._txn.rollback()
+
+
+def build_repositories(store: MemoryStore, clock: Callable[[], datetime]) -> dict[str, Any]:
+    """One of each repository on ``store``, by unit-of-work attribute."""
+    return {name: make(store, clock) for name, make in REPOSITORIES.items()}
+
+
+class MemoryUowFactory:
+    """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one,
+    on :attr:`store` (which tests may :meth:`~MemoryStore.dump`)."""
+
+    def __init__(self, store: MemoryStore, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+        self._repositories = build_repositories(store, clock)
+
+    def __call__(self, readonly: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store, self.clock, readonly, self._repositories)
+
+
+def memory_uow_factory(clock: Callable[[], datetime] = utcnow, store: MemoryStore | None = None) -> MemoryUowFactory:
+    """A unit-of-work factory on ``store`` (a fresh, empty one by default: no schema to
+    build, no migrations; bootstrap the catalogue as on SQL)."""
+    return MemoryUowFactory(store if store is not None else MemoryStore(), clock)
