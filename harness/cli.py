@@ -23,10 +23,11 @@ from rich.tree import Tree
 from harness.api.serve import serve
 from harness.domain.errors import CloudError
 from harness.domain.model import AccountType, AsyncJob
+from harness.drivers import HostError
 from harness.policy_cli import limit_group, policy_group
 from harness.report import report
 from harness.service import accounts
-from harness.service.cloud import Cloud, home_dir, open_cloud
+from harness.service.cloud import Cloud, home_dir, open_cloud, open_store
 from live_driver.check import host_group
 from simulator.campaigns.cli import simulate_command
 from simulator.psrp_endpoint.cli import emulate_host
@@ -71,6 +72,8 @@ def _cloud(ctx: click.Context) -> Iterator[tuple[Cloud, Any]]:
             yield cloud, cloud.account(opts["account"])
     except CloudError as err:
         raise Refused(err.as_dict()) from None
+    except HostError as err:
+        raise Refused({"errorcode": 530, "errortext": err.message}) from None
     except (click.ClickException, click.exceptions.Exit):
         raise
     except Exception:
@@ -154,8 +157,9 @@ def init(cloud: Cloud, caller: Any) -> Obj:
 @click.pass_context
 def admin_keys(ctx: click.Context, as_json: bool) -> None:
     """Print the admin's API key and secret key."""
-    with _cloud(ctx) as (cloud, _):
-        keys = {"apikey": cloud.admin.api_key, "secretkey": cloud.admin.secret_key}
+    opts = ctx.find_root().obj
+    with open_store(home_dir(opts["home"]), opts["db"]) as (_, admin):  # no host: works beside `serve`
+        keys = {"apikey": admin.api_key, "secretkey": admin.secret_key}
     click.echo(json.dumps(keys) if as_json else f"apikey:    {keys['apikey']}\nsecretkey: {keys['secretkey']}")
 
 

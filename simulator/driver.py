@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +36,7 @@ from harness.drivers import (
     ExportVM,
     GetInventory,
     GuestDataAnswer,
+    HostUnreachable,
     ImportVM,
     PowerOffVM,
     PowerState,
@@ -62,7 +64,9 @@ class SimulatedHyperVDriver:
 
     capabilities = Capabilities(guest_data=True, fault_injection=False, simulated_time=False)
 
-    def __init__(self, state_file: str | Path | None = None, host: HyperVHost | None = None) -> None:
+    def __init__(
+        self, state_file: str | Path | None = None, host: HyperVHost | None = None, lock_wait: float = 10.0
+    ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
         self._lock_fd: int | None = None
         self._closed = False
@@ -70,7 +74,7 @@ class SimulatedHyperVDriver:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
             self._lock_fd = os.open(f"{self.state_file}.lock", os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                self._acquire(lock_wait)
                 if host is None and self.state_file.exists():
                     host = HyperVHost.from_dict(json.loads(self.state_file.read_text()))
             except BaseException:
@@ -142,6 +146,22 @@ class SimulatedHyperVDriver:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+    def _acquire(self, wait: float) -> None:
+        """Take the state file's lock, waiting up to ``wait`` seconds for another process."""
+        assert self._lock_fd is not None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise HostUnreachable(
+                        f"the simulated host {self.state_file} is in use by another hvsnap process "
+                        "(is `hvsnap serve` running on this home? use its API instead)"
+                    ) from None
+                time.sleep(0.05)
 
     def _unlock(self) -> None:
         if self._lock_fd is not None:

@@ -21,9 +21,7 @@ HVSNAP = str(Path(sys.executable).parent / "hvsnap")
 
 def run(home: Path, *args: str) -> Any:
     """The installed console script, as a user runs it; the parsed ``--json`` output."""
-    done = subprocess.run(
-        [HVSNAP, "--home", str(home), *args, "--json"], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([HVSNAP, "--home", str(home), *args, "--json"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
 
@@ -166,3 +164,20 @@ def test_hostile_names_are_kept_verbatim(cli: Cli, name: str) -> None:
     snap = cli("snapshot", "create", vm, "--name", name, "--description", name)
     assert (snap["displayname"], snap["description"]) == (name, name)
     assert [s["id"] for s in cli("snapshot", "list", "--name", name)] == [snap["id"]]
+
+
+def test_a_busy_host_is_refused_clearly_and_admin_keys_still_work(cli: Cli) -> None:
+    """While `hvsnap serve` owns the simulated host, other commands say so instead of
+    hanging; admin-keys needs only the database."""
+    from simulator.driver import SimulatedHyperVDriver
+
+    cli("init")
+    holder = SimulatedHyperVDriver(cli.home / "host.json")
+    try:
+        keys = cli.runner.invoke(main, ["--home", str(cli.home), "admin-keys", "--json"])
+        assert keys.exit_code == 0 and set(json.loads(keys.output)) == {"apikey", "secretkey"}
+        with pytest.raises(Exception, match="in use by another hvsnap process"):
+            SimulatedHyperVDriver(cli.home / "host.json", lock_wait=0.2)
+    finally:
+        holder.close()
+    assert cli("vm", "list") == []

@@ -61,25 +61,35 @@ def open_cloud(
     simulated host's state saved, on exit. ``store``: ``"sql"`` (the database ``db``) or
     ``"memory"`` (a fresh in-memory store; ``db`` is ignored)."""
     root = home_dir(home)
+    with open_store(root, db, store) as (factory, admin):
+        if driver == "sim":
+            driver_config.setdefault("state_file", root / "host.json")
+        host = load_driver(driver, **driver_config)
+        try:
+            manager = Manager(factory, ThreadRunner(host), AsyncJobs(factory, executor), host.capabilities)
+            yield Cloud(manager, admin, host, root)
+        finally:
+            host.close()
+
+
+@contextmanager
+def open_store(
+    home: str | Path | None = None, db: str | None = None, store: str = "sql"
+) -> Iterator[tuple[UowFactory, Account]]:
+    """The cloud's database alone (created and migrated on first use) and its admin:
+    ``"sql"`` (the database ``db``) or ``"memory"`` (a fresh in-memory store)."""
+    root = home_dir(home)
     root.mkdir(parents=True, exist_ok=True)
-    engine = None
-    factory: UowFactory
     if store == "memory":
-        factory = memory_uow_factory()
-    elif store == "sql":
-        engine = make_engine(database_url(root, db))
+        memory = memory_uow_factory()
+        yield memory, accounts.bootstrap(memory)
+        return
+    if store != "sql":
+        raise ValueError(f"unknown store {store!r}: sql or memory")
+    engine = make_engine(database_url(root, db))
+    try:
         migrate.ensure_schema(engine)
         factory = uow_factory(engine)
-    else:
-        raise ValueError(f"unknown store {store!r}: sql or memory")
-    admin = accounts.bootstrap(factory)
-    if driver == "sim":
-        driver_config.setdefault("state_file", root / "host.json")
-    host = load_driver(driver, **driver_config)
-    try:
-        manager = Manager(factory, ThreadRunner(host), AsyncJobs(factory, executor), host.capabilities)
-        yield Cloud(manager, admin, host, root)
+        yield factory, accounts.bootstrap(factory)
     finally:
-        host.close()
-        if engine is not None:
-            engine.dispose()
+        engine.dispose()
