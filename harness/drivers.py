@@ -410,13 +410,15 @@ class HyperVDriver(Protocol):
 
 _DRIVERS = {
     "sim": "simulator.driver:SimulatedHyperVDriver",
+    "sim-timed": "simulator.realtime:RealtimeHyperVDriver",  # needs time_scale > 0
     "live": "live_driver.driver:PowerShellHyperVDriver",
 }
 
 
 def load_driver(name: str, **config: Any) -> HyperVDriver:
-    """Build the driver called ``name`` (``sim`` or ``live``) from ``config``. The one place
-    that chooses a backend."""
+    """Build the driver called ``name`` (``sim``, ``sim-timed`` or ``live``) from ``config``.
+    The one place that chooses a backend. ``sim-timed`` is the simulated host in SimPy time
+    with its clock tied to the wall (``time_scale`` simulated seconds per wall second)."""
     try:
         module_name, class_name = _DRIVERS[name].split(":")
     except KeyError:

@@ -55,6 +55,65 @@ from harness.drivers import (
 from simulator.host import HyperVHost
 
 
+class StateFile:
+    """A simulated host's state on disk, shared by the simulated drivers: an exclusive
+    ``flock`` on ``<path>.lock`` from construction to :meth:`close` (so two processes never
+    interleave), :meth:`load`, and an atomic :meth:`save`."""
+
+    def __init__(self, path: str | Path, lock_wait: float = 10.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd: int | None = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._acquire(lock_wait)
+        except BaseException:
+            self.close()
+            raise
+
+    def load(self) -> HyperVHost | None:
+        """The saved host, or None when nothing was saved yet."""
+        if not self.path.exists():
+            return None
+        return HyperVHost.from_dict(json.loads(self.path.read_text()))
+
+    def save(self, host: HyperVHost) -> None:
+        """Write ``host`` to the file atomically (a temporary file renamed over it)."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w") as out:
+                json.dump(host.to_dict(), out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def close(self) -> None:
+        """Release the lock (idempotent)."""
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _acquire(self, wait: float) -> None:
+        """Take the lock, waiting up to ``wait`` seconds for another process."""
+        assert self._lock_fd is not None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise HostUnreachable(
+                        f"the simulated host {self.path} is in use by another hvsnap process "
+                        "(is `hvsnap serve` running on this home? use its API instead)"
+                    ) from None
+                time.sleep(0.05)
+
+
 class SimulatedHyperVDriver:
     """An in-memory Hyper-V host behind the :class:`harness.drivers.HyperVDriver` contract.
 
@@ -68,17 +127,13 @@ class SimulatedHyperVDriver:
         self, state_file: str | Path | None = None, host: HyperVHost | None = None, lock_wait: float = 10.0
     ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
-        self._lock_fd: int | None = None
+        self._store = StateFile(self.state_file, lock_wait) if self.state_file is not None else None
         self._closed = False
-        if self.state_file is not None:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_fd = os.open(f"{self.state_file}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if self._store is not None and host is None:
             try:
-                self._acquire(lock_wait)
-                if host is None and self.state_file.exists():
-                    host = HyperVHost.from_dict(json.loads(self.state_file.read_text()))
+                host = self._store.load()
             except BaseException:
-                self._unlock()
+                self._store.close()
                 raise
         self.host = host if host is not None else HyperVHost()
         self._handlers: dict[type[Command], Callable[[Any], Answer]] = {
@@ -121,23 +176,13 @@ class SimulatedHyperVDriver:
             self.save()
         finally:
             self._closed = True
-            self._unlock()
+            if self._store is not None:
+                self._store.close()
 
     def save(self) -> None:
         """Write the host state to ``state_file`` atomically (no-op without one)."""
-        if self.state_file is None:
-            return
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.state_file.name}.", dir=self.state_file.parent)
-        try:
-            with os.fdopen(fd, "w") as out:
-                json.dump(self.host.to_dict(), out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.state_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        if self._store is not None:
+            self._store.save(self.host)
 
     def __enter__(self) -> SimulatedHyperVDriver:
         return self
@@ -146,28 +191,6 @@ class SimulatedHyperVDriver:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-    def _acquire(self, wait: float) -> None:
-        """Take the state file's lock, waiting up to ``wait`` seconds for another process."""
-        assert self._lock_fd is not None
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise HostUnreachable(
-                        f"the simulated host {self.state_file} is in use by another hvsnap process "
-                        "(is `hvsnap serve` running on this home? use its API instead)"
-                    ) from None
-                time.sleep(0.05)
-
-    def _unlock(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            os.close(self._lock_fd)
-            self._lock_fd = None
 
     # ------------------------------------------------------------------ handlers
 

@@ -36,13 +36,12 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     The first start creates the ROOT domain and the admin; `hvsnap admin-keys --json`
     prints the admin's keys.
     """
-    if time_scale != INSTANT:
-        raise click.BadParameter(
-            "only 0 (instant) is available: the simulated host has no SimPy-timed mode yet"
-            if driver == "sim"
-            else "a time scale applies to the simulated host only",
-            param_hint="--time-scale",
-        )
+    if time_scale != INSTANT and driver != "sim":
+        raise click.BadParameter("a time scale applies to the simulated host only", param_hint="--time-scale")
+    config: dict[str, Any] = {}
+    backend = driver
+    if time_scale != INSTANT:  # the simulated host in SimPy time, its clock tied to the wall
+        backend, config["time_scale"] = "sim-timed", time_scale
     opts: dict[str, Any] = ctx.find_root().obj or {}
     root = home_dir(opts.get("home"))
     root.mkdir(parents=True, exist_ok=True)
@@ -51,8 +50,9 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with serving(root, opts.get("db"), driver, host, port, workers) as running:
-        click.echo(f"hvsnap API on {running.endpoint} (driver {driver}); keys: hvsnap admin-keys --json")
+    with serving(root, opts.get("db"), backend, host, port, workers, **config) as running:
+        scale = f", time scale {time_scale:g}" if time_scale != INSTANT else ""
+        click.echo(f"hvsnap API on {running.endpoint} (driver {driver}{scale}); keys: hvsnap admin-keys --json")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     click.echo("hvsnap API stopped")

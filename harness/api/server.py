@@ -169,7 +169,7 @@ def serving(
     queued jobs finish, then close the cloud."""
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
     with open_cloud(home, db, driver, executor=executor, **driver_config) as cloud:
-        if driver == "sim":
+        if driver == "sim":  # "sim-timed" serializes on its own clock thread
             cloud.manager.runner = ThreadRunner(_Serialized(cloud.driver))
         server = ApiServer(ApiApp(cloud.manager), host, port)
         thread = threading.Thread(target=server.serve_forever, name="hvsnap-api", daemon=True)

@@ -62,7 +62,7 @@ def open_cloud(
     ``"memory"`` (a fresh in-memory store; ``db`` is ignored)."""
     root = home_dir(home)
     with open_store(root, db, store) as (factory, admin):
-        if driver == "sim":
+        if driver in ("sim", "sim-timed"):
             driver_config.setdefault("state_file", root / "host.json")
         host = load_driver(driver, **driver_config)
         try:
