@@ -8,6 +8,7 @@ PostgreSQL and MariaDB take an advisory lock, SQLite's ``BEGIN IMMEDIATE`` seria
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,8 +37,25 @@ def current_revision(engine: Engine) -> str | None:
 
 def ensure_schema(engine: Engine) -> None:
     """Bring the database to :data:`HEAD` unless it is there already (the cheap check)."""
-    if current_revision(engine) != HEAD:
-        upgrade(engine)
+    with _sqlite_file_lock(engine):
+        if current_revision(engine) != HEAD:
+            upgrade(engine)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    """Two processes starting on one new SQLite file take turns: the second sees the first's
+    schema instead of racing it for SQLite's write lock (servers use advisory locks)."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
