@@ -137,9 +137,7 @@ def allocate(
         owner = uow.accounts.get(vm.account_id)
         assert owner is not None
         limits.check_vm_snapshot(uow, owner)  # account and domain limits (issue 7): 535
-        if uow.volume_snapshots.active_for_vm(vm.id):
-            raise InvalidParameterValue("There is other active volume Snapshot tasks on the instance")
-        _no_active_tasks(uow, vm, snaps=snaps)
+        _no_active_tasks(uow, vm, snaps=snaps)  # active volume snapshots first, then VM snapshot tasks
         name = internal_name(uow, vm, {s.name for s in snaps})
         snap = uow.vm_snapshots.add(
             VMSnapshot(
@@ -330,7 +328,8 @@ def delete(uow_factory: UowFactory, snapshot_id: int) -> Workflow[bool]:
         yield from hostside.register(uow_factory, vm.id)
     try:
         yield from _delete_one(uow_factory, snap)
-        yield from hostside.after_tree_change(uow_factory, vm.id)
+        if registered or not stopped:  # else nothing of it was on the host: no tree changed there
+            yield from hostside.after_tree_change(uow_factory, vm.id)
     except (HostError, CloudError):
         if registered:
             yield from hostside.release_after_failure(uow_factory, vm.id)
