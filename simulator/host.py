@@ -125,6 +125,13 @@ class HyperVHost:
         self.bytes_exported = 0
         self.bytes_imported = 0
         self._counter = 0
+        # Derived indexes (never persisted; ``from_dict`` rebuilds them), so that a delete or
+        # merge costs in proportion to the chain it touches, not to the host:
+        # parent path -> its dependants (an ordered set), kept wherever a file is added,
+        # removed or re-parented; path -> registered VM name -> how many entries of that VM's
+        # ``disks`` and checkpoints' ``disks`` name the path, kept wherever those change.
+        self._children: dict[str, dict[str, None]] = {}
+        self._holders: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -199,14 +206,14 @@ class HyperVHost:
         self._unregistered(name)
         paths = self._attach_disks(name, disks)
         if start:
-            self.vms[name] = VirtualMachine(name, PowerState.Off, memory_mib, cpus, dict(paths))
+            self._register(VirtualMachine(name, PowerState.Off, memory_mib, cpus, dict(paths)))
             self.start(name)
         return paths
 
     def register(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec]) -> None:
         self._unregistered(name)
         paths = self._attach_disks(name, disks)
-        self.vms[name] = VirtualMachine(name, PowerState.Off, memory_mib, cpus, paths)
+        self._register(VirtualMachine(name, PowerState.Off, memory_mib, cpus, paths))
 
     def start(self, name: str) -> None:
         vm = self.vm(name)
@@ -224,18 +231,19 @@ class HyperVHost:
         vm = self.vm(name)
         if vm.power_state != PowerState.Off:
             raise _busy(name, vm.power_state)
-        del self.vms[name]
+        self._unregister(name)
         return list(vm.checkpoints)
 
     def destroy(self, name: str) -> list[str]:
         """Forget the VM entirely; delete every file of the volumes it owns and its export.
         A volume detached from it is no longer its own and keeps its files."""
-        self.vms.pop(name, None)
+        if name in self.vms:
+            self._unregister(name)
         self.exports.pop(name, None)
         volumes = {v for v, owner in self.owners.items() if owner == name}
         gone = [p for p, f in self.disk_files.items() if f.volume_uuid in volumes]
         for p in gone:
-            del self.disk_files[p]
+            self._drop_file(p)
         for v in volumes:
             self.owners.pop(v, None)
         self.boot_ids.pop(name, None)
@@ -243,13 +251,14 @@ class HyperVHost:
 
     def attach(self, name: str, disk: DiskSpec) -> None:
         vm = self.vm(name)
-        vm.disks.update(self._attach_disks(name, [disk]))
+        for vol, path in self._attach_disks(name, [disk]).items():
+            self._set_disk(name, vm.disks, vol, path)
 
     def detach(self, name: str, volume_uuid: str) -> None:
         vm = self.vm(name)
         if volume_uuid not in vm.disks:
             raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk for volume '{volume_uuid}'.")
-        del vm.disks[volume_uuid]
+        self._release(name, (vm.disks.pop(volume_uuid),))
         self.owners.pop(volume_uuid, None)
 
     # ------------------------------------------------------------------ checkpoints
@@ -271,10 +280,11 @@ class HyperVHost:
         self._need(AVHDX_BASE_BYTES * len(vm.disks))
         frozen = dict(vm.disks)
         for vol, leaf in frozen.items():
-            vm.disks[vol] = self._new_avhdx(leaf)
+            self._set_disk(name, vm.disks, vol, self._new_avhdx(leaf))
         vm.checkpoints[snapshot] = Checkpoint(
             snapshot, vm.current, memory, frozen, vm.memory_mib, vm.cpus, self.boot_id(name)
         )
+        self._hold(name, frozen.values())
         vm.current = snapshot
         return memory
 
@@ -291,7 +301,7 @@ class HyperVHost:
         vm.power_state = PowerState.Off
         for vol, frozen in reverted.items():
             old = vm.disks[vol]
-            vm.disks[vol] = self._new_avhdx(frozen)
+            self._set_disk(name, vm.disks, vol, self._new_avhdx(frozen))
             if self.disk_files[old].parent and not self._protected(old) and not self._dependants(old):
                 self._remove(old)
         vm.memory_mib, vm.cpus = cp.memory_mib, cp.cpus
@@ -306,6 +316,7 @@ class HyperVHost:
         vm = self.vm(name)
         cp = self._checkpoint(vm, snapshot)
         del vm.checkpoints[snapshot]
+        self._release(name, cp.disks.values())
         for child in vm.checkpoints.values():
             if child.parent == snapshot:
                 child.parent = cp.parent
@@ -358,7 +369,7 @@ class HyperVHost:
             c.disks = {v: moved[p] for v, p in c.disks.items()}
         for v in [*vm.disks, *(v for c in vm.checkpoints.values() for v in c.disks)]:
             self.owners.setdefault(v, name)
-        self.vms[name] = vm
+        self._register(vm, name)
         self.bytes_imported += restored
         return restored
 
@@ -414,6 +425,7 @@ class HyperVHost:
             n: ExportRecord(VirtualMachine.from_dict(r["vm"]), {p: DiskFile(**f) for p, f in r["files"].items()})
             for n, r in d["exports"].items()
         }
+        host._reindex()
         return host
 
     # ------------------------------------------------------------------ internals
@@ -467,7 +479,7 @@ class HyperVHost:
         for d in disks:
             if d.path is None:
                 path = self._base_path(d.volume_uuid)
-                self.disk_files[path] = DiskFile(path, d.volume_uuid, None, VHDX_BASE_BYTES, d.size)
+                self._add_file(DiskFile(path, d.volume_uuid, None, VHDX_BASE_BYTES, d.size))
                 out[d.volume_uuid] = path
             else:
                 out[d.volume_uuid] = d.path
@@ -489,25 +501,91 @@ class HyperVHost:
     def _new_avhdx(self, parent: str) -> str:
         p = self.disk_files[parent]
         path = self._fresh_path(p, "avhdx")
-        self.disk_files[path] = DiskFile(path, p.volume_uuid, parent, AVHDX_BASE_BYTES, p.size)
+        self._add_file(DiskFile(path, p.volume_uuid, parent, AVHDX_BASE_BYTES, p.size))
         return path
 
+    # -- the derived indexes: every change to ``disk_files``, a file's ``parent``, ``vms``,
+    # -- a registered VM's ``disks`` or a checkpoint's ``disks`` goes through these
+
+    def _reindex(self) -> None:
+        """Rebuild the indexes from the state (after loading it)."""
+        self._children = {}
+        for p, f in self.disk_files.items():
+            if f.parent is not None:
+                self._children.setdefault(f.parent, {})[p] = None
+        self._holders = {}
+        for n, vm in self.vms.items():
+            self._hold(n, self._vm_paths(vm))
+
+    def _add_file(self, f: DiskFile) -> None:
+        old = self.disk_files.get(f.path)
+        if old is not None and old.parent is not None:  # replaced in place (not reached today)
+            self._unlink(old.parent, f.path)
+        self.disk_files[f.path] = f
+        if f.parent is not None:
+            self._children.setdefault(f.parent, {})[f.path] = None
+
+    def _drop_file(self, path: str) -> DiskFile:
+        f = self.disk_files.pop(path)
+        if f.parent is not None:
+            self._unlink(f.parent, path)
+        return f
+
+    def _unlink(self, parent: str, child: str) -> None:
+        siblings = self._children[parent]
+        del siblings[child]
+        if not siblings:
+            del self._children[parent]
+
+    @staticmethod
+    def _vm_paths(vm: VirtualMachine) -> list[str]:
+        return [*vm.disks.values(), *(p for c in vm.checkpoints.values() for p in c.disks.values())]
+
+    def _register(self, vm: VirtualMachine, name: str | None = None) -> None:
+        name = vm.name if name is None else name
+        self.vms[name] = vm
+        self._hold(name, self._vm_paths(vm))
+
+    def _unregister(self, name: str) -> None:
+        self._release(name, self._vm_paths(self.vms.pop(name)))
+
+    def _set_disk(self, vm_name: str, mapping: dict[str, str], vol: str, path: str) -> None:
+        """``mapping[vol] = path`` for a mapping of the registered VM ``vm_name``."""
+        old = mapping.get(vol)
+        mapping[vol] = path
+        if old is not None:
+            self._release(vm_name, (old,))
+        self._hold(vm_name, (path,))
+
+    def _hold(self, vm_name: str, paths: Iterable[str]) -> None:
+        for p in paths:
+            held = self._holders.get(p)
+            if held is None:
+                self._holders[p] = {vm_name: 1}
+            else:
+                held[vm_name] = held.get(vm_name, 0) + 1
+
+    def _release(self, vm_name: str, paths: Iterable[str]) -> None:
+        for p in paths:
+            held = self._holders[p]
+            n = held[vm_name] - 1
+            if n:
+                held[vm_name] = n
+            else:
+                del held[vm_name]
+                if not held:
+                    del self._holders[p]
+
     def _dependants(self, path: str) -> list[str]:
-        return [p for p, f in self.disk_files.items() if f.parent == path]
+        return list(self._children.get(path, ()))
 
     def _protected(self, path: str) -> bool:
         """A file some VM runs on or some checkpoint froze."""
-        for vm in self.vms.values():
-            if path in vm.disks.values():
-                return True
-            for c in vm.checkpoints.values():  # a plain loop: this runs for every file of every delete
-                if path in c.disks.values():
-                    return True
-        return False
+        return path in self._holders
 
     def _remove(self, path: str) -> int:
         """Delete an unused file, then let its parent collapse. Returns bytes merged."""
-        parent = self.disk_files.pop(path).parent
+        parent = self._drop_file(path).parent
         return self._collapse(parent) if parent else 0
 
     def _collapse(self, path: str) -> int:
@@ -529,17 +607,21 @@ class HyperVHost:
         overlap = len(g.blocks.keys() & f.blocks.keys())
         f.bytes += max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES)
         f.blocks.update(g.blocks)
-        for other in self.disk_files.values():
-            if other.parent == child:
-                other.parent = parent
-        for vm in self.vms.values():
+        for grandchild in self._children.pop(child, ()):
+            self.disk_files[grandchild].parent = parent
+            self._children.setdefault(parent, {})[grandchild] = None
+        held = self._holders.pop(child, {})
+        for vm_name, n in held.items():
+            vm = self.vms[vm_name]
             for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
                 if child not in mapping.values():  # the common case, checked in C
                     continue
                 for vol, p in mapping.items():
                     if p == child:
                         mapping[vol] = parent
-        del self.disk_files[child]
+            into = self._holders.setdefault(parent, {})
+            into[vm_name] = into.get(vm_name, 0) + n
+        self._drop_file(child)
         self.bytes_merged += g.bytes
         return g.bytes
 
@@ -576,9 +658,7 @@ class HyperVHost:
                 continue
             ext = "avhdx" if saved.parent else "vhdx"
             path = p if live is None else self._fresh_path(saved, ext)
-            self.disk_files[path] = DiskFile(
-                path, saved.volume_uuid, parent, saved.bytes, saved.size, dict(saved.blocks)
-            )
+            self._add_file(DiskFile(path, saved.volume_uuid, parent, saved.bytes, saved.size, dict(saved.blocks)))
             moved[p] = path
             restored += saved.bytes
         return restored, moved

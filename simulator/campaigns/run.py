@@ -208,10 +208,19 @@ class Simulation:
             assert fresh is not None
             return fresh.state, uow.vm_snapshots.by_vm(vm.id)
 
+    def _vm_state(self, vm: VM) -> VMState:
+        with self.uow(readonly=True) as uow:
+            fresh = uow.vms.get(vm.id)
+            assert fresh is not None
+            return fresh.state
+
     def _create(self, vm: VM, rng: random.Random) -> Proc:
-        state, snaps = self._state(vm)
-        if self.sc.workload.kind == "mix" and len(snaps) >= self.sc.workload.max_snapshots:
-            yield from self._delete(vm, rng)
+        if self.sc.workload.kind == "mix":
+            state, snaps = self._state(vm)
+            if len(snaps) >= self.sc.workload.max_snapshots:
+                yield from self._delete(vm, rng)
+        else:  # only the mix looks at the snapshots: spare copying them
+            state = self._vm_state(vm)
         memory = self.sc.workload.memory and state == VMState.Running
         try:
             snap = vmsnapshots.allocate(self.uow, self.admin, vm.uuid, None, None, memory)
@@ -270,20 +279,28 @@ class Simulation:
 
     def _sample(self, vm: VM) -> None:
         host = self.fleet.host_of(vm.instance_name)
-        self.samples["depth"].append(host.depth(vm.instance_name))
-        self.samples["read_latency_ms"].append(host.read_latency_ms(vm.instance_name))
+        depth = host.depth(vm.instance_name)
+        self.samples["depth"].append(depth)
+        self.samples["read_latency_ms"].append(host.costs.read_latency(depth))  # = host.read_latency_ms
 
     # ------------------------------------------------------------------ the run
 
-    def run(self, progress: Progress | None = None) -> dict[str, Any]:
-        wall = time.perf_counter()
+    def start(self, progress: Progress | None = None) -> simpy.Event | float:
+        """Start the fleet's processes; returns what the run ends at (``env.run(until=...)``).
+
+        ``run`` is ``start`` then ``env.run`` to that end; a caller may instead advance
+        ``env`` in steps (the benchmark times a window of simulated time that way)."""
         loops: list[simpy.Event] = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
         if progress is not None:
             self.env.process(self._ticker(progress))
         if self.policies is not None:
             self.env.process(self.policies.process())
             loops.append(self.env.timeout(self.sc.duration_s))
-        self.env.run(until=simpy.AllOf(self.env, loops) if loops else self.sc.duration_s)
+        return simpy.AllOf(self.env, loops) if loops else self.sc.duration_s
+
+    def run(self, progress: Progress | None = None) -> dict[str, Any]:
+        wall = time.perf_counter()
+        self.env.run(until=self.start(progress))
         if self.plan.faults:  # settle what the faults left, as a manager start would
             self.env.run(until=self.env.process(self._sync("end of run")))
         if progress is not None:

@@ -1,0 +1,99 @@
+"""The host's derived indexes (dependants by parent, VM references by path) stay equal to a
+full scan of the state through every kind of operation, and are rebuilt on load."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+
+import pytest
+
+from harness.drivers import DiskSpec, HostError, PowerState
+from simulator.host import HyperVHost
+
+GIB = 2**30
+VMS = ("vm-a", "vm-b", "vm-c")
+
+
+def scanned_children(host: HyperVHost) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p, f in host.disk_files.items():
+        if f.parent is not None:
+            out.setdefault(f.parent, set()).add(p)
+    return out
+
+
+def scanned_holders(host: HyperVHost) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for name, vm in host.vms.items():
+        for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
+            for p in mapping.values():
+                held = out.setdefault(p, {})
+                held[name] = held.get(name, 0) + 1
+    return out
+
+
+def assert_indexes(host: HyperVHost) -> None:
+    assert {p: set(c) for p, c in host._children.items()} == scanned_children(host)
+    assert host._holders == scanned_holders(host)
+
+
+def step(host: HyperVHost, rng: random.Random, n: int) -> None:
+    name = rng.choice(VMS)
+    vm = host.vms.get(name)
+    cps = list(vm.checkpoints) if vm else []
+    op = rng.randrange(14)
+    if op == 0:
+        host.deploy(name, 1024, 1, [DiskSpec(f"{name}-root", GIB), DiskSpec(f"{name}-data", GIB)], rng.random() < 0.8)
+    elif op in (1, 2) and vm:
+        host.checkpoint(name, f"s{n}", memory=rng.random() < 0.2, quiesce=False)
+    elif op in (3, 4) and cps:
+        host.delete_checkpoint(name, rng.choice(cps))
+    elif op == 5 and cps:
+        host.revert(name, rng.choice(cps))
+    elif op == 6 and vm:
+        (host.start if vm.power_state != PowerState.Running else host.power_off)(name)
+    elif op == 7 and vm:
+        host.write(name, f"k{rng.randrange(5)}", f"v{n}", rng.choice([*vm.disks, None]))
+    elif op == 8 and vm:
+        host.export(name)
+    elif op == 9 and vm:
+        host.power_off(name)
+        host.unregister(name)
+    elif op == 10 and not vm and name in host.exports:
+        record = host.exports[name]
+        host.import_vm(name, 1024, 1, [DiskSpec(v, GIB, p) for v, p in record.vm.disks.items()])
+    elif op == 11 and not vm and name in host.exports:
+        host.register(name, 1024, 1, [DiskSpec(v, GIB, p) for v, p in host.exports[name].vm.disks.items()])
+    elif op == 12 and vm:
+        extra = f"{name}-x{n}"
+        if rng.random() < 0.5 and len(vm.disks) > 1:
+            host.detach(name, rng.choice(list(vm.disks)[1:]))
+        else:
+            host.attach(name, DiskSpec(extra, GIB))
+    elif op == 13 and rng.random() < 0.3:
+        host.destroy(name)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_indexes_match_a_full_scan_through_a_random_walk(seed: int) -> None:
+    rng = random.Random(seed)
+    host = HyperVHost()
+    for n in range(400):
+        with contextlib.suppress(HostError):
+            step(host, rng, n)
+        assert_indexes(host)
+    assert host.bytes_merged > 0  # the walk reached merges
+    loaded = HyperVHost.from_dict(host.to_dict())
+    assert loaded._holders == host._holders
+    assert {p: set(c) for p, c in loaded._children.items()} == {p: set(c) for p, c in host._children.items()}
+    assert loaded.to_dict() == host.to_dict()
+
+
+def test_indexes_are_not_persisted() -> None:
+    host = HyperVHost()
+    host.deploy("vm-a", 1024, 1, [DiskSpec("root", GIB)], True)
+    host.checkpoint("vm-a", "s1", memory=False, quiesce=False)
+    state = host.to_dict()
+    assert not any(k.startswith("_children") or k.startswith("_holders") for k in state)
+    assert_indexes(HyperVHost.from_dict(state))
