@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import NamedTuple
 
 from harness.domain.states import VMSnapshotState, VMSnapshotType, VMState, VolumeSnapshotState
 
@@ -160,6 +161,16 @@ class VolumeSnapshot:
     update_count: int = 0
     created: datetime | None = None
     removed: datetime | None = None
+
+
+class SnapshotBrief(NamedTuple):
+    """What the rules need to know of a VM's other snapshots: cheaper to load than the
+    whole :class:`VMSnapshot` (rules consult them on every create and delete)."""
+
+    id: int
+    name: str
+    state: VMSnapshotState
+    type: VMSnapshotType
 
 
 @dataclass(slots=True)

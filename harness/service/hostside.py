@@ -81,7 +81,7 @@ def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Step
     with uow_factory(readonly=True) as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
-        wanted = strategy(uow) == when and not vm.exported and bool(uow.vm_snapshots.by_vm(vm_id))
+        wanted = strategy(uow) == when and not vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
     if not wanted:
         return
     yield ExportVM(ref(vm))
@@ -111,7 +111,7 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
     with uow_factory(readonly=True) as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
-        exported = vm.exported and bool(uow.vm_snapshots.by_vm(vm_id))
+        exported = vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
     answer = yield UnregisterVM(ref(vm))
     assert isinstance(answer, UnregisterAnswer)
     with uow_factory() as uow:

@@ -96,7 +96,7 @@ def busy(uow: UnitOfWork, vm: VM) -> bool:
         return True
     if uow.volume_snapshots.active_for_vm(vm.id):
         return True
-    return any(s.state in ACTIVE_VM_SNAPSHOT_STATES for s in uow.vm_snapshots.by_vm(vm.id))
+    return any(s.state in ACTIVE_VM_SNAPSHOT_STATES for s in uow.vm_snapshots.briefs_of_vm(vm.id))
 
 
 class Scheduler:

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from harness.domain import config
 from harness.domain.errors import CloudError, CloudRuntimeError, InvalidParameterValue
-from harness.domain.model import VM, Account, ExportStrategy, Page, VMSnapshot
+from harness.domain.model import VM, Account, ExportStrategy, Page, SnapshotBrief, VMSnapshot
 from harness.domain.states import (
     ACTIVE_VM_SNAPSHOT_STATES,
     DELETABLE_VM_SNAPSHOT_STATES,
@@ -71,13 +71,13 @@ def _vm_of(uow: UnitOfWork, snap: VMSnapshot) -> VM:
 
 
 def _no_active_tasks(
-    uow: UnitOfWork, vm: VM, retrying: VMSnapshot | None = None, snaps: list[VMSnapshot] | None = None
+    uow: UnitOfWork, vm: VM, retrying: VMSnapshot | None = None, snaps: list[SnapshotBrief] | None = None
 ) -> None:
     """``snaps``: the VM's live snapshots, when the caller has loaded them already."""
     if uow.volume_snapshots.active_for_vm(vm.id):  # spec: no VM and volume snapshot operations at once
         raise InvalidParameterValue("There is other active volume Snapshot tasks on the instance")
     if snaps is None:
-        snaps = uow.vm_snapshots.by_vm(vm.id)
+        snaps = uow.vm_snapshots.briefs_of_vm(vm.id)
     active = [s for s in snaps if s.state in ACTIVE_VM_SNAPSHOT_STATES]
     if retrying is not None and active and active[0].id == retrying.id and retrying.state == VMSnapshotState.Expunging:
         return  # a retried delete of a stuck Expunging snapshot (cloudstack.md §2.2)
@@ -128,7 +128,7 @@ def allocate(
                 f"{config.EXPORT_STRATEGY.name} to on-stop or on-snapshot to snapshot stopped Instances"
             )
         limit = int(config.parse(config.VMSNAPSHOT_MAX, uow.config.get(config.VMSNAPSHOT_MAX)))
-        snaps = uow.vm_snapshots.by_vm(vm.id)  # one load for the limit, the busy check and the name
+        snaps = uow.vm_snapshots.briefs_of_vm(vm.id)  # one load for the limit, the busy check and the name
         if len(snaps) >= limit:
             raise CloudRuntimeError(
                 f"Creating Instance Snapshot failed due to a Instance can just have : {limit} Instance "

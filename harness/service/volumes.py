@@ -60,7 +60,7 @@ def create_volume(uow_factory: UowFactory, caller: Account, name: str, size_gb: 
 
 
 def _layout_frozen(uow: UnitOfWork, vm: VM, verb: str) -> None:
-    if uow.vm_snapshots.by_vm(vm.id):
+    if uow.vm_snapshots.briefs_of_vm(vm.id):
         raise InvalidParameterValue(f"Unable to {verb} volume, please specify a VM that does not have VM snapshots")
 
 
@@ -122,7 +122,7 @@ def check_snapshot(uow_factory: UowFactory, caller: Account, volume_uuid: str, n
         if vol.path is None:
             raise InvalidParameterValue(f"Volume {volume_uuid} has no data yet (never attached to a running Instance)")
         if vol.vm_id is not None and any(
-            s.state in BLOCKING_VM_SNAPSHOT_STATES for s in uow.vm_snapshots.by_vm(vol.vm_id)
+            s.state in BLOCKING_VM_SNAPSHOT_STATES for s in uow.vm_snapshots.briefs_of_vm(vol.vm_id)
         ):
             raise InvalidParameterValue(
                 "There is other active vm snapshot tasks on the instance to which the volume is attached, "

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import Any
 
-from harness.domain.model import VM, Page, VMSnapshot, Volume, VolumeSnapshot
+from harness.domain.model import VM, Page, SnapshotBrief, VMSnapshot, Volume, VolumeSnapshot
 from harness.domain.states import (
     ACTIVE_VOLUME_SNAPSHOT_STATES,
     VM_FSM,
@@ -75,6 +75,9 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot], repository.VMSnapshots):
 
     def by_vm(self, vm_id: int) -> list[VMSnapshot]:
         return self._copies(self._live_of_vm(vm_id))
+
+    def briefs_of_vm(self, vm_id: int) -> list[SnapshotBrief]:
+        return [SnapshotBrief(r.id, r.name, r.state, r.type) for r in self._live_of_vm(vm_id)]
 
     def current_of(self, vm_id: int) -> VMSnapshot | None:
         for row in self._live_of_vm(vm_id):

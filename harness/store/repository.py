@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, or_, select, update
 
-from harness.domain.model import VM, Page, VMSnapshot, Volume, VolumeSnapshot, VolumeType
+from harness.domain.model import VM, Page, SnapshotBrief, VMSnapshot, Volume, VolumeSnapshot, VolumeType
 from harness.domain.states import (
     ACTIVE_VOLUME_SNAPSHOT_STATES,
     VM_FSM,
@@ -182,9 +182,23 @@ _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}
 _SNAPSHOT_STATES = {s.value: s for s in VMSnapshotState}
 #: the ``vm_snapshots`` columns a ``VMSnapshot`` is built from
 _SNAPSHOT_COLUMNS = (
-    "id", "uuid", "name", "display_name", "description", "vm_id", "account_id", "domain_id",
-    "service_offering_id", "vm_snapshot_type", "state", "parent", "current", "update_count", "created",
-    "updated", "removed",
+    "id",
+    "uuid",
+    "name",
+    "display_name",
+    "description",
+    "vm_id",
+    "account_id",
+    "domain_id",
+    "service_offering_id",
+    "vm_snapshot_type",
+    "state",
+    "parent",
+    "current",
+    "update_count",
+    "created",
+    "updated",
+    "removed",
 )
 _SNAPSHOT_PICKERS: dict[tuple[str, ...], Callable[[Row[Any]], tuple[Any, ...]]] = {}
 
@@ -228,15 +242,43 @@ class VMSnapshots(Repo[VMSnapshot]):
             pick = _SNAPSHOT_PICKERS[keys] = itemgetter(*(keys.index(k) for k in _SNAPSHOT_COLUMNS))
 
         def entity(row: Row[Any]) -> VMSnapshot:
-            (id_, uuid, name, display_name, description, vm_id, account_id, domain_id, offering_id, kind, state,
-             parent, current, update_count, created, updated, removed) = pick(row)
+            (
+                id_,
+                uuid,
+                name,
+                display_name,
+                description,
+                vm_id,
+                account_id,
+                domain_id,
+                offering_id,
+                kind,
+                state,
+                parent,
+                current,
+                update_count,
+                created,
+                updated,
+                removed,
+            ) = pick(row)
             return VMSnapshot(
-                id=id_, uuid=uuid, name=name, display_name=display_name, description=description, vm_id=vm_id,
-                account_id=account_id, domain_id=domain_id, service_offering_id=offering_id,
+                id=id_,
+                uuid=uuid,
+                name=name,
+                display_name=display_name,
+                description=description,
+                vm_id=vm_id,
+                account_id=account_id,
+                domain_id=domain_id,
+                service_offering_id=offering_id,
                 type=_SNAPSHOT_TYPES.get(kind) or VMSnapshotType(kind),
                 state=_SNAPSHOT_STATES.get(state) or VMSnapshotState(state),
-                parent=parent, current=None if current is None else bool(current), update_count=update_count,
-                created=created, updated=updated, removed=removed,
+                parent=parent,
+                current=None if current is None else bool(current),
+                update_count=update_count,
+                created=created,
+                updated=updated,
+                removed=removed,
             )
 
         return entity
@@ -272,6 +314,22 @@ class VMSnapshots(Repo[VMSnapshot]):
         c = self.table.c
         stmt = self._cached("by_vm", lambda: self._live().where(c.vm_id == bindparam("vm_id_")).order_by(c.id))
         return self._all(stmt, {"vm_id_": vm_id})
+
+    def briefs_of_vm(self, vm_id: int) -> list[SnapshotBrief]:
+        """The VM's live snapshots in id order, as :class:`SnapshotBrief`."""
+        c = self.table.c
+        stmt = self._cached(
+            "briefs_of_vm",
+            lambda: (
+                select(c.id, c.name, c.state, c.vm_snapshot_type)
+                .where(c.vm_id == bindparam("vm_id_"), c.removed.is_(None))
+                .order_by(c.id)
+            ),
+        )
+        return [
+            SnapshotBrief(i, name, VMSnapshotState(state), VMSnapshotType(kind))
+            for i, name, state, kind in self.conn.execute(stmt, {"vm_id_": vm_id})
+        ]
 
     def current_of(self, vm_id: int) -> VMSnapshot | None:
         c = self.table.c
@@ -311,9 +369,7 @@ class VMSnapshots(Repo[VMSnapshot]):
     def set_details(self, snap_id: int, details: dict[str, str]) -> None:
         d = t.vm_snapshot_details
         for name, value in details.items():
-            self.conn.execute(
-                d.delete().where(d.c.vm_snapshot_id == snap_id, d.c.name == name)
-            )
+            self.conn.execute(d.delete().where(d.c.vm_snapshot_id == snap_id, d.c.name == name))
             self.conn.execute(insert(d).values(vm_snapshot_id=snap_id, name=name, value=value))
 
     def names_of_vm(self, vm_id: int) -> set[str]:
@@ -499,7 +555,11 @@ class Volumes(Repo[Volume]):
         vol.vm_id, vol.device_id = vm_id, device_id
 
     def search(
-        self, scope: Scope = EVERYTHING, *, vm_id: int | None = None, page: int | None = None,
+        self,
+        scope: Scope = EVERYTHING,
+        *,
+        vm_id: int | None = None,
+        page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
         c = self.table.c
@@ -557,18 +617,24 @@ class VolumeSnapshots(Repo[VolumeSnapshot]):
         c, v = self.table.c, t.volumes.c
         stmt = self._cached(
             "active_for_vm",
-            lambda: select(self.table)
-            .join(t.volumes, v.id == c.volume_id)
-            .where(
-                v.instance_id == bindparam("vm_id_"),
-                c.removed.is_(None),
-                c.status.in_(sorted(s.value for s in ACTIVE_VOLUME_SNAPSHOT_STATES)),
+            lambda: (
+                select(self.table)
+                .join(t.volumes, v.id == c.volume_id)
+                .where(
+                    v.instance_id == bindparam("vm_id_"),
+                    c.removed.is_(None),
+                    c.status.in_(sorted(s.value for s in ACTIVE_VOLUME_SNAPSHOT_STATES)),
+                )
             ),
         )
         return self._all(stmt, {"vm_id_": vm_id})
 
     def search(
-        self, scope: Scope = EVERYTHING, *, volume_id: int | None = None, page: int | None = None,
+        self,
+        scope: Scope = EVERYTHING,
+        *,
+        volume_id: int | None = None,
+        page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
         c = self.table.c
