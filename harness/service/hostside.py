@@ -122,20 +122,25 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
         uow.commit()
 
 
-def release_after_failure(uow_factory: UowFactory, vm_id: int) -> Steps:
-    """A stopped VM registered for an operation that then failed goes back off the host:
-    left registered, it could never start again ("already registered"). As sync does, no
-    earlier export is trusted (the failed operation may have changed the tree): a fresh one
-    is taken under either strategy, then :func:`release`. If the host refuses, the VM stays
-    registered for sync, and the operation's own error is the one that stands."""
+def release_fresh(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """Take a stopped VM that is still registered off the host, trusting no earlier export
+    (its tree may have changed since): a fresh export under either strategy, then
+    :func:`release`."""
     with uow_factory() as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
         uow.vms.set_exported(vm, False)
         uow.commit()
+    yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+    yield from release(uow_factory, vm_id)
+
+
+def release_after_failure(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """A stopped VM registered for an operation that then failed goes back off the host:
+    left registered, it could never start again ("already registered"). If the host refuses
+    that too, the VM stays registered for sync, and the operation's own error stands."""
     with suppress(HostError):
-        yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
-        yield from release(uow_factory, vm_id)
+        yield from release_fresh(uow_factory, vm_id)
 
 
 def mark_lost(uow: UnitOfWork, vm_id: int, reason: str) -> None:

@@ -42,7 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from harness.domain.errors import CloudError
-from harness.domain.model import VM, ExportStrategy, VMSnapshot
+from harness.domain.model import VM, VMSnapshot
 from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMState
 from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
 from harness.jobs.runners import Workflow
@@ -77,7 +77,7 @@ def sync(uow_factory: UowFactory) -> Workflow[SyncReport]:
         _settle_snapshots(uow_factory, vm, on_host, report)
         if _settle_vm(uow_factory, vm, on_host, report):
             try:
-                yield from _release(uow_factory, vm.id)
+                yield from hostside.release_fresh(uow_factory, vm.id)
                 report.vms.append(f"{vm.instance_name}: exported as the strategy asks and unregistered")
             except HostError as err:
                 report.failed.append(f"{vm.instance_name}: release failed: {err}")
@@ -179,18 +179,6 @@ def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, rep
 
 def _power(on_host: VMInventory | None) -> str:
     return "not registered" if on_host is None else str(on_host.power_state)
-
-
-def _release(uow_factory: UowFactory, vm_id: int) -> Workflow[None]:
-    """A stopped VM still registered: take a fresh export under on-snapshot (the tree may
-    have changed since the last one), then release it (export under on-stop, unregister)."""
-    with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
-        uow.vms.set_exported(vm, False)
-        uow.commit()
-    yield from hostside.export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
-    yield from hostside.release(uow_factory, vm_id)
 
 
 def _reconcile(uow: UnitOfWork, vm: VM, inventory: Inventory, report: SyncReport) -> None:

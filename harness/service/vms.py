@@ -111,14 +111,19 @@ def _settle(uow_factory: UowFactory, vm_id: int, event: VMEvent) -> VM:
 # --------------------------------------------------------------------------- start / stop
 
 
-def check_start(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+def _begin(uow_factory: UowFactory, caller: Account, vm_uuid: str, required: VMState, event: VMEvent, verb: str) -> VM:
+    """The synchronous half of start and stop: the VM in ``required`` state, moved by ``event``."""
     with uow_factory() as uow:
         vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
-        if vm.state != VMState.Stopped:
-            raise InvalidParameterValue(f"Instance {vm_uuid} is in state {vm.state}; only a Stopped one can start")
-        uow.vms.transit(vm, VMEvent.StartRequested)
+        if vm.state != required:
+            raise InvalidParameterValue(f"Instance {vm_uuid} is in state {vm.state}; only a {required} one can {verb}")
+        uow.vms.transit(vm, event)
         uow.commit()
     return vm
+
+
+def check_start(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+    return _begin(uow_factory, caller, vm_uuid, VMState.Stopped, VMEvent.StartRequested, "start")
 
 
 def start(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
@@ -136,13 +141,7 @@ def start(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
 
 
 def check_stop(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
-    with uow_factory() as uow:
-        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
-        if vm.state != VMState.Running:
-            raise InvalidParameterValue(f"Instance {vm_uuid} is in state {vm.state}; only a Running one can stop")
-        uow.vms.transit(vm, VMEvent.StopRequested)
-        uow.commit()
-    return vm
+    return _begin(uow_factory, caller, vm_uuid, VMState.Running, VMEvent.StopRequested, "stop")
 
 
 def stop(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
