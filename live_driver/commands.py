@@ -243,14 +243,19 @@ def volumes(drives: Sequence[PSObj], known: Sequence[PSObj] = ()) -> Sub:
     )
 
 
-def vm_reads(name: str, layout: Layout) -> list[Cmdlet | tuple[Cmdlet, ...]]:
-    """The VM, its drives, and every disk file in its folder (``Get-ChildItem | Get-VHD``:
-    the chains, in the same round trip)."""
+def vm_reads(name: str, layout: Layout, vm: bool = True) -> list[Cmdlet | tuple[Cmdlet, ...]]:
+    """The VM (unless a cmdlet before passes it through), its drives, and every disk file
+    in its folder (``Get-ChildItem | Get-VHD``: the chains, in the same round trip)."""
     return [
-        cmd("Get-VM", Name=name),
+        *([cmd("Get-VM", Name=name)] if vm else []),
         cmd("Get-VMHardDiskDrive", VMName=name),
         (cmd("Get-ChildItem", LiteralPath=layout.folder(name), File=SWITCH), cmd("Get-VHD")),
     ]
+
+
+def start_vm(name: str) -> Cmdlet:
+    """Start-VM, passing the started VM through (it spares a Get-VM)."""
+    return cmd("Start-VM", Name=name, Passthru=SWITCH)
 
 
 def vm_answer(objs: Sequence[PSObj]) -> Sub:
@@ -318,8 +323,8 @@ def deploy(c: DeployVM, layout: Layout) -> Plan:
         *checks,
         *creates,
         *define(name, c.memory_mib, c.cpus, paths),
-        cmd("Start-VM", Name=name),
-        *vm_reads(name, layout),
+        start_vm(name),
+        *vm_reads(name, layout, vm=False),
     )
     return (yield from vm_answer(objs))
 
@@ -355,12 +360,15 @@ def import_vm(c: ImportVM, layout: Layout) -> Plan:
 
 
 def start(c: StartVM, layout: Layout) -> Plan:
-    objs = yield from run(cmd("Start-VM", Name=c.vm.name), *vm_reads(c.vm.name, layout))
+    objs = yield from run(start_vm(c.vm.name), *vm_reads(c.vm.name, layout, vm=False))
     return (yield from vm_answer(objs))
 
 
 def power_off(c: PowerOffVM, layout: Layout) -> Plan:
-    objs = yield from run(cmd("Stop-VM", Name=c.vm.name, TurnOff=SWITCH, Force=SWITCH), *vm_reads(c.vm.name, layout))
+    objs = yield from run(
+        cmd("Stop-VM", Name=c.vm.name, TurnOff=SWITCH, Force=SWITCH, Passthru=SWITCH),
+        *vm_reads(c.vm.name, layout, vm=False),
+    )
     return (yield from vm_answer(objs))
 
 
@@ -412,8 +420,9 @@ def create_snapshot(c: CreateVMSnapshot, layout: Layout) -> Plan:
     if c.memory and power(vm) != PowerState.Running:
         raise InvalidState(f"'{name}' ({power(vm)}): {_busy_text()}")
     kind = "Standard" if c.memory else "ProductionOnly" if c.quiesce else "Production"
+    retype = [] if str(vm.get("CheckpointType")) == kind else [cmd("Set-VM", Name=name, CheckpointType=kind)]
     objs = yield from run(
-        cmd("Set-VM", Name=name, CheckpointType=kind),
+        *retype,
         cmd("Checkpoint-VM", Name=name, SnapshotName=snap, Passthru=SWITCH),
         *vm_reads(name, layout),
     )
@@ -426,11 +435,11 @@ def create_snapshot(c: CreateVMSnapshot, layout: Layout) -> Plan:
 def revert(c: RevertToVMSnapshot, layout: Layout) -> Plan:
     name = c.vm.name
     snap = yield from find_checkpoint(name, c.snapshot.name)
-    resume = [cmd("Start-VM", Name=name)] if str(snap["State"]) in _MEMORY_STATES else []
+    resume = [start_vm(name)] if str(snap["State"]) in _MEMORY_STATES else []
     objs = yield from run(
         (cmd("Get-VMSnapshot", Id=snap["Id"]), cmd("Restore-VMSnapshot", Confirm=False)),
         *resume,
-        *vm_reads(name, layout),
+        *vm_reads(name, layout, vm=not resume),
     )
     vm = one(objs, "VirtualMachine")
     return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))

@@ -11,6 +11,7 @@ second the password) and are never logged or shown in ``repr``.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from pypsrp.complex_objects import GenericComplexObject
+from pypsrp.complex_objects import Command, CommandParameter, GenericComplexObject
 from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import TaggedValue
@@ -159,6 +160,10 @@ class Session:
         )
         pool = RunspacePool(wsman, configuration_name=self.configuration_name)
         pool.open()
+        # pypsrp applied the environment's proxy and CA settings when it built the
+        # requests session (during open); left on, requests re-reads os.environ on every
+        # send, several times per call
+        wsman.transport.session.trust_env = False  # type: ignore[union-attr]
         self.opened += 1
         log.info("opened a runspace pool on %s:%s (%s)", self.host, self.port, self.auth)
         return pool
@@ -207,20 +212,55 @@ class Session:
             self._pool = None
 
     def _run(self, pool: RunspacePool, invocation: Invocation) -> Result:
-        ps = PowerShell(pool)
-        for i, statement in enumerate(invocation.statements):
-            if i:
-                ps.add_statement()
-            for cmdlet in statement:
-                ps.add_cmdlet(cmdlet.name)
-                for name, value in cmdlet.params:
-                    ps.add_parameter(name, _value(value))
+        ps = pipeline(pool, invocation)
         try:
             output = ps.invoke()
         except Exception as exc:
             raise _failure(exc, sent=True) from exc
         errors = [_error(e) for e in ps.streams.error]
         return Result([to_psobj(o) for o in output], errors, bool(ps.had_errors))
+
+
+def pipeline(pool: RunspacePool, invocation: Invocation) -> PowerShell:
+    """The invocation as a pypsrp ``PowerShell``: structured cmdlets and parameters only."""
+    ps = PowerShell(pool)
+    for i, statement in enumerate(invocation.statements):
+        if i:
+            ps.add_statement()
+        for cmdlet in statement:
+            ps.add_cmdlet(cmdlet.name)
+            for name, value in cmdlet.params:
+                ps.add_parameter(name, _value(value))
+            lean(ps.commands[-1])
+    return ps
+
+
+_V3_MERGES = ("merge_error", "merge_warning", "merge_verbose", "merge_debug", "merge_information")
+
+
+def lean(command: Command) -> Command:
+    """Trim a pypsrp ``Command`` to what a host needs, and give it a cheap deep copy.
+
+    - The V3 merge instructions (MergeError … MergeInformation) are left out: absent,
+      a host reads them as "no merge" (PowerShell's ``Command.FromPSObjectForRemoting``
+      checks for them, V2 clients never send them), which is what pypsrp would send.
+      They were over half of each command's CLIXML, on both sides of the wire.
+    - pypsrp deep-copies every command each time it serialises a pipeline (the first
+      statement twice) so that each parameter's ``V`` metadata, which serialisation
+      mutates, starts fresh. Copying the whole object graph was a third of the client's
+      time per cmdlet; fresh ``CommandParameter`` s on a shallow copy give the same wire
+      bytes (tests/live_driver/test_session.py compares them).
+    """
+    for merge in _V3_MERGES:
+        setattr(command, merge, None)
+
+    def fresh(memo: dict[int, Any]) -> Command:
+        new = copy.copy(command)
+        new.args = [CommandParameter(name=a.name, value=a.value) for a in command.args]
+        return new
+
+    command.__deepcopy__ = fresh  # type: ignore[attr-defined]
+    return command
 
 
 def _error(record: Any) -> ErrorInfo:

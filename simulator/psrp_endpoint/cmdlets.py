@@ -56,7 +56,12 @@ class Cmdlets(Storage):
                 {"vmname": "name"},
             ),
             Cmdlet("Start-VM", {"name": strs, "passthru": "switch"}, self.start_vm, {"vmname": "name"}),
-            Cmdlet("Stop-VM", {"name": strs, "turnoff": "switch", "force": "switch"}, self.stop_vm, {"vmname": "name"}),
+            Cmdlet(
+                "Stop-VM",
+                {"name": strs, "turnoff": "switch", "force": "switch", "passthru": "switch"},
+                self.stop_vm,
+                {"vmname": "name"},
+            ),
             Cmdlet("Remove-VM", {"name": strs, "force": "switch"}, self.remove_vm, {"vmname": "name"}),
             Cmdlet(
                 "Checkpoint-VM",
@@ -259,7 +264,7 @@ class Cmdlets(Storage):
     def stop_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):
             self.host.power_off(vm.name)
-        return []
+        return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
 
     def remove_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):

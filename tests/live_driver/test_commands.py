@@ -98,7 +98,9 @@ def test_revert_matches_the_name_exactly_and_restores_by_id() -> None:
     restore = host.sent[1].statements
     assert [c.name for c in restore[0]] == ["Get-VMSnapshot", "Restore-VMSnapshot"]
     assert ("Id", target) in restore[0][0].params and ("Confirm", False) in restore[0][1].params
-    assert [s[0].name for s in restore[1:]] == ["Start-VM", "Get-VM", "Get-VMHardDiskDrive", "Get-ChildItem"]
+    # a memory checkpoint resumes the VM, and Start-VM -Passthru stands in for Get-VM
+    assert [s[0].name for s in restore[1:]] == ["Start-VM", "Get-VMHardDiskDrive", "Get-ChildItem"]
+    assert ("Passthru", SWITCH) in restore[1][0].params
     assert not any(v == HOSTILE for c in host.cmdlets() for _, v in c.params)
 
 
@@ -111,10 +113,12 @@ def test_a_missing_or_ambiguous_checkpoint_is_refused() -> None:
 
 
 def test_create_picks_the_checkpoint_type_and_refuses_memory_of_an_off_vm() -> None:
-    def replies(state: str) -> dict[str, Any]:
+    def replies(state: str, current: str = "Disabled") -> dict[str, Any]:
+        taken = [snap("A", "Off"), vm(state), drive("C:\\s\\vm\\r_1.avhdx")]
         return {
-            "Get-VM": [vm(state)],
-            "Set-VM": [snap("A", "Off"), vm(state), drive("C:\\s\\vm\\r_1.avhdx")],
+            "Get-VM": [PSObj(vm(state).types, {**vm(state).props, "CheckpointType": current})],
+            "Set-VM": taken,
+            "Checkpoint-VM": taken,
             "Get-VHD": [vhd("C:\\s\\vm\\r_1.avhdx", "C:\\s\\vm\\r.vhdx", 7), vhd("C:\\s\\vm\\r.vhdx", None, 9)],
         }
 
@@ -128,6 +132,11 @@ def test_create_picks_the_checkpoint_type_and_refuses_memory_of_an_off_vm() -> N
         assert answer.memory is False and answer.volumes[0].chain_size == 7
         assert ("CheckpointType", kind) in host.sent[1].statements[0][0].params
         assert ("Passthru", SWITCH) in host.sent[1].statements[1][0].params
+        # a VM already of that type is not set again
+        host = Host(replies("Running", current=kind))
+        host.drive(plan(c, Layout()))
+        assert [st[0].name for st in host.sent[1].statements][:1] == ["Checkpoint-VM"]
+        assert "Set-VM" not in [cm.name for cm in host.cmdlets()]
     with pytest.raises(InvalidState):
         Host(replies("Off")).drive(plan(CreateVMSnapshot(VMRef("vm"), SnapshotRef("A"), memory=True), Layout()))
 

@@ -1,0 +1,53 @@
+"""session.py's pipeline building: what goes on the wire is pypsrp's own serialisation."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+from typing import Any
+
+from pypsrp.complex_objects import Pipeline
+from pypsrp.serializer import Serializer
+
+from live_driver.commands import SWITCH, Int64, Invocation, cmd
+from live_driver.session import pipeline
+
+INVOCATION = Invocation(
+    (
+        (cmd("Get-VMSnapshot", Id=uuid.UUID(int=7)), cmd("Restore-VMSnapshot", Confirm=False)),
+        (cmd("New-VHD", Path="C:\\v\\x'; whoami.vhdx", SizeBytes=Int64(8 * 2**30), Dynamic=SWITCH),),
+        (cmd("Get-VMSnapshot", VMName=("a", "b")),),
+        (cmd("Remove-VMHardDiskDrive", VMName="vm", ControllerNumber=0, ControllerLocation=1),),
+    )
+)
+
+
+def wire(commands: list[Any]) -> bytes:
+    """The Cmds/ExtraCmds CLIXML pypsrp sends for these commands."""
+    element = Serializer().serialize(Pipeline(is_nested=False, cmds=commands, history=None, redirect_err_to_out=False))
+    assert element is not None
+    return ET.tostring(element)
+
+
+def test_lean_commands_put_the_same_bytes_on_the_wire_as_pypsrps_deepcopy() -> None:
+    pool: Any = SimpleNamespace(protocol_version="2.3")
+    cheap = pipeline(pool, INVOCATION).commands
+    plain = pipeline(pool, INVOCATION).commands
+    for command in plain:
+        del command.__deepcopy__  # back to pypsrp's own deep copy
+    sent = wire(cheap)
+    assert sent == wire(plain)
+    # serialising twice (pypsrp reads the first statement twice) does not drift
+    assert wire(cheap) == sent
+    # the values arrive typed: Int64 as I64, the switch as a bool, lists as lists
+    assert b'<I64 N="V">8589934592</I64>' in sent and b"<LST>" in sent
+    assert b"x'; whoami.vhdx" in sent and b'<S N="Cmd">Restore-VMSnapshot</S>' in sent
+    # the V3 merge instructions are left out (absent means "none" to a host); the V2 ones stay
+    assert b"MergeError" not in sent and b"MergeInformation" not in sent
+    assert sent.count(b'N="MergeMyResult"') == sent.count(b'N="Cmd"') > 0
+    # and the copies are fresh: one copy's parameters are not another's
+    twin = copy.deepcopy(cheap[2])
+    assert twin.args is not cheap[2].args and twin.args[1] is not cheap[2].args[1]
+    assert [(a.name, a.value) for a in twin.args] == [(a.name, a.value) for a in cheap[2].args]
