@@ -16,6 +16,10 @@ and blocks on the future. The clock thread starts each queued command as a timed
 at the simulated time that corresponds to the wall clock now, advances the environment in
 real time, and settles the future with the answer or the error.
 
+Sharing the model: whoever else reads or changes the host's state model between commands
+(the emulated WinRM host does, for its instant cmdlets) passes a ``lock``; the clock thread
+holds it while it advances simulated time.
+
 State: with a ``state_file`` the host's state model (:class:`~simulator.host.HyperVHost`) is
 loaded at construction and saved atomically after each command and on :meth:`close`, under
 the same lock as :class:`~simulator.driver.SimulatedHyperVDriver` (:class:`StateFile`), so a
@@ -67,6 +71,7 @@ class RealtimeHyperVDriver:
         seed: int = 0,
         log: EventLog | None = None,
         lock_wait: float = 10.0,
+        lock: threading.Lock | threading.RLock | None = None,
     ) -> None:
         if not time_scale > 0:
             raise ValueError("time_scale must be > 0 (use SimulatedHyperVDriver for instant commands)")
@@ -87,6 +92,7 @@ class RealtimeHyperVDriver:
                 self._store.close()
             raise
         self.host = self.timed.state
+        self.lock = lock if lock is not None else threading.Lock()
         self._inbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._pending: set[Future[Answer]] = set()
         self._closing = threading.Event()  # set (under _submit) once no command may be queued
@@ -186,7 +192,8 @@ class RealtimeHyperVDriver:
         env = self.env
         target = env.env_start + (time.monotonic() - env.real_start) / env.factor
         if target > env.now:
-            env.run(until=target)
+            with self.lock:
+                env.run(until=target)
 
     def _start(self, job: _Job) -> None:
         command, future = job

@@ -38,6 +38,7 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import simpy
@@ -66,6 +67,7 @@ from harness.drivers import (
     ReadGuestData,
     RegisterVM,
     RevertToVMSnapshot,
+    SnapshotRef,
     StartVM,
     StorageUnavailable,
     UnregisterVM,
@@ -79,9 +81,21 @@ from simulator.host import AVHDX_BASE_BYTES, HyperVHost
 
 Proc = Generator[simpy.Event, Any, Any]
 
+
+@dataclass(frozen=True, slots=True)
+class RestoreCheckpoint(Command):
+    """Hyper-V's ``Restore-VMSnapshot`` alone: the VM takes the checkpoint's state (Saved
+    for a memory checkpoint) and is not resumed. Not a contract command: the emulated
+    host's cmdlets run it; :class:`~harness.drivers.RevertToVMSnapshot` is this plus the
+    resume."""
+
+    snapshot: SnapshotRef
+
+
 _STATUS: dict[type[Command], str] = {
     CreateVMSnapshot: "CreatingSnapshot",
     RevertToVMSnapshot: "ApplyingSnapshot",
+    RestoreCheckpoint: "ApplyingSnapshot",
     DeleteVMSnapshot: "DeletingSnapshot",
     ExportVM: "ExportingVirtualMachine",
     ImportVM: "ImportingVirtualMachine",
@@ -281,6 +295,11 @@ class TimedHost:
         k, env, name = self.costs, self.env, c.vm.name
         if isinstance(c, CreateVMSnapshot):
             return (yield from self._checkpoint(c, epoch))
+        if isinstance(c, RestoreCheckpoint):
+            if c.snapshot.name in self.state.vm(name).checkpoints:
+                yield env.timeout(k.restore_s)
+                self._check(epoch)
+            return self.state.revert(name, c.snapshot.name)  # ObjectNotFound for a missing one
         if isinstance(c, RevertToVMSnapshot):
             cp = self.state.vm(name).checkpoints.get(c.snapshot.name)
             if cp is None:

@@ -3,9 +3,9 @@
 An unmodified pypsrp client talks to it as to a Windows host: HTTP(S) WS-Management,
 NTLM with message encryption (or Basic), PSRP through psrpcore's server classes, and the
 Hyper-V cmdlets of :mod:`simulator.psrp_endpoint.cmdlets` executed against one
-:class:`~simulator.host.HyperVHost`. Layers, outermost first: :mod:`.wsman` (HTTP, auth,
-SOAP), :mod:`.shells` (PSRP), :mod:`.cmdlets` (cmdlets -> model), :mod:`.objects`
-(Hyper-V-shaped objects and errors).
+:class:`~simulator.host.HyperVHost`, instantly or in SimPy time (:mod:`.clock`). Layers,
+outermost first: :mod:`.wsman` (HTTP, auth, SOAP), :mod:`.shells` (PSRP), :mod:`.cmdlets`
+(cmdlets -> model), :mod:`.objects` (Hyper-V-shaped objects and errors).
 
 Test hooks on ``endpoint.EmulatedHost``: ``host`` (the model: inspect state, read guest data),
 ``received`` (every cmdlet call exactly as it arrived), ``cmdlets.faults`` (make the next

@@ -22,6 +22,14 @@ import click
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS with this PEM certificate")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="its private key (if not in --cert)")
 @click.option("--state", type=click.Path(dir_okay=False), help="load the host model from this simulator state file")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="serve the host in SimPy time, this many simulated seconds per wall second (0: instant)",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="the timed host's random seed (VSS freezes)")
 def emulate_host(
     bind: str,
     port: int,
@@ -31,6 +39,8 @@ def emulate_host(
     cert: str | None,
     key: str | None,
     state: str | None,
+    time_scale: float,
+    seed: int,
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
@@ -38,10 +48,23 @@ def emulate_host(
 
     host = HyperVHost.from_dict(json.loads(Path(state).read_text())) if state else HyperVHost()
     em = EmulatedHost(
-        host, bind=bind, port=port, username=username, password=password, basic=basic, certfile=cert, keyfile=key
+        host,
+        bind=bind,
+        port=port,
+        username=username,
+        password=password,
+        basic=basic,
+        certfile=cert,
+        keyfile=key,
+        time_scale=time_scale,
+        seed=seed,
     )
     scheme = "https" if cert else "http"
-    click.echo(f"emulated Hyper-V host on {scheme}://{em.address}:{em.port}/wsman (user {username!r}); Ctrl-C stops it")
+    timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""
+    click.echo(
+        f"emulated Hyper-V host on {scheme}://{em.address}:{em.port}/wsman (user {username!r}{timing}); "
+        "Ctrl-C stops it"
+    )
     try:
         em.serve_forever()
     except KeyboardInterrupt:

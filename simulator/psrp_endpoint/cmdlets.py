@@ -18,20 +18,43 @@ from typing import Any
 
 from psrpcore.types import ErrorCategory, PSInt64, PSObject
 
-from harness.drivers import DiskSpec, HostError, InvalidState, ObjectNotFound, OperationFailed, PowerState
+from harness.drivers import (
+    Command,
+    CreateVMSnapshot,
+    DeleteVMSnapshot,
+    DiskSpec,
+    ExportVM,
+    HostError,
+    ImportVM,
+    InvalidState,
+    ObjectNotFound,
+    OperationFailed,
+    PowerOffVM,
+    PowerState,
+    SnapshotRef,
+    StartVM,
+    VMRef,
+)
+from simulator.driver import SimulatedHyperVDriver
 from simulator.host import MIB, HyperVHost, VirtualMachine
 from simulator.psrp_endpoint import objects as o
 from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletError, binding_error, check
+from simulator.psrp_endpoint.clock import Clock
 from simulator.psrp_endpoint.storage import Storage
+from simulator.timed import RestoreCheckpoint
 
 
 class Cmdlets(Storage):
     """The cmdlet table over one ``HyperVHost``. Side settings a real VM has but the model
-    does not (its CheckpointType, checkpoint creation times, a merge in progress) live here."""
+    does not (its CheckpointType, checkpoint creation times, a merge in progress) live here.
+    State-changing cmdlets go through :meth:`act`: at once, or in simulated time with a
+    ``clock``."""
 
-    def __init__(self, host: HyperVHost, computer: str = "HV-EMULATED") -> None:
+    def __init__(self, host: HyperVHost, computer: str = "HV-EMULATED", clock: Clock | None = None) -> None:
         self.host = host
         self.computer = computer
+        self.clock = clock
+        self.instant = SimulatedHyperVDriver(host=host)
         self.checkpoint_types: dict[str, str] = {}
         self.created: dict[tuple[str, str], datetime.datetime] = {}
         self.merge_polls = 0  # Get-VM reports MergingDisks this many times after a delete
@@ -161,13 +184,24 @@ class Cmdlets(Storage):
     def hyperv_error(self, err: HostError, cmdlet: str, target: str | None) -> CmdletError:
         return CmdletError(o.host_error_record(err, cmdlet, target))
 
+    def act(self, command: Command) -> None:
+        """A state change of the model, as the simulator makes it: the timed host's with a
+        clock (the caller waits its simulated time), else the instant driver's."""
+        if self.clock is not None:
+            self.clock.perform(command)
+        elif isinstance(command, RestoreCheckpoint):
+            self.host.revert(command.vm.name, command.snapshot.name)
+        else:
+            self.instant.execute(command)
+
     # ------------------------------------------------------------------ objects
 
     def vm_object(self, vm: VirtualMachine) -> PSObject:
-        merging = self._merging.get(vm.name, 0) > 0
-        if merging:
+        busy = self.clock.status(vm.name) if self.clock is not None else None
+        if self._merging.get(vm.name, 0) > 0:
             self._merging[vm.name] -= 1
-        status = o.VMOperationalStatus.MergingDisks if merging else o.VMOperationalStatus.Ok
+            busy = "MergingDisks"
+        status = o.VMOperationalStatus[busy] if busy else o.VMOperationalStatus.Ok
         parent = vm.checkpoints.get(vm.current) if vm.current else None
         obj = o.VirtualMachine(
             Name=vm.name,
@@ -258,12 +292,12 @@ class Cmdlets(Storage):
 
     def start_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):
-            self.host.start(vm.name)
+            self.act(StartVM(VMRef(vm.name)))
         return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
 
     def stop_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):
-            self.host.power_off(vm.name)
+            self.act(PowerOffVM(VMRef(vm.name)))
         return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
 
     def remove_vm(self, b: Bound) -> list[Any]:
@@ -283,7 +317,8 @@ class Cmdlets(Storage):
             now = o.EPOCH + datetime.timedelta(seconds=len(self.created))
             name = b.get("snapshotname") or f"{vm.name} - ({now:%m/%d/%Y - %I:%M:%S %p})"
             running = vm.power_state == PowerState.Running
-            self.host.checkpoint(vm.name, name, kind == "Standard" and running, kind == "ProductionOnly")
+            memory, quiesce = kind == "Standard" and running, kind == "ProductionOnly"
+            self.act(CreateVMSnapshot(VMRef(vm.name), SnapshotRef(name), memory=memory, quiesce=quiesce))
             self.created[(vm.name, name)] = now
             out.append(self.snapshot_object(vm, name))
         return out if b.switch("passthru") else []
@@ -324,7 +359,7 @@ class Cmdlets(Storage):
     def restore_snapshot(self, b: Bound) -> list[Any]:
         self._confirmed(b)
         for vm, name in self._targets(b):
-            self.host.revert(vm, name)
+            self.act(RestoreCheckpoint(VMRef(vm), SnapshotRef(name)))
         return []
 
     def remove_snapshot(self, b: Bound) -> list[Any]:
@@ -337,7 +372,7 @@ class Cmdlets(Storage):
                     if cp.parent in doomed:
                         doomed.append(cp.name)
             for n in reversed(doomed):
-                self.host.delete_checkpoint(vm_name, n)
+                self.act(DeleteVMSnapshot(VMRef(vm_name), SnapshotRef(n)))
             self._merging[vm_name] = self.merge_polls
         return []
 
@@ -386,7 +421,7 @@ class Cmdlets(Storage):
             raise OperationFailed(f"Export of '{name}' is only supported to '{self.export_folder(name)}'.")
         if name in self.host.exports:
             raise OperationFailed(f"Failed to copy file during export of '{name}': The file exists. (0x80070050)")
-        self.host.export(name)
+        self.act(ExportVM(VMRef(name)))
         return []
 
     def import_vm(self, b: Bound) -> list[Any]:
@@ -406,5 +441,5 @@ class Cmdlets(Storage):
             )
             for vol, p in record.vm.disks.items()
         ]
-        self.host.import_vm(name, record.vm.memory_mib, record.vm.cpus, disks)
+        self.act(ImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, tuple(disks)))
         return [self.vm_object(self.host.vm(name))]

@@ -15,8 +15,10 @@ from typing import Any
 
 from spnego.channel_bindings import GssChannelBindings
 
+from simulator.costs import Costs
 from simulator.host import HyperVHost
 from simulator.psrp_endpoint.binding import Call
+from simulator.psrp_endpoint.clock import Clock
 from simulator.psrp_endpoint.cmdlets import Cmdlets
 from simulator.psrp_endpoint.shells import Shell
 from simulator.psrp_endpoint.wsman import Handler, Service
@@ -45,7 +47,9 @@ class EmulatedHost:
 
     ``basic`` also offers Basic auth (and accepts unencrypted HTTP, as a host with
     AllowUnencrypted does); ``certfile``/``keyfile`` serve HTTPS, with channel binding
-    for NTLM.
+    for NTLM. ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs``
+    and ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
+    second.
     """
 
     def __init__(
@@ -60,11 +64,15 @@ class EmulatedHost:
         basic: bool = False,
         certfile: str | Path | None = None,
         keyfile: str | Path | None = None,
+        time_scale: float = 0.0,
+        costs: Costs | None = None,
+        seed: int = 0,
     ) -> None:
-        self.host = host if host is not None else HyperVHost()
-        self.cmdlets = Cmdlets(self.host)
-        self.received: list[Call] = []
         self.lock = threading.RLock()
+        self.timing = (time_scale, costs, seed)
+        self.host = host if host is not None else HyperVHost()
+        self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host))
+        self.received: list[Call] = []
         self.username, self.password = username, password
         self._server = _Server((bind, port), Handler)
         self._server.options = AuthOptions(username, password, ntlm, basic, allow_unencrypted=basic)
@@ -82,6 +90,15 @@ class EmulatedHost:
             )
         self._thread: threading.Thread | None = None
         self._user_file: str | None = None
+
+    def _clock(self, host: HyperVHost) -> Clock | None:
+        time_scale, costs, seed = self.timing
+        return Clock(host, self.lock, time_scale, costs, seed) if time_scale > 0 else None
+
+    @property
+    def timed_out(self) -> int:
+        """Receives answered with WS-Management's TimedOut fault (a pipeline still running)."""
+        return self._server.service.timed_out
 
     @property
     def port(self) -> int:
@@ -117,14 +134,18 @@ class EmulatedHost:
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self.cmdlets.clock is not None:
+            self.cmdlets.clock.close()
         if self._user_file and os.path.exists(self._user_file):
             os.unlink(self._user_file)
 
     def reset(self, host: HyperVHost | None = None) -> HyperVHost:
         """Serve a fresh host model (a new scenario) on the same endpoint; returns it."""
+        if self.cmdlets.clock is not None:
+            self.cmdlets.clock.close()
         with self.lock:
             self.host = host if host is not None else HyperVHost()
-            self.cmdlets.__init__(self.host, self.cmdlets.computer)  # type: ignore[misc]
+            self.cmdlets.__init__(self.host, self.cmdlets.computer, self._clock(self.host))  # type: ignore[misc]
             self.received.clear()
         return self.host
 

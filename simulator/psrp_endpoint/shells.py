@@ -2,8 +2,10 @@
 the cmdlet table, and outgoing data routed to per-target outboxes (the pool, or one
 pipeline) so each Receive answers from its own queue (``reference/psrp.md`` §4, §8.4).
 
-A pipeline runs as soon as its CREATE_PIPELINE message is complete: the host model is
-instant, so by the time the client's first Receive arrives its output is waiting.
+A pipeline runs as soon as its CREATE_PIPELINE message is complete. On an instant host it
+runs right there, so by the time the client's first Receive arrives its output is waiting;
+on a host with a clock (:mod:`.clock`) it runs in a worker thread and a Receive waits for
+it (:meth:`Shell.wait`), at most until the client's OperationTimeout.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from typing import Any
@@ -38,6 +41,7 @@ class Shell:
         self.pool = psrpcore.ServerRunspacePool()
         self.pipelines: dict[uuid.UUID, psrpcore.ServerPipeline] = {}
         self.outbox: dict[uuid.UUID | None, deque[bytes]] = {None: deque()}
+        self.changed = threading.Condition(lock)  # a worker wrote output or finished
 
     # ------------------------------------------------------------------ input
 
@@ -53,7 +57,15 @@ class Shell:
 
     def _handle(self, event: Any) -> None:
         if isinstance(event, psrpcore.CreatePipelineEvent):
-            self._run(self.pipelines[event.pipeline_id], event.pipeline)
+            pipe = self.pipelines[event.pipeline_id]
+            if self.cmdlets.clock is None:
+                self._run(pipe, event.pipeline)
+            else:
+                pipe.start()  # Running from now: a Receive waits for it
+                worker = threading.Thread(
+                    target=self._work, args=(pipe, event.pipeline), name=f"pipeline-{event.pipeline_id}", daemon=True
+                )
+                worker.start()
         elif isinstance(
             event,
             psrpcore.SetMaxRunspacesEvent | psrpcore.SetMinRunspacesEvent | psrpcore.GetAvailableRunspacesEvent,
@@ -67,7 +79,8 @@ class Shell:
         ends = [bool(c.end_of_statement) for c in spec.commands]
         with self.lock:
             self.received.extend(calls)
-            pipe.start()
+            if pipe.state != PSInvocationState.Running:
+                pipe.start()
             try:
                 for statement in statements(calls, ends):
                     self._statement(pipe, statement)
@@ -75,6 +88,21 @@ class Shell:
                 fail(pipe, err)
                 return
             pipe.complete()
+
+    def _work(self, pipe: psrpcore.ServerPipeline, spec: Any) -> None:
+        """A worker thread's pipeline (the lock is held once, so the clock can let go of
+        it); whatever happens, waiting Receives are woken."""
+        try:
+            self._run(pipe, spec)
+        except psrpcore.PSRPCoreError:  # stopped by a Signal while a cmdlet ran
+            log.debug("pipeline %s ended while it ran", pipe.pipeline_id)
+        except Exception:  # a bug: fail the pipeline rather than leave the client polling
+            log.exception("emulated host failed a pipeline")
+            with self.lock, contextlib.suppress(psrpcore.PSRPCoreError):
+                pipe.stop()
+        finally:
+            with self.lock:
+                self.changed.notify_all()
 
     def _statement(self, pipe: psrpcore.ServerPipeline, statement: list[Call]) -> None:
         piped: list[Any] = []
@@ -95,12 +123,25 @@ class Shell:
                 return
         for obj in piped:
             pipe.write_output(obj)
+        self.changed.notify_all()
 
     # ------------------------------------------------------------------ output
 
     def drain(self, amount: int) -> None:
         while (payload := self.pool.data_to_send(amount)) is not None:
             self.outbox.setdefault(payload.pipeline_id, deque()).append(payload.data)
+
+    def wait(self, command_id: uuid.UUID | None, amount: int, timeout: float) -> None:
+        """With the lock held: drain what is ready to send and, while a running pipeline has
+        nothing to send, wait for it, at most ``timeout`` seconds."""
+        pipe = self.pipelines.get(command_id) if command_id else None
+        deadline = time.monotonic() + timeout
+        while True:
+            self.drain(amount)
+            left = deadline - time.monotonic()
+            if pipe is None or pipe.state != PSInvocationState.Running or self.outbox.get(command_id) or left <= 0:
+                return
+            self.changed.wait(left)
 
     def take(self, command_id: uuid.UUID | None, budget: int) -> tuple[list[bytes], bool]:
         """Queued payloads for one target up to ``budget`` bytes, and whether it is done."""

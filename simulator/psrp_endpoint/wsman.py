@@ -175,6 +175,7 @@ class Service:
     make_shell: Any  # (shell_id) -> Shell
     shells: dict[str, Shell] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    timed_out: int = 0  # Receives answered with the TimedOut fault (nothing yet)
 
     def handle(self, raw: bytes) -> tuple[int, bytes]:
         message_id = ""
@@ -261,11 +262,13 @@ class Service:
         cid_text = desired.get("CommandId") if desired is not None else None
         command_id = uuid.UUID(cid_text) if cid_text else None
         with shell.lock:
-            shell.drain(self._amount(req))
+            # a running pipeline is waited for until just before the client's OperationTimeout
+            shell.wait(command_id, self._amount(req), max(0.0, req.timeout - 0.25))
             chunks, done = shell.take(command_id, self._amount(req))
             if done:
                 shell.signal(command_id)  # a finished command is gone, as on a real host
         if not chunks and not done:
+            self.timed_out += 1
             raise Fault(
                 TIMED_OUT,
                 "The WS-Management service cannot complete the operation within the OperationTimeout.",
