@@ -77,6 +77,7 @@ def host_group() -> None:
 @click.option(
     "--configuration-name", default="Microsoft.PowerShell", show_default=True, help="session configuration (JEA)"
 )
+@click.option("--spn-host", help="the host's name for Kerberos when HOST is an address or an alias")
 @click.option("--json", "as_json", is_flag=True)
 def check(
     host: str,
@@ -87,6 +88,7 @@ def check(
     username: str | None,
     credentials_file: str | None,
     configuration_name: str,
+    spn_host: str | None,
     as_json: bool,
 ) -> None:
     """Check that HOST can be managed: connectivity, authentication, Hyper-V, permissions.
@@ -101,6 +103,7 @@ def check(
         credentials_file=credentials_file,
         configuration_name=configuration_name,
         retries=0,
+        spn_host=spn_host,
     )
     if as_json:
         click.echo(json.dumps([asdict(c) for c in checks], indent=2))

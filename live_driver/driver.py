@@ -72,6 +72,8 @@ class PowerShellHyperVDriver:
             private CA. Never turn it off on a real host.
         username, password, credentials_file: or ``HVSNAP_HYPERV_USERNAME``/``_PASSWORD``.
         configuration_name: the session configuration (a JEA endpoint's name).
+        spn_host: the host's name for Kerberos (its SPN ``host/<spn_host>``) when ``host``
+            is an address or an alias.
         storage_root: the folder on the host under which VM folders live.
         merge_poll_seconds, merge_timeout_seconds: how a delete waits for its merge.
     """
@@ -98,6 +100,7 @@ class PowerShellHyperVDriver:
         read_timeout: int = 30,
         connection_timeout: float = 10,
         retries: int = 2,
+        spn_host: str | None = None,
     ) -> None:
         if (embedded := re.fullmatch(r"([^:\[\]]+):(\d+)", host)) is not None:
             host, port = embedded.group(1), int(embedded.group(2))  # "host:port"
@@ -115,6 +118,7 @@ class PowerShellHyperVDriver:
             operation_timeout=operation_timeout,
             read_timeout=read_timeout,
             retries=retries,
+            spn_host=spn_host,
         )
         self.layout = Layout(
             storage_root,

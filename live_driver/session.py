@@ -123,6 +123,7 @@ class Session:
         read_timeout: int = 30,
         retries: int = 2,
         encryption: str = "auto",
+        spn_host: str | None = None,
     ) -> None:
         if auth not in AUTHS:
             raise ValueError(f"auth must be one of {', '.join(AUTHS)}")
@@ -132,6 +133,7 @@ class Session:
         self.timeouts = (connection_timeout, operation_timeout, read_timeout)
         self.retries = retries
         self.encryption = encryption
+        self.spn_host = spn_host  # Kerberos asks for host/<spn_host> (default: ``host``)
         self.username, self.__password = credentials(username, password, credentials_file)
         self._lock = threading.Lock()
         self._pool: RunspacePool | None = None
@@ -157,6 +159,7 @@ class Session:
             operation_timeout=operation_timeout,
             read_timeout=read_timeout,
             no_proxy=self.host in ("127.0.0.1", "localhost", "::1"),
+            negotiate_hostname_override=self.spn_host,
         )
         pool = RunspacePool(wsman, configuration_name=self.configuration_name)
         pool.open()
@@ -278,6 +281,10 @@ def _failure(exc: Exception, sent: bool) -> TransportFailure:
         return exc
     if isinstance(exc, AuthenticationError):
         return TransportFailure(f"authentication failed: {type(exc).__name__}", sent=False, auth=True)
+    if type(exc).__module__.partition(".")[0] in ("spnego", "krb5", "gssapi"):  # pypsrp's auth stack
+        # the client's own Kerberos/NTLM step failed (no ticket for that SPN, wrong password):
+        # the library's reason names principals, never the password
+        return TransportFailure(f"authentication failed: {type(exc).__name__}: {exc}", sent=False, auth=True)
     if isinstance(exc, requests.Timeout):
         return TransportFailure(f"timed out: {type(exc).__name__}", sent, timed_out=True)
     if isinstance(exc, requests.ConnectionError):

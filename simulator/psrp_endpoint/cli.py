@@ -30,6 +30,9 @@ import click
     help="serve the host in SimPy time, this many simulated seconds per wall second (0: instant)",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="the timed host's random seed (VSS freezes)")
+@click.option(
+    "--keytab", type=click.Path(exists=True, dir_okay=False), help="the host's Kerberos key: accept Kerberos too"
+)
 def emulate_host(
     bind: str,
     port: int,
@@ -41,6 +44,7 @@ def emulate_host(
     state: str | None,
     time_scale: float,
     seed: int,
+    keytab: str | None,
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
@@ -58,6 +62,7 @@ def emulate_host(
         keyfile=key,
         time_scale=time_scale,
         seed=seed,
+        keytab=keytab,
     )
     scheme = "https" if cert else "http"
     timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""

@@ -47,9 +47,11 @@ class EmulatedHost:
 
     ``basic`` also offers Basic auth (and accepts unencrypted HTTP, as a host with
     AllowUnencrypted does); ``certfile``/``keyfile`` serve HTTPS, with channel binding
-    for NTLM. ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs``
-    and ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
-    second.
+    for NTLM. ``keytab`` holds the host's Kerberos key (``host/<name>``): Negotiate then
+    accepts Kerberos too (pyspnego's acceptor reads it from the process-global
+    ``KRB5_KTNAME``, which :meth:`start` sets). ``time_scale`` > 0 serves the host in SimPy
+    time (:mod:`.clock`): ``costs`` and ``seed`` configure the timed host, ``time_scale``
+    simulated seconds pass per wall second.
     """
 
     def __init__(
@@ -67,8 +69,10 @@ class EmulatedHost:
         time_scale: float = 0.0,
         costs: Costs | None = None,
         seed: int = 0,
+        keytab: str | Path | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.keytab = keytab
         self.timing = (time_scale, costs, seed)
         self.host = host if host is not None else HyperVHost()
         self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host))
@@ -101,6 +105,11 @@ class EmulatedHost:
         return self._server.service.timed_out
 
     @property
+    def authenticated(self) -> list[str]:
+        """The protocol of each completed NTLM/Negotiate handshake ("ntlm", "kerberos")."""
+        return self._server.service.authenticated
+
+    @property
     def port(self) -> int:
         return int(self._server.server_address[1])
 
@@ -117,6 +126,8 @@ class EmulatedHost:
         with os.fdopen(fd, "w") as out:
             out.write(f":{self.username}:{self.password}\n")
         os.environ["NTLM_USER_FILE"] = self._user_file
+        if self.keytab is not None:
+            os.environ["KRB5_KTNAME"] = str(self.keytab)
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulated-hyperv", daemon=True)
         self._thread.start()
         return self

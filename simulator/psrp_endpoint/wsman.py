@@ -176,6 +176,7 @@ class Service:
     shells: dict[str, Shell] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     timed_out: int = 0  # Receives answered with the TimedOut fault (nothing yet)
+    authenticated: list[str] = field(default_factory=list)  # "ntlm" / "kerberos", per handshake
 
     def handle(self, raw: bytes) -> tuple[int, bytes]:
         message_id = ""
@@ -358,6 +359,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             header = {"WWW-Authenticate": f"Negotiate {base64.b64encode(out).decode()}"} if out else {}
             if not self.ctx.complete:
                 return self._reply(401, headers=header)
+            self.server.service.authenticated.append(self.ctx.negotiated_protocol)
             if not body:
                 return self._reply(200, headers=header)
         elif self.ctx is None or not self.ctx.complete:
