@@ -1,22 +1,16 @@
 """The state model of a simulated Hyper-V host.
 
 It covers what a VM-snapshot manager can observe on a real host (``reference/hyperv.md``
-§3-§4): disk files on primary storage (a base ``.vhdx`` per volume and differencing
-``.avhdx`` children forming a tree, each holding the guest blocks written while it was a
-leaf), registered VMs with power state, configuration and checkpoint tree, checkpoint
-creation (Standard with memory, Production, ProductionOnly, the VSS fallback), apply with
-the resulting power state, delete with the merge rules (delete an unused file, merge a file
-with one dependant, keep one with two until the branches shrink), export/import of the
-whole tree, and guest data read through a chain.
+§3-§4): disk files on primary storage (the ``.vhdx`` and ``.avhdx`` trees of
+:mod:`simulator.disks`), registered VMs with power state, configuration and checkpoint
+tree, checkpoint creation (Standard with memory, Production, ProductionOnly, the VSS
+fallback), apply with the resulting power state, delete with the merge rules (delete an
+unused file, merge a file with one dependant, keep one with two until the branches
+shrink), export/import of the whole tree, and guest data read through a chain.
 
 Each operation is a plain method that checks every precondition first (a refused operation
 changes nothing), then mutates state and returns what an answer or a cost model needs (byte
 counts copied or merged). Names are deterministic: no randomness, no wall clock.
-
-Storage accounting: a new base ``.vhdx`` allocates ``VHDX_BASE_BYTES``, a new ``.avhdx``
-``AVHDX_BASE_BYTES``, and every key a guest writes for the first time into a file allocates
-``BLOCK_BYTES`` in it. A volume's ``chain_size`` is the bytes of the differencing files from
-its leaf up to (not including) the base ``.vhdx``: 0 while the VM has no checkpoints.
 """
 
 from __future__ import annotations
@@ -29,7 +23,6 @@ from typing import Any
 from harness.drivers import (
     CheckpointInfo,
     DiskSpec,
-    InsufficientSpace,
     InvalidState,
     Inventory,
     ObjectNotFound,
@@ -39,26 +32,20 @@ from harness.drivers import (
     VolumeState,
 )
 
-MIB = 2**20
-VHDX_BASE_BYTES = 4 * MIB
-AVHDX_BASE_BYTES = 1 * MIB
-BLOCK_BYTES = 4096
-STORAGE_ROOT = "C:\\ClusterStorage\\Volume1"
+# Re-exported: simulator.psrp_endpoint imports the storage names from here.
+from simulator.disks import (
+    AVHDX_BASE_BYTES,
+    BLOCK_BYTES,
+    MIB,
+    STORAGE_ROOT,
+    VHDX_BASE_BYTES,
+    DiskFile,
+    PrimaryStorage,
+)
+
 STATE_VERSION = 1
 
 _BUSY = "The operation cannot be performed while the object is in its current state."
-
-
-@dataclass
-class DiskFile:
-    """A ``.vhdx`` (``parent`` None) or ``.avhdx`` file. ``size`` is the virtual size."""
-
-    path: str
-    volume_uuid: str
-    parent: str | None
-    bytes: int
-    size: int
-    blocks: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,28 +96,22 @@ def _busy(name: str, state: PowerState | str) -> InvalidState:
     return InvalidState(f"'{name}' ({state}): {_BUSY}")
 
 
-class HyperVHost:
+class HyperVHost(PrimaryStorage):
     """One Hyper-V host and its primary storage."""
 
     def __init__(self, storage_root: str = STORAGE_ROOT) -> None:
-        self.storage_root = storage_root
-        self.disk_files: dict[str, DiskFile] = {}
+        super().__init__(storage_root)
         self.vms: dict[str, VirtualMachine] = {}
         self.exports: dict[str, ExportRecord] = {}
         self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
         self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
         self.vss_fails = False  # guests cannot quiesce: production checkpoints fail
-        self.capacity: int | None = None  # bytes of primary storage; None = unlimited
         self.bytes_merged = 0
         self.bytes_exported = 0
         self.bytes_imported = 0
-        self._counter = 0
-        # Derived indexes (never persisted; ``from_dict`` rebuilds them), so that a delete or
-        # merge costs in proportion to the chain it touches, not to the host:
-        # parent path -> its dependants (an ordered set), kept wherever a file is added,
-        # removed or re-parented; path -> registered VM name -> how many entries of that VM's
-        # ``disks`` and checkpoints' ``disks`` name the path, kept wherever those change.
-        self._children: dict[str, dict[str, None]] = {}
+        # A derived index beside the dependants one (never persisted; ``from_dict`` rebuilds
+        # both): path -> registered VM name -> how many entries of that VM's ``disks`` and
+        # checkpoints' ``disks`` name the path, kept wherever those change.
         self._holders: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ queries
@@ -148,39 +129,6 @@ class HyperVHost:
     def tree(self, vm_name: str) -> dict[str, str | None]:
         """Checkpoint name -> parent checkpoint name, in creation order."""
         return {c.name: c.parent for c in self.vm(vm_name).checkpoints.values()}
-
-    def files(self, volume_uuid: str | None = None) -> list[str]:
-        """Paths of every file on storage (of one volume if given), sorted."""
-        return sorted(p for p, f in self.disk_files.items() if volume_uuid in (None, f.volume_uuid))
-
-    def file(self, path: str) -> DiskFile:
-        f = self.disk_files.get(path)
-        if f is None:
-            raise ObjectNotFound(f"The system cannot find the file specified: '{path}'.")
-        return f
-
-    def chain(self, path: str) -> list[str]:
-        """The file and its ancestors, leaf first."""
-        out: list[str] = []
-        cur: str | None = path
-        while cur is not None:
-            out.append(cur)
-            cur = self.file(cur).parent
-        return out
-
-    def peek(self, path: str, key: str) -> str | None:
-        """Read ``key`` through the chain of ``path`` regardless of any VM state."""
-        for p in self.chain(path):
-            blocks = self.disk_files[p].blocks
-            if key in blocks:
-                return blocks[key]
-        return None
-
-    def used_bytes(self) -> int:
-        return sum(f.bytes for f in self.disk_files.values())
-
-    def chain_size(self, path: str) -> int:
-        return sum(self.disk_files[p].bytes for p in self.chain(path) if self.disk_files[p].parent)
 
     def volumes(self, vm_name: str) -> list[VolumeState]:
         return [VolumeState(v, p, self.chain_size(p)) for v, p in self.vm(vm_name).disks.items()]
@@ -361,7 +309,7 @@ class HyperVHost:
         for c in record.vm.checkpoints.values():
             needed.update(c.disks.values())
         needed.update(record.vm.disks[d.volume_uuid] for d in disks if d not in live)
-        restored, moved = self._restore(record, needed)
+        restored, moved = self._restore(record.files, needed)
         vm = copy.deepcopy(record.vm)
         vm.power_state, vm.memory_mib, vm.cpus = PowerState.Off, memory_mib, cpus
         vm.disks = {d.volume_uuid: paths.get(d.volume_uuid) or moved[record.vm.disks[d.volume_uuid]] for d in disks}
@@ -486,56 +434,15 @@ class HyperVHost:
             self.owners[d.volume_uuid] = name
         return out
 
-    def _need(self, nbytes: int) -> None:
-        if self.capacity is not None and self.used_bytes() + nbytes > self.capacity:
-            raise InsufficientSpace(f"There is not enough space on the disk ({self.storage_root}).")
-
-    def _base_path(self, volume_uuid: str) -> str:
-        return f"{self.storage_root}\\{volume_uuid}.vhdx"
-
-    def _fresh_path(self, like: DiskFile, ext: str) -> str:
-        self._counter += 1
-        folder = like.path.rsplit("\\", 1)[0]
-        return f"{folder}\\{like.volume_uuid}_{self._counter:08X}.{ext}"
-
-    def _new_avhdx(self, parent: str) -> str:
-        p = self.disk_files[parent]
-        path = self._fresh_path(p, "avhdx")
-        self._add_file(DiskFile(path, p.volume_uuid, parent, AVHDX_BASE_BYTES, p.size))
-        return path
-
-    # -- the derived indexes: every change to ``disk_files``, a file's ``parent``, ``vms``,
-    # -- a registered VM's ``disks`` or a checkpoint's ``disks`` goes through these
+    # -- the holders index and the merge rules: every change to ``vms``, a registered VM's
+    # -- ``disks`` or a checkpoint's ``disks`` goes through these
 
     def _reindex(self) -> None:
         """Rebuild the indexes from the state (after loading it)."""
-        self._children = {}
-        for p, f in self.disk_files.items():
-            if f.parent is not None:
-                self._children.setdefault(f.parent, {})[p] = None
+        super()._reindex()
         self._holders = {}
         for n, vm in self.vms.items():
             self._hold(n, self._vm_paths(vm))
-
-    def _add_file(self, f: DiskFile) -> None:
-        old = self.disk_files.get(f.path)
-        if old is not None and old.parent is not None:  # replaced in place (not reached today)
-            self._unlink(old.parent, f.path)
-        self.disk_files[f.path] = f
-        if f.parent is not None:
-            self._children.setdefault(f.parent, {})[f.path] = None
-
-    def _drop_file(self, path: str) -> DiskFile:
-        f = self.disk_files.pop(path)
-        if f.parent is not None:
-            self._unlink(f.parent, path)
-        return f
-
-    def _unlink(self, parent: str, child: str) -> None:
-        siblings = self._children[parent]
-        del siblings[child]
-        if not siblings:
-            del self._children[parent]
 
     @staticmethod
     def _vm_paths(vm: VirtualMachine) -> list[str]:
@@ -575,9 +482,6 @@ class HyperVHost:
                 del held[vm_name]
                 if not held:
                     del self._holders[p]
-
-    def _dependants(self, path: str) -> list[str]:
-        return list(self._children.get(path, ()))
 
     def _protected(self, path: str) -> bool:
         """A file some VM runs on or some checkpoint froze."""
@@ -632,33 +536,3 @@ class HyperVHost:
             for p in self.chain(r):
                 seen.setdefault(p)
         return list(seen)
-
-    def _restore(self, record: ExportRecord, needed: set[str]) -> tuple[int, dict[str, str]]:
-        """Make ``needed`` export files (and their ancestors) present on storage.
-        Returns (bytes restored, export path -> live path)."""
-        wanted: set[str] = set()
-        for p in needed:
-            cur: str | None = p
-            while cur is not None:
-                wanted.add(cur)
-                cur = record.files[cur].parent
-
-        def depth(p: str) -> int:
-            parent = record.files[p].parent
-            return 0 if parent is None else 1 + depth(parent)
-
-        moved: dict[str, str] = {}
-        restored = 0
-        for p in sorted(wanted, key=depth):
-            saved = record.files[p]
-            parent = moved[saved.parent] if saved.parent else None
-            live = self.disk_files.get(p)
-            if live is not None and live.parent == parent and live.blocks == saved.blocks:
-                moved[p] = p
-                continue
-            ext = "avhdx" if saved.parent else "vhdx"
-            path = p if live is None else self._fresh_path(saved, ext)
-            self._add_file(DiskFile(path, saved.volume_uuid, parent, saved.bytes, saved.size, dict(saved.blocks)))
-            moved[p] = path
-            restored += saved.bytes
-        return restored, moved

@@ -76,8 +76,9 @@ from harness.drivers import (
     WriteGuestData,
 )
 from simulator.costs import Costs, MiB
+from simulator.disks import AVHDX_BASE_BYTES
 from simulator.driver import SimulatedHyperVDriver
-from simulator.host import AVHDX_BASE_BYTES, HyperVHost
+from simulator.host import HyperVHost
 
 Proc = Generator[simpy.Event, Any, Any]
 

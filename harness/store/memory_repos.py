@@ -1,7 +1,8 @@
 """In-memory repositories for the stateful entities: VM snapshots, VMs, volumes, volume
 snapshots.
 
-Each class subclasses its SQL twin in :mod:`harness.store.repository` only to share its
+Each class subclasses its SQL twin (:mod:`harness.store.vmsnapshots`,
+:mod:`~harness.store.vms`, :mod:`~harness.store.volumes`) only to share its
 interface (mypy checks every override against it; ``tests/store/test_memory.py`` checks
 that no SQL method is left un-overridden) and overrides every public method with the same
 semantics over a :class:`~harness.store.memory_tables.MemoryTable`. The docstrings of the
@@ -25,9 +26,12 @@ from harness.domain.states import (
     VMSnapshotType,
     VMState,
 )
-from harness.store import repository, transitions
+from harness.store import transitions
 from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of
 from harness.store.repository import EVERYTHING, Scope
+from harness.store.vms import VMs
+from harness.store.vmsnapshots import VMSnapshots
+from harness.store.volumes import Volumes, VolumeSnapshots
 
 
 def admits(scope: Scope, row: Any) -> bool:
@@ -55,7 +59,7 @@ def transit(
     transitions.applied(fsm, entity, event, old, new)
 
 
-class MemoryVMSnapshots(MemoryRepo[VMSnapshot], repository.VMSnapshots):
+class MemoryVMSnapshots(MemoryRepo[VMSnapshot], VMSnapshots):
     table_name = "vm_snapshots"
     entity = VMSnapshot
 
@@ -150,7 +154,7 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot], repository.VMSnapshots):
         return page_of(found, self.clone, page, pagesize)
 
 
-class MemoryVMs(MemoryRepo[VM], repository.VMs):
+class MemoryVMs(MemoryRepo[VM], VMs):
     table_name = "vm_instance"
     entity = VM
 
@@ -195,7 +199,7 @@ class MemoryVMs(MemoryRepo[VM], repository.VMs):
         return page_of(found, self.clone, page, pagesize)
 
 
-class MemoryVolumes(MemoryRepo[Volume], repository.Volumes):
+class MemoryVolumes(MemoryRepo[Volume], Volumes):
     table_name = "volumes"
     entity = Volume
 
@@ -230,7 +234,7 @@ class MemoryVolumes(MemoryRepo[Volume], repository.Volumes):
         return page_of(found, self.clone, page, pagesize)
 
 
-class MemoryVolumeSnapshots(MemoryRepo[VolumeSnapshot], repository.VolumeSnapshots):
+class MemoryVolumeSnapshots(MemoryRepo[VolumeSnapshot], VolumeSnapshots):
     table_name = "snapshots"
     entity = VolumeSnapshot
 

@@ -146,7 +146,7 @@ class VMSnapshotPolicies(Repo[VMSnapshotPolicy]):
 
     def snapshots(self, policy_id: int, vm_id: int) -> list[VMSnapshot]:
         """The live snapshots ``policy_id`` took of the VM, oldest first."""
-        from harness.store.repository import VMSnapshots
+        from harness.store.vmsnapshots import VMSnapshots
 
         r, s = t.vm_snapshot_policy_ref.c, t.vm_snapshots.c
         repo = VMSnapshots(self.conn, self.clock)

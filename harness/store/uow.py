@@ -24,7 +24,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from harness.store import catalog, policies, repository
+from harness.store import catalog, policies
+from harness.store.vms import VMs
+from harness.store.vmsnapshots import VMSnapshots
+from harness.store.volumes import Volumes, VolumeSnapshots
 
 DB_ENV = "HVSNAP_DB"
 
@@ -72,10 +75,10 @@ def make_engine(url: str) -> Engine:
 class UnitOfWork:
     """One transaction and the repositories that work inside it."""
 
-    vm_snapshots: repository.VMSnapshots
-    vms: repository.VMs
-    volumes: repository.Volumes
-    volume_snapshots: repository.VolumeSnapshots
+    vm_snapshots: VMSnapshots
+    vms: VMs
+    volumes: Volumes
+    volume_snapshots: VolumeSnapshots
     domains: catalog.Domains
     accounts: catalog.Accounts
     offerings: catalog.Offerings
@@ -100,10 +103,10 @@ class UnitOfWork:
         conn.begin()
         self._conn = conn
         now = self.clock
-        self.vm_snapshots = repository.VMSnapshots(conn, now)
-        self.vms = repository.VMs(conn, now)
-        self.volumes = repository.Volumes(conn, now)
-        self.volume_snapshots = repository.VolumeSnapshots(conn, now)
+        self.vm_snapshots = VMSnapshots(conn, now)
+        self.vms = VMs(conn, now)
+        self.volumes = Volumes(conn, now)
+        self.volume_snapshots = VolumeSnapshots(conn, now)
         self.domains = catalog.Domains(conn, now)
         self.accounts = catalog.Accounts(conn, now)
         self.offerings = catalog.Offerings(conn, now)

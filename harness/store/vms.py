@@ -1,0 +1,88 @@
+"""The VMs repository: ``vm_instance`` rows, their lifecycle state and export flag."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, or_
+
+from harness.domain.model import VM, Page
+from harness.domain.states import VM_FSM, VMState
+from harness.store import tables as t
+from harness.store.repository import EVERYTHING, Repo, Scope, transit
+
+
+class VMs(Repo[VM]):
+    table = t.vm_instance
+
+    def _entity(self, row: Row[Any]) -> VM:
+        m = row._mapping
+        return VM(
+            id=m["id"],
+            uuid=m["uuid"],
+            instance_name=m["instance_name"],
+            display_name=m["display_name"],
+            state=VMState(m["state"]),
+            account_id=m["account_id"],
+            domain_id=m["domain_id"],
+            service_offering_id=m["service_offering_id"],
+            zone_id=m["data_center_id"],
+            host_id=m["host_id"],
+            update_count=m["update_count"],
+            exported=bool(m["exported"]),
+            created=m["created"],
+            removed=m["removed"],
+        )
+
+    def add(self, vm: VM) -> VM:
+        vm.created = vm.created or self.clock()
+        vm.id = self._insert(
+            {
+                "uuid": vm.uuid,
+                "instance_name": vm.instance_name,
+                "display_name": vm.display_name,
+                "state": vm.state.value,
+                "account_id": vm.account_id,
+                "domain_id": vm.domain_id,
+                "service_offering_id": vm.service_offering_id,
+                "data_center_id": vm.zone_id,
+                "host_id": vm.host_id,
+                "update_count": 0,
+                "exported": vm.exported,
+                "created": vm.created,
+            }
+        )
+        return vm
+
+    def set_instance_name(self, vm: VM, name: str) -> None:
+        self._set(vm.id, instance_name=name)
+        vm.instance_name = name
+
+    def transit(self, vm: VM, event: StrEnum) -> None:
+        transit(self.conn, self.table, VM_FSM, vm, event, self.clock())
+
+    def set_offering(self, vm: VM, offering_id: int) -> None:
+        self._set(vm.id, service_offering_id=offering_id)
+        vm.service_offering_id = offering_id
+
+    def set_exported(self, vm: VM, exported: bool) -> None:
+        self._set(vm.id, exported=exported)
+        vm.exported = exported
+
+    def search(
+        self,
+        scope: Scope = EVERYTHING,
+        *,
+        state: VMState | None = None,
+        keyword: str | None = None,
+        page: int | None = None,
+        pagesize: int | None = None,
+    ) -> Page:
+        c = self.table.c
+        stmt = scope.apply(self._live().where(c.state != VMState.Expunging.value), self.table)
+        if state is not None:
+            stmt = stmt.where(c.state == state.value)
+        if keyword:
+            stmt = stmt.where(or_(c.display_name.contains(keyword), c.instance_name.contains(keyword)))
+        return self._page(stmt, (c.id,), page, pagesize)

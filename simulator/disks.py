@@ -1,0 +1,169 @@
+"""Primary storage of a simulated Hyper-V host: its disk files and their chains.
+
+A base ``.vhdx`` per volume and differencing ``.avhdx`` children form a tree; each file
+holds the guest blocks written while it was a leaf, and a read goes through the chain from a
+leaf up to its base. :class:`PrimaryStorage` keeps the files, refuses a write past its
+capacity, and indexes each file's dependants; :class:`~simulator.host.HyperVHost` builds the
+VMs and their checkpoints on it.
+
+Storage accounting: a new base ``.vhdx`` allocates ``VHDX_BASE_BYTES``, a new ``.avhdx``
+``AVHDX_BASE_BYTES``, and every key a guest writes for the first time into a file allocates
+``BLOCK_BYTES`` in it. A volume's ``chain_size`` is the bytes of the differencing files from
+its leaf up to (not including) the base ``.vhdx``: 0 while the VM has no checkpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.drivers import InsufficientSpace, ObjectNotFound
+
+MIB = 2**20
+VHDX_BASE_BYTES = 4 * MIB
+AVHDX_BASE_BYTES = 1 * MIB
+BLOCK_BYTES = 4096
+STORAGE_ROOT = "C:\\ClusterStorage\\Volume1"
+
+
+@dataclass
+class DiskFile:
+    """A ``.vhdx`` (``parent`` None) or ``.avhdx`` file. ``size`` is the virtual size."""
+
+    path: str
+    volume_uuid: str
+    parent: str | None
+    bytes: int
+    size: int
+    blocks: dict[str, str] = field(default_factory=dict)
+
+
+class PrimaryStorage:
+    """The disk files on one host's primary storage, by path."""
+
+    def __init__(self, storage_root: str = STORAGE_ROOT) -> None:
+        self.storage_root = storage_root
+        self.disk_files: dict[str, DiskFile] = {}
+        self.capacity: int | None = None  # bytes of primary storage; None = unlimited
+        self._counter = 0
+        # A derived index (never persisted; ``_reindex`` rebuilds it), so that a delete or
+        # merge costs in proportion to the chain it touches, not to the host: parent path ->
+        # its dependants (an ordered set), kept wherever a file is added, removed or re-parented.
+        self._children: dict[str, dict[str, None]] = {}
+
+    # ------------------------------------------------------------------ queries
+
+    def files(self, volume_uuid: str | None = None) -> list[str]:
+        """Paths of every file on storage (of one volume if given), sorted."""
+        return sorted(p for p, f in self.disk_files.items() if volume_uuid in (None, f.volume_uuid))
+
+    def file(self, path: str) -> DiskFile:
+        f = self.disk_files.get(path)
+        if f is None:
+            raise ObjectNotFound(f"The system cannot find the file specified: '{path}'.")
+        return f
+
+    def chain(self, path: str) -> list[str]:
+        """The file and its ancestors, leaf first."""
+        out: list[str] = []
+        cur: str | None = path
+        while cur is not None:
+            out.append(cur)
+            cur = self.file(cur).parent
+        return out
+
+    def peek(self, path: str, key: str) -> str | None:
+        """Read ``key`` through the chain of ``path`` regardless of any VM state."""
+        for p in self.chain(path):
+            blocks = self.disk_files[p].blocks
+            if key in blocks:
+                return blocks[key]
+        return None
+
+    def used_bytes(self) -> int:
+        return sum(f.bytes for f in self.disk_files.values())
+
+    def chain_size(self, path: str) -> int:
+        return sum(self.disk_files[p].bytes for p in self.chain(path) if self.disk_files[p].parent)
+
+    # ------------------------------------------------------------------ internals
+
+    def _need(self, nbytes: int) -> None:
+        if self.capacity is not None and self.used_bytes() + nbytes > self.capacity:
+            raise InsufficientSpace(f"There is not enough space on the disk ({self.storage_root}).")
+
+    def _base_path(self, volume_uuid: str) -> str:
+        return f"{self.storage_root}\\{volume_uuid}.vhdx"
+
+    def _fresh_path(self, like: DiskFile, ext: str) -> str:
+        self._counter += 1
+        folder = like.path.rsplit("\\", 1)[0]
+        return f"{folder}\\{like.volume_uuid}_{self._counter:08X}.{ext}"
+
+    def _new_avhdx(self, parent: str) -> str:
+        p = self.disk_files[parent]
+        path = self._fresh_path(p, "avhdx")
+        self._add_file(DiskFile(path, p.volume_uuid, parent, AVHDX_BASE_BYTES, p.size))
+        return path
+
+    def _restore(self, copies: dict[str, DiskFile], needed: set[str]) -> tuple[int, dict[str, str]]:
+        """Make the ``needed`` files of ``copies`` (saved files by path, an export's) and their
+        ancestors present on storage. Returns (bytes restored, saved path -> live path)."""
+        wanted: set[str] = set()
+        for p in needed:
+            cur: str | None = p
+            while cur is not None:
+                wanted.add(cur)
+                cur = copies[cur].parent
+
+        def depth(p: str) -> int:
+            parent = copies[p].parent
+            return 0 if parent is None else 1 + depth(parent)
+
+        moved: dict[str, str] = {}
+        restored = 0
+        for p in sorted(wanted, key=depth):
+            saved = copies[p]
+            parent = moved[saved.parent] if saved.parent else None
+            live = self.disk_files.get(p)
+            if live is not None and live.parent == parent and live.blocks == saved.blocks:
+                moved[p] = p
+                continue
+            ext = "avhdx" if saved.parent else "vhdx"
+            path = p if live is None else self._fresh_path(saved, ext)
+            self._add_file(DiskFile(path, saved.volume_uuid, parent, saved.bytes, saved.size, dict(saved.blocks)))
+            moved[p] = path
+            restored += saved.bytes
+        return restored, moved
+
+    # -- the dependants index: every change to ``disk_files`` or a file's ``parent`` goes
+    # -- through these (or, for a merge, ``HyperVHost._merge``)
+
+    def _reindex(self) -> None:
+        """Rebuild the index from the files (after loading them)."""
+        self._children = {}
+        for p, f in self.disk_files.items():
+            if f.parent is not None:
+                self._children.setdefault(f.parent, {})[p] = None
+
+    def _add_file(self, f: DiskFile) -> None:
+        old = self.disk_files.get(f.path)
+        if old is not None and old.parent is not None:  # replaced in place (not reached today)
+            self._unlink(old.parent, f.path)
+        self.disk_files[f.path] = f
+        if f.parent is not None:
+            self._children.setdefault(f.parent, {})[f.path] = None
+
+    def _drop_file(self, path: str) -> DiskFile:
+        f = self.disk_files.pop(path)
+        if f.parent is not None:
+            self._unlink(f.parent, path)
+        return f
+
+    def _unlink(self, parent: str, child: str) -> None:
+        siblings = self._children[parent]
+        del siblings[child]
+        if not siblings:
+            del self._children[parent]
+
+    def _dependants(self, path: str) -> list[str]:
+        return list(self._children.get(path, ()))
