@@ -281,7 +281,7 @@ def _failure(exc: Exception, sent: bool) -> TransportFailure:
         return exc
     if isinstance(exc, AuthenticationError):
         return TransportFailure(f"authentication failed: {type(exc).__name__}", sent=False, auth=True)
-    if type(exc).__module__.partition(".")[0] in ("spnego", "krb5", "gssapi"):  # pypsrp's auth stack
+    if type(exc).__module__.partition(".")[0] in ("spnego", "krb5", "gssapi", "requests_credssp"):  # auth stack
         # the client's own Kerberos/NTLM step failed (no ticket for that SPN, wrong password):
         # the library's reason names principals, never the password
         return TransportFailure(f"authentication failed: {type(exc).__name__}: {exc}", sent=False, auth=True)

@@ -19,6 +19,7 @@ import click
 @click.option("--user", "username", default="hvsnap", show_default=True)
 @click.option("--password", envvar="HVSNAP_EMULATED_PASSWORD", default="hvsnap-emulated", show_default=True)
 @click.option("--basic", is_flag=True, help="also offer Basic auth (and accept unencrypted HTTP)")
+@click.option("--credssp", is_flag=True, help="also offer CredSSP (the client delegates its password)")
 @click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="serve HTTPS with this PEM certificate")
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="its private key (if not in --cert)")
 @click.option("--state", type=click.Path(dir_okay=False), help="load the host model from this simulator state file")
@@ -39,6 +40,7 @@ def emulate_host(
     username: str,
     password: str,
     basic: bool,
+    credssp: bool,
     cert: str | None,
     key: str | None,
     state: str | None,
@@ -58,6 +60,7 @@ def emulate_host(
         username=username,
         password=password,
         basic=basic,
+        credssp=credssp,
         certfile=cert,
         keyfile=key,
         time_scale=time_scale,
@@ -67,8 +70,7 @@ def emulate_host(
     scheme = "https" if cert else "http"
     timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""
     click.echo(
-        f"emulated Hyper-V host on {scheme}://{em.address}:{em.port}/wsman (user {username!r}{timing}); "
-        "Ctrl-C stops it"
+        f"emulated Hyper-V host on {scheme}://{em.address}:{em.port}/wsman (user {username!r}{timing}); Ctrl-C stops it"
     )
     try:
         em.serve_forever()

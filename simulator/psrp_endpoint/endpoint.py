@@ -32,6 +32,7 @@ class AuthOptions:
     basic: bool
     allow_unencrypted: bool
     channel_bindings: GssChannelBindings | None = None
+    credssp: bool = False
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -45,13 +46,17 @@ class _Server(http.server.ThreadingHTTPServer):
 class EmulatedHost:
     """A WinRM endpoint on ``bind``:``port`` (0 picks a free port) serving ``host``.
 
-    ``basic`` also offers Basic auth (and accepts unencrypted HTTP, as a host with
-    AllowUnencrypted does); ``certfile``/``keyfile`` serve HTTPS, with channel binding
-    for NTLM. ``keytab`` holds the host's Kerberos key (``host/<name>``): Negotiate then
-    accepts Kerberos too (pyspnego's acceptor reads it from the process-global
-    ``KRB5_KTNAME``, which :meth:`start` sets). ``time_scale`` > 0 serves the host in SimPy
-    time (:mod:`.clock`): ``costs`` and ``seed`` configure the timed host, ``time_scale``
-    simulated seconds pass per wall second.
+    - ``basic`` also offers Basic auth (and accepts unencrypted HTTP, as a host with
+      AllowUnencrypted does).
+    - ``credssp`` also offers CredSSP: the user's password is delegated to the host, as with
+      ``Enable-WSManCredSSP -Role Server`` (NTLM inside).
+    - ``certfile``/``keyfile`` serve HTTPS, with channel binding for NTLM.
+    - ``keytab`` holds the host's Kerberos key (``host/<name>``): Negotiate then accepts
+      Kerberos too (pyspnego's acceptor reads it from the process-global ``KRB5_KTNAME``,
+      which :meth:`start` sets).
+    - ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs`` and
+      ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
+      second.
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class EmulatedHost:
         password: str = "hvsnap-emulated",
         ntlm: bool = True,
         basic: bool = False,
+        credssp: bool = False,
         certfile: str | Path | None = None,
         keyfile: str | Path | None = None,
         time_scale: float = 0.0,
@@ -79,7 +85,7 @@ class EmulatedHost:
         self.received: list[Call] = []
         self.username, self.password = username, password
         self._server = _Server((bind, port), Handler)
-        self._server.options = AuthOptions(username, password, ntlm, basic, allow_unencrypted=basic)
+        self._server.options = AuthOptions(username, password, ntlm, basic, allow_unencrypted=basic, credssp=credssp)
         self._server.service = Service(lambda sid: Shell(sid, self.cmdlets, self.received, self.lock))
         self._server.tls = None
         if certfile is not None:

@@ -53,6 +53,10 @@ INVALID_SELECTORS = 2150858843
 UNSUPPORTED = 2150858771
 BOUNDARY = b"--Encrypted Boundary"
 PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+CREDSSP_PROTOCOL = "application/HTTP-CredSSP-session-encrypted"
+CREDSSP_CHUNK = 16384  # CredSSP seals at most this much plaintext per MIME part (MS-WSMV 2.2.9.1.2)
+#: Authorization scheme -> the pyspnego acceptor protocol behind it
+SCHEMES = {"negotiate": "negotiate", "ntlm": "negotiate", "kerberos": "negotiate", "credssp": "credssp"}
 _RSP = "{{{}}}".format(NS["rsp"])
 
 
@@ -148,21 +152,28 @@ def unwrap(ctx: Any, body: bytes) -> bytes:
     return out
 
 
-def wrap(ctx: Any, message: bytes) -> tuple[str, bytes]:
-    res = ctx.wrap_winrm(message)
-    head = b"\r\n".join(
-        [
-            BOUNDARY,
-            f"\tContent-Type: {PROTOCOL}".encode(),
-            b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d"
-            % (len(message) + res.padding_length),
-            BOUNDARY,
-            b"\tContent-Type: application/octet-stream",
-            b"",
-        ]
-    )
-    body = head + struct.pack("<i", len(res.header)) + res.header + res.data + BOUNDARY + b"--\r\n"
-    return f'multipart/encrypted;protocol="{PROTOCOL}";boundary="Encrypted Boundary"', body
+def wrap(ctx: Any, message: bytes, protocol: str = PROTOCOL) -> tuple[str, bytes]:
+    """SOAP bytes -> a multipart/encrypted body; CredSSP seals 16 KiB per part
+    (``multipart/x-multi-encrypted`` when there are several)."""
+    step = CREDSSP_CHUNK if protocol == CREDSSP_PROTOCOL else max(1, len(message))
+    body = b""
+    for at in range(0, len(message) or 1, step):
+        chunk = message[at : at + step]
+        res = ctx.wrap_winrm(chunk)
+        head = b"\r\n".join(
+            [
+                BOUNDARY,
+                f"\tContent-Type: {protocol}".encode(),
+                b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d"
+                % (len(chunk) + res.padding_length),
+                BOUNDARY,
+                b"\tContent-Type: application/octet-stream",
+                b"",
+            ]
+        )
+        body += head + struct.pack("<i", len(res.header)) + res.header + res.data
+    kind = "multipart/x-multi-encrypted" if len(message) > step else "multipart/encrypted"
+    return f'{kind};protocol="{protocol}";boundary="Encrypted Boundary"', body + BOUNDARY + b"--\r\n"
 
 
 # --------------------------------------------------------------------------- the service
@@ -324,19 +335,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
-    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        self, status: int, body: bytes = b"", headers: dict[str, str] | list[tuple[str, str]] | None = None
+    ) -> None:
         reason = {200: "OK", 401: "Unauthorized", 500: "Internal Server Error"}.get(status, "")
         lines = [f"HTTP/1.1 {status} {reason}", "Server: Microsoft-HTTPAPI/2.0", f"Content-Length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        lines += [f"{k}: {v}" for k, v in (headers.items() if isinstance(headers, dict) else headers or [])]
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         self.wfile.flush()
 
     def _challenge(self) -> None:
-        offers = {"WWW-Authenticate": "Negotiate"} if self.server.options.ntlm else {}
-        if self.server.options.basic:
-            offers = offers if offers else {"WWW-Authenticate": 'Basic realm="WSMAN"'}
+        opts = self.server.options
+        offers = [("WWW-Authenticate", "Negotiate")] if opts.ntlm else []
+        if opts.credssp:
+            offers.append(("WWW-Authenticate", "CredSSP"))
+        if opts.basic and not offers:
+            offers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
         self.ctx = None
         self._reply(401, headers=offers)
+
+    def _delegated_user_is(self, username: str) -> bool:
+        """CredSSP hands the host the user's credentials: they must be the user's."""
+        delegated = getattr(self.ctx, "_ts_credential", None)  # pyspnego keeps them there
+        creds = getattr(delegated, "credentials", None)
+        return str(getattr(creds, "username", "")).rpartition("\\")[2] == username
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -348,30 +370,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if (user.rpartition("\\")[2], password) != (opts.username, opts.password):
                 return self._challenge()
             self.ctx = None
-        elif scheme.lower() in ("negotiate", "ntlm") and opts.ntlm:
+        elif (protocol := SCHEMES.get(scheme.lower())) and (opts.credssp if protocol == "credssp" else opts.ntlm):
             try:
                 if self.ctx is None or self.ctx.complete:
-                    self.ctx = spnego.server(protocol="negotiate", channel_bindings=opts.channel_bindings)
+                    self.ctx = spnego.server(protocol=protocol, channel_bindings=opts.channel_bindings)
                 out = self.ctx.step(base64.b64decode(token))
             except Exception:
                 log.info("emulated host refused an authentication attempt")
                 return self._challenge()
-            header = {"WWW-Authenticate": f"Negotiate {base64.b64encode(out).decode()}"} if out else {}
+            answer = "CredSSP" if protocol == "credssp" else "Negotiate"
+            header = {"WWW-Authenticate": f"{answer} {base64.b64encode(out).decode()}"} if out else {}
             if not self.ctx.complete:
+                if protocol == "credssp" and out is None:  # the acceptor gave up (bad inner auth)
+                    return self._challenge()
                 return self._reply(401, headers=header)
-            self.server.service.authenticated.append(self.ctx.negotiated_protocol)
+            if protocol == "credssp" and not self._delegated_user_is(opts.username):
+                return self._challenge()
+            done = "credssp" if protocol == "credssp" else self.ctx.negotiated_protocol
+            self.server.service.authenticated.append(done)
             if not body:
                 return self._reply(200, headers=header)
         elif self.ctx is None or not self.ctx.complete:
             return self._challenge()
         content_type = self.headers.get("Content-Type", "")
-        encrypted = content_type.startswith("multipart/encrypted")
+        encrypted = content_type.startswith(("multipart/encrypted", "multipart/x-multi-encrypted"))
+        sealing = CREDSSP_PROTOCOL if CREDSSP_PROTOCOL in content_type else PROTOCOL
         if encrypted:
             body = unwrap(self.ctx, body)
         elif not opts.allow_unencrypted and self.server.tls is None:
             return self._reply(500, fault_envelope("", Fault(UNSUPPORTED, "Unencrypted traffic is refused")))
         status, reply = self.server.service.handle(body)
         if encrypted:
-            ctype, reply = wrap(self.ctx, reply)
+            ctype, reply = wrap(self.ctx, reply, sealing)
             return self._reply(status, reply, {"Content-Type": ctype})
         self._reply(status, reply, {"Content-Type": "application/soap+xml;charset=UTF-8"})
