@@ -53,9 +53,9 @@ from harness.drivers import (
     StartVM,
     VMRef,
 )
-from live_driver.commands import Invocation, cmd
 from live_driver.driver import PowerShellHyperVDriver
 from live_driver.session import Session, pipeline
+from live_driver.wire import Invocation, cmd
 
 USER, PASSWORD = "bench", "bench-pass"
 OUT = Path(__file__).resolve().parent.parent / "reports" / "out" / "bench-live.json"

@@ -21,9 +21,9 @@ class Check:
 
 def run_checks(host: str, **config: Any) -> list[Check]:
     from harness.drivers import HostError
-    from live_driver.commands import Invocation, cmd
     from live_driver.driver import classify
     from live_driver.session import Session, TransportFailure
+    from live_driver.wire import Invocation, cmd
 
     session = Session(host, **config)
     checks: list[Check] = []

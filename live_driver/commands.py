@@ -17,7 +17,9 @@ Choices a real host shares with the emulated one:
   its parent).
 - Checkpoints are found by listing the VM's checkpoints and matching the name exactly in
   Python, then addressed by ``-Id``: ``Get-VMSnapshot -Name`` takes wildcards, so a name
-  like ``x*`` must never reach it as a filter.
+  like ``x*`` must never reach it as a filter. The Ids a driver has seen (:class:`Known`)
+  spare that listing: a revert or delete of a known checkpoint is one round trip, and an
+  Id the host no longer has sends the plan back to the listing.
 - Chain size (the answers' ``VolumeState.chain_size``) is the sum of ``Get-VHD``'s
   ``FileSize`` over the differencing files from the leaf up to the base disk, walked one
   level per ``Get-VHD -Path <frontier>`` call.
@@ -27,7 +29,7 @@ Choices a real host shares with the emulated one:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,76 +67,11 @@ from harness.drivers import (
     VolumeSnapshotAnswer,
     VolumeState,
 )
+from live_driver.wire import SWITCH, Cmdlet, Int64, Invocation, PSObj, Sleep, cmd
 
 MIB = 2**20
 _BUSY_STATUS = {"MergingDisks", "DeletingSnapshot"}
 _MEMORY_STATES = {"Saved", "Running", "Paused"}
-
-
-# --------------------------------------------------------------------------- the wire vocabulary
-
-
-@dataclass(frozen=True, slots=True)
-class Int64:
-    """A value sent as ``System.Int64`` (a bare Python int goes as Int32)."""
-
-    value: int
-
-
-@dataclass(frozen=True, slots=True)
-class Switch:
-    """A switch parameter that is present (``-Force``)."""
-
-
-SWITCH = Switch()
-Value = str | bool | int | Int64 | uuid.UUID | tuple[str, ...] | Switch
-
-
-@dataclass(frozen=True, slots=True)
-class Cmdlet:
-    name: str
-    params: tuple[tuple[str, Value], ...]
-
-
-def cmd(name: str, **params: Value) -> Cmdlet:
-    """A cmdlet call with ``-ErrorAction Stop`` appended."""
-    for key, value in params.items():
-        if isinstance(value, int) and not isinstance(value, bool) and not -(2**31) <= value < 2**31:
-            raise ValueError(f"{name} -{key}: {value} does not fit Int32; wrap it in Int64")
-    return Cmdlet(name, (*params.items(), ("ErrorAction", "Stop")))
-
-
-@dataclass(frozen=True, slots=True)
-class Invocation:
-    """One PowerShell pipeline: statements run in order, cmdlets within a statement are
-    piped. ``readonly`` invocations may be retried after a transport error."""
-
-    statements: tuple[tuple[Cmdlet, ...], ...]
-    readonly: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class PSObj:
-    """A returned object: type names, properties (enums as their names, nested objects as
-    text), and its ToString."""
-
-    types: tuple[str, ...]
-    props: Mapping[str, Any] = field(default_factory=dict)
-    text: str = ""
-
-    def is_a(self, short: str) -> bool:
-        return bool(self.types) and self.types[0].rsplit(".", 1)[-1] == short
-
-    def __getitem__(self, key: str) -> Any:
-        return self.props[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.props.get(key, default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +93,42 @@ class Layout:
         return f"{self.folder(vm)}\\Export"
 
 
+@dataclass
+class Known:
+    """Checkpoints a driver has seen on its host: (VM, name) -> (Id, holds memory). Names
+    seen twice in one listing are left out, so an ambiguous name is always looked up (and
+    refused)."""
+
+    checkpoints: dict[tuple[str, str], tuple[uuid.UUID, bool]] = field(default_factory=dict)
+
+    def learn(self, objs: Iterable[PSObj], listing: bool = True) -> None:
+        """Record the VMSnapshot objects; a ``listing`` is every checkpoint of its VMs."""
+        snaps = of(list(objs), "VMSnapshot")
+        seen: dict[tuple[str, str], int] = {}
+        for snap in snaps:
+            key = (str(snap["VMName"]), str(snap["Name"]))
+            seen[key] = seen.get(key, 0) + 1
+            self.checkpoints[key] = (snap["Id"], str(snap["State"]) in _MEMORY_STATES)
+        for key, count in seen.items():
+            if count > 1:
+                del self.checkpoints[key]
+        if listing:  # what a listing no longer shows is gone
+            vms = {vm for vm, _ in seen}
+            for key in [k for k in self.checkpoints if k[0] in vms and k not in seen]:
+                del self.checkpoints[key]
+
+    def forget(self, vm: str, name: str | None = None) -> None:
+        for key in [k for k in self.checkpoints if k[0] == vm and name in (None, k[1])]:
+            del self.checkpoints[key]
+
+
 Step = Invocation | Sleep
+Statement = Cmdlet | Sequence[Cmdlet]
 Plan = Generator[Step, list[PSObj], Answer]
 Sub = Generator[Step, list[PSObj], Any]
 
 
-def run(*statements: Cmdlet | Sequence[Cmdlet], readonly: bool = False) -> Sub:
+def run(*statements: Statement, readonly: bool = False) -> Sub:
     stmts = tuple((s,) if isinstance(s, Cmdlet) else tuple(s) for s in statements)
     return (yield Invocation(stmts, readonly))
 
@@ -243,7 +210,7 @@ def volumes(drives: Sequence[PSObj], known: Sequence[PSObj] = ()) -> Sub:
     )
 
 
-def vm_reads(name: str, layout: Layout, vm: bool = True) -> list[Cmdlet | tuple[Cmdlet, ...]]:
+def vm_reads(name: str, layout: Layout, vm: bool = True) -> list[Statement]:
     """The VM (unless a cmdlet before passes it through), its drives, and every disk file
     in its folder (``Get-ChildItem | Get-VHD``: the chains, in the same round trip)."""
     return [
@@ -271,8 +238,9 @@ def absent(name: str) -> Sub:
     raise InvalidState(f"A virtual machine with name '{name}' is already registered.")
 
 
-def find_checkpoint(vm: str, name: str) -> Sub:
+def find_checkpoint(vm: str, name: str, known: Known) -> Sub:
     snaps = list(of((yield from run(cmd("Get-VMSnapshot", VMName=vm), readonly=True)), "VMSnapshot"))
+    known.learn(snaps)
     matches = [s for s in snaps if s["Name"] == name]
     if not matches:
         raise ObjectNotFound(f"Unable to find a snapshot matching the given criteria: '{name}' of '{vm}'.")
@@ -303,7 +271,7 @@ def define(vm: str, memory_mib: int, cpus: int, paths: Sequence[str]) -> list[Cm
 # --------------------------------------------------------------------------- plans
 
 
-def deploy(c: DeployVM, layout: Layout) -> Plan:
+def deploy(c: DeployVM, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     yield from absent(name)
     creates, paths = new_disks(name, c.disks, layout)
@@ -329,7 +297,7 @@ def deploy(c: DeployVM, layout: Layout) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def register(c: RegisterVM, layout: Layout) -> Plan:
+def register(c: RegisterVM, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     yield from absent(name)
     creates, paths = new_disks(name, c.disks, layout)
@@ -339,7 +307,7 @@ def register(c: RegisterVM, layout: Layout) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def import_vm(c: ImportVM, layout: Layout) -> Plan:
+def import_vm(c: ImportVM, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     yield from absent(name)
     export = layout.export(name)
@@ -359,12 +327,12 @@ def import_vm(c: ImportVM, layout: Layout) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def start(c: StartVM, layout: Layout) -> Plan:
+def start(c: StartVM, layout: Layout, known: Known) -> Plan:
     objs = yield from run(start_vm(c.vm.name), *vm_reads(c.vm.name, layout, vm=False))
     return (yield from vm_answer(objs))
 
 
-def power_off(c: PowerOffVM, layout: Layout) -> Plan:
+def power_off(c: PowerOffVM, layout: Layout, known: Known) -> Plan:
     objs = yield from run(
         cmd("Stop-VM", Name=c.vm.name, TurnOff=SWITCH, Force=SWITCH, Passthru=SWITCH),
         *vm_reads(c.vm.name, layout, vm=False),
@@ -372,16 +340,17 @@ def power_off(c: PowerOffVM, layout: Layout) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def unregister(c: UnregisterVM, layout: Layout) -> Plan:
+def unregister(c: UnregisterVM, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     objs = yield from run(*vm_reads(name, layout), cmd("Get-VMSnapshot", VMName=name), readonly=True)
     vols = yield from volumes(of(objs, "HardDiskDrive"), objs)
     lost = tuple(str(s["Name"]) for s in sorted(of(objs, "VMSnapshot"), key=lambda s: str(s.get("CreationTime"))))
     yield from run(cmd("Remove-VM", Name=name, Force=SWITCH))
+    known.forget(name)
     return UnregisterAnswer(lost, vols)
 
 
-def destroy(c: DestroyVM, layout: Layout) -> Plan:
+def destroy(c: DestroyVM, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     try:
         yield from run(cmd("Get-VM", Name=name), readonly=True)
@@ -390,13 +359,14 @@ def destroy(c: DestroyVM, layout: Layout) -> Plan:
         )
     except ObjectNotFound:
         pass
+    known.forget(name)
     folder = layout.folder(name)
     if True in (yield from run(cmd("Test-Path", LiteralPath=(folder,)), readonly=True)):
         yield from run(cmd("Remove-Item", LiteralPath=folder, Recurse=SWITCH, Force=SWITCH))
     return VMAnswer(None)
 
 
-def export(c: ExportVM, layout: Layout) -> Plan:
+def export(c: ExportVM, layout: Layout, known: Known) -> Plan:
     name, folder = c.vm.name, layout.export(c.vm.name)
     objs = yield from run(cmd("Get-VM", Name=name), cmd("Test-Path", LiteralPath=(folder,)), readonly=True)
     if True in objs:
@@ -406,15 +376,17 @@ def export(c: ExportVM, layout: Layout) -> Plan:
         cmd("Get-VMSnapshot", VMName=name),
         cmd("Get-ChildItem", LiteralPath=folder, Recurse=SWITCH, File=SWITCH),
     )
+    known.learn(objs)
     copied = sum(int(f["Length"]) for f in of(objs, "FileInfo") if not str(f["Name"]).lower().endswith(".vmcx"))
     names = tuple(str(s["Name"]) for s in sorted(of(objs, "VMSnapshot"), key=lambda s: str(s.get("CreationTime"))))
     return ExportAnswer(copied, names)
 
 
-def create_snapshot(c: CreateVMSnapshot, layout: Layout) -> Plan:
+def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
     name, snap = c.vm.name, c.snapshot.name
     objs = yield from run(cmd("Get-VM", Name=name), cmd("Get-VMSnapshot", VMName=name), readonly=True)
     vm = one(objs, "VirtualMachine")
+    known.learn(objs)
     if any(s["Name"] == snap for s in of(objs, "VMSnapshot")):
         raise InvalidState(f"A checkpoint named '{snap}' already exists for '{name}'.")
     if c.memory and power(vm) != PowerState.Running:
@@ -427,29 +399,28 @@ def create_snapshot(c: CreateVMSnapshot, layout: Layout) -> Plan:
         *vm_reads(name, layout),
     )
     taken = one(objs, "VMSnapshot")
+    known.learn([taken], listing=False)
     vm = one(objs, "VirtualMachine")
     vols = yield from volumes(of(objs, "HardDiskDrive"), objs)
     return SnapshotAnswer(power(vm), vols, memory=str(taken["State"]) in _MEMORY_STATES)
 
 
-def revert(c: RevertToVMSnapshot, layout: Layout) -> Plan:
+def revert(c: RevertToVMSnapshot, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
-    snap = yield from find_checkpoint(name, c.snapshot.name)
-    resume = [start_vm(name)] if str(snap["State"]) in _MEMORY_STATES else []
-    objs = yield from run(
-        (cmd("Get-VMSnapshot", Id=snap["Id"]), cmd("Restore-VMSnapshot", Confirm=False)),
-        *resume,
-        *vm_reads(name, layout, vm=not resume),
-    )
+
+    def then(memory: bool) -> list[Statement]:  # a memory checkpoint leaves the VM Saved: resume it
+        return [start_vm(name), *vm_reads(name, layout, vm=False)] if memory else vm_reads(name, layout)
+
+    objs = yield from by_id(name, c.snapshot.name, known, cmd("Restore-VMSnapshot", Confirm=False), then)
     vm = one(objs, "VirtualMachine")
     return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
 
 
-def delete_snapshot(c: DeleteVMSnapshot, layout: Layout) -> Plan:
+def delete_snapshot(c: DeleteVMSnapshot, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
-    snap = yield from find_checkpoint(name, c.snapshot.name)
-    remove = (cmd("Get-VMSnapshot", Id=snap["Id"]), cmd("Remove-VMSnapshot", Confirm=False))
-    objs = yield from run(remove, *vm_reads(name, layout))
+    remove = cmd("Remove-VMSnapshot", Confirm=False)
+    objs = yield from by_id(name, c.snapshot.name, known, remove, lambda _memory: vm_reads(name, layout))
+    known.forget(name, c.snapshot.name)
     waited = 0.0
     while True:
         vm = one(objs, "VirtualMachine")
@@ -465,7 +436,7 @@ def delete_snapshot(c: DeleteVMSnapshot, layout: Layout) -> Plan:
     return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
 
 
-def attach(c: AttachVolume, layout: Layout) -> Plan:
+def attach(c: AttachVolume, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     creates, paths = new_disks(name, [c.disk], layout)
     objs = yield from run(
@@ -477,7 +448,7 @@ def attach(c: AttachVolume, layout: Layout) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def detach(c: DetachVolume, layout: Layout) -> Plan:
+def detach(c: DetachVolume, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     drives = of((yield from run(cmd("Get-VMHardDiskDrive", VMName=name), readonly=True)), "HardDiskDrive")
     drive = next((d for d in drives if volume_of(str(d["Path"])) == c.disk.volume_uuid), None)
@@ -496,7 +467,7 @@ def detach(c: DetachVolume, layout: Layout) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def volume_snapshot(c: CreateVolumeSnapshot, layout: Layout) -> Plan:
+def volume_snapshot(c: CreateVolumeSnapshot, layout: Layout, known: Known) -> Plan:
     leaf = None
     try:
         drives = of((yield from run(cmd("Get-VMHardDiskDrive", VMName=c.vm.name), readonly=True)), "HardDiskDrive")
@@ -512,7 +483,7 @@ def volume_snapshot(c: CreateVolumeSnapshot, layout: Layout) -> Plan:
     return VolumeSnapshotAnswer(sum(files[p][1] for p in chain(files, leaf)))
 
 
-def inventory(c: GetInventory, layout: Layout) -> Plan:
+def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
     objs = yield from run(
         cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=layout.storage_root, Directory=SWITCH), readonly=True
     )
@@ -526,6 +497,7 @@ def inventory(c: GetInventory, layout: Layout) -> Plan:
     if folders:
         reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
     details = (yield from run(*reads, readonly=True)) if reads else []
+    known.learn(details)
     flags = [o for o in details if isinstance(o, bool)]
     exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
     drives = of(details, "HardDiskDrive")
@@ -553,6 +525,23 @@ def inventory(c: GetInventory, layout: Layout) -> Plan:
     return Inventory(tuple(out), tuple(exported))
 
 
+def by_id(vm: str, name: str, known: Known, act: Cmdlet, then: Callable[[bool], Sequence[Statement]]) -> Sub:
+    """``Get-VMSnapshot -Id | act``, then the statements ``then(memory)`` gives for the
+    checkpoint's memory flag: one round trip when the checkpoint is known, else after
+    finding it by name. Returns the objects the host returned."""
+    hit = known.checkpoints.get((vm, name))
+    if hit is not None:
+        try:
+            return (yield from run((cmd("Get-VMSnapshot", Id=hit[0]), act), *then(hit[1])))
+        except ObjectNotFound as err:
+            if "GetVMSnapshot" not in str(err):  # not the Id: something after it
+                raise
+            known.forget(vm, name)  # gone or replaced behind our back: look it up
+    snap = yield from find_checkpoint(vm, name, known)
+    memory = str(snap["State"]) in _MEMORY_STATES
+    return (yield from run((cmd("Get-VMSnapshot", Id=snap["Id"]), act), *then(memory)))
+
+
 PLANS: dict[type[Command], Any] = {
     DeployVM: deploy,
     RegisterVM: register,
@@ -572,8 +561,9 @@ PLANS: dict[type[Command], Any] = {
 }
 
 
-def plan(command: Command, layout: Layout) -> Plan:
-    """The plan that carries out ``command``; ``KeyError`` for commands this driver does
-    not support (the guest-data pair: ``capabilities.guest_data`` is False)."""
-    result: Plan = PLANS[type(command)](command, layout)
+def plan(command: Command, layout: Layout, known: Known | None = None) -> Plan:
+    """The plan that carries out ``command``, learning into ``known``; ``KeyError`` for
+    commands this driver does not support (the guest-data pair: ``capabilities.guest_data``
+    is False)."""
+    result: Plan = PLANS[type(command)](command, layout, known if known is not None else Known())
     return result

@@ -26,8 +26,9 @@ from harness.drivers import (
     OperationTimeout,
     StorageUnavailable,
 )
-from live_driver.commands import Layout, Sleep, plan
+from live_driver.commands import Known, Layout, plan
 from live_driver.session import ErrorInfo, Session, TransportFailure
+from live_driver.wire import Sleep
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +127,14 @@ class PowerShellHyperVDriver:
             merge_poll_seconds,
             merge_timeout_seconds,
         )
+        self.known = Known()  # checkpoint Ids seen on this host
         self._closed = False
 
     def execute(self, command: Command) -> Answer:
         if self._closed:
             raise RuntimeError("PowerShellHyperVDriver used after close()")
         try:
-            steps = plan(command, self.layout)
+            steps = plan(command, self.layout, self.known)
         except KeyError:
             raise TypeError(f"PowerShellHyperVDriver cannot execute {type(command).__name__}") from None
         reply: Any = None

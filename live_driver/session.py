@@ -28,7 +28,7 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import TaggedValue
 from pypsrp.wsman import WSMan
 
-from live_driver.commands import Int64, Invocation, PSObj, Switch, Value
+from live_driver.wire import Int64, Invocation, PSObj, Switch, Value
 
 log = logging.getLogger(__name__)
 

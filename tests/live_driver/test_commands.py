@@ -24,9 +24,10 @@ from harness.drivers import (
     StorageUnavailable,
     VMRef,
 )
-from live_driver.commands import SWITCH, Cmdlet, Int64, Layout, PSObj, Sleep, cmd, plan, volume_of
+from live_driver.commands import Known, Layout, plan, volume_of
 from live_driver.driver import classify
 from live_driver.session import ErrorInfo
+from live_driver.wire import SWITCH, Cmdlet, Int64, Invocation, PSObj, Sleep, cmd
 
 HV = "Microsoft.HyperV.PowerShell"
 HOSTILE = "x*'; Remove-VM -Name * -Force; '$(whoami)"
@@ -58,18 +59,21 @@ class Host:
 
     def drive(self, steps: Any) -> Any:
         reply: Any = None
+        error: HostError | None = None
         while True:
             try:
-                step = steps.send(reply)
+                step = steps.throw(error) if error is not None else steps.send(reply)
             except StopIteration as done:
                 return done.value
+            reply, error = None, None
             if isinstance(step, Sleep):
-                reply = None
                 continue
             self.sent.append(step)
             key = step.statements[0][0].name
             answer = self.replies[key]
             reply = answer(step) if callable(answer) else answer
+            if isinstance(reply, HostError):  # the host's error, thrown into the plan
+                reply, error = None, reply
 
     def cmdlets(self) -> list[Cmdlet]:
         return [c for inv in self.sent for st in inv.statements for c in st]
@@ -191,3 +195,50 @@ def test_volume_of_reads_the_hyperv_file_names() -> None:
 def test_classify_by_error_id_not_by_text(fq: str, category: int, message: str, kind: type[HostError]) -> None:
     error = classify(ErrorInfo(fq, category, message, None))
     assert type(error) is kind and fq in error.message
+
+
+def test_a_known_checkpoint_is_one_round_trip_and_a_stale_id_is_looked_up() -> None:
+    vhds = [vhd("C:\\s\\vm\\r_2.avhdx", "C:\\s\\vm\\r.vhdx", 5), vhd("C:\\s\\vm\\r.vhdx", None, 9)]
+    after = [vm("Off"), drive("C:\\s\\vm\\r_2.avhdx"), *vhds]  # the reads, chains included
+    known, old, new = Known(), uuid.uuid4(), uuid.uuid4()
+    known.learn([snap("A", "Saved", old)])
+    assert known.checkpoints == {("vm", "A"): (old, True)}
+
+    host = Host({"Get-VMSnapshot": lambda inv: after, "Get-VHD": vhds})
+    host.drive(plan(RevertToVMSnapshot(VMRef("vm"), SnapshotRef("A")), Layout(), known))
+    assert len(host.sent) == 1  # no listing: straight to the Id
+    assert ("Id", old) in host.sent[0].statements[0][0].params
+    assert host.sent[0].statements[1][0].name == "Start-VM"  # the known memory flag resumes it
+
+    # the Id is gone (A was deleted and taken again behind the driver's back): list, then act
+    def replies(inv: Invocation) -> Any:
+        if inv.readonly:
+            return [snap("A", "Off", new)]
+        if ("Id", old) in inv.statements[0][0].params:
+            return ObjectNotFound(f"no such Id [ObjectNotFound,{HV}.Commands.GetVMSnapshotCommand]")
+        return after
+
+    host = Host({"Get-VMSnapshot": replies, "Get-VHD": vhds})
+    host.drive(plan(DeleteVMSnapshot(VMRef("vm"), SnapshotRef("A")), Layout(), known))
+    assert [("Id", old) in inv.statements[0][0].params for inv in host.sent] == [True, False, False]
+    assert ("Id", new) in host.sent[2].statements[0][0].params
+    assert known.checkpoints == {}  # deleted: forgotten
+
+    # an ObjectNotFound from a later cmdlet is the answer, not a reason to retry
+    known.learn([snap("B", "Off", old)])
+    missing = ObjectNotFound(f"no folder [PathNotFound,{HV}.Commands.GetChildItemCommand]")
+    host = Host({"Get-VMSnapshot": lambda inv: missing})
+    with pytest.raises(ObjectNotFound, match="no folder"):
+        host.drive(plan(DeleteVMSnapshot(VMRef("vm"), SnapshotRef("B")), Layout(), known))
+    assert len(host.sent) == 1
+
+
+def test_known_leaves_out_ambiguous_names_and_what_a_listing_no_longer_shows() -> None:
+    known = Known()
+    a, b = uuid.uuid4(), uuid.uuid4()
+    known.learn([snap("A", sid=a), snap("B", sid=b)])
+    known.learn([snap("A", sid=a), snap("A", sid=uuid.uuid4())])  # B gone, A twice
+    assert known.checkpoints == {}
+    known.learn([snap("C", sid=b)], listing=False)
+    known.forget("vm")
+    assert known.checkpoints == {}

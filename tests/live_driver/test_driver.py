@@ -234,3 +234,24 @@ def test_guest_data_is_not_on_the_wire(driver: PowerShellHyperVDriver, endpoint:
     endpoint.host.write(VM.name, "k", "after")
     driver.execute(RevertToVMSnapshot(VM, SnapshotRef("A")))
     assert endpoint.host.read(VM.name, "k") == "before"
+
+
+def test_a_checkpoint_the_driver_has_seen_is_addressed_by_id(
+    driver: PowerShellHyperVDriver, endpoint: EmulatedHost
+) -> None:
+    driver.execute(DeployVM(VM, 512, 1, (ROOT,)))
+    driver.execute(CreateVMSnapshot(VM, SnapshotRef("A"), memory=True))
+    driver.execute(CreateVMSnapshot(VM, SnapshotRef("B")))
+    endpoint.received.clear()
+    driver.execute(RevertToVMSnapshot(VM, SnapshotRef("A")))
+    driver.execute(DeleteVMSnapshot(VM, SnapshotRef("B")))
+    # no listing of the VM's checkpoints: each went straight to Get-VMSnapshot -Id
+    assert not any(c.name == "Get-VMSnapshot" and c.params[0][0] == "VMName" for c in endpoint.received)
+    assert endpoint.host.vm(VM.name).current == "A" and list(endpoint.host.vm(VM.name).checkpoints) == ["A"]
+    # a driver that has not seen them (a new process) lists first, and ends the same
+    endpoint.host.checkpoint(VM.name, "C", False, False)  # behind the drivers' backs
+    with PowerShellHyperVDriver(**endpoint.driver_config(merge_poll_seconds=0.01)) as cold:
+        endpoint.received.clear()
+        cold.execute(DeleteVMSnapshot(VM, SnapshotRef("C")))
+        assert [c.name for c in endpoint.received][:2] == ["Get-VMSnapshot", "Get-VMSnapshot"]
+    assert list(endpoint.host.vm(VM.name).checkpoints) == ["A"]

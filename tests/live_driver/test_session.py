@@ -11,8 +11,8 @@ from typing import Any
 from pypsrp.complex_objects import Pipeline
 from pypsrp.serializer import Serializer
 
-from live_driver.commands import SWITCH, Int64, Invocation, cmd
 from live_driver.session import pipeline
+from live_driver.wire import SWITCH, Int64, Invocation, cmd
 
 INVOCATION = Invocation(
     (

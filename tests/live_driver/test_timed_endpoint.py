@@ -29,8 +29,8 @@ from harness.drivers import (
     SnapshotRef,
     VMRef,
 )
-from live_driver.commands import Invocation, cmd
 from live_driver.driver import PowerShellHyperVDriver
+from live_driver.wire import Invocation, cmd
 from simulator.costs import MB, Costs
 from simulator.psrp_endpoint.endpoint import EmulatedHost
 
