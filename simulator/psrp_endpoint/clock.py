@@ -46,7 +46,6 @@ class Clock:
         seed: int = 0,
     ) -> None:
         self.lock = lock
-        self.time_scale = time_scale
         self.realtime = RealtimeHyperVDriver(time_scale, host=host, costs=costs, seed=seed, lock=lock)
 
     def perform(self, command: Command) -> None:
@@ -62,10 +61,6 @@ class Clock:
         """The VM's busy state as Get-VM's OperationalStatus names it, or None."""
         status = self.realtime.timed.status(vm)
         return status if status in STATUSES else None
-
-    @property
-    def now(self) -> float:
-        return self.realtime.now
 
     def close(self) -> None:
         self.realtime.close()

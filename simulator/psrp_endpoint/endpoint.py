@@ -112,7 +112,7 @@ class EmulatedHost:
 
     @property
     def authenticated(self) -> list[str]:
-        """The protocol of each completed NTLM/Negotiate handshake ("ntlm", "kerberos")."""
+        """The protocol of each completed handshake: "ntlm", "kerberos" or "credssp"."""
         return self._server.service.authenticated
 
     @property

@@ -19,6 +19,7 @@ import struct
 import threading
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,10 +156,12 @@ def unwrap(ctx: Any, body: bytes) -> bytes:
 def wrap(ctx: Any, message: bytes, protocol: str = PROTOCOL) -> tuple[str, bytes]:
     """SOAP bytes -> a multipart/encrypted body; CredSSP seals 16 KiB per part
     (``multipart/x-multi-encrypted`` when there are several)."""
-    step = CREDSSP_CHUNK if protocol == CREDSSP_PROTOCOL else max(1, len(message))
+    if protocol == CREDSSP_PROTOCOL and len(message) > CREDSSP_CHUNK:
+        chunks = [message[at : at + CREDSSP_CHUNK] for at in range(0, len(message), CREDSSP_CHUNK)]
+    else:
+        chunks = [message]
     body = b""
-    for at in range(0, len(message) or 1, step):
-        chunk = message[at : at + step]
+    for chunk in chunks:
         res = ctx.wrap_winrm(chunk)
         head = b"\r\n".join(
             [
@@ -172,7 +175,7 @@ def wrap(ctx: Any, message: bytes, protocol: str = PROTOCOL) -> tuple[str, bytes
             ]
         )
         body += head + struct.pack("<i", len(res.header)) + res.header + res.data
-    kind = "multipart/x-multi-encrypted" if len(message) > step else "multipart/encrypted"
+    kind = "multipart/x-multi-encrypted" if len(chunks) > 1 else "multipart/encrypted"
     return f'{kind};protocol="{protocol}";boundary="Encrypted Boundary"', body + BOUNDARY + b"--\r\n"
 
 
@@ -187,7 +190,7 @@ class Service:
     shells: dict[str, Shell] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     timed_out: int = 0  # Receives answered with the TimedOut fault (nothing yet)
-    authenticated: list[str] = field(default_factory=list)  # "ntlm" / "kerberos", per handshake
+    authenticated: list[str] = field(default_factory=list)  # "ntlm" / "kerberos" / "credssp", per handshake
 
     def handle(self, raw: bytes) -> tuple[int, bytes]:
         message_id = ""
@@ -335,12 +338,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
-    def _reply(
-        self, status: int, body: bytes = b"", headers: dict[str, str] | list[tuple[str, str]] | None = None
-    ) -> None:
+    def _reply(self, status: int, body: bytes = b"", headers: Sequence[tuple[str, str]] = ()) -> None:
         reason = {200: "OK", 401: "Unauthorized", 500: "Internal Server Error"}.get(status, "")
         lines = [f"HTTP/1.1 {status} {reason}", "Server: Microsoft-HTTPAPI/2.0", f"Content-Length: {len(body)}"]
-        lines += [f"{k}: {v}" for k, v in (headers.items() if isinstance(headers, dict) else headers or [])]
+        lines += [f"{k}: {v}" for k, v in headers]
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         self.wfile.flush()
 
@@ -379,7 +380,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 log.info("emulated host refused an authentication attempt")
                 return self._challenge()
             answer = "CredSSP" if protocol == "credssp" else "Negotiate"
-            header = {"WWW-Authenticate": f"{answer} {base64.b64encode(out).decode()}"} if out else {}
+            header = [("WWW-Authenticate", f"{answer} {base64.b64encode(out).decode()}")] if out else []
             if not self.ctx.complete:
                 if protocol == "credssp" and out is None:  # the acceptor gave up (bad inner auth)
                     return self._challenge()
@@ -402,5 +403,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
         status, reply = self.server.service.handle(body)
         if encrypted:
             ctype, reply = wrap(self.ctx, reply, sealing)
-            return self._reply(status, reply, {"Content-Type": ctype})
-        self._reply(status, reply, {"Content-Type": "application/soap+xml;charset=UTF-8"})
+            return self._reply(status, reply, [("Content-Type", ctype)])
+        self._reply(status, reply, [("Content-Type", "application/soap+xml;charset=UTF-8")])
