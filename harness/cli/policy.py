@@ -1,9 +1,8 @@
 """``hvsnap policy create|list|update|delete|run-due`` and ``hvsnap limit set|list``.
 
-Recurring VM snapshot policies and VM snapshot resource limits (issue 7), with the
-conventions of :mod:`harness.cli`: ``--json`` prints CloudStack response objects, a refusal
-prints ``{"errorcode", "errortext"}`` and exits 3. ``harness.cli`` registers both groups;
-its helpers are looked up when a command runs (it imports this module while loading).
+Recurring VM snapshot policies and VM snapshot resource limits, with the conventions of
+:mod:`harness.cli.common`: ``--json`` prints CloudStack response objects, a refusal prints
+``{"errorcode", "errortext"}`` and exits 3.
 
 Without ``hvsnap serve`` running, nothing takes the scheduled snapshots: ``policy run-due``
 runs what is due once (from cron, say), and any run missed meanwhile is taken once, logged.
@@ -11,33 +10,13 @@ runs what is due once (from cron, say), and any run missed meanwhile is taken on
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 import click
 
-Obj = dict[str, Any]
+from harness.cli.common import Obj, command
+
 INTERVALS = click.Choice(["HOURLY", "DAILY", "WEEKLY", "MONTHLY"], case_sensitive=False)
-
-
-def _command(group: click.Group, name: str, **kw: Any) -> Callable[[Callable[..., Any]], click.Command]:
-    """``harness.cli.command``, resolved at run time."""
-
-    def wrap(fn: Callable[..., Any]) -> click.Command:
-        @group.command(name, **kw)
-        @click.option("--json", "as_json", is_flag=True, help="Print JSON (CloudStack field names)")
-        @click.pass_context
-        @wraps(fn)
-        def run(ctx: click.Context, as_json: bool, **args: Any) -> None:
-            from harness import cli
-
-            with cli._cloud(ctx) as (cloud, caller):
-                cli._print(cloud, fn(cloud, caller, **args), as_json)
-
-        return run
-
-    return wrap
 
 
 @click.group("policy")
@@ -45,7 +24,7 @@ def policy_group() -> None:
     """Recurring VM snapshot policies (one per VM) and their retention."""
 
 
-@_command(policy_group, "create")
+@command(policy_group, "create")
 @click.argument("vmid")
 @click.option("--interval", "intervaltype", type=INTERVALS, required=True, help="HOURLY, DAILY, WEEKLY, MONTHLY")
 @click.option("--schedule", required=True, help='"MM", "MM:HH", "MM:HH:D" (D: 1 Sunday..7) or "MM:HH:DD" (DD: 1-28)')
@@ -67,14 +46,14 @@ def policy_create(cloud: Any, caller: Any, vmid: str, **opts: Any) -> Obj:
     )
 
 
-@_command(policy_group, "list")
+@command(policy_group, "list")
 @click.option("--id", "policy_uuid")
 @click.option("--vm", "vm_uuid")
 def policy_list(cloud: Any, caller: Any, policy_uuid: str | None, vm_uuid: str | None) -> list[Obj]:
     return cloud.manager.list_vm_snapshot_policies(caller, policy_uuid, vm_uuid)
 
 
-@_command(policy_group, "update")
+@command(policy_group, "update")
 @click.argument("policyid")
 @click.option("--interval", "intervaltype", type=INTERVALS)
 @click.option("--schedule")
@@ -97,7 +76,7 @@ def policy_update(cloud: Any, caller: Any, policyid: str, **opts: Any) -> Obj:
     )
 
 
-@_command(policy_group, "delete")
+@command(policy_group, "delete")
 @click.argument("policyids", nargs=-1)
 @click.option("--vm", "vm_uuid", help="Delete this VM's policy")
 def policy_delete(cloud: Any, caller: Any, policyids: tuple[str, ...], vm_uuid: str | None) -> Obj:
@@ -105,7 +84,7 @@ def policy_delete(cloud: Any, caller: Any, policyids: tuple[str, ...], vm_uuid: 
     return cloud.manager.delete_vm_snapshot_policies(caller, list(policyids) or None, vm_uuid)
 
 
-@_command(policy_group, "run-due")
+@command(policy_group, "run-due")
 def policy_run_due(cloud: Any, caller: Any) -> Obj:
     """Take every scheduled snapshot that is due now, once (what `hvsnap serve` does itself)."""
     return cloud.manager.run_due_policies(caller)
@@ -116,7 +95,7 @@ def limit_group() -> None:
     """VM snapshot resource limits of accounts and domains (resource type 100, vmsnapshot)."""
 
 
-@_command(limit_group, "set")
+@command(limit_group, "set")
 @click.option("--max", "max_", type=int, required=True, help="The limit; -1 is unlimited")
 @click.option("--account", "account_name", help="An account's limit (default: the domain's)")
 @click.option("--domain-id", "domain_uuid", help="The domain (or the account's domain)")
@@ -128,7 +107,7 @@ def limit_set(
     return cloud.manager.update_resource_limit(caller, resourcetype, max_, account_name, domain_uuid)
 
 
-@_command(limit_group, "list")
+@command(limit_group, "list")
 @click.option("--account", "account_name")
 @click.option("--domain-id", "domain_uuid")
 def limit_list(cloud: Any, caller: Any, account_name: str | None, domain_uuid: str | None) -> list[Obj]:
