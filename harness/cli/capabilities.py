@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from harness.cli.common import Obj, command
-from harness.service.cloud import Cloud
+from harness.cli.client import Api
+from harness.cli.common import Listing, Obj, command, group
+
+capabilities = group(
+    "capabilities",
+    "Hypervisor capabilities: VM snapshots on or off",
+    "hvsnap capabilities set --vm-snapshot-enabled false",
+)
 
 
-@click.group("capabilities")
-def capabilities() -> None:
-    """Hypervisor capabilities (vm_snapshot_enabled)."""
+@command(capabilities, "list", "hvsnap capabilities list")
+def capabilities_list(api: Api) -> Listing:
+    """List hypervisor capabilities."""
+    return Listing("hypervisor capabilities", api.list("listHypervisorCapabilities", "hypervisorCapabilities"))
 
 
-@command(capabilities, "list")
-def capabilities_list(cloud: Cloud, caller: Any) -> list[Obj]:
-    return cloud.manager.list_capabilities()
-
-
-@command(capabilities, "set")
-@click.option("--vm-snapshot-enabled", "enabled", type=click.BOOL, required=True)
-@click.option("--id", "caps_uuid")
-def capabilities_set(cloud: Cloud, caller: Any, enabled: bool, caps_uuid: str | None) -> Obj:
-    return cloud.manager.set_vm_snapshot_enabled(caller, enabled, caps_uuid)
+@command(capabilities, "set", "hvsnap capabilities set --vm-snapshot-enabled false")
+@click.option("--vm-snapshot-enabled", "enabled", type=click.BOOL, required=True, help="true or false")
+@click.option("--id", "caps_uuid", help="The capability row (default: Hyper-V's)")
+def capabilities_set(api: Api, enabled: bool, caps_uuid: str | None) -> Obj:
+    """Enable or disable VM snapshots for Hyper-V (root admin)."""
+    reply = api.call("updateHypervisorCapabilities", vmsnapshotenabled=enabled, id=caps_uuid)
+    return dict(reply["hypervisorcapabilities"])

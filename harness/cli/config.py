@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from harness.cli.common import Obj, command
-from harness.service.cloud import Cloud
+from harness.cli.client import Api
+from harness.cli.common import Listing, Obj, command, group
+
+config = group("config", "Configuration keys: limits, export strategy, ...", "hvsnap config set vmsnapshot.max 20")
 
 
-@click.group("config")
-def config() -> None:
-    """Configuration keys."""
-
-
-@command(config, "get")
+@command(config, "get", "hvsnap config get vmsnapshot.max")
 @click.argument("name", required=False)
-def config_get(cloud: Cloud, caller: Any, name: str | None) -> list[Obj]:
-    return cloud.manager.list_config(name)
+def config_get(api: Api, name: str | None) -> Listing:
+    """Show one configuration key, or all of them."""
+    return Listing("configuration keys", api.list("listConfigurations", "configuration", name=name))
 
 
-@command(config, "set")
+@command(config, "set", "hvsnap config set hyperv.vmsnapshot.export.strategy on-snapshot")
 @click.argument("name")
 @click.argument("value")
-def config_set(cloud: Cloud, caller: Any, name: str, value: str) -> Obj:
-    return cloud.manager.set_config(caller, name, value)
+def config_set(api: Api, name: str, value: str) -> Obj:
+    """Set a configuration key (root admin)."""
+    return dict(api.call("updateConfiguration", name=name, value=value)["configuration"])

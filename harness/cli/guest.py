@@ -1,30 +1,28 @@
-"""``hvsnap guest ...``: guest data on a simulated VM's disk."""
+"""``hvsnap guest ...``: guest data on a simulated VM's disk, to check what a revert brings back."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from harness.cli.common import Obj, command
-from harness.service.cloud import Cloud
+from harness.cli.client import Api
+from harness.cli.common import Obj, command, group
+from harness.cli.names import vm_id
+
+guest = group("guest", "Data on a simulated VM's disk, to see what a revert brings back", "hvsnap guest read web1 motd")
 
 
-@click.group("guest")
-def guest() -> None:
-    """Guest data on a simulated VM's disk, to check what a revert brings back."""
-
-
-@command(guest, "write")
-@click.argument("vmid")
+@command(guest, "write", "hvsnap guest write web1 motd v1")
+@click.argument("vm_ref", metavar="VM")
 @click.argument("key")
 @click.argument("value")
-def guest_write(cloud: Cloud, caller: Any, vmid: str, key: str, value: str) -> Obj:
-    return cloud.manager.write_guest_data(caller, vmid, key, value)
+def guest_write(api: Api, vm_ref: str, key: str, value: str) -> Obj:
+    """Write KEY=VALUE on the VM's disk (simulated hosts only)."""
+    return dict(api.call("writeGuestData", virtualmachineid=vm_id(api, vm_ref), key=key, value=value)["guestdata"])
 
 
-@command(guest, "read")
-@click.argument("vmid")
+@command(guest, "read", "hvsnap guest read web1 motd")
+@click.argument("vm_ref", metavar="VM")
 @click.argument("key")
-def guest_read(cloud: Cloud, caller: Any, vmid: str, key: str) -> Obj:
-    return cloud.manager.read_guest_data(caller, vmid, key)
+def guest_read(api: Api, vm_ref: str, key: str) -> Obj:
+    """Read KEY from the VM's disk (simulated hosts only)."""
+    return dict(api.call("readGuestData", virtualmachineid=vm_id(api, vm_ref), key=key)["guestdata"])

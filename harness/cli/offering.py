@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from harness.cli.client import Api
+from harness.cli.common import Listing, command, group
 
-import click
-
-from harness.cli.common import Obj, command
-from harness.service.cloud import Cloud
+offering = group("offering", "Service offerings (CPU and memory sizes)", "hvsnap offering list")
 
 
-@click.group("offering")
-def offering() -> None:
-    """Service offerings."""
-
-
-@command(offering, "list")
-def offering_list(cloud: Cloud, caller: Any) -> list[Obj]:
-    return cloud.manager.list_offerings()
+@command(offering, "list", "hvsnap offering list")
+def offering_list(api: Api) -> Listing:
+    """List the service offerings a VM can have."""
+    return Listing("service offerings", api.list("listServiceOfferings", "serviceoffering"))

@@ -1,8 +1,4 @@
-"""``hvsnap policy create|list|update|delete|run-due`` and ``hvsnap limit set|list``.
-
-Recurring VM snapshot policies and VM snapshot resource limits, with the conventions of
-:mod:`harness.cli.common`: ``--json`` prints CloudStack response objects, a refusal prints
-``{"errorcode", "errortext"}`` and exits 3.
+"""``hvsnap policy create|list|update|delete|run-due``: recurring VM snapshot policies.
 
 Without ``hvsnap serve`` running, nothing takes the scheduled snapshots: ``policy run-due``
 runs what is due once (from cron, say), and any run missed meanwhile is taken once, logged.
@@ -13,47 +9,56 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.table import Table
 
-from harness.cli.common import Obj, command
+from harness.cli.client import Api
+from harness.cli.common import Listing, Obj, Output, command, group, literal
+from harness.cli.names import vm_id
 
 INTERVALS = click.Choice(["HOURLY", "DAILY", "WEEKLY", "MONTHLY"], case_sensitive=False)
 
 
-@click.group("policy")
-def policy_group() -> None:
-    """Recurring VM snapshot policies (one per VM) and their retention."""
+policy_group = group(
+    "policy",
+    "Recurring VM snapshot policies (one per VM) and their retention",
+    "hvsnap policy create web1 --interval hourly --schedule 15 --maxsnaps 8",
+)
 
 
-@command(policy_group, "create")
-@click.argument("vmid")
+@command(policy_group, "create", "hvsnap policy create web1 --interval daily --schedule 30:01 --maxsnaps 7")
+@click.argument("vm_ref", metavar="VM")
 @click.option("--interval", "intervaltype", type=INTERVALS, required=True, help="HOURLY, DAILY, WEEKLY, MONTHLY")
 @click.option("--schedule", required=True, help='"MM", "MM:HH", "MM:HH:D" (D: 1 Sunday..7) or "MM:HH:DD" (DD: 1-28)')
 @click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. America/New_York")
 @click.option("--maxsnaps", type=int, required=True, help="How many scheduled snapshots to keep")
 @click.option("--memory", is_flag=True, help="Disk and memory snapshots while the VM runs")
 @click.option("--quiesce", is_flag=True, help="Quiesce the VM for disk snapshots")
-def policy_create(cloud: Any, caller: Any, vmid: str, **opts: Any) -> Obj:
+def policy_create(api: Api, vm_ref: str, **opts: Any) -> Obj:
     """Give a VM a recurring snapshot policy."""
-    return cloud.manager.create_vm_snapshot_policy(
-        caller,
-        vmid,
-        opts["intervaltype"].upper(),
-        opts["schedule"],
-        opts["timezone"],
-        opts["maxsnaps"],
-        opts["memory"],
-        opts["quiesce"],
+    reply = api.call(
+        "createVMSnapshotPolicy",
+        virtualmachineid=vm_id(api, vm_ref),
+        intervaltype=opts["intervaltype"].upper(),
+        schedule=opts["schedule"],
+        timezone=opts["timezone"],
+        maxsnaps=opts["maxsnaps"],
+        snapshotmemory=opts["memory"],
+        quiescevm=opts["quiesce"],
     )
+    return dict(reply["vmsnapshotpolicy"])
 
 
-@command(policy_group, "list")
-@click.option("--id", "policy_uuid")
-@click.option("--vm", "vm_uuid")
-def policy_list(cloud: Any, caller: Any, policy_uuid: str | None, vm_uuid: str | None) -> list[Obj]:
-    return cloud.manager.list_vm_snapshot_policies(caller, policy_uuid, vm_uuid)
+@command(policy_group, "list", "hvsnap policy list --vm web1")
+@click.option("--id", "policy_uuid", help="One policy")
+@click.option("--vm", "vm_ref", metavar="VM", help="One VM's policy")
+def policy_list(api: Api, policy_uuid: str | None, vm_ref: str | None) -> Listing:
+    """List recurring VM snapshot policies."""
+    vmid = vm_id(api, vm_ref) if vm_ref is not None else None
+    items = api.list("listVMSnapshotPolicies", "vmsnapshotpolicy", id=policy_uuid, virtualmachineid=vmid)
+    return Listing("VM snapshot policies", items)
 
 
-@command(policy_group, "update")
+@command(policy_group, "update", "hvsnap policy update POLICYID --maxsnaps 4 --no-memory")
 @click.argument("policyid")
 @click.option("--interval", "intervaltype", type=INTERVALS)
 @click.option("--schedule")
@@ -61,55 +66,52 @@ def policy_list(cloud: Any, caller: Any, policy_uuid: str | None, vm_uuid: str |
 @click.option("--maxsnaps", type=int)
 @click.option("--memory/--no-memory", default=None)
 @click.option("--quiesce/--no-quiesce", default=None)
-def policy_update(cloud: Any, caller: Any, policyid: str, **opts: Any) -> Obj:
+def policy_update(api: Api, policyid: str, **opts: Any) -> Obj:
     """Change a policy; a new schedule starts from now."""
-    interval = opts["intervaltype"].upper() if opts["intervaltype"] else None
-    return cloud.manager.update_vm_snapshot_policy(
-        caller,
-        policyid,
-        intervaltype=interval,
+    reply = api.call(
+        "updateVMSnapshotPolicy",
+        id=policyid,
+        intervaltype=opts["intervaltype"].upper() if opts["intervaltype"] else None,
         schedule=opts["schedule"],
         timezone=opts["timezone"],
         maxsnaps=opts["maxsnaps"],
-        memory=opts["memory"],
-        quiesce=opts["quiesce"],
+        snapshotmemory=opts["memory"],
+        quiescevm=opts["quiesce"],
     )
+    return dict(reply["vmsnapshotpolicy"])
 
 
-@command(policy_group, "delete")
+@command(policy_group, "delete", "hvsnap policy delete --vm web1")
 @click.argument("policyids", nargs=-1)
-@click.option("--vm", "vm_uuid", help="Delete this VM's policy")
-def policy_delete(cloud: Any, caller: Any, policyids: tuple[str, ...], vm_uuid: str | None) -> Obj:
+@click.option("--vm", "vm_ref", metavar="VM", help="Delete this VM's policy")
+def policy_delete(api: Api, policyids: tuple[str, ...], vm_ref: str | None) -> Obj:
     """Delete policies; the snapshots they took stay."""
-    return cloud.manager.delete_vm_snapshot_policies(caller, list(policyids) or None, vm_uuid)
+    vmid = vm_id(api, vm_ref) if vm_ref is not None else None
+    return api.call("deleteVMSnapshotPolicies", ids=",".join(policyids) or None, virtualmachineid=vmid)
 
 
-@command(policy_group, "run-due")
-def policy_run_due(cloud: Any, caller: Any) -> Obj:
-    """Take every scheduled snapshot that is due now, once (what `hvsnap serve` does itself)."""
-    return cloud.manager.run_due_policies(caller)
+@command(policy_group, "run-due", "hvsnap policy run-due")
+def policy_run_due(api: Api) -> Output:
+    """Take every scheduled snapshot that is due now, once (what hvsnap serve does itself)."""
+    if api.cloud is None:  # a server runs its own scheduler: nothing is left for this run
+        report: Obj = {"launched": [], "retried": [], "refused": {}, "missed": {}, "removed": []}
+        report["servedby"] = api.endpoint
+        return Output(report, literal(f"hvsnap serve at {api.endpoint} runs due policies itself; nothing to do"))
+    report = api.cloud.manager.run_due_policies(api.caller)
+    return Output(report, _tick(report))
 
 
-@click.group("limit")
-def limit_group() -> None:
-    """VM snapshot resource limits of accounts and domains (resource type 100, vmsnapshot)."""
-
-
-@command(limit_group, "set")
-@click.option("--max", "max_", type=int, required=True, help="The limit; -1 is unlimited")
-@click.option("--account", "account_name", help="An account's limit (default: the domain's)")
-@click.option("--domain-id", "domain_uuid", help="The domain (or the account's domain)")
-@click.option("--type", "resourcetype", default="vmsnapshot", show_default=True)
-def limit_set(
-    cloud: Any, caller: Any, max_: int, account_name: str | None, domain_uuid: str | None, resourcetype: str
-) -> Obj:
-    """Set an account's or a domain's VM snapshot limit (updateResourceLimit)."""
-    return cloud.manager.update_resource_limit(caller, resourcetype, max_, account_name, domain_uuid)
-
-
-@command(limit_group, "list")
-@click.option("--account", "account_name")
-@click.option("--domain-id", "domain_uuid")
-def limit_list(cloud: Any, caller: Any, account_name: str | None, domain_uuid: str | None) -> list[Obj]:
-    """Show the effective VM snapshot limit and usage (listResourceLimits)."""
-    return cloud.manager.list_resource_limits(caller, None, account_name, domain_uuid)
+def _tick(report: Obj) -> Table | Any:
+    """One line per policy touched, or "no policy was due"."""
+    rows = [(uuid, "launched", "") for uuid in report["launched"]]
+    rows += [(uuid, "retried later", "") for uuid in report["retried"]]
+    rows += [(uuid, "refused", why) for uuid, why in report["refused"].items()]
+    rows += [(uuid, "missed runs", str(n)) for uuid, n in report["missed"].items()]
+    rows += [(uuid, "snapshot pruned", "") for uuid in report["removed"]]
+    if not rows:
+        return literal("no policy was due")
+    out = Table("policy", "outcome", "detail", box=None, pad_edge=False)
+    out.columns[0].no_wrap = True
+    for row in rows:
+        out.add_row(*(literal(cell) for cell in row))
+    return out

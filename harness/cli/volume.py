@@ -1,42 +1,42 @@
-"""``hvsnap volume ...``: volumes and volume snapshots."""
+"""``hvsnap volume ...``: data volumes and volume snapshots."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from harness.cli.common import Obj, command, finish
-from harness.service.cloud import Cloud
+from harness.cli.client import Api
+from harness.cli.common import Listing, Obj, command, group
+from harness.cli.names import vm_id
+
+volume = group("volume", "Data volumes and volume snapshots", "hvsnap volume create --name data --size 20")
 
 
-@click.group("volume")
-def volume() -> None:
-    """Volumes and volume snapshots."""
-
-
-@command(volume, "create")
+@command(volume, "create", "hvsnap volume create --name data --size 20", mutating=True)
 @click.option("--name", required=True)
 @click.option("--size", "size_gb", type=int, default=10, show_default=True, help="GB")
-def volume_create(cloud: Cloud, caller: Any, name: str, size_gb: int) -> Obj:
-    return cloud.manager.create_volume(caller, name, size_gb)
+def volume_create(api: Api, name: str, size_gb: int) -> Obj:
+    """Create a data volume (allocated until attached to a running VM)."""
+    return api.job("createVolume", "volume", name=name, size=size_gb)
 
 
-@command(volume, "list")
-@click.option("--vm", "vm_uuid")
-def volume_list(cloud: Cloud, caller: Any, vm_uuid: str | None) -> list[Obj]:
-    return cloud.manager.list_volumes(caller, vm_uuid)[1]
+@command(volume, "list", "hvsnap volume list --vm web1")
+@click.option("--vm", "vm_ref", metavar="VM", help="One VM's volumes")
+def volume_list(api: Api, vm_ref: str | None) -> Listing:
+    """List volumes."""
+    vmid = vm_id(api, vm_ref) if vm_ref is not None else None
+    return Listing("volumes", api.list("listVolumes", "volume", virtualmachineid=vmid))
 
 
-@command(volume, "snapshot")
+@command(volume, "snapshot", "hvsnap volume snapshot VOLUMEID --name nightly", mutating=True)
 @click.argument("volumeid")
 @click.option("--name")
-def volume_snapshot(cloud: Cloud, caller: Any, volumeid: str, name: str | None) -> Obj:
+def volume_snapshot(api: Api, volumeid: str, name: str | None) -> Obj:
     """Take a volume snapshot (refused while a VM snapshot operation runs on its VM)."""
-    return finish(cloud, cloud.manager.create_volume_snapshot(caller, volumeid, name))["snapshot"]
+    return api.job("createSnapshot", "snapshot", volumeid=volumeid, name=name)
 
 
-@command(volume, "snapshots")
-@click.option("--volume", "volume_uuid")
-def volume_snapshots(cloud: Cloud, caller: Any, volume_uuid: str | None) -> list[Obj]:
-    return cloud.manager.list_volume_snapshots(caller, volume_uuid)[1]
+@command(volume, "snapshots", "hvsnap volume snapshots --volume VOLUMEID")
+@click.option("--volume", "volumeid", help="One volume's snapshots")
+def volume_snapshots(api: Api, volumeid: str | None) -> Listing:
+    """List volume snapshots."""
+    return Listing("volume snapshots", api.list("listSnapshots", "snapshot", volumeid=volumeid))
