@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from harness.cli.client import Api, ApiRefusal
-from harness.cli.common import Listing, Obj, Output, card, command, group
+from harness.cli.common import Listing, Obj, Output, card, command, group, printable
 from harness.service import accounts
 
 account = group("account", "Accounts and their API keys", "hvsnap account create alice\nhvsnap account keys alice")
@@ -31,13 +33,21 @@ def account_list(api: Api) -> Listing:
 @command(account, "keys", "hvsnap account keys alice --json")
 @click.argument("name")
 @click.option("--register", is_flag=True, help="Generate new keys (the old ones stop working)")
-def account_keys(api: Api, name: str, register: bool) -> Output:
+@click.option("--env", "as_env", is_flag=True, help="Print them as CLOUDSTACK_* exports for a shell, for cs")
+def account_keys(api: Api, name: str, register: bool, as_env: bool) -> Output:
     """Show an account's API key and secret key (for cs, cloudmonkey), or register new ones."""
     found = [a for a in api.list("listAccounts", "account", name=name, listall=True) if a.get("name") == name]
     if not found:
         raise ApiRefusal({"errorcode": 431, "errortext": f"Unable to find account {name}"})
     keys = dict(api.call("registerUserKeys", id=found[0]["id"])["userkeys"]) if register else _stored_keys(api, name)
     data = {"account": name, "apikey": keys["apikey"], "secretkey": keys["secretkey"]}
+    if as_env:
+        exports = {
+            "CLOUDSTACK_ENDPOINT": api.endpoint or "http://127.0.0.1:8080/client/api",
+            "CLOUDSTACK_KEY": keys["apikey"],
+            "CLOUDSTACK_SECRET": keys["secretkey"],
+        }
+        return Output(data, "\n".join(f"export {k}={shlex.quote(printable(v))}" for k, v in exports.items()))
     return Output(data, card(data))
 
 

@@ -228,7 +228,8 @@ class Listing:
 
 @dataclass
 class Output:
-    """A result with its own text: ``data`` for ``--json``, ``text`` for people."""
+    """A result with its own text: ``data`` for ``--json``, ``text`` for people (a ``str``
+    is printed as it is, unwrapped: it must hold no user text that is not escaped)."""
 
     data: Any
     text: RenderableType
@@ -244,7 +245,7 @@ PROFILES: tuple[tuple[str, str], ...] = (
     ("volumename", "id name state volumename | physicalsize created"),
     ("maxsnaps", "id virtualmachinename intervaltype schedule maxsnaps | timezone nextrun"),
     ("resourcetypename", "account domain resourcetypename max used |"),
-    ("jobstatus", "jobid cmd jobstatus jobresultcode | created completed"),
+    ("jobstatus", "jobid cmd jobstatus | jobresultcode created completed"),
     ("accounttype", "id name accounttype domain |"),
     ("cpunumber", "id name cpunumber cpuspeed memory |"),
     ("vmsnapshotenabled", "id hypervisor hypervisorversion vmsnapshotenabled |"),
@@ -295,7 +296,10 @@ def show(out: Any, as_json: bool) -> None:
     con = console()
     if isinstance(out, Output):
         for part in (out.text, *out.extra):
-            con.print(part)
+            if isinstance(part, str):
+                click.echo(part)
+            else:
+                con.print(part)
     elif isinstance(out, Listing):
         con.print(table(out.items, out.columns) if out.items else Text(f"no {out.noun}"))
     elif isinstance(out, dict):
@@ -335,7 +339,12 @@ def table(rows: list[Obj], columns: Sequence[str] | None = None) -> Table:
     return out
 
 
+JOB_STATUS = {0: "pending", 1: "succeeded", 2: "failed"}
+
+
 def _cell(column: str, value: Any) -> Text:
     if column == "current":
         return Text("*" if value else "")
+    if column == "jobstatus":
+        return Text(JOB_STATUS.get(value, str(value)))
     return literal(value)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from harness.cli.client import PENDING, Api, pages
-from harness.cli.common import Listing, Output, card, command, group
+from harness.cli.common import JOB_STATUS, Listing, Output, card, command, group
 
 job = group("job", "Async jobs: what ran, what is still pending", "hvsnap job list --pending")
-STATUS = {0: "pending", 1: "succeeded", 2: "failed"}
 
 
 @command(job, "list", "hvsnap job list --pending")
@@ -25,7 +24,7 @@ def job_show(api: Api, jobid: str) -> Output:
     """Show a job: its status and, once finished, its result."""
     found = api.call("queryAsyncJobResult", jobid=jobid)
     status = int(found.get("jobstatus") or 0)
-    shown = {**found, "jobstatus": f"{status} ({STATUS.get(status, '?')})"}
+    shown = {**found, "jobstatus": f"{status} ({JOB_STATUS.get(status, '?')})"}
     result = found.get("jobresult") or {}
     inner = next((v for v in result.values() if isinstance(v, dict)), result) if isinstance(result, dict) else {}
     return Output(found, card(shown, list(shown)), [card(inner)] if inner else [])

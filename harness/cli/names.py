@@ -1,4 +1,4 @@
-"""What a user may type for a VM or a VM snapshot: its id, a unique leading part of the id
+"""What a user may type for a VM, a volume or a VM snapshot: its id, a unique leading part of the id
 (as ``snapshot tree`` prints them), or its display name where that is unique (for a
 snapshot: within ``--vm VM``). A full id goes to the API untouched, so access errors stay
 the API's (531); anything else is looked up among what the caller can see, and an unknown
@@ -24,6 +24,14 @@ def vm_id(api: Api, ref: str) -> str:
         return ref
     seen = list(pages(api, "listVirtualMachines", "virtualmachine"))
     return _one(("VM", "VMs"), ref, [v for v in seen if v.get("name") == ref], _prefixed(seen, ref))
+
+
+def volume_id(api: Api, ref: str) -> str:
+    """The id of the volume ``ref`` names."""
+    if UUID.fullmatch(ref):
+        return ref
+    seen = api.list("listVolumes", "volume")
+    return _one(("volume", "volumes"), ref, [v for v in seen if v.get("name") == ref], _prefixed(seen, ref))
 
 
 def snapshot_id(api: Api, ref: str, vm: str | None = None) -> str:

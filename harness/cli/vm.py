@@ -9,7 +9,7 @@ import click
 
 from harness.cli.client import Api, ApiRefusal
 from harness.cli.common import Listing, Obj, Output, command, group, one
-from harness.cli.names import vm_id
+from harness.cli.names import vm_id, volume_id
 
 vm = group("vm", "VMs: deploy, list, show, start, stop, destroy, expunge", "hvsnap vm deploy --name web1")
 
@@ -91,18 +91,18 @@ def vm_change_offering(api: Api, vm_ref: str, offering: str) -> Obj:
     return dict(reply.get("virtualmachine") or reply)
 
 
-@command(vm, "attach-volume", "hvsnap vm attach-volume web1 VOLUMEID", mutating=True)
+@command(vm, "attach-volume", "hvsnap vm attach-volume web1 data", mutating=True)
 @click.argument("vm_ref", metavar="VM")
-@click.argument("volumeid")
-def vm_attach(api: Api, vm_ref: str, volumeid: str) -> Obj:
+@click.argument("volume_ref", metavar="VOLUME")
+def vm_attach(api: Api, vm_ref: str, volume_ref: str) -> Obj:
     """Attach a data volume (refused while the VM has VM snapshots)."""
-    return api.job("attachVolume", "volume", id=volumeid, virtualmachineid=vm_id(api, vm_ref))
+    return api.job("attachVolume", "volume", id=volume_id(api, volume_ref), virtualmachineid=vm_id(api, vm_ref))
 
 
-@command(vm, "detach-volume", "hvsnap vm detach-volume web1 VOLUMEID", mutating=True)
+@command(vm, "detach-volume", "hvsnap vm detach-volume web1 data", mutating=True)
 @click.argument("vm_ref", metavar="VM")
-@click.argument("volumeid")
-def vm_detach(api: Api, vm_ref: str, volumeid: str) -> Obj:
+@click.argument("volume_ref", metavar="VOLUME")
+def vm_detach(api: Api, vm_ref: str, volume_ref: str) -> Obj:
     """Detach a data volume from the VM."""
     vm_id(api, vm_ref)  # the VM must exist and be yours; detachVolume needs only the volume
-    return api.job("detachVolume", "volume", id=volumeid)
+    return api.job("detachVolume", "volume", id=volume_id(api, volume_ref))

@@ -6,7 +6,7 @@ import click
 
 from harness.cli.client import Api
 from harness.cli.common import Listing, Obj, command, group
-from harness.cli.names import vm_id
+from harness.cli.names import vm_id, volume_id
 
 volume = group("volume", "Data volumes and volume snapshots", "hvsnap volume create --name data --size 20")
 
@@ -27,16 +27,17 @@ def volume_list(api: Api, vm_ref: str | None) -> Listing:
     return Listing("volumes", api.list("listVolumes", "volume", virtualmachineid=vmid))
 
 
-@command(volume, "snapshot", "hvsnap volume snapshot VOLUMEID --name nightly", mutating=True)
-@click.argument("volumeid")
+@command(volume, "snapshot", "hvsnap volume snapshot data --name nightly", mutating=True)
+@click.argument("volume_ref", metavar="VOLUME")
 @click.option("--name")
-def volume_snapshot(api: Api, volumeid: str, name: str | None) -> Obj:
+def volume_snapshot(api: Api, volume_ref: str, name: str | None) -> Obj:
     """Take a volume snapshot (refused while a VM snapshot operation runs on its VM)."""
-    return api.job("createSnapshot", "snapshot", volumeid=volumeid, name=name)
+    return api.job("createSnapshot", "snapshot", volumeid=volume_id(api, volume_ref), name=name)
 
 
-@command(volume, "snapshots", "hvsnap volume snapshots --volume VOLUMEID")
-@click.option("--volume", "volumeid", help="One volume's snapshots")
-def volume_snapshots(api: Api, volumeid: str | None) -> Listing:
+@command(volume, "snapshots", "hvsnap volume snapshots --volume data")
+@click.option("--volume", "volume_ref", metavar="VOLUME", help="One volume's snapshots")
+def volume_snapshots(api: Api, volume_ref: str | None) -> Listing:
     """List volume snapshots."""
-    return Listing("volume snapshots", api.list("listSnapshots", "snapshot", volumeid=volumeid))
+    volid = volume_id(api, volume_ref) if volume_ref is not None else None
+    return Listing("volume snapshots", api.list("listSnapshots", "snapshot", volumeid=volid))
