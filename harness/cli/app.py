@@ -46,7 +46,7 @@ def main(ctx: click.Context, home: str | None, db: str | None, account_name: str
     ctx.obj = {"home": home, "db": db, "account": account_name}
 
 
-@command(main, "init", "hvsnap --home ./lab init")
+@command(main, "init", "hvsnap --home ./lab init", short_help="Create the home, its database and the admin")
 def init(api: Api) -> Obj:
     """Create the state folder, the database and the admin account (idempotent)."""
     zones = api.list("listZones", "zone")
@@ -60,7 +60,7 @@ def init(api: Api) -> Obj:
     }
 
 
-@main.command("admin-keys", epilog="\b\nExample:\n  hvsnap admin-keys --json")
+@main.command("admin-keys", epilog="\b\nExample:\n  hvsnap admin-keys --json", short_help="Print the admin's API keys")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON")
 @click.pass_context
 def admin_keys(ctx: click.Context, as_json: bool) -> None:
@@ -76,8 +76,14 @@ def admin_keys(ctx: click.Context, as_json: bool) -> None:
 
 for group in (vm, volume, snapshot, job, offering, capabilities, config, account, guest, policy_group, limit_group):
     main.add_command(group)
-main.add_command(serve)
-main.add_command(host_group)
-main.add_command(emulate_host)
-main.add_command(simulate_command)
-main.add_command(report)
+#: One line each in `hvsnap --help` (their own help stays as their modules write it).
+ELSEWHERE = {
+    serve: "Serve the CloudStack API on this home",
+    host_group: "Live Hyper-V hosts: connectivity, auth and rights",
+    emulate_host: "Serve a simulated Hyper-V host over WinRM/PSRP",
+    simulate_command: "Run a simulation scenario in SimPy time",
+    report: "Turn Allure results into one HTML report",
+}
+for foreign, purpose in ELSEWHERE.items():
+    foreign.short_help = foreign.short_help or purpose
+    main.add_command(foreign)

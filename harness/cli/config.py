@@ -7,7 +7,7 @@ import click
 from harness.cli.client import Api
 from harness.cli.common import Listing, Obj, command, group
 
-config = group("config", "Configuration keys: limits, export strategy, ...", "hvsnap config set vmsnapshot.max 20")
+config = group("config", "Configuration keys: limits, export strategy", "hvsnap config set vmsnapshot.max 20")
 
 
 @command(config, "get", "hvsnap config get vmsnapshot.max")

@@ -8,7 +8,7 @@ from harness.cli.client import Api
 from harness.cli.common import Obj, command, group
 from harness.cli.names import vm_id
 
-guest = group("guest", "Data on a simulated VM's disk, to see what a revert brings back", "hvsnap guest read web1 motd")
+guest = group("guest", "Guest data on a simulated VM's disk", "hvsnap guest read web1 motd")
 
 
 @command(guest, "write", "hvsnap guest write web1 motd v1")

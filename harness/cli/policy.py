@@ -20,7 +20,7 @@ INTERVALS = click.Choice(["HOURLY", "DAILY", "WEEKLY", "MONTHLY"], case_sensitiv
 
 policy_group = group(
     "policy",
-    "Recurring VM snapshot policies (one per VM) and their retention",
+    "Recurring VM snapshot policies and their retention",
     "hvsnap policy create web1 --interval hourly --schedule 15 --maxsnaps 8",
 )
 

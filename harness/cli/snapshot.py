@@ -106,7 +106,9 @@ def snapshot_tree(api: Api, vm_ref: str) -> Output:
     """Draw a VM's snapshot tree: names, short ids, type, state; the current one marked."""
     vmid = vm_id(api, vm_ref)
     vm = one(api.list("listVirtualMachines", "virtualmachine", id=vmid), "Instance", vmid).data
-    snaps = sorted(pages(api, "listVMSnapshot", "vmSnapshot", virtualmachineid=vmid), key=lambda s: s["created"] or "")
+    newest_first = list(pages(api, "listVMSnapshot", "vmSnapshot", virtualmachineid=vmid))
+    rank = {s["id"]: i for i, s in enumerate(newest_first)}
+    snaps = sorted(newest_first, key=lambda s: (s["created"] or "", -rank[s["id"]]))  # oldest first
     nested = nest(snaps)
     data = {"id": vm["id"], "name": vm["name"], "children": nested}
     return Output(data, draw(vm, nested, short_ids(s["id"] for s in snaps)))
