@@ -293,19 +293,22 @@ def show(out: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    con = console()
     if isinstance(out, Output):
-        for part in (out.text, *out.extra):
-            if isinstance(part, str):
-                click.echo(part)
-            else:
-                con.print(part)
+        parts = [out.text, *out.extra]
     elif isinstance(out, Listing):
-        con.print(table(out.items, out.columns) if out.items else Text(f"no {out.noun}"))
+        parts = [table(out.items, out.columns) if out.items else Text(f"no {out.noun}")]
     elif isinstance(out, dict):
-        con.print(card(out))
+        parts = [card(out)]
     else:
-        con.print(literal(out))
+        parts = [literal(out)]
+    con = console()
+    for part in parts:
+        if isinstance(part, str):
+            click.echo(part)
+            continue
+        with con.capture() as captured:
+            con.print(part)
+        click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
 def one(found: list[Obj], kind: str, ref: str) -> Output:

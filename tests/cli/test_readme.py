@@ -4,6 +4,7 @@ real ``hvsnap serve``."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -51,6 +52,16 @@ def test_the_tour_and_the_policy_example_run_as_printed(tmp_path: Path) -> None:
     assert "no VMs" in outputs["--account alice vm list"]
     assert "secretkey" in outputs["account keys alice"]
     assert "DAILY" not in outputs["policy list --vm db1"] and "HOURLY" in outputs["policy list --vm db1"]
+
+
+def test_run_sh_runs_the_tour_and_passes_arguments_to_hvsnap(tmp_path: Path) -> None:
+    env = {**os.environ, "HVSNAP_HOME": str(tmp_path / "home"), "COLUMNS": "80"}
+    done = subprocess.run(["bash", "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = [line for line in done.stdout.splitlines() if line.startswith("$ hvsnap ")]
+    assert shown == [f"$ {line}" for line in examples("A short tour of the CLI")]
+    args = subprocess.run(["bash", "scripts/run.sh", "vm", "list", "--json"], cwd=ROOT, env=env, capture_output=True)
+    assert args.returncode == 0 and [vm["name"] for vm in json.loads(args.stdout)] == ["web1"]
 
 
 def _free_port() -> int:
