@@ -296,7 +296,7 @@ def show(out: Any, as_json: bool) -> None:
     if isinstance(out, Output):
         parts = [out.text, *out.extra]
     elif isinstance(out, Listing):
-        parts = [table(out.items, out.columns) if out.items else Text(f"no {out.noun}")]
+        parts = [table(out.items, out.columns, console().width) if out.items else Text(f"no {out.noun}")]
     elif isinstance(out, dict):
         parts = [card(out)]
     else:
@@ -329,8 +329,23 @@ def card(obj: Obj, names: Sequence[str] | None = None) -> Table:
     return grid
 
 
-def table(rows: list[Obj], columns: Sequence[str] | None = None) -> Table:
+#: Below this many columns per non-id column (beside a 36-character id), rows are stacked.
+MIN_COLUMN = 10
+
+
+def table(rows: list[Obj], columns: Sequence[str] | None = None, width: int = 80) -> RenderableType:
+    """Rows as a table, ids whole; on a terminal too narrow for that, each row as its id
+    on a line of its own with the other fields below it."""
     cols = list(columns) if columns is not None else fields_of(rows[0], brief=True)
+    ids = [c for c in cols if c in ID_COLUMNS]
+    if width < 38 * len(ids) + MIN_COLUMN * (len(cols) - len(ids)):
+        stacked = Table.grid()
+        for r in rows:
+            stacked.add_row(Text.assemble(*(literal(r.get(c)) for c in ids)))
+            cells = [(c, _cell(c, r.get(c))) for c in cols if c not in ids]
+            rest = [Text.assemble((f"{LABELS.get(c, c)} ", "dim"), cell) for c, cell in cells if cell.plain]
+            stacked.add_row(Text("  ").join(rest).append("\n"))
+        return stacked
     out = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     for c in cols:
         if c in ID_COLUMNS:

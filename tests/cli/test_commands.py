@@ -50,8 +50,11 @@ def test_ids_are_whole_and_names_or_short_ids_work_where_unique(cli: Cli) -> Non
     a = cli("snapshot", "create", "web1", "--name", "A")
     b = cli("snapshot", "create", "web1", "--name", "B")
     cli("snapshot", "create", "db1", "--name", "A")
-    listing = human(cli, "snapshot", "list")
-    assert a["id"] in listing and b["id"] in listing and web not in listing.replace(web, "", 0)
+    for width in (80, 50):  # a table, then each id on a line of its own
+        listing = human(cli, "snapshot", "list", width=width)
+        assert a["id"] in listing and b["id"] in listing, listing
+        assert all(len(line) <= width for line in listing.splitlines()), listing
+    assert any(line == b["id"] for line in human(cli, "snapshot", "list", width=50).splitlines())
 
     text = human(cli, "snapshot", "tree", "web1")
     short = re.search(r"B\s+([0-9a-f]{8,})\s+Disk\s+Ready\s+<- current", text)
