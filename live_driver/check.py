@@ -22,7 +22,7 @@ class Check:
 def run_checks(host: str, **config: Any) -> list[Check]:
     from harness.drivers import HostError
     from live_driver.driver import classify
-    from live_driver.session import Session, TransportFailure
+    from live_driver.session import PASSWORD_ENV, Session, TransportFailure, credentials
     from live_driver.wire import Invocation, cmd
 
     session = Session(host, **config)
@@ -49,7 +49,13 @@ def run_checks(host: str, **config: Any) -> list[Check]:
             vms = call(cmd("Get-VM"))
             checks.append(Check("permissions", True, f"Get-VM lists {len(vms)} VM(s)"))
     except TransportFailure as exc:
-        checks.append(Check("authentication", False, str(exc)))
+        detail = str(exc)
+        if session.username and not credentials(None, config.get("password"), config.get("credentials_file"))[1]:
+            detail = (  # what the library says then is SPNEGO's reason, not what to do
+                f"no password for {session.username}: set {PASSWORD_ENV} or use --credentials-file "
+                "(for Kerberos, kinit first)"
+            )
+        checks.append(Check("authentication", False, detail))
     except HostError as exc:
         checks.append(Check("permissions", False, f"{exc.code}: {exc.message}"))
     finally:

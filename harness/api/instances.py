@@ -49,6 +49,12 @@ def destroy_virtual_machine(c: Call) -> Obj:
     return job(c.manager.destroy_vm(c.caller, c["id"], c.get("expunge", False)))
 
 
+@command("expungeVirtualMachine", P("id", T.UUID, True), isasync=True)
+def expunge_virtual_machine(c: Call) -> Obj:
+    """Expunges a Destroyed Instance."""
+    return job(c.manager.expunge_vm(c.caller, c["id"]))
+
+
 @command("listVirtualMachines", P("id", T.UUID), P("state"), P("keyword"), P("name"), *LISTING)
 def list_virtual_machines(c: Call) -> Obj:
     """Lists Instances."""

@@ -19,7 +19,14 @@ INSTANT = 0.0
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free one)")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    envvar="HVSNAP_PORT",
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free one) [$HVSNAP_PORT]",
+)
 @click.option("--driver", type=click.Choice(["sim", "live"]), default="sim", show_default=True, help="Host driver")
 @click.option(
     "--time-scale",

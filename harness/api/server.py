@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from harness.api import discovery
 from harness.api.app import ApiApp, RequestTooLarge, Response, error, parse_params
 from harness.domain.errors import CloudError
 from harness.drivers import Answer, Command, HyperVDriver
@@ -165,8 +166,8 @@ def serving(
     **driver_config: Any,
 ) -> Iterator[Serving]:
     """Open the cloud, start the API on a background thread (and, with ``schedule``, the
-    wall-clock policy scheduler), yield; on exit stop taking requests and scheduling, let
-    queued jobs finish, then close the cloud."""
+    wall-clock policy scheduler), publish the endpoint in the home (``discovery``), yield;
+    on exit stop taking requests and scheduling, let queued jobs finish, then close the cloud."""
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
     with open_cloud(home, db, driver, executor=executor, **driver_config) as cloud:
         if driver == "sim":  # "sim-timed" serializes on its own clock thread
@@ -177,9 +178,11 @@ def serving(
         scheduler = SchedulerThread(cloud.manager.policy_scheduler()) if schedule else None
         if scheduler is not None:
             scheduler.start()
+        discovery.publish(cloud.home, server.endpoint)  # the CLI on this home now talks to us
         try:
             yield Serving(server, cloud)
         finally:
+            discovery.withdraw(cloud.home)
             if scheduler is not None:
                 scheduler.stop()
             server.shutdown()

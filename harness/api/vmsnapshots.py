@@ -64,10 +64,22 @@ def list_vm_snapshots(c: Call) -> Obj:
     return listing("vmSnapshot", count, items)
 
 
-@command("deleteVMSnapshot", P("vmsnapshotid", T.UUID, True), isasync=True)
+@command(
+    "deleteVMSnapshot",
+    P("vmsnapshotid", T.UUID, True),
+    P("includechildren", T.BOOLEAN, description="delete every snapshot below it too (hvsnap; Hyper-V's "
+      "Remove-VMSnapshot -IncludeAllChildSnapshots)"),
+    isasync=True,
+)
 def delete_vm_snapshot(c: Call) -> Obj:
-    """Deletes an Instance snapshot."""
-    return job(c.manager.delete_vm_snapshot(c.caller, c["vmsnapshotid"]))
+    """Deletes an Instance snapshot (its children move to its parent, unless includechildren)."""
+    return job(c.manager.delete_vm_snapshot(c.caller, c["vmsnapshotid"], c.get("includechildren", False)))
+
+
+@command("deleteVMSnapshots", P("virtualmachineid", T.UUID, True), isasync=True)
+def delete_vm_snapshots(c: Call) -> Obj:
+    """Deletes every snapshot of an Instance in one job (hvsnap; what destroying it does first)."""
+    return job(c.manager.delete_vm_snapshots(c.caller, c["virtualmachineid"]))
 
 
 @command("revertToVMSnapshot", P("vmsnapshotid", T.UUID, True), isasync=True)

@@ -102,13 +102,15 @@ class Manager:
             ("VmSnapshot", snap.id),
         )
 
-    def delete_vm_snapshot(self, caller: Account, snapshot_uuid: str) -> AsyncJob:
-        snap = vmsnapshots.check_delete(self.uow_factory, caller, snapshot_uuid)
+    def delete_vm_snapshot(self, caller: Account, snapshot_uuid: str, subtree: bool = False) -> AsyncJob:
+        """``subtree``: the snapshots below it go too (Remove-VMSnapshot -IncludeAllChildSnapshots)."""
+        snap = vmsnapshots.check_delete(self.uow_factory, caller, snapshot_uuid, subtree)
+        delete = vmsnapshots.delete_subtree if subtree else vmsnapshots.delete
         return self._job(
             caller,
             "deleteVMSnapshot",
             self._vm_key(snap.vm_id),
-            lambda: vmsnapshots.delete(self.uow_factory, snap.id),
+            lambda: delete(self.uow_factory, snap.id),
             self._success,
             ("VmSnapshot", snap.id),
         )
@@ -152,8 +154,22 @@ class Manager:
         return self._vm_job(caller, "stopVirtualMachine", vm, lambda: vms.stop(self.uow_factory, vm.id))
 
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
-        vm = vms.check_destroy(self.uow_factory, caller, vm_uuid)
+        vm = vms.check_destroy(self.uow_factory, caller, vm_uuid, expunge)
+        if vm.state == VMState.Destroyed:  # destroyed already: the expunge is what is left
+            return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.expunge(self.uow_factory, vm.id))
         return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.destroy(self.uow_factory, vm.id, expunge))
+
+    def expunge_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
+        """expungeVirtualMachine: a Destroyed VM's row goes; the job's result is success."""
+        vm = vms.check_expunge(self.uow_factory, caller, vm_uuid)
+        return self._job(
+            caller,
+            "expungeVirtualMachine",
+            vm.uuid,
+            lambda: vms.expunge(self.uow_factory, vm.id),
+            self._success,
+            ("VirtualMachine", vm.id),
+        )
 
     def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
         offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)

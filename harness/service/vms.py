@@ -168,9 +168,12 @@ def stop(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
 # --------------------------------------------------------------------------- destroy
 
 
-def check_destroy(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+def check_destroy(uow_factory: UowFactory, caller: Account, vm_uuid: str, expunge: bool = False) -> VM:
+    """``expunge`` of a Destroyed VM is accepted: only the expunge is left to do (``expunge``)."""
     with uow_factory(readonly=True) as uow:
         vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        if expunge and vm.state == VMState.Destroyed:
+            return vm
         if vm.state not in (VMState.Running, VMState.Stopped, VMState.Error):
             raise InvalidParameterValue(f"Instance {vm_uuid} is in state {vm.state} and cannot be destroyed now")
     vmsnapshots.check_delete_all(uow_factory, caller, vm_uuid)
@@ -205,6 +208,29 @@ def destroy(uow_factory: UowFactory, vm_id: int, expunge: bool = False) -> Workf
             uow.vms.soft_delete(vm_id)
         uow.commit()
     return vm
+
+
+def check_expunge(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+    with uow_factory(readonly=True) as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        if vm.state != VMState.Destroyed:
+            raise InvalidParameterValue(
+                f"Instance {vm_uuid} is in state {vm.state}; only a Destroyed one can be expunged (destroy it first)"
+            )
+    return vm
+
+
+def expunge(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
+    """Expunge a Destroyed VM: the host holds nothing of it any more, so its row just goes."""
+    with uow_factory() as uow:
+        vm = uow.vms.get(vm_id)
+        if vm is None or vm.state != VMState.Destroyed:
+            raise InvalidParameterValue(f"Instance {vm_id} is no longer Destroyed; nothing to expunge")
+        uow.vms.transit(vm, VMEvent.ExpungeOperation)
+        uow.vms.soft_delete(vm_id)
+        uow.commit()
+    return vm
+    yield  # a workflow without host commands
 
 
 # --------------------------------------------------------------------------- offering

@@ -295,16 +295,27 @@ def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
 # --------------------------------------------------------------------------- delete
 
 
-def check_delete(uow_factory: UowFactory, caller: Account, snapshot_uuid: str) -> VMSnapshot:
+def check_delete(uow_factory: UowFactory, caller: Account, snapshot_uuid: str, subtree: bool = False) -> VMSnapshot:
+    """``subtree``: every snapshot below it must be deletable too."""
     with uow_factory(readonly=True) as uow:
         snap = require(uow.vm_snapshots.get_by_uuid(snapshot_uuid), "Instance Snapshot", snapshot_uuid, uow, caller)
-        if snap.state not in DELETABLE_VM_SNAPSHOT_STATES:
-            raise InvalidParameterValue(
-                f"Instance Snapshot {snapshot_uuid} is in state {snap.state}; it can be deleted only when "
-                "Ready, Error or Expunging"
-            )
+        below = _subtree(uow.vm_snapshots.by_vm(snap.vm_id), snap)[1:] if subtree else []
+        for s in (snap, *below):
+            if s.state not in DELETABLE_VM_SNAPSHOT_STATES:
+                raise InvalidParameterValue(
+                    f"Instance Snapshot {s.uuid} is in state {s.state}; it can be deleted only when "
+                    "Ready, Error or Expunging"
+                )
         _no_active_tasks(uow, _vm_of(uow, snap), retrying=snap)
     return snap
+
+
+def _subtree(snaps: list[VMSnapshot], top: VMSnapshot) -> list[VMSnapshot]:
+    """``top`` and every snapshot below it, ``top`` first."""
+    out = [top]
+    for node in out:  # grows while it is walked: breadth first
+        out.extend(s for s in snaps if s.parent == node.id)
+    return out
 
 
 def check_delete_all(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
@@ -345,21 +356,42 @@ def delete_all(uow_factory: UowFactory, vm_id: int) -> Workflow[int]:
         vm = uow.vms.get(vm_id)
         assert vm is not None
         snaps = uow.vm_snapshots.by_vm(vm_id)
+    return (yield from _delete_leaves_first(uow_factory, vm, snaps))
+
+
+def delete_subtree(uow_factory: UowFactory, snapshot_id: int) -> Workflow[int]:
+    """Delete a snapshot and every snapshot below it, leaves first (Hyper-V's
+    ``Remove-VMSnapshot -IncludeAllChildSnapshots``); returns how many went."""
+    with uow_factory(readonly=True) as uow:
+        snap = uow.vm_snapshots.get(snapshot_id)
+        if snap is None:
+            raise InvalidParameterValue(f"Unable to find Instance Snapshot {snapshot_id}")
+        vm = _vm_of(uow, snap)
+        snaps = _subtree(uow.vm_snapshots.by_vm(vm.id), snap)
+    return (yield from _delete_leaves_first(uow_factory, vm, snaps, tree_changed=True))
+
+
+def _delete_leaves_first(
+    uow_factory: UowFactory, vm: VM, snaps: list[VMSnapshot], tree_changed: bool = False
+) -> Workflow[int]:
+    """``tree_changed``: run the export strategy's after-change step (the VM keeps others)."""
     if not snaps:
         return 0
     on_host = vm.state == VMState.Stopped and not _all_lost(uow_factory, snaps)
     if on_host:
-        yield from hostside.register(uow_factory, vm_id)
+        yield from hostside.register(uow_factory, vm.id)
     children = {s.parent for s in snaps}
     try:
         for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
             yield from _delete_one(uow_factory, snap)
+        if tree_changed and (on_host or vm.state != VMState.Stopped):
+            yield from hostside.after_tree_change(uow_factory, vm.id)
     except (HostError, CloudError):
         if on_host:
-            yield from hostside.release_after_failure(uow_factory, vm_id)
+            yield from hostside.release_after_failure(uow_factory, vm.id)
         raise
     if on_host:
-        yield from hostside.release(uow_factory, vm_id)
+        yield from hostside.release(uow_factory, vm.id)
     return len(snaps)
 
 

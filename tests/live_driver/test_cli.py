@@ -27,6 +27,16 @@ def test_host_check_passes_on_the_emulated_host(endpoint: EmulatedHost) -> None:
     assert "wrong" not in json.dumps(checks)
 
 
+def test_host_check_without_a_password_says_how_to_give_one(endpoint: EmulatedHost) -> None:
+    # (not the emulator's own user: in this process its NTLM_USER_FILE would supply that one's password)
+    args = ["host", "check", "127.0.0.1", "--port", str(endpoint.port), "--no-tls", "--auth", "ntlm", "--json"]
+    result = CliRunner().invoke(main, [*args, "--user", "ops"], env={"HVSNAP_HYPERV_PASSWORD": None})
+    assert result.exit_code == 1
+    last = json.loads(result.output)[-1]
+    assert last["name"] == "authentication" and not last["ok"]
+    assert last["detail"].startswith("no password for ops: set HVSNAP_HYPERV_PASSWORD"), last
+
+
 def test_host_check_reports_an_unreachable_host() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

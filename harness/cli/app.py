@@ -1,0 +1,89 @@
+"""The ``hvsnap`` root group: global options, ``init``, ``admin-keys``, and every command group."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from harness.api.serve import serve
+from harness.cli.account import account
+from harness.cli.capabilities import capabilities
+from harness.cli.client import Api
+from harness.cli.common import Obj, RootGroup, command
+from harness.cli.config import config
+from harness.cli.guest import guest
+from harness.cli.job import job
+from harness.cli.limit import limit_group
+from harness.cli.offering import offering
+from harness.cli.policy import policy_group
+from harness.cli.snapshot import snapshot
+from harness.cli.vm import vm
+from harness.cli.volume import volume
+from harness.report import report
+from harness.service.cloud import home_dir, open_store
+from live_driver.check import host_group
+from simulator.campaigns.cli import simulate_command
+from simulator.psrp_endpoint.cli import emulate_host
+
+
+@click.group(
+    cls=RootGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="\b\nExample:\n  hvsnap vm deploy --name web1\n  hvsnap snapshot create web1 --memory --name A\n"
+    "  hvsnap snapshot tree web1",
+)
+@click.option("--home", envvar="HVSNAP_HOME", type=click.Path(file_okay=False), help="State folder [./.hvsnap]")
+@click.option("--db", envvar="HVSNAP_DB", help="SQLAlchemy URL [sqlite under --home]")
+@click.option("--account", "account_name", help="Act as this account [admin]")
+@click.version_option(package_name="hvsnap")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, db: str | None, account_name: str | None) -> None:
+    """hvsnap: VM snapshots for Hyper-V, the CloudStack way.
+
+    Commands on a home that `hvsnap serve` is serving go to that server's API.
+    """
+    ctx.obj = {"home": home, "db": db, "account": account_name}
+
+
+@command(main, "init", "hvsnap --home ./lab init", short_help="Create the home, its database and the admin")
+def init(api: Api) -> Obj:
+    """Create the state folder, the database and the admin account (idempotent)."""
+    zones = api.list("listZones", "zone")
+    home = home_dir(click.get_current_context().find_root().obj["home"])
+    return {
+        "home": str(home),
+        "account": api.caller.name,
+        "zone": zones[0]["name"] if zones else None,
+        "host": "hyperv-01",
+        "servedby": api.endpoint,
+    }
+
+
+@main.command("admin-keys", epilog="\b\nExample:\n  hvsnap admin-keys --json", short_help="Print the admin's API keys")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON")
+@click.pass_context
+def admin_keys(ctx: click.Context, as_json: bool) -> None:
+    """Print the admin's API key and secret key."""
+    opts = ctx.find_root().obj
+    if opts["account"] is not None:
+        name = opts["account"]
+        raise click.UsageError(f"admin-keys prints the admin's keys; for {name}'s: hvsnap account keys {name}")
+    with open_store(home_dir(opts["home"]), opts["db"]) as (_, admin):  # no host: works beside `serve`
+        keys = {"apikey": admin.api_key, "secretkey": admin.secret_key}
+    click.echo(json.dumps(keys) if as_json else f"apikey:    {keys['apikey']}\nsecretkey: {keys['secretkey']}")
+
+
+for group in (vm, volume, snapshot, job, offering, capabilities, config, account, guest, policy_group, limit_group):
+    main.add_command(group)
+#: One line each in `hvsnap --help` (their own help stays as their modules write it).
+ELSEWHERE = {
+    serve: "Serve the CloudStack API on this home",
+    host_group: "Live Hyper-V hosts: connectivity, auth and rights",
+    emulate_host: "Serve a simulated Hyper-V host over WinRM/PSRP",
+    simulate_command: "Run a simulation scenario in SimPy time",
+    report: "Turn Allure results into one HTML report",
+}
+for foreign, purpose in ELSEWHERE.items():
+    foreign.short_help = foreign.short_help or purpose
+    main.add_command(foreign)
