@@ -52,6 +52,7 @@ from harness.drivers import (
     VolumeState,
     WriteGuestData,
 )
+from simulator.guests.files import text_of
 from simulator.host import HyperVHost
 
 
@@ -202,17 +203,17 @@ class SimulatedHyperVDriver:
         return SnapshotAnswer(vm.power_state, tuple(self.host.volumes(name)), memory)
 
     def _deploy(self, c: DeployVM) -> VMAnswer:
-        paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start)
+        paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start, c.ip_address)
         if c.start:
             return self._vm_answer(c.vm.name)
         return VMAnswer(None, tuple(VolumeState(v, p, self.host.chain_size(p)) for v, p in paths.items()))
 
     def _register(self, c: RegisterVM) -> VMAnswer:
-        self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks)
+        self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _import(self, c: ImportVM) -> VMAnswer:
-        self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks)
+        self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _start(self, c: StartVM) -> VMAnswer:
@@ -266,4 +267,4 @@ class SimulatedHyperVDriver:
         return GuestDataAnswer(c.value)
 
     def _read(self, c: ReadGuestData) -> GuestDataAnswer:
-        return GuestDataAnswer(self.host.read(c.vm.name, c.key, c.volume_uuid))
+        return GuestDataAnswer(text_of(self.host.read(c.vm.name, c.key, c.volume_uuid)))
