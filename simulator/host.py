@@ -148,6 +148,12 @@ class HyperVHost(PrimaryStorage):
     def volumes(self, vm_name: str) -> list[VolumeState]:
         return [VolumeState(v, p, self.chain_size(p)) for v, p in self.vm(vm_name).disks.items()]
 
+    def ip_addresses(self, vm_name: str) -> tuple[str, ...]:
+        """The addresses Hyper-V reports for the VM's adapters: its guest's, while it runs."""
+        vm = self.vms.get(vm_name)
+        running = vm is not None and vm.power_state == PowerState.Running
+        return (self.addresses[vm_name],) if running and vm_name in self.addresses else ()
+
     def inventory(self) -> Inventory:
         vms = tuple(
             VMInventory(
@@ -156,7 +162,7 @@ class HyperVHost(PrimaryStorage):
                 current=vm.current,
                 checkpoints=tuple(CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()),
                 volumes=tuple(self.volumes(vm.name)),
-                ip_addresses=(self.addresses[vm.name],) if vm.name in self.addresses else (),
+                ip_addresses=self.ip_addresses(vm.name),
             )
             for vm in sorted(self.vms.values(), key=lambda v: v.name)
         )
