@@ -53,6 +53,7 @@ from harness.drivers import (
     VolumeState,
     WriteGuestData,
 )
+from simulator.guests.addresses import guest_range as parse_range
 from simulator.guests.files import text_of
 from simulator.host import HyperVHost
 
@@ -159,7 +160,7 @@ class SimulatedHyperVDriver:
                 raise
         self.host = host if host is not None else HyperVHost()
         if guest_range is not None:
-            self.host.guest_range = guest_range
+            self.host.guest_range = str(parse_range(guest_range))
         self.lock = threading.RLock()
         self.guests = start_guests(self.host, guests, self.lock, time.monotonic)
         self._handlers: dict[type[Command], Callable[[Any], Answer]] = {

@@ -44,6 +44,7 @@ import simpy.rt
 from harness.drivers import Answer, Capabilities, Command, HostUnreachable
 from simulator.costs import Costs
 from simulator.driver import StateFile, start_guests
+from simulator.guests.addresses import guest_range as parse_range
 from simulator.host import HyperVHost
 from simulator.timed import EventLog, Proc, TimedHost
 
@@ -98,7 +99,7 @@ class RealtimeHyperVDriver:
             raise
         self.host = self.timed.state
         if guest_range is not None:
-            self.host.guest_range = guest_range
+            self.host.guest_range = str(parse_range(guest_range))
         self.lock = lock if lock is not None else threading.Lock()
         self.guests = start_guests(self.host, guests, self.lock, lambda: float(self.env.now))
         self._inbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()

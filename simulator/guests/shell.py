@@ -92,6 +92,10 @@ def tokenize(line: str, env: dict[str, str]) -> list[tuple[str, str]]:
             tokens.append(("op", op))
             i += len(op)
             continue
+        if word is None and ch == "~" and (i + 1 == n or line[i + 1] in "/ \t;&|<>"):
+            word = [HOME]  # a leading ~ is the home directory
+            i += 1
+            continue
         word = [] if word is None else word
         if ch == "`":
             raise ShellSyntaxError("command substitution is not supported")
