@@ -141,7 +141,7 @@ def test_disk_only_revert_refuses_connections_until_start(guests: Guests) -> Non
     guests.revert(snapshot)  # disk only: the VM ends Stopped
     assert refused(address, guests.access.port)
     stopped = guests.inventory().vm(vm["instancename"])
-    assert stopped is not None and stopped.ip_addresses == ()  # Hyper-V reports no address
+    assert stopped is None or stopped.ip_addresses == ()  # stopped (unregistered): no address reported
     guests.done(guests.m.start_vm(guests.admin, vm["id"]))
     assert sh(guests.login(vm, "password"), "cat f; uptime")[1].startswith("before\n")
 
