@@ -270,3 +270,30 @@ def test_no_server_outlives_its_process(tmp_path: Path) -> None:
     while not refused(address, int(port)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert refused(address, int(port))
+
+
+def test_the_emulated_host_runs_the_guests_and_the_live_driver_reports_their_addresses() -> None:
+    from live_driver.driver import PowerShellHyperVDriver
+    from simulator.psrp_endpoint.endpoint import EmulatedHost
+
+    with EmulatedHost(guests=GuestConfig(port=0, fallback_port=0), guest_range="127.94.3.0/24") as em:
+        driver = PowerShellHyperVDriver(**em.driver_config(merge_poll_seconds=0.01))
+        try:
+            driver.execute(DeployVM(VMRef("i-2-5-VM"), 512, 1, (DiskSpec("root-5", 2**30),)))
+            inventory = driver.execute(GetInventory(VMRef("*")))
+            assert isinstance(inventory, Inventory)
+            found = inventory.vm("i-2-5-VM")
+            assert found is not None and found.ip_addresses == ("127.94.3.1",)
+            endpoint = em.guests.endpoint("i-2-5-VM")
+            assert endpoint is not None and endpoint[0] == "127.94.3.1"
+            client = paramiko.SSHClient()
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            client.connect(*endpoint, username="root", password="password", look_for_keys=False, allow_agent=False)
+            try:
+                assert sh(client, "cat /proc/meminfo | head -n 1")[1].split()[1] == str(512 * 1024)
+            finally:
+                client.close()
+            em.reset()  # a new host model: the old one's guests stop
+            assert refused(*endpoint)
+        finally:
+            driver.close()
