@@ -12,8 +12,9 @@ status 2) and runs nothing; a glob character stays a literal character.
 
 Commands: ``echo [-n]``, ``cat``, ``ls [-l] [-a]``, ``rm [-r] [-f]``, ``mkdir [-p]``, ``touch``,
 ``sync``, ``md5sum``, ``sha256sum``, ``df [-h]``, ``hostname``, ``uptime``, ``dd``, ``cd``,
-``pwd``, ``whoami``, ``true``, ``false``, ``grep [-c] [-i] [-v]`` (fixed strings), ``wc [-l]``,
-``head [-n N]``, ``exit [N]``. Anything else answers ``<name>: command not found``, status 127.
+``pwd``, ``whoami``, ``true``, ``false``, ``grep [-c] [-i] [-v]`` (fixed strings),
+``wc [-lwc]``, ``head [-n N]``, ``exit [N]``. Anything else answers ``<name>: command not
+found``, status 127.
 The virtual files ``/proc/cpuinfo``, ``/proc/meminfo``, ``/proc/uptime`` and ``/etc/hostname``
 reflect the VM as it is now (its current service offering).
 """
@@ -500,10 +501,9 @@ class GuestShell:
     def _wc(self, args: list[str], stdin: bytes) -> Result:
         names = [a for a in args if not a.startswith("-")]
         data = stdin if not names else (self._read_file(names[0]) or b"")
-        lines = data.count(b"\n")
-        if "-l" in args:
-            return Result(f"{lines}\n".encode())
-        return Result(f"{lines} {len(data.split())} {len(data)}\n".encode())
+        counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
+        flags = "".join(a[1:] for a in args if a.startswith("-")) or "lwc"
+        return Result((" ".join(str(counts[f]) for f in "lwc" if f in flags) + "\n").encode())
 
     def _head(self, args: list[str], stdin: bytes) -> Result:
         count = 10
