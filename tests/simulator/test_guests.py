@@ -297,3 +297,88 @@ def test_the_emulated_host_runs_the_guests_and_the_live_driver_reports_their_add
             assert refused(*endpoint)
         finally:
             driver.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _password_login(address: str, port: int) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(
+        address, port, username="root", password="password", timeout=5, look_for_keys=False, allow_agent=False
+    )
+    return client
+
+
+def test_hvsnap_serve_runs_the_guests_until_it_stops(tmp_path: Path) -> None:
+    from cs import CloudStack
+
+    from harness.service import accounts
+    from harness.store.uow import make_engine, uow_factory
+    from tests.api.conftest import POLL_INTERVAL, deploy
+
+    port, cidr = _free_port(), "127.98.4.0/24"
+    command = [sys.executable, "-m", "harness.cli", "--home", str(tmp_path), "serve", "--port", "0"]
+    command += ["--guest-port", str(port), "--guest-range", cidr]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        endpoint = proc.stdout.readline().split(" on ", 1)[1].split()[0]
+        assert f"addresses in {cidr}, port {port}" in proc.stdout.readline()
+        engine = make_engine(f"sqlite:///{tmp_path / 'hvsnap.db'}")
+        admin = accounts.bootstrap(uow_factory(engine))
+        engine.dispose()
+        api = CloudStack(
+            endpoint=endpoint, key=admin.api_key, secret=admin.secret_key, poll_interval=float(POLL_INTERVAL)
+        )
+        vm = deploy(api, "web")
+        client = _password_login("127.98.4.1", port)
+        _, out, _ = client.exec_command("echo from-ssh > marker && cat /proc/meminfo | head -n 1")
+        assert out.read().decode().split()[1] == str(512 * 1024)
+        client.close()
+        assert api.readGuestData(virtualmachineid=vm, key="marker")["guestdata"]["value"] == "from-ssh\n"
+        api.stopVirtualMachine(id=vm, fetch_result=True)
+        assert refused("127.98.4.1", port)
+        api.startVirtualMachine(id=vm, fetch_result=True)
+        _password_login("127.98.4.1", port).close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert refused("127.98.4.1", port)
+
+
+def test_hvsnap_emulate_host_runs_the_guests(tmp_path: Path) -> None:
+    from live_driver.driver import PowerShellHyperVDriver
+
+    port, cidr = _free_port(), "127.98.5.0/24"
+    command = [sys.executable, "-m", "harness.cli", "emulate-host", "--port", "0", "--password", "pw"]
+    command += ["--guest-port", str(port), "--guest-range", cidr]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split("http://", 1)[1].split("/", 1)[0]
+        assert f"port {port}" in proc.stdout.readline()
+        winrm = int(url.rsplit(":", 1)[1])
+        driver = PowerShellHyperVDriver(
+            host="127.0.0.1", port=winrm, ssl=False, auth="ntlm", username="hvsnap", password="pw"
+        )
+        try:
+            driver.execute(DeployVM(VMRef("i-2-9-VM"), 1024, 1, (DiskSpec("root-9", 2**30),)))
+            inventory = driver.execute(GetInventory(VMRef("*")))
+            assert isinstance(inventory, Inventory)
+            found = inventory.vm("i-2-9-VM")
+            assert found is not None and found.ip_addresses == ("127.98.5.1",)
+            client = _password_login("127.98.5.1", port)
+            _, out, _ = client.exec_command("grep MemTotal /proc/meminfo")
+            assert out.read().decode().split()[1] == str(1024 * 1024)
+            client.close()
+        finally:
+            driver.close()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    assert refused("127.98.5.1", port)
