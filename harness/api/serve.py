@@ -42,6 +42,7 @@ def serve(
     guests: bool,
     guest_port: int,
     guest_range: str,
+    guest_keys: tuple[str, ...],
 ) -> None:
     """Serve the CloudStack API (cs, cloudmonkey) until interrupted.
 
@@ -56,7 +57,7 @@ def serve(
     if time_scale != INSTANT:  # the simulated host in SimPy time, its clock tied to the wall
         backend, config["time_scale"] = "sim-timed", time_scale
     if driver == "sim":
-        config.update(guests=guest_config(guests, guest_port), guest_range=guest_range)
+        config.update(guests=guest_config(guests, guest_port, guest_keys), guest_range=guest_range)
     opts: dict[str, Any] = ctx.find_root().obj or {}
     root = home_dir(opts.get("home"))
     root.mkdir(parents=True, exist_ok=True)

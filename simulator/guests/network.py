@@ -328,9 +328,10 @@ class GuestNetwork:
             chunk = await process.stdin.read(4096)
             if not chunk:
                 break
+            typed = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             if tty:
-                process.stdout.write(chunk.replace(b"\r", b"\r\n"))
-            pending += chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+                process.stdout.write(typed.replace(b"\n", b"\r\n"))
+            pending += typed
             while b"\n" in pending and not shell.exited:
                 raw, pending = pending.split(b"\n", 1)
                 result = await run(raw.decode("utf-8", "surrogateescape"))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -21,8 +22,34 @@ def _range(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     return value
 
 
+def _keys(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    import asyncssh
+
+    try:
+        lines = Path(value).read_text().splitlines()
+    except OSError as err:
+        raise click.BadParameter(f"cannot read {value}: {err.strerror}") from None
+    keys = tuple(ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+    for number, line in enumerate(keys, 1):
+        try:
+            asyncssh.import_public_key(line)
+        except (asyncssh.KeyImportError, ValueError):
+            raise click.BadParameter(f"key {number} of {value} is not an OpenSSH public key") from None
+    return keys
+
+
 def guest_options(f: F) -> F:
-    """``--guests/--no-guests``, ``--guest-port`` and ``--guest-range``."""
+    """``--guests/--no-guests``, ``--guest-port``, ``--guest-range`` and
+    ``--guest-authorized-keys``."""
+    f = click.option(
+        "--guest-authorized-keys",
+        "guest_keys",
+        type=click.Path(dir_okay=False),
+        callback=_keys,
+        help="OpenSSH public keys (one a line) every guest accepts for root, as a deploy's key pair",
+    )(f)
     f = click.option(
         "--guest-range",
         default=DEFAULT_GUEST_RANGE,
@@ -42,10 +69,10 @@ def guest_options(f: F) -> F:
     )(f)
 
 
-def guest_config(enabled: bool, port: int) -> Any:
+def guest_config(enabled: bool, port: int, keys: tuple[str, ...] = ()) -> Any:
     """The ``guests`` argument of a simulated driver or emulated host: a GuestConfig, or None."""
     if not enabled:
         return None
     from simulator.guests.network import GuestConfig
 
-    return GuestConfig(port=port)
+    return GuestConfig(port=port, authorized_keys=keys)

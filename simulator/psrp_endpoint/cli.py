@@ -54,6 +54,7 @@ def emulate_host(
     guests: bool,
     guest_port: int,
     guest_range: str,
+    guest_keys: tuple[str, ...],
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
@@ -73,7 +74,7 @@ def emulate_host(
         time_scale=time_scale,
         seed=seed,
         keytab=keytab,
-        guests=guest_config(guests, guest_port),
+        guests=guest_config(guests, guest_port, guest_keys),
         guest_range=guest_range,
     )
     scheme = "https" if cert else "http"

@@ -322,8 +322,10 @@ def test_hvsnap_serve_runs_the_guests_until_it_stops(tmp_path: Path) -> None:
     from tests.api.conftest import POLL_INTERVAL, deploy
 
     port, cidr = _free_port(), "127.98.4.0/24"
+    keypair = paramiko.RSAKey.generate(2048)
+    (tmp_path / "keys").write_text(f"# the deploy's key pair\n{keypair.get_name()} {keypair.get_base64()} ops\n")
     command = [sys.executable, "-m", "harness.cli", "--home", str(tmp_path), "serve", "--port", "0"]
-    command += ["--guest-port", str(port), "--guest-range", cidr]
+    command += ["--guest-port", str(port), "--guest-range", cidr, "--guest-authorized-keys", str(tmp_path / "keys")]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -336,6 +338,10 @@ def test_hvsnap_serve_runs_the_guests_until_it_stops(tmp_path: Path) -> None:
             endpoint=endpoint, key=admin.api_key, secret=admin.secret_key, poll_interval=float(POLL_INTERVAL)
         )
         vm = deploy(api, "web")
+        with_key = paramiko.SSHClient()
+        with_key.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        with_key.connect("127.98.4.1", port, "root", pkey=keypair, look_for_keys=False, allow_agent=False)
+        with_key.close()
         client = _password_login("127.98.4.1", port)
         _, out, _ = client.exec_command("echo from-ssh > marker && cat /proc/meminfo | head -n 1")
         assert out.read().decode().split()[1] == str(512 * 1024)
@@ -382,3 +388,20 @@ def test_hvsnap_emulate_host_runs_the_guests(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(30)
     assert refused("127.98.5.1", port)
+
+
+def test_an_interactive_shell_prompts_echoes_and_exits(guests: Guests) -> None:
+    vm = guests.deploy("web")
+    channel = guests.login(vm, "password").invoke_shell()
+    channel.settimeout(5)
+    channel.send(b"echo hello > f; cat f\nexit 3\n")
+    seen = b""
+    while not channel.exit_status_ready() or channel.recv_ready():
+        data = channel.recv(4096)
+        if not data:
+            break
+        seen += data
+    prompt = f"root@{vm['instancename']}:~# ".encode()
+    typed = b"echo hello > f; cat f\r\nexit 3\r\n"  # a terminal echoes what is typed at once
+    assert seen == prompt + typed + b"hello\r\n" + prompt
+    assert channel.recv_exit_status() == 3
