@@ -277,7 +277,8 @@ def hvsnap_cloud(
             yield opened
         finally:
             observed = opened.manager.runner
-            if isinstance(observed, ThreadRunner) and isinstance(observed.driver, ObservedHost):
+            scenario = "_pytest_bdd_example" in request.fixturenames  # Allure records scenarios only
+            if scenario and isinstance(observed, ThreadRunner) and isinstance(observed.driver, ObservedHost):
                 attach_host_log(observed.driver)
             if hvsnap_backend.name != "sim" and hvsnap_backend.emulator is None:
                 destroy_everything(opened)
