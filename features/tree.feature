@@ -26,18 +26,21 @@ Feature: Snapshot trees
       | A->{B,C}  | A(B, C) | A(B, C*)  | mixed  | running |
       | A->{B,C}  | A(B, C) | A(B, C*)  | mixed  | stopped |
 
+    @long-tree
     Examples: a chain of 10
       | shape    | tree                                               | built                                               | memory | from    |
       | chain-10 | S1(S2(S3(S4(S5(S6(S7(S8(S9(S10)))))))))             | S1(S2(S3(S4(S5(S6(S7(S8(S9(S10*)))))))))             | on     | running |
       | chain-10 | S1(S2(S3(S4(S5(S6(S7(S8(S9(S10)))))))))             | S1(S2(S3(S4(S5(S6(S7(S8(S9(S10*)))))))))             | off    | stopped |
       | chain-10 | S1(S2(S3(S4(S5(S6(S7(S8(S9(S10)))))))))             | S1(S2(S3(S4(S5(S6(S7(S8(S9(S10*)))))))))             | mixed  | running |
 
+    @long-tree
     Examples: a wide fan-out
       | shape   | tree                   | built                   | memory | from    |
       | fan-out | R(F1, F2, F3, F4, F5, F6) | R(F1, F2, F3, F4, F5, F6*) | on     | running |
       | fan-out | R(F1, F2, F3, F4, F5, F6) | R(F1, F2, F3, F4, F5, F6*) | off    | stopped |
       | fan-out | R(F1, F2, F3, F4, F5, F6) | R(F1, F2, F3, F4, F5, F6*) | mixed  | stopped |
 
+    @long-tree
     Examples: a two-level tree
       | shape     | tree                      | built                      | memory | from    |
       | two-level | R(M1(L1, L2), M2(L3, L4)) | R(M1(L1, L2), M2(L3, L4*)) | on     | running |

@@ -94,6 +94,7 @@ class DeployVM(Command):
     cpus: int
     disks: tuple[DiskSpec, ...]
     start: bool = True
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class RegisterVM(Command):
     memory_mib: int
     cpus: int
     disks: tuple[DiskSpec, ...]
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ class ImportVM(Command):
     memory_mib: int
     cpus: int
     disks: tuple[DiskSpec, ...]
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,11 +300,15 @@ class CheckpointInfo:
 
 @dataclass(frozen=True, slots=True)
 class VMInventory:
+    """``ip_addresses``: the addresses the host reports for the VM's network adapters
+    (``Get-VMNetworkAdapter``'s ``IPAddresses``), default NIC first; empty when unknown."""
+
     name: str
     power_state: PowerState
     current: str | None
     checkpoints: tuple[CheckpointInfo, ...]
     volumes: tuple[VolumeState, ...]
+    ip_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

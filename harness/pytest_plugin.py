@@ -7,8 +7,12 @@ scenarios against a real Hyper-V host. Two tags gate scenarios on the backend's 
 
 - ``@sim-only``: needs what only the simulator has (fault injection, jumping time); skipped
   on live at collection, with the reason;
-- ``@guest-data``: reads or writes data inside the guest; skipped on a driver without
-  ``capabilities.guest_data``.
+- ``@guest-data``: reads or writes data inside the guest; skipped unless the guests are
+  reachable over SSH (``hvsnap_guests``: the simulator's and the emulated host's always are,
+  a live host's with ``--guest-port``) or the driver has ``capabilities.guest_data``.
+
+The simulated and emulated hosts run their guests (``simulator.guests``) on a loopback
+range and an SSH port chosen at run time, so parallel runs never collide.
 
 The cloud's driver sits behind an :class:`ObservedHost`, which records every host command
 (wall time, and simulated time when the driver keeps a clock) for the Allure report, and
@@ -18,6 +22,7 @@ vocabulary over it is ``features/steps/vocabulary.py``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +50,7 @@ from harness.store import migrate
 from harness.store.uow import UowFactory, make_engine, uow_factory
 
 Obj = dict[str, Any]
-SIM_ONLY, GUEST_DATA = "sim-only", "guest-data"
+SIM_ONLY, GUEST_DATA, LONG_TREE = "sim-only", "guest-data", "long-tree"
 LIVE_DRIVER_MISSING = (
     "--driver live needs the live Hyper-V driver (live_driver.driver, issue 6), which is not "
     "available yet; run the features with --driver sim"
@@ -70,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--hyperv-port", type=int, help="live: WinRM port (default: 5986 with TLS, 5985 without)")
     group.addoption("--hyperv-no-tls", action="store_true", help="live: plain HTTP WinRM")
     group.addoption("--hyperv-insecure", action="store_true", help="live: do not validate the TLS certificate")
+    group.addoption("--guest-port", type=int, help="live: the guests answer SSH on this port (@guest-data runs)")
+    group.addoption("--guest-user", default="root", help="live: the guests' SSH user (default: root)")
+    group.addoption("--guest-password", help="live: the guests' SSH password (default: $HVSNAP_GUEST_PASSWORD)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -87,9 +95,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if config.getoption("--driver") == "sim":
         return
     skip = pytest.mark.skip(reason="@sim-only: needs the simulator's fault injection or simulated time")
+    long = pytest.mark.skip(reason="@long-tree: over WinRM only the spec's A -> {B, C} tree runs")
     for item in items:
         if item.get_closest_marker(SIM_ONLY):
             item.add_marker(skip)
+        elif item.get_closest_marker(LONG_TREE):
+            item.add_marker(long)
+
+
+@dataclass(frozen=True)
+class GuestAccess:
+    """How the steps reach the guests over SSH: every guest's port and login (the address
+    of each VM comes from the host inventory)."""
+
+    port: int
+    username: str
+    password: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +120,29 @@ class Backend:
     name: str
     config: dict[str, Any] = field(default_factory=dict)
     emulator: Any = None  # the EmulatedHost serving --driver live, when no real host is given
+    guests: GuestAccess | None = None
+
+
+def _guest_network() -> tuple[str, int]:
+    """A loopback range and a port for this run's guests, chosen at run time: a random
+    /24 inside 127.0.0.0/8 (never 127.0.0.0/24) and a port free on 127.0.0.1 now."""
+    import random
+    import socket
+
+    rng = random.SystemRandom()
+    cidr = f"127.{rng.randrange(16, 255)}.{rng.randrange(0, 256)}.0/24"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    return cidr, port
+
+
+def _sim_guests() -> tuple[dict[str, Any], GuestAccess]:
+    from simulator.guests.network import TEMPLATE_PASSWORD, GuestConfig
+
+    cidr, port = _guest_network()
+    config = {"guests": GuestConfig(port=port, fallback_port=0), "guest_range": cidr}
+    return config, GuestAccess(port, "root", TEMPLATE_PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +155,8 @@ def hvsnap_emulator(pytestconfig: pytest.Config) -> Iterator[Any]:
         return
     from simulator.psrp_endpoint.endpoint import EmulatedHost
 
-    with EmulatedHost() as em:
+    guests, _ = _sim_guests()
+    with EmulatedHost(**guests) as em:
         yield em
 
 
@@ -119,10 +164,17 @@ def hvsnap_emulator(pytestconfig: pytest.Config) -> Iterator[Any]:
 def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend:
     name = pytestconfig.getoption("--driver")
     if name == "sim":
-        return Backend("sim", {"state_file": None})
+        guests, sim_access = _sim_guests()
+        return Backend("sim", {"state_file": None, **guests}, guests=sim_access)
     if hvsnap_emulator is not None:
-        return Backend("live", hvsnap_emulator.driver_config(merge_poll_seconds=0.01), hvsnap_emulator)
+        from simulator.guests.network import TEMPLATE_PASSWORD
+
+        emulated = GuestAccess(hvsnap_emulator.guests.config.port, "root", TEMPLATE_PASSWORD)
+        return Backend("live", hvsnap_emulator.driver_config(merge_poll_seconds=0.01), hvsnap_emulator, emulated)
     opt = pytestconfig.getoption
+    port = opt("--guest-port")
+    password = opt("--guest-password") or os.environ.get("HVSNAP_GUEST_PASSWORD", "")
+    access = GuestAccess(int(port), opt("--guest-user"), password) if port else None
     tls = not opt("--hyperv-no-tls")
     return Backend(
         "live",
@@ -135,6 +187,7 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
             "ssl": tls,
             "cert_validation": not opt("--hyperv-insecure"),
         },
+        guests=access,
     )
 
 
@@ -200,23 +253,32 @@ def hvsnap_driver() -> HyperVDriver | None:
 
 
 @pytest.fixture
+def hvsnap_guests(hvsnap_backend: Backend, hvsnap_driver: HyperVDriver | None) -> GuestAccess | None:
+    """How this test reaches its guests over SSH, or None (a driver a conftest built)."""
+    return hvsnap_backend.guests if hvsnap_driver is None else None
+
+
+@pytest.fixture
 def hvsnap_cloud(
     request: pytest.FixtureRequest,
     hvsnap_backend: Backend,
     hvsnap_databases: Databases,
     hvsnap_driver: HyperVDriver | None,
+    hvsnap_guests: GuestAccess | None,
 ) -> Iterator[Cloud]:
     """A fresh cloud for one test: the session's database reset, a new host driver behind an
     :class:`ObservedHost` (``cloud.manager.runner.driver``). Skips a ``@guest-data``
-    scenario on a driver without guest data; on live, destroys the VMs it deployed."""
+    scenario when the guests are out of reach; on live, destroys the VMs it deployed."""
     with scenario_cloud(hvsnap_databases, hvsnap_backend, Path("."), hvsnap_driver) as opened:
-        if request.node.get_closest_marker(GUEST_DATA) and not opened.driver.capabilities.guest_data:
+        reachable = hvsnap_guests is not None or opened.driver.capabilities.guest_data
+        if request.node.get_closest_marker(GUEST_DATA) and not reachable:
             pytest.skip(f"@guest-data: the {hvsnap_backend.name} driver cannot read guest data")
         try:
             yield opened
         finally:
             observed = opened.manager.runner
-            if isinstance(observed, ThreadRunner) and isinstance(observed.driver, ObservedHost):
+            scenario = "_pytest_bdd_example" in request.fixturenames  # Allure records scenarios only
+            if scenario and isinstance(observed, ThreadRunner) and isinstance(observed.driver, ObservedHost):
                 attach_host_log(observed.driver)
             if hvsnap_backend.name != "sim" and hvsnap_backend.emulator is None:
                 destroy_everything(opened)

@@ -493,6 +493,7 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
     reads: list[Cmdlet | tuple[Cmdlet, ...]] = []
     if names:
         reads += [cmd("Get-VMSnapshot", VMName=names), cmd("Get-VMHardDiskDrive", VMName=names)]
+        reads.append(cmd("Get-VMNetworkAdapter", VMName=names))
         reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
     if folders:
         reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
@@ -520,9 +521,19 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
                     for s in snaps
                 ),
                 volumes=tuple(v for d, v in zip(drives, vols, strict=True) if d["VMName"] == name),
+                ip_addresses=addresses(details, name),
             )
         )
     return Inventory(tuple(out), tuple(exported))
+
+
+def addresses(objs: Sequence[PSObj], vm: str) -> tuple[str, ...]:
+    """The IPv4 addresses of the VM's network adapters (``IPAddresses``), in adapter order."""
+    out: list[str] = []
+    for adapter in of(objs, "VMNetworkAdapter"):
+        if adapter["VMName"] == vm:
+            out += [str(a) for a in adapter.get("IPAddresses") or () if ":" not in str(a)]
+    return tuple(out)
 
 
 def by_id(vm: str, name: str, known: Known, act: Cmdlet, then: Callable[[bool], Sequence[Statement]]) -> Sub:

@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +53,8 @@ from harness.drivers import (
     VolumeState,
     WriteGuestData,
 )
+from simulator.guests.addresses import guest_range as parse_range
+from simulator.guests.files import text_of
 from simulator.host import HyperVHost
 
 
@@ -114,17 +117,37 @@ class StateFile:
                 time.sleep(0.05)
 
 
+def start_guests(host: HyperVHost, config: Any, lock: Any, clock: Callable[[], float]) -> Any:
+    """The host's :class:`~simulator.guests.network.GuestNetwork` for ``config`` (a
+    ``GuestConfig``, or True for the defaults), or None without one. asyncssh is imported
+    only here, so a driver without guests never loads it."""
+    if config is None or config is False:
+        return None
+    from simulator.guests.network import GuestConfig, GuestNetwork
+
+    return GuestNetwork(host, GuestConfig() if config is True else config, lock, clock)
+
+
 class SimulatedHyperVDriver:
     """An in-memory Hyper-V host behind the :class:`harness.drivers.HyperVDriver` contract.
 
     ``host`` is used as given (a caller that wants to inspect or tweak the model passes its
     own); otherwise the host is loaded from ``state_file`` when that file exists, or new.
+    With ``guests`` (a :class:`simulator.guests.network.GuestConfig`) every running VM also
+    answers SSH on its address (``self.guests``, closed with the driver); ``guest_range``
+    sets where the host takes addresses the manager does not name. Commands and guest shell
+    lines take turns on ``self.lock``.
     """
 
     capabilities = Capabilities(guest_data=True, fault_injection=False, simulated_time=False)
 
     def __init__(
-        self, state_file: str | Path | None = None, host: HyperVHost | None = None, lock_wait: float = 10.0
+        self,
+        state_file: str | Path | None = None,
+        host: HyperVHost | None = None,
+        lock_wait: float = 10.0,
+        guests: Any = None,
+        guest_range: str | None = None,
     ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
         self._store = StateFile(self.state_file, lock_wait) if self.state_file is not None else None
@@ -136,6 +159,10 @@ class SimulatedHyperVDriver:
                 self._store.close()
                 raise
         self.host = host if host is not None else HyperVHost()
+        if guest_range is not None:
+            self.host.guest_range = str(parse_range(guest_range))
+        self.lock = threading.RLock()
+        self.guests = start_guests(self.host, guests, self.lock, time.monotonic)
         self._handlers: dict[type[Command], Callable[[Any], Answer]] = {
             DeployVM: self._deploy,
             RegisterVM: self._register,
@@ -164,15 +191,18 @@ class SimulatedHyperVDriver:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"SimulatedHyperVDriver cannot execute {type(command).__name__}")
-        try:
-            return handler(command)
-        finally:
-            self.save()
+        with self.lock:
+            try:
+                return handler(command)
+            finally:
+                self.save()
 
     def close(self) -> None:
         if self._closed:
             return
         try:
+            if self.guests is not None:
+                self.guests.close()
             self.save()
         finally:
             self._closed = True
@@ -202,17 +232,17 @@ class SimulatedHyperVDriver:
         return SnapshotAnswer(vm.power_state, tuple(self.host.volumes(name)), memory)
 
     def _deploy(self, c: DeployVM) -> VMAnswer:
-        paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start)
+        paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start, c.ip_address)
         if c.start:
             return self._vm_answer(c.vm.name)
         return VMAnswer(None, tuple(VolumeState(v, p, self.host.chain_size(p)) for v, p in paths.items()))
 
     def _register(self, c: RegisterVM) -> VMAnswer:
-        self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks)
+        self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _import(self, c: ImportVM) -> VMAnswer:
-        self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks)
+        self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _start(self, c: StartVM) -> VMAnswer:
@@ -266,4 +296,4 @@ class SimulatedHyperVDriver:
         return GuestDataAnswer(c.value)
 
     def _read(self, c: ReadGuestData) -> GuestDataAnswer:
-        return GuestDataAnswer(self.host.read(c.vm.name, c.key, c.volume_uuid))
+        return GuestDataAnswer(text_of(self.host.read(c.vm.name, c.key, c.volume_uuid)))

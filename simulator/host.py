@@ -18,7 +18,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from harness.drivers import (
     CheckpointInfo,
@@ -42,6 +42,7 @@ from simulator.disks import (
     DiskFile,
     PrimaryStorage,
 )
+from simulator.guests.addresses import DEFAULT_GUEST_RANGE, checked, next_free
 
 STATE_VERSION = 1
 
@@ -88,6 +89,17 @@ class ExportRecord:
     files: dict[str, DiskFile]
 
 
+class HostListener(Protocol):
+    """Told of what a guest notices (``simulator.guests``): a power state change (the VM may
+    also have gone: unregistered or destroyed), a checkpoint with memory, a revert."""
+
+    def power_changed(self, vm: str) -> None: ...
+
+    def checkpoint_taken(self, vm: str, snapshot: str, memory: bool) -> None: ...
+
+    def reverted(self, vm: str, snapshot: str, memory: bool) -> None: ...
+
+
 def _not_found_vm(name: str) -> ObjectNotFound:
     return ObjectNotFound(f"Hyper-V was unable to find a virtual machine with name '{name}'.")
 
@@ -105,6 +117,9 @@ class HyperVHost(PrimaryStorage):
         self.exports: dict[str, ExportRecord] = {}
         self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
         self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
+        self.addresses: dict[str, str] = {}  # survives unregister: the VM's default NIC address
+        self.guest_range = DEFAULT_GUEST_RANGE  # where addresses the manager does not name come from
+        self.listeners: list[HostListener] = []  # never persisted
         self.vss_fails = False  # guests cannot quiesce: production checkpoints fail
         self.bytes_merged = 0
         self.bytes_exported = 0
@@ -133,6 +148,12 @@ class HyperVHost(PrimaryStorage):
     def volumes(self, vm_name: str) -> list[VolumeState]:
         return [VolumeState(v, p, self.chain_size(p)) for v, p in self.vm(vm_name).disks.items()]
 
+    def ip_addresses(self, vm_name: str) -> tuple[str, ...]:
+        """The addresses Hyper-V reports for the VM's adapters: its guest's, while it runs."""
+        vm = self.vms.get(vm_name)
+        running = vm is not None and vm.power_state == PowerState.Running
+        return (self.addresses[vm_name],) if running and vm_name in self.addresses else ()
+
     def inventory(self) -> Inventory:
         vms = tuple(
             VMInventory(
@@ -141,6 +162,7 @@ class HyperVHost(PrimaryStorage):
                 current=vm.current,
                 checkpoints=tuple(CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()),
                 volumes=tuple(self.volumes(vm.name)),
+                ip_addresses=self.ip_addresses(vm.name),
             )
             for vm in sorted(self.vms.values(), key=lambda v: v.name)
         )
@@ -148,19 +170,34 @@ class HyperVHost(PrimaryStorage):
 
     # ------------------------------------------------------------------ VM lifecycle
 
-    def deploy(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], start: bool) -> dict[str, str]:
-        """Create missing disk files; register and start the VM if ``start``.
+    def deploy(
+        self,
+        name: str,
+        memory_mib: int,
+        cpus: int,
+        disks: Sequence[DiskSpec],
+        start: bool,
+        ip_address: str | None = None,
+    ) -> dict[str, str]:
+        """Create missing disk files and give the VM its address (``ip_address``, or a free
+        one of ``guest_range``); register and start the VM if ``start``.
         Returns volume uuid -> file path."""
         self._unregistered(name)
+        address = self._address_for(name, ip_address)
         paths = self._attach_disks(name, disks)
+        self.addresses[name] = address
         if start:
             self._register(VirtualMachine(name, PowerState.Off, memory_mib, cpus, dict(paths)))
             self.start(name)
         return paths
 
-    def register(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec]) -> None:
+    def register(
+        self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], ip_address: str | None = None
+    ) -> None:
         self._unregistered(name)
+        address = self._address_for(name, ip_address)
         paths = self._attach_disks(name, disks)
+        self.addresses[name] = address
         self._register(VirtualMachine(name, PowerState.Off, memory_mib, cpus, paths))
 
     def start(self, name: str) -> None:
@@ -170,9 +207,17 @@ class HyperVHost(PrimaryStorage):
         if vm.power_state == PowerState.Off:
             self.boot_ids[name] = self.boot_ids.get(name, 0) + 1
         vm.power_state = PowerState.Running
+        self.power_changed(name)
 
     def power_off(self, name: str) -> None:
         self.vm(name).power_state = PowerState.Off
+        self.power_changed(name)
+
+    def power_changed(self, name: str) -> None:
+        """Tell the listeners the VM's power state changed (or it is gone). Every change
+        outside this module (a host crash in simulated time) calls it too."""
+        for listener in self.listeners:
+            listener.power_changed(name)
 
     def unregister(self, name: str) -> list[str]:
         """Drop the registration; the checkpoint files stay as orphans. Returns the lost names."""
@@ -195,6 +240,7 @@ class HyperVHost(PrimaryStorage):
         for v in volumes:
             self.owners.pop(v, None)
         self.boot_ids.pop(name, None)
+        self.addresses.pop(name, None)
         return sorted(gone)
 
     def attach(self, name: str, disk: DiskSpec) -> None:
@@ -234,6 +280,8 @@ class HyperVHost(PrimaryStorage):
         )
         self._hold(name, frozen.values())
         vm.current = snapshot
+        for listener in self.listeners:
+            listener.checkpoint_taken(name, snapshot, memory)
         return memory
 
     def revert(self, name: str, snapshot: str) -> bool:
@@ -257,6 +305,8 @@ class HyperVHost(PrimaryStorage):
         if cp.memory:
             vm.power_state = PowerState.Saved
             self.boot_ids[name] = cp.boot_id
+        for listener in self.listeners:
+            listener.reverted(name, cp.name, cp.memory)
         return cp.memory
 
     def delete_checkpoint(self, name: str, snapshot: str) -> int:
@@ -294,7 +344,9 @@ class HyperVHost(PrimaryStorage):
         self.bytes_exported += copied
         return copied, list(vm.checkpoints)
 
-    def import_vm(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec]) -> int:
+    def import_vm(
+        self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], ip_address: str | None = None
+    ) -> int:
         """Register the VM from its export (Off), on ``disks``; returns the bytes restored.
 
         Export files still intact on storage are used in place; files deleted or changed
@@ -303,8 +355,10 @@ class HyperVHost(PrimaryStorage):
         record = self.exports.get(name)
         if record is None:
             raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+        address = self._address_for(name, ip_address)
         live = [d for d in disks if d.path is not None or d.volume_uuid not in record.vm.disks]
-        paths = self._attach_disks(name, live)  # the only step that can refuse
+        paths = self._attach_disks(name, live)  # the last step that can refuse
+        self.addresses[name] = address
         needed: set[str] = set()
         for c in record.vm.checkpoints.values():
             needed.update(c.disks.values())
@@ -332,11 +386,17 @@ class HyperVHost(PrimaryStorage):
             raise ObjectNotFound(f"Hyper-V was unable to find a hard disk for volume '{disk.volume_uuid}'.")
         return sum(self.file(p).bytes for p in self.chain(path))
 
-    def write(self, name: str, key: str, value: str, volume_uuid: str | None = None) -> None:
+    def write(
+        self, name: str, key: str, value: str, volume_uuid: str | None = None, grow: int | None = None
+    ) -> None:
+        """Write ``value`` under ``key`` into the disk's leaf. The leaf grows by ``grow`` bytes
+        (default: one block the first time it holds the key; the guest's ``dd`` names its own)."""
         f = self.disk_files[self._guest_leaf(name, volume_uuid)]
-        if key not in f.blocks:
-            self._need(BLOCK_BYTES)
-            f.bytes += BLOCK_BYTES
+        if grow is None:
+            grow = 0 if key in f.blocks else BLOCK_BYTES
+        if grow:
+            self._need(grow)
+            f.bytes += grow
         f.blocks[key] = value
 
     def read(self, name: str, key: str, volume_uuid: str | None = None) -> str | None:
@@ -345,7 +405,7 @@ class HyperVHost(PrimaryStorage):
     # ------------------------------------------------------------------ persistence
 
     _PLAIN: tuple[str, ...] = ("storage_root", "_counter", "owners", "boot_ids", "vss_fails", "capacity")
-    _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported")
+    _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported", "addresses")
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready dicts (``from_dict`` reads it back)."""
@@ -366,7 +426,7 @@ class HyperVHost(PrimaryStorage):
             raise ValueError(f"unsupported simulator state version {d.get('version')!r}")
         host = cls()
         for k in cls._PLAIN:
-            setattr(host, k, copy.deepcopy(d[k]))
+            setattr(host, k, copy.deepcopy(d.get(k, getattr(host, k))))  # keys added since: defaults
         host.disk_files = {p: DiskFile(**f) for p, f in d["files"].items()}
         host.vms = {n: VirtualMachine.from_dict(v) for n, v in d["vms"].items()}
         host.exports = {
@@ -455,6 +515,14 @@ class HyperVHost(PrimaryStorage):
 
     def _unregister(self, name: str) -> None:
         self._release(name, self._vm_paths(self.vms.pop(name)))
+        self.power_changed(name)
+
+    def _address_for(self, name: str, given: str | None) -> str:
+        """The address the VM will have: the manager's, else the one it kept, else a free one."""
+        if given is not None:
+            return checked(given)
+        kept = self.addresses.get(name)
+        return kept if kept is not None else next_free(self.guest_range, self.addresses.values())
 
     def _set_disk(self, vm_name: str, mapping: dict[str, str], vol: str, path: str) -> None:
         """``mapping[vol] = path`` for a mapping of the registered VM ``vm_name``."""

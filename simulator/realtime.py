@@ -43,7 +43,8 @@ import simpy.rt
 
 from harness.drivers import Answer, Capabilities, Command, HostUnreachable
 from simulator.costs import Costs
-from simulator.driver import StateFile
+from simulator.driver import StateFile, start_guests
+from simulator.guests.addresses import guest_range as parse_range
 from simulator.host import HyperVHost
 from simulator.timed import EventLog, Proc, TimedHost
 
@@ -59,7 +60,10 @@ class RealtimeHyperVDriver:
 
     ``host`` is used as given; otherwise it is loaded from ``state_file`` when that exists, or
     new. ``costs`` and ``seed`` (VSS freeze times) configure the timed host; ``log`` receives
-    its events (pass ``EventLog(keep=True)`` to read them back).
+    its events (pass ``EventLog(keep=True)`` to read them back). ``guests`` and
+    ``guest_range`` are :class:`~simulator.driver.SimulatedHyperVDriver`'s: the guests' SSH
+    servers, their shell lines taking turns with the clock on ``lock``, their uptime in
+    simulated seconds.
     """
 
     def __init__(
@@ -72,6 +76,8 @@ class RealtimeHyperVDriver:
         log: EventLog | None = None,
         lock_wait: float = 10.0,
         lock: threading.Lock | threading.RLock | None = None,
+        guests: Any = None,
+        guest_range: str | None = None,
     ) -> None:
         if not time_scale > 0:
             raise ValueError("time_scale must be > 0 (use SimulatedHyperVDriver for instant commands)")
@@ -92,7 +98,10 @@ class RealtimeHyperVDriver:
                 self._store.close()
             raise
         self.host = self.timed.state
+        if guest_range is not None:
+            self.host.guest_range = str(parse_range(guest_range))
         self.lock = lock if lock is not None else threading.Lock()
+        self.guests = start_guests(self.host, guests, self.lock, lambda: float(self.env.now))
         self._inbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._pending: set[Future[Answer]] = set()
         self._closing = threading.Event()  # set (under _submit) once no command may be queued
@@ -123,6 +132,8 @@ class RealtimeHyperVDriver:
             self._inbox.put(None)
         self._thread.join()
         try:
+            if self.guests is not None:
+                self.guests.close()
             self.save()
         finally:
             if self._store is not None:

@@ -215,6 +215,7 @@ class TimedHost:
         for vm in self.state.vms.values():
             if vm.power_state != PowerState.Off:
                 vm.power_state = PowerState.Off
+                self.state.power_changed(vm.name)  # its guest goes down with it
         for proc in list(self._merging.values()):
             proc.interrupt("host crash")
         self.log.record(self.env.now, self.name, "*", "host-crash")
@@ -234,6 +235,7 @@ class TimedHost:
                 self._grow(vm.name)
                 vm.power_state = PowerState.Paused
                 self._paused.add(vm.name)
+                self.state.power_changed(vm.name)
         self.log.record(self.env.now, self.name, "*", "storage-down")
 
     def storage_up_again(self) -> None:
@@ -521,6 +523,7 @@ class TimedHost:
             if vm is not None and vm.power_state == PowerState.Paused:
                 vm.power_state = PowerState.Running
                 self._written[name] = self.env.now
+                self.state.power_changed(name)
         self._paused.clear()
 
 

@@ -4,6 +4,7 @@ expects is written in the feature."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import parse
@@ -11,8 +12,10 @@ import pytest
 from faker import Faker
 from pytest_bdd import given, parsers, step, then, when
 
+from features.steps.guests import GuestSessions
 from features.steps.timed import SimulatedClockDriver
 from features.steps.vocabulary import ScenarioCloud as C
+from harness.pytest_plugin import GuestAccess
 from harness.service.cloud import Cloud
 
 FAKER_SEED = 4242
@@ -25,11 +28,17 @@ def hvsnap_driver(request: pytest.FixtureRequest) -> SimulatedClockDriver | None
 
 
 @pytest.fixture
-def cloud(hvsnap_cloud: Cloud) -> C:
-    """The scenario's cloud, spoken to by name; guest data comes from a seeded Faker."""
+def cloud(hvsnap_cloud: Cloud, hvsnap_guests: GuestAccess | None) -> Iterator[C]:
+    """The scenario's cloud, spoken to by name; guest data comes from a seeded Faker and
+    goes into the guests over SSH where they are reachable."""
     fake = Faker()
     fake.seed_instance(FAKER_SEED)
-    return C(hvsnap_cloud, fake)
+    sessions = GuestSessions(hvsnap_guests) if hvsnap_guests is not None else None
+    try:
+        yield C(hvsnap_cloud, fake, sessions)
+    finally:
+        if sessions is not None:
+            sessions.close()
 
 
 @parse.with_pattern(r'[^"]*')

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from features.steps.guests import GuestSessions
 from features.steps.timed import SimulatedClockDriver
 from features.steps.trees import parse_tree, render_tree, tree_from, walk
 from harness.domain.errors import CloudError
@@ -45,8 +46,9 @@ class ScenarioCloud:
     """What a scenario does to the cloud, by name. Every mutating call waits for its job;
     ``attempt`` keeps a refusal (a ``CloudError``) for the Then steps instead of raising."""
 
-    def __init__(self, cloud: Cloud, fake: Any) -> None:
+    def __init__(self, cloud: Cloud, fake: Any, guests: GuestSessions | None = None) -> None:
         self.cloud = cloud
+        self.guests = guests  # SSH into the guests; None: the manager's guest-data calls
         self.m = cloud.manager
         runner = cloud.manager.runner
         assert isinstance(runner, ThreadRunner) and isinstance(runner.driver, ObservedHost)
@@ -201,15 +203,27 @@ class ScenarioCloud:
     # ---------------------------------------------------------------- guest data
 
     def write(self, vm: str) -> str:
-        """Write fresh data into the guest (which must run: the VM is started if needed)."""
+        """Write fresh data into the guest (which must run: the VM is started if needed):
+        over SSH into ``~/marker`` where the guests are reachable, else through the manager."""
         self.put(vm, "running")
         value = self.fake.pystr(min_chars=12, max_chars=12)
-        self.m.write_guest_data(self.caller, self.vm_id(vm), DATA_KEY, value)
+        if self.guests is not None:
+            self.guests.write(self.guest_address(vm), DATA_KEY, value)
+        else:
+            self.m.write_guest_data(self.caller, self.vm_id(vm), DATA_KEY, value)
         self.written[vm] = value
         return value
 
     def read(self, vm: str) -> str | None:
+        if self.guests is not None:
+            return self.guests.read(self.guest_address(vm), DATA_KEY)
         return self.m.read_guest_data(self.caller, self.vm_id(vm), DATA_KEY)["value"]
+
+    def guest_address(self, vm: str) -> str:
+        """The running VM's address, as the host reports it."""
+        found = self.host_vm(vm)
+        assert found is not None and found.ip_addresses, f"the host reports no address for {vm}"
+        return found.ip_addresses[0]
 
     def holds_data_of(self, vm: str, snapshot: str) -> None:
         """The running VM's disk holds what was written just before ``snapshot``."""
@@ -332,7 +346,7 @@ class ScenarioCloud:
             if parent is not None and not self.snap(parent)["current"]:
                 self.revert(parent)
             self.put(vm, "running")
-            if self.host.capabilities.guest_data:
+            if self.host.capabilities.guest_data or self.guests is not None:
                 self.write(vm)
             self.put(vm, taken_while)
             with_memory = memory == "on" or (memory == "mixed" and i % 2 == 0)

@@ -12,6 +12,7 @@ import click
 
 from harness.api.server import serving
 from harness.service.cloud import home_dir
+from simulator.guests.options import guest_config, guest_options
 
 #: Time scales the simulated host can run at. 0: every command completes at once.
 INSTANT = 0.0
@@ -36,12 +37,25 @@ INSTANT = 0.0
     help="Simulated seconds per wall second on the simulated host (0: run each job to completion at once)",
 )
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 256), help="Job threads")
+@guest_options
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: float, workers: int) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    driver: str,
+    time_scale: float,
+    workers: int,
+    guests: bool,
+    guest_port: int,
+    guest_range: str,
+    guest_keys: tuple[str, ...],
+) -> None:
     """Serve the CloudStack API (cs, cloudmonkey) until interrupted.
 
     The first start creates the ROOT domain and the admin; `hvsnap admin-keys --json`
-    prints the admin's keys.
+    prints the admin's keys. On the simulated host every running VM answers SSH on its
+    address (root, password "password"; --no-guests turns this off).
     """
     if time_scale != INSTANT and driver != "sim":
         raise click.BadParameter("a time scale applies to the simulated host only", param_hint="--time-scale")
@@ -49,6 +63,8 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     backend = driver
     if time_scale != INSTANT:  # the simulated host in SimPy time, its clock tied to the wall
         backend, config["time_scale"] = "sim-timed", time_scale
+    if driver == "sim":
+        config.update(guests=guest_config(guests, guest_port, guest_keys), guest_range=guest_range)
     opts: dict[str, Any] = ctx.find_root().obj or {}
     root = home_dir(opts.get("home"))
     root.mkdir(parents=True, exist_ok=True)
@@ -60,6 +76,8 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     with serving(root, opts.get("db"), backend, host, port, workers, **config) as running:
         scale = f", time scale {time_scale:g}" if time_scale != INSTANT else ""
         click.echo(f"hvsnap API on {running.endpoint} (driver {driver}{scale}); keys: hvsnap admin-keys --json")
+        if driver == "sim" and guests:
+            click.echo(f"guests answer SSH on their addresses in {guest_range}, port {guest_port} (fallback 2222)")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     click.echo("hvsnap API stopped")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from simulator.guests.options import guest_config, guest_options
+
 
 @click.command("emulate-host")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="address to listen on")
@@ -34,6 +36,8 @@ import click
 @click.option(
     "--keytab", type=click.Path(exists=True, dir_okay=False), help="the host's Kerberos key: accept Kerberos too"
 )
+@guest_options
+
 def emulate_host(
     bind: str,
     port: int,
@@ -47,6 +51,10 @@ def emulate_host(
     time_scale: float,
     seed: int,
     keytab: str | None,
+    guests: bool,
+    guest_port: int,
+    guest_range: str,
+    guest_keys: tuple[str, ...],
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
@@ -66,12 +74,16 @@ def emulate_host(
         time_scale=time_scale,
         seed=seed,
         keytab=keytab,
+        guests=guest_config(guests, guest_port, guest_keys),
+        guest_range=guest_range,
     )
     scheme = "https" if cert else "http"
     timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""
     click.echo(
         f"emulated Hyper-V host on {scheme}://{em.address}:{em.port}/wsman (user {username!r}{timing}); Ctrl-C stops it"
     )
+    if em.guests is not None:
+        click.echo(f"guests answer SSH on their addresses in {guest_range}, port {guest_port} (fallback 2222)")
     try:
         em.serve_forever()
     except KeyboardInterrupt:

@@ -106,6 +106,7 @@ class Cmdlets(Storage):
                 {"vmcheckpoint": "vmsnapshot", "includeallchildcheckpoints": "includeallchildsnapshots"},
             ),
             Cmdlet("Get-VMHardDiskDrive", {"vmname": strs}, self.get_drives),
+            Cmdlet("Get-VMNetworkAdapter", {"vmname": strs}, self.get_adapters),
             Cmdlet(
                 "Add-VMHardDiskDrive",
                 {"vmname": s, "path": s, "controllertype": s, "controllernumber": "int", "passthru": "switch"},
@@ -396,6 +397,23 @@ class Cmdlets(Storage):
                         obj, f"HardDiskDrive (Name = 'Hard Drive on SCSI controller number 0 at location {i}')"
                     )
                 )
+        return out
+
+    def get_adapters(self, b: Bound) -> list[Any]:
+        """One "Network Adapter" per VM; ``IPAddresses`` is what the guest reports (its
+        address while it runs, nothing otherwise), as Hyper-V's data exchange shows it."""
+        out = []
+        for vm in self._vms(b, "vmname"):
+            obj = o.VMNetworkAdapter(
+                Name="Network Adapter",
+                VMName=vm.name,
+                VMId=o.guid(vm.name),
+                SwitchName="Guests",
+                MacAddress=o.guid(vm.name, "nic").hex[:12].upper(),
+                IPAddresses=list(self.host.ip_addresses(vm.name)),
+                ComputerName=self.computer,
+            )
+            out.append(o.with_string(obj, f"VMNetworkAdapter (Name = 'Network Adapter', VMName = '{vm.name}')"))
         return out
 
     def add_drive(self, b: Bound) -> list[Any]:

@@ -8,6 +8,7 @@ import os
 import ssl
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +17,7 @@ from typing import Any
 from spnego.channel_bindings import GssChannelBindings
 
 from simulator.costs import Costs
+from simulator.driver import start_guests
 from simulator.host import HyperVHost
 from simulator.psrp_endpoint.binding import Call
 from simulator.psrp_endpoint.clock import Clock
@@ -57,6 +59,9 @@ class EmulatedHost:
     - ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs`` and
       ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
       second.
+    - ``guests`` (a :class:`simulator.guests.network.GuestConfig`, or True) runs the guests:
+      every running VM answers SSH on its address (``self.guests``), which
+      ``Get-VMNetworkAdapter`` reports; ``guest_range`` is where the addresses come from.
     """
 
     def __init__(
@@ -76,12 +81,18 @@ class EmulatedHost:
         costs: Costs | None = None,
         seed: int = 0,
         keytab: str | Path | None = None,
+        guests: Any = None,
+        guest_range: str | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self.guest_range = guest_range
         self.keytab = keytab
         self.timing = (time_scale, costs, seed)
         self.host = host if host is not None else HyperVHost()
+        if guest_range is not None:
+            self.host.guest_range = guest_range
         self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host))
+        self.guests = start_guests(self.host, guests, self.lock, self._guest_clock)
         self.received: list[Call] = []
         self.username, self.password = username, password
         self._server = _Server((bind, port), Handler)
@@ -100,6 +111,11 @@ class EmulatedHost:
             )
         self._thread: threading.Thread | None = None
         self._user_file: str | None = None
+
+    def _guest_clock(self) -> float:
+        """The host's time for the guests' uptime: simulated seconds on a timed host."""
+        clock = self.cmdlets.clock
+        return clock.realtime.now if clock is not None else time.monotonic()
 
     def _clock(self, host: HyperVHost) -> Clock | None:
         time_scale, costs, seed = self.timing
@@ -153,6 +169,8 @@ class EmulatedHost:
             self._thread.join(timeout=5)
         if self.cmdlets.clock is not None:
             self.cmdlets.clock.close()
+        if self.guests is not None:
+            self.guests.close()
         if self._user_file and os.path.exists(self._user_file):
             os.unlink(self._user_file)
 
@@ -162,8 +180,12 @@ class EmulatedHost:
             self.cmdlets.clock.close()
         with self.lock:
             self.host = host if host is not None else HyperVHost()
+            if self.guest_range is not None:
+                self.host.guest_range = self.guest_range
             self.cmdlets.__init__(self.host, self.cmdlets.computer, self._clock(self.host))  # type: ignore[misc]
             self.received.clear()
+            if self.guests is not None:
+                self.guests.attach(self.host)
         return self.host
 
     def driver_config(self, **extra: Any) -> dict[str, Any]:

@@ -178,6 +178,23 @@ class HardDiskDrive(PSObject):
 
 
 @PSType(
+    [f"{HV}.VMNetworkAdapter", f"{HV}.VMNetworkAdapterBase", f"{HV}.VMDevice", f"{HV}.VirtualizationObject"],
+    adapted_properties=_props(
+        ("Name", PSString),
+        ("VMName", PSString),
+        ("VMId", PSGuid),
+        ("SwitchName", PSString),
+        ("MacAddress", PSString),
+        ("IPAddresses", None),
+        ("ComputerName", PSString),
+    ),
+    rehydrate=False,
+)
+class VMNetworkAdapter(PSObject):
+    pass
+
+
+@PSType(
     ["Microsoft.Vhd.PowerShell.VirtualHardDisk"],
     adapted_properties=_props(
         ("Path", PSString),
