@@ -22,7 +22,9 @@ table { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tab
 th, td { border-bottom: 1px solid #d8dee4; padding: 4px 10px; text-align: right; vertical-align: top; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 th { background: #f6f8fa; font-weight: 600; }
-figure.chart { margin: 12px 0 20px; } figure.chart svg { max-width: 100%; height: auto; }
+figure.chart { margin: 12px 0 20px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 0 16px; }
+figure.chart svg { max-width: 100%; height: auto; }
 figcaption { color: #57606a; font-size: 12px; }
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 12px 0; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 14px; min-width: 140px; }
@@ -41,18 +43,25 @@ def esc(text: object) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], text_cols: int = 1) -> str:
     """A table; the first ``text_cols`` columns are left-aligned text, the rest numbers."""
-    head = "".join(f'<th{" class=text" if i < text_cols else ""}>{esc(h)}</th>' for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>" + "".join(f'<td{" class=text" if i < text_cols else ""}>{esc(v)}</td>' for i, v in enumerate(r)) + "</tr>"
-        for r in rows
-    )
+
+    def cell(tag: str, i: int, value: object) -> str:
+        return f"<{tag}{' class=text' if i < text_cols else ''}>{esc(value)}</{tag}>"
+
+    head = "".join(cell("th", i, h) for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def figure(chart: Chart) -> str:
+def figure(chart: Chart, small: bool = False) -> str:
+    """A chart as an inline SVG figure; ``small`` ones sit two to a row inside :func:`grid`."""
     caption = f"<figcaption>{esc(chart.caption)}</figcaption>" if chart.caption else ""
     n = sum(len(s.x) for s in chart.series)
-    return f'<figure class="chart" id="{esc(chart.id)}" data-points="{n}">{svg(chart)}{caption}</figure>'
+    drawing = svg(chart, 4.9, 2.6) if small else svg(chart)
+    return f'<figure class="chart" id="{esc(chart.id)}" data-points="{n}">{drawing}{caption}</figure>'
+
+
+def grid(fragments: Iterable[str]) -> str:
+    return '<div class="grid">' + "".join(fragments) + "</div>"
 
 
 def cards(items: Iterable[tuple[str, str]]) -> str:

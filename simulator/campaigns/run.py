@@ -93,7 +93,12 @@ class Simulation:
     """One seeded run of a scenario."""
 
     def __init__(
-        self, scenario: Scenario, seed: int | None = None, keep_log: bool = False, store: str = "memory"
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        keep_log: bool = False,
+        store: str = "memory",
+        series: bool = False,
     ) -> None:
         self.sc = scenario
         self.seed = scenario.seed if seed is None else seed
@@ -138,7 +143,7 @@ class Simulation:
         self.life.on_restart.append(lambda: self._sync_soon("manager start"))
         self.vms: list[VM] = []
         self.policies = PolicyScheduler(self) if scenario.policies else None
-        self.sampler = Sampler(self)
+        self.sampler = Sampler(self) if series else None
         self.sync_runs: list[dict[str, Any]] = []
 
     def _clock(self) -> datetime:
@@ -320,7 +325,8 @@ class Simulation:
         loops: list[simpy.Event] = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
         if progress is not None:
             self.env.process(self._ticker(progress))
-        self.env.process(self.sampler.process())
+        if self.sampler is not None:
+            self.env.process(self.sampler.process())
         if self.policies is not None:
             self.env.process(self.policies.process())
             loops.append(self.env.timeout(self.sc.duration_s))
@@ -378,7 +384,7 @@ class Simulation:
             "latency_cdf": {op: quantiles(self.latencies.get(op, [])) for op in ops},
             "stop_waits": self._stop_waits(),
             "sync_runs": self.sync_runs,
-            "series": self.sampler.result(),
+            **({"series": self.sampler.result()} if self.sampler is not None else {}),
             "scenario_spec": self.sc.to_dict(),
             "wall_seconds": round(wall_s, 3),
         }
@@ -457,6 +463,10 @@ def _root_cause(err: BaseException) -> str:
     return type(err).__name__
 
 
-def simulate(scenario: Scenario, seed: int | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Run ``scenario`` once and return its result (picklable: campaigns call this)."""
-    return Simulation(scenario, seed).run(progress)
+def simulate(
+    scenario: Scenario, seed: int | None = None, progress: Progress | None = None, series: bool = False
+) -> dict[str, Any]:
+    """Run ``scenario`` once and return its result (picklable: campaigns call this).
+    ``series``: also sample the run's time series for reports (``result["series"]``; it
+    costs time on large fleets, never changes the event log)."""
+    return Simulation(scenario, seed, series=series).run(progress)
