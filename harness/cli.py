@@ -29,7 +29,7 @@ from harness.report import report
 from harness.service import accounts
 from harness.service.cloud import Cloud, home_dir, open_cloud, open_store
 from live_driver.check import host_group
-from simulator.campaigns.cli import simulate_command
+from simulator.campaigns.cli import decide_command, simulate_command
 from simulator.psrp_endpoint.cli import emulate_host
 
 EXIT_REFUSED = 3
@@ -439,6 +439,7 @@ main.add_command(serve)
 main.add_command(host_group)
 main.add_command(emulate_host)
 main.add_command(simulate_command)
+main.add_command(decide_command)
 main.add_command(policy_group)
 main.add_command(limit_group)
 main.add_command(report)

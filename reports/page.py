@@ -37,8 +37,12 @@ ul.lines { font-family: ui-monospace, monospace; font-size: 12px; margin: 4px 0 
 """
 
 
+class Raw(str):
+    """HTML made by this module's helpers, put into a table cell as it is (not escaped)."""
+
+
 def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return text if isinstance(text, Raw) else html.escape(str(text), quote=True)
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]], text_cols: int = 1) -> str:

@@ -348,7 +348,7 @@ class Simulation:
             yield self.env.timeout(step)
 
     def result(self, wall_s: float) -> dict[str, Any]:
-        ops = ("create", "revert", "delete", "stop", "start", "export", "import", "deploy", "sync")
+        ops = ("create", "revert", "delete", "stop", "start", "export", "import", "deploy", "sync", "scheduled")
         latency = {op: percentiles(self.latencies.get(op, [])) for op in ops}
         by_depth: dict[int, float] = {}
         for d, ms in zip(self.samples["depth"], self.samples["read_latency_ms"], strict=True):
