@@ -62,6 +62,8 @@ class Chart:
     logx: bool = False
     logy: bool = False
     caption: str = ""
+    #: names of the x positions 0, 1, ... for a categorical axis (a swept strategy)
+    xticks: list[str] = field(default_factory=list)
 
     def has_data(self) -> bool:
         return any(s.x for s in self.series)
@@ -90,6 +92,9 @@ def svg(chart: Chart, width: float = 7.2, height: float = 3.0) -> str:
             ax.set_xscale("log")
         if chart.logy and _positive(chart, "y"):
             ax.set_yscale("log")
+        if chart.xticks:
+            ax.set_xticks(range(len(chart.xticks)), chart.xticks)
+            ax.set_xlim(-0.5, len(chart.xticks) - 0.5)
         ax.set_title(chart.title, loc="left", fontsize=10)
         ax.set_xlabel(chart.xlabel)
         ax.set_ylabel(chart.ylabel)

@@ -39,6 +39,14 @@ LABELS = {
     "vms_per_host": "VMs per host",
     "losses_per_year": "host/storage losses per host per year",
 }
+SHORT = {
+    "vm_gib": "VM GiB",
+    "snapshots_per_day": "snapshots/day",
+    "stops_per_day": "stops/day",
+    "export_mbps": "export MB/s",
+    "vms_per_host": "VMs/host",
+    "losses_per_year": "losses/year",
+}
 #: the axis whose crossover the headline chart shows
 HEADLINE_AXIS = "losses_per_year"
 
@@ -72,7 +80,8 @@ def score(runs: list[Data], losses_per_year: float, risk_weight_s: float) -> Sco
     for run in runs:
         r = run["result"]
         waits.append(busy_s(r, "export") / vm_days(r))
-        lost.append(r["data_at_risk"]["lost_snapshots"] / vm_days(r))
+        risk_now = r["data_at_risk"]
+        lost.append(risk_now.get("lost_total", risk_now["lost_snapshots"]) / vm_days(r))
         risk.append(at_risk_per_vm(r))
     n = len(runs)
     wait, lost_on_stop, at_risk = sum(waits) / n, sum(lost) / n, sum(risk) / n

@@ -47,6 +47,12 @@ def at_risk_per_vm(r: Result) -> float:
     return float(r["data_at_risk"]["snapshots"]) / vms
 
 
+def lost(r: Result) -> int:
+    """Snapshots lost over the run (deleted ones included when the result counts them)."""
+    risk = r["data_at_risk"]
+    return int(risk.get("lost_total", risk["lost_snapshots"]))
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
@@ -78,7 +84,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("export_s_per_vm_day", "exporting per VM-day", "s", lambda r: busy_s(r, "export") / vm_days(r)),
     Metric("exported_per_vm_day", "exported per VM-day", "bytes", lambda r: r["bytes"]["exported"] / vm_days(r)),
     Metric("at_risk_per_vm", "snapshots at risk per VM", "count", at_risk_per_vm),
-    Metric("lost", "snapshots lost", "count", lambda r: float(r["data_at_risk"]["lost_snapshots"])),
+    Metric("lost", "snapshots lost", "count", lambda r: float(lost(r))),
     Metric("failures", "failed operations", "count", lambda r: float(sum(r["failures"].values()))),
 )
 BY_KEY = {m.key: m for m in METRICS}

@@ -20,6 +20,8 @@ h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8p
 p.lead { color: #57606a; margin: 0 0 16px; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #d8dee4; padding: 4px 10px; text-align: right; vertical-align: top; }
+td { white-space: nowrap; } td.text { white-space: normal; min-width: 8em; }
+.scroll { overflow-x: auto; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 th { background: #f6f8fa; font-weight: 600; }
 figure.chart { margin: 12px 0 20px; }
@@ -53,7 +55,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], text_cols: i
 
     head = "".join(cell("th", i, h) for i, h in enumerate(headers))
     body = "".join("<tr>" + "".join(cell("td", i, v) for i, v in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def figure(chart: Chart, small: bool = False) -> str:

@@ -14,6 +14,7 @@ import yaml
 
 from reports import units
 from reports.charts import Chart, Mark, Series
+from reports.metrics import lost
 from reports.page import Page, cards, esc, figure, grid, lines, table
 
 Result = dict[str, Any]
@@ -209,7 +210,7 @@ def render(r: Result, scenario_path: str | None = None) -> str:
                 ("exported", units.size(r["bytes"]["exported"])),
                 ("merged", units.size(r["bytes"]["merged"])),
                 ("snapshots at risk at the end", units.number(risk["snapshots"])),
-                ("snapshots lost", units.number(risk["lost_snapshots"])),
+                ("snapshots lost", units.number(lost(r))),
                 ("failed operations", units.number(fails)),
                 ("invariants", "ok" if r["invariants"]["ok"] else f"{r['invariants']['count']} violated"),
             ]

@@ -69,6 +69,7 @@ def charts(results: list[Result]) -> list[Chart]:
         others = [a for a in axes if a != axis]
         for key in PLOTTED:
             m = _metric(key)
+            scale, unit = (2**30, "GiB") if m.unit == "bytes" else (1, {"s": "s", "pct": "%"}.get(m.unit, m.unit))
             lines: dict[str, dict[Any, float]] = defaultdict(dict)
             for g in groups:
                 label = ", ".join(f"{a}={g['point'][a]}" for a in others) or m.label
@@ -79,15 +80,18 @@ def charts(results: list[Result]) -> list[Chart]:
             for label, pts in lines.items():
                 present = [x for x in xs if x in pts]
                 xv = [float(x) if numeric else float(xs.index(x)) for x in present]
-                series.append(Series(label, xv, [round(pts[x], 6) for x in present]))
+                series.append(
+                    Series(label, xv, [round(pts[x] / scale, 6) for x in present], "line" if numeric else "points")
+                )
             out.append(
                 Chart(
                     f"sweep-{axis}-{key}",
                     f"{m.label} against {axis}",
-                    axis if numeric else f"{axis}: " + ", ".join(f"{i}={v}" for i, v in enumerate(xs)),
-                    f"{m.label} ({m.unit})",
+                    axis,
+                    f"{m.label}, {unit}",
                     series,
                     logx=numeric and len(xs) > 2 and min(xs) > 0 and max(xs) / min(xs) >= 20,
+                    xticks=[] if numeric else [str(x) for x in xs],
                 )
             )
     return out

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reports import units
-from reports.metrics import BY_KEY, values
+from reports.metrics import BY_KEY, lost, values
 
 Result = dict[str, Any]
 #: sweep columns besides the swept parameters and the seed, with their short headers
@@ -71,7 +71,7 @@ def summary(r: Result) -> RenderableType:
         "at risk at the end",
         f"{risk['snapshots']} snapshots of {risk['vms']} VMs ({units.size(risk['bytes'])})",
     )
-    facts.add_row("snapshots lost", units.number(risk["lost_snapshots"]))
+    facts.add_row("snapshots lost", units.number(lost(r)))
     if "policies" in r:
         p = r["policies"]
         facts.add_row(

@@ -145,6 +145,7 @@ class Simulation:
         self.policies = PolicyScheduler(self) if scenario.policies else None
         self.sampler = Sampler(self) if series else None
         self.sync_runs: list[dict[str, Any]] = []
+        self.created: list[int] = []  # ids of the snapshots the workload allocated
 
     def _clock(self) -> datetime:
         return self.epoch + timedelta(seconds=self.env.now)
@@ -259,6 +260,7 @@ class Simulation:
         except CloudError:
             self.failures["create.refused"] += 1
             return
+        self.created.append(snap.id)
         yield from self.workflow("create", vmsnapshots.create(self.uow, snap.id, self.sc.workload.quiesce))
 
     def _revert(self, vm: VM, rng: random.Random) -> Proc:
@@ -368,7 +370,7 @@ class Simulation:
                 "merged": sum(h.stats["bytes_merged"] for h in self.hosts),
                 "deferred_unmerged": sum(sum(h.deferred.values()) for h in self.hosts),
             },
-            "data_at_risk": self.data_at_risk(),
+            "data_at_risk": {**self.data_at_risk(), "lost_total": self.lost_total()},
             "failures": dict(sorted(self.failures.items())),
             "invariants": self.invariants(),
             "chain_depth": percentiles(self.samples["depth"]),
@@ -400,6 +402,11 @@ class Simulation:
             "waited": len(waited),
             "wait_s": round(sum(waited), 6),
         }
+
+    def lost_total(self) -> int:
+        """Snapshots the workload created that were ever lost (deleted ones included)."""
+        with self.uow(readonly=True) as uow:
+            return sum(1 for i in self.created if uow.vm_snapshots.details(i).get(hostside.LOST))
 
     def data_at_risk(self) -> dict[str, Any]:
         """Snapshots whose only copy is the live host registration (no fresh export): a stop
