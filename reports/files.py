@@ -26,9 +26,13 @@ class NoResults(ValueError):
 
 
 def write_simulation(folder: Path, result: dict[str, Any], scenario_path: str | None = None) -> Path:
+    """``result.json`` (with the scenario file it came from, for the page's reproduction
+    line) and ``index.html``."""
     folder.mkdir(parents=True, exist_ok=True)
+    if scenario_path is not None:
+        result = {**result, "scenario_file": scenario_path}
     (folder / RESULT).write_text(json.dumps(result, indent=2))
-    return _page(folder / INDEX, simulation.render(result, scenario_path))
+    return _page(folder / INDEX, simulation.render(result))
 
 
 def write_sweep(folder: Path, results: list[dict[str, Any]]) -> Path:
@@ -45,12 +49,18 @@ def write_decision(folder: Path, data: dict[str, Any]) -> Path:
 
 def rebuild(folder: Path) -> Path:
     """Rebuild the pages of a report folder from the result it holds."""
-    if (folder / DECISION).is_file():
-        return _page(folder / INDEX, decision.render(_load(folder / DECISION, dict)))
-    if (folder / CAMPAIGN).is_file():
-        return _sweep_pages(folder, _load(folder / CAMPAIGN, list))
-    if (folder / RESULT).is_file():
-        return _page(folder / INDEX, simulation.render(_load(folder / RESULT, dict)))
+    for name, kind, build in (
+        (DECISION, dict, lambda d: _page(folder / INDEX, decision.render(d))),
+        (CAMPAIGN, list, lambda d: _sweep_pages(folder, d)),
+        (RESULT, dict, lambda d: _page(folder / INDEX, simulation.render(d))),
+    ):
+        if (folder / name).is_file():
+            data = _load(folder / name, kind)
+            try:
+                page: Path = build(data)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+                raise NoResults(f"{folder / name} is not a campaign result (missing or malformed: {err})") from err
+            return page
     raise NoResults(
         f"{folder} holds no {RESULT}, {CAMPAIGN} or {DECISION}: run `hvsnap simulate ... --report {folder}`"
     )

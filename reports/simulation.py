@@ -195,7 +195,9 @@ def _reproduce(r: Result, scenario_path: str | None) -> str:
 
 
 def render(r: Result, scenario_path: str | None = None) -> str:
-    """The page for one result: headline cards, operations table, charts, faults, reproduction."""
+    """The page for one result: headline cards, operations table, charts, faults, reproduction.
+    ``scenario_path``: the scenario file the reproduction line names (default: the result's
+    ``scenario_file``, else ``<scenario name>.yaml``)."""
     risk = r["data_at_risk"]
     fails = sum(r["failures"].values())
     page = Page(
@@ -269,5 +271,5 @@ def render(r: Result, scenario_path: str | None = None) -> str:
         page.h3("Invariant violations")
         page.add(lines(r["invariants"]["violations"]))
     page.h2("Reproduce")
-    page.add(_reproduce(r, scenario_path))
+    page.add(_reproduce(r, scenario_path or r.get("scenario_file")))
     return page.html()
