@@ -20,7 +20,6 @@ averaged over the run, which an unplanned host or primary-storage loss would tak
 from __future__ import annotations
 
 import itertools
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -127,16 +126,14 @@ def axis_curve(data: Data, axis: str) -> list[tuple[float, dict[str, Score]]]:
 
 
 def crossover(data: Data, axis: str, a: str = "on-stop", b: str = "on-snapshot") -> float | None:
-    """Where ``cost(a) - cost(b)`` changes sign along ``axis`` (interpolated in log space
-    for positive values), or None when one strategy wins over the whole swept range."""
+    """Where ``cost(a) - cost(b)`` changes sign along ``axis`` (interpolated linearly
+    between the two swept values around it), or None when one strategy wins over the
+    whole swept range."""
     curve = [(x, s[a].cost - s[b].cost) for x, s in axis_curve(data, axis) if a in s and b in s]
     for (x0, d0), (x1, d1) in itertools.pairwise(curve):
         if d0 == 0:
             return x0
         if (d0 < 0) != (d1 < 0):
-            if x0 > 0 and x1 > 0:
-                lx = math.log(x0) + (math.log(x1) - math.log(x0)) * d0 / (d0 - d1)
-                return round(math.exp(lx), 4)
             return round(x0 + (x1 - x0) * d0 / (d0 - d1), 4)
     return None
 
@@ -318,8 +315,8 @@ def answers(data: Data) -> list[tuple[str, str, str]]:
             (
                 "1. Cons c.ii",
                 "What state does the host VM state report give meanwhile?",
-                f"During the export: {_seen(p, 0)}. Storage down: {_seen(mid, 0)}. Host down: {_seen(crash, 0)}. "
-                f"After recovery: {_seen(crash, -1)}.",
+                f"Export running: {_seen(p, 0)}. Storage down: {_seen(mid, 0)}. Host down: {_seen(crash, 0)}. "
+                f"Host back and synced: {_seen(crash, -1)}.",
             )
         )
     share = _mean(on_snap, lambda r: busy_s(r, "export") / vm_days(r) / 86400 * 100)
@@ -385,7 +382,10 @@ def _failure(probe: Data) -> str:
 def _seen(probe: Data, index: int) -> str:
     s = probe["seen"][index]
     status = f", status {s['host_status']}" if s["host_status"] not in ("-", "Operating normally") else ""
-    return f"the host reports {s['host_reports']}{status} while the database says {s['database']}"
+    return (
+        f"{units.duration(s['t'])} after the stop began the host reports {s['host_reports']}{status} "
+        f"while the database says {s['database']}"
+    )
 
 
 # ---------------------------------------------------------------------- the page

@@ -29,3 +29,26 @@ def outage() -> dict[str, Any]:
 def policies() -> dict[str, Any]:
     """policies.yaml, 3 days, seed 7: 75 policy snapshots, 48 pruned."""
     return load("policies-3d-seed7.json")
+
+
+#: a small decision campaign: 2 VMs, 12 simulated hours, one seed; high loss rate at the base
+SMALL_BASE = {
+    "vm_gib": 1,
+    "snapshots_per_day": 8,
+    "stops_per_day": 4,
+    "export_mbps": 200,
+    "vms_per_host": 2,
+    "losses_per_year": 52,
+}
+SMALL_AXES = {"export_mbps": [50, 200, 800], "losses_per_year": [1, 52, 365]}
+
+
+@pytest.fixture(scope="session")
+def small_decision() -> dict[str, Any]:
+    """The decision campaign over :data:`SMALL_BASE`, run once on a 2-process pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from simulator.campaigns.decision import decide
+
+    with ProcessPoolExecutor(2) as pool:
+        return decide(pool, [1], 12 * 3600, SMALL_BASE, SMALL_AXES)
