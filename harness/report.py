@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from reports import allure, files
+from reports import allure
 
 
 @click.command("report")
@@ -30,6 +30,8 @@ from reports import allure, files
 @click.option("--open", "open_", is_flag=True, help="open the report in a browser afterwards")
 def report(results: Path | None, output: Path | None, name: str, simulation: Path | None, open_: bool) -> None:
     """Turn the Allure results of a test run (or a saved simulation) into self-contained HTML."""
+    from reports import files  # draws charts with matplotlib: imported only when asked
+
     try:
         if simulation is not None:
             index = files.rebuild(simulation)

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reports import files, terminal
+from reports import terminal
 from simulator.campaigns import decision
 from simulator.campaigns.run import Simulation
 from simulator.campaigns.scenario import Scenario, seconds
@@ -138,7 +139,7 @@ def simulate_command(
             results = sweep(scenario, parsed, seed_list, pool, series=report_dir is not None, done=runs_bar)
         if out_dir is not None:
             (out_dir / "campaign.json").write_text(json.dumps(results, indent=2))
-        page = files.write_sweep(report_dir, results) if report_dir is not None else None
+        page = _files().write_sweep(report_dir, results) if report_dir is not None else None
         if as_json:
             click.echo(json.dumps(table(results), indent=2))
         else:
@@ -157,12 +158,19 @@ def simulate_command(
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "result.json").write_text(json.dumps(result, indent=2))
         (folder / "events.log").write_text("".join(sim.log.lines or []))
-    page = files.write_simulation(report_dir, result, str(scenario_file)) if report_dir is not None else None
+    page = _files().write_simulation(report_dir, result, str(scenario_file)) if report_dir is not None else None
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         Console(highlight=False).print(terminal.summary(result))
     _written(page)
+
+
+def _files() -> ModuleType:
+    """:mod:`reports.files`, imported when a report is asked for (it loads matplotlib)."""
+    from reports import files
+
+    return files
 
 
 def _written(page: Path | None) -> None:
@@ -197,7 +205,7 @@ def decide_command(
         raise click.BadParameter("give at least one seed and a positive duration")
     with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "deciding") as runs_bar:
         data = decision.decide(pool, seed_list, duration_s, done=runs_bar)
-    page = files.write_decision(report_dir, data) if report_dir is not None else None
+    page = _files().write_decision(report_dir, data) if report_dir is not None else None
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:

@@ -107,3 +107,19 @@ def test_units_read_like_an_operator_writes_them() -> None:
     assert units.duration(3 * 86400) == "3 d"
     assert units.share(39, 54) == "72.2 %"
     assert units.number(1234567) == "1,234,567"
+
+
+def test_sweep_spread_runs_across_seeds(outage: dict[str, Any]) -> None:
+    from reports.sweep import charts as sweep_charts
+    from reports.sweep import spread
+
+    def run(point: float, seed: int, stop_p50: float) -> dict[str, Any]:
+        ops = {**outage["operations"], "stop": {**outage["operations"]["stop"], "p50": stop_p50}}
+        return {**outage, "point": {"fleet.vms": point}, "seed": seed, "operations": ops}
+
+    runs = [run(2, 1, 10.0), run(2, 2, 30.0), run(4, 1, 50.0)]
+    groups = spread(runs)
+    assert [(g["point"], g["seeds"]) for g in groups] == [({"fleet.vms": 2}, [1, 2]), ({"fleet.vms": 4}, [1])]
+    assert groups[0]["metrics"]["stop_p50"] == {"mean": 20.0, "min": 10.0, "max": 30.0}
+    stop = next(c for c in sweep_charts(runs) if c.id == "sweep-fleet.vms-stop_p95")
+    assert stop.series[0].x == [2.0, 4.0]
