@@ -395,9 +395,51 @@ def recommendations(data: Data) -> list[tuple[str, dict[str, float], dict[str, S
     return [(axis, regime, scores, recommend(scores)) for axis, regime, scores in scored_regimes(data)]
 
 
+def verdict(data: Data) -> list[str]:
+    """The recommendation in a few sentences an operator acts on."""
+    recs = recommendations(data)
+    base = next(((sc, r) for a, _, sc, r in recs if a == "base"), None)
+    if base is None:
+        return ["The base regime did not run: no recommendation."]
+    scores, rec = base
+    out = [f"Use {rec} in the base regime ({_regime_text('base', data['base']).removeprefix('base: ')})."]
+    flips = [(a, reg, r) for a, reg, _, r in recs if a != "base" and r != rec]
+    if flips:
+        out.append(
+            "It changes to "
+            + "; ".join(f"{r} at {LABELS.get(a, a)} = {units.number(reg[a])}" for a, reg, r in flips)
+            + "."
+        )
+    else:
+        out.append(f"{rec} stays the recommendation across every swept regime.")
+    even = break_even(scores, data["risk_weight_s"])
+    if even is not None:
+        out.append(
+            f"on-snapshot pays for its slower snapshots once unplanned host or primary-storage losses exceed "
+            f"{units.number(even)} per host per year in the base regime (a lost snapshot weighed as "
+            f"{units.duration(data['risk_weight_s'])} of waiting); below that, on-stop costs less."
+        )
+    none = scores.get("none")
+    if none is not None and rec != "none":
+        out.append(
+            f"none is never worth it while snapshots matter: it lost {units.number(round(none.lost_on_stop, 2))} "
+            "snapshots per VM-day at stops in the base regime."
+        )
+    return out
+
+
+def _base_text(r: dict[str, float]) -> str:
+    n = units.number
+    return (
+        f"{n(r['vm_gib'])} GiB VMs, {n(r['snapshots_per_day'])} snapshots and {n(r['stops_per_day'])} stops per VM "
+        f"per day, exports at {n(r['export_mbps'])} MB/s, {n(r['vms_per_host'])} VMs per host, "
+        f"{n(r['losses_per_year'])} unplanned losses per host per year"
+    )
+
+
 def _regime_text(axis: str, regime: dict[str, float]) -> str:
     if axis == "base":
-        return "base: " + ", ".join(f"{LABELS[k].split(',')[0]} {units.number(v)}" for k, v in regime.items())
+        return "base: " + _base_text(regime)
     return f"{LABELS.get(axis, axis)} = {units.number(regime[axis])}"
 
 
@@ -409,26 +451,11 @@ def render(data: Data) -> str:
         f"{', '.join(data['strategies'])}, seeds {seeds}; rebuild with `hvsnap decide --seeds {seeds} --report DIR`.",
     )
     recs = recommendations(data)
-    base_rec = next((r for a, _, _, r in recs if a == "base"), "-")
-    cross = crossover(data, HEADLINE_AXIS)
     page.h2("Recommendation")
-    page.add(
-        f'<p class="verdict">In the base regime: {esc(base_rec)}. '
-        + esc(
-            f"Along {LABELS[HEADLINE_AXIS]}, on-stop and on-snapshot cross over at {units.number(cross)}."
-            if cross is not None
-            else f"Along {LABELS[HEADLINE_AXIS]} one strategy wins over the whole swept range."
-        )
-        + "</p>"
-    )
-    base_scores = next((sc for a, _, sc, _ in recs if a == "base"), {})
-    even = break_even(base_scores, data["risk_weight_s"]) if base_scores else None
-    if even is not None:
-        page.p(
-            f"on-snapshot pays for its slower snapshots once unplanned host or primary-storage losses exceed "
-            f"{units.number(even)} per host per year in the base regime (a lost snapshot weighed as "
-            f"{units.duration(data['risk_weight_s'])} of waiting); below that, on-stop costs less."
-        )
+    first, *rest = verdict(data)
+    page.add(f'<p class="verdict">{esc(first)}</p>')
+    for sentence in rest:
+        page.p(sentence)
     if HEADLINE_AXIS in data["axes"]:
         page.add(figure(crossover_chart(data, HEADLINE_AXIS)))
     page.add(figure(break_even_chart(data)))

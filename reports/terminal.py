@@ -147,6 +147,7 @@ def decision_summary(data: dict[str, Any]) -> RenderableType:
         ),
         t,
     ]
+    parts.append(Text(" ".join(decision.verdict(data)), style="bold"))
     for item, question, answer in decision.answers(data):
         parts.append(Text.assemble((f"{item}: {question}", "bold"), "\n", answer))
     return Group(*parts)
