@@ -198,13 +198,21 @@ def decide_command(
     """When to export the VM: sweep the regimes for on-stop, on-snapshot and none, and recommend."""
     try:
         seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError as err:
+        raise click.BadParameter(f"comma-separated integers, not {seeds!r}", param_hint="--seeds") from err
+    try:
         duration_s = seconds(duration)
     except ValueError as err:
-        raise click.BadParameter(str(err)) from err
-    if not seed_list or duration_s <= 0:
-        raise click.BadParameter("give at least one seed and a positive duration")
-    with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "deciding") as runs_bar:
-        data = decision.decide(pool, seed_list, duration_s, done=runs_bar)
+        raise click.BadParameter(str(err), param_hint="--duration") from err
+    if not seed_list:
+        raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    if duration_s <= 0:
+        raise click.BadParameter("a run needs a positive duration", param_hint="--duration")
+    try:
+        with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "deciding") as runs_bar:
+            data = decision.decide(pool, seed_list, duration_s, done=runs_bar)
+    except (OSError, TimeoutError, RuntimeError) as err:  # no scheduler there, or Dask not installed
+        raise click.ClickException(f"the decision campaign could not run: {err}") from err
     page = _files().write_decision(report_dir, data) if report_dir is not None else None
     if as_json:
         click.echo(json.dumps(data, indent=2))

@@ -47,3 +47,18 @@ def test_allure_binary_is_found_from_any_folder_below_a_checkout(
     (results / "x-result.json").write_text("{}")
     with pytest.raises(allure.AllureError, match=r"allure generate failed \(3\)"):
         allure.generate(results, tmp_path / "out" / "report", "t")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--seeds", "x"], "Invalid value for --seeds: comma-separated integers, not 'x'"),
+        (["--seeds", ","], "Invalid value for --seeds: give at least one seed"),
+        (["--duration", "0"], "Invalid value for --duration: a run needs a positive duration"),
+        (["--duration", "soon"], "Invalid value for --duration: not a duration: 'soon'"),
+    ],
+)
+def test_decide_refuses_bad_values_before_running_anything(args: list[str], message: str, tmp_path: Path) -> None:
+    done = CliRunner().invoke(main, ["decide", *args, "--report", str(tmp_path / "d")])
+    assert done.exit_code == 2 and message in done.output
+    assert not (tmp_path / "d").exists()
