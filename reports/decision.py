@@ -431,7 +431,8 @@ def verdict(data: Data) -> list[str]:
 def _base_text(r: dict[str, float]) -> str:
     n = units.number
     return (
-        f"{n(r['vm_gib'])} GiB VMs, {n(r["snapshots_per_day"])} snapshot(s) and {n(r["stops_per_day"])} stop(s) per VM "
+        f"{n(r['vm_gib'])} GiB VMs, {n(r['snapshots_per_day'])} snapshot(s) and {n(r['stops_per_day'])} stop(s) "
+        f"per VM "
         f"per day, exports at {n(r['export_mbps'])} MB/s, {n(r['vms_per_host'])} VMs per host, "
         f"{n(r['losses_per_year'])} unplanned losses per host per year"
     )
