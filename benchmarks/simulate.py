@@ -2,7 +2,7 @@
 second measured in the same run (the "physical limit", reference/tooling.md §3).
 
     .venv/bin/python benchmarks/simulate.py [--vms 1000] [--hosts 20]
-        [--warmup 26] [--window 3] [--hours H | --week]
+        [--warmup 26] [--window 3] [--hours H | --week] [--series]
 
 The fleet runs the 7-day policy workload ("snapshot every hour, delete the oldest beyond
 24"). Retention only starts deleting (and merging) once a VM has 25 snapshots, at 24-25
@@ -13,6 +13,9 @@ workflows/s and the 7-day wall time extrapolated from it (the warm-up's measured
 plus the remaining hours at the window's pace). ``--week`` (or ``--hours 168``) simulates
 the whole 7 days and prints the measured 7-day wall time as well. ``--warmup 0 --window 3
 --hours 3`` is the old (optimistic) first-3-hours measure.
+
+``--series`` samples the time series ``simulate --report`` plots (``Simulation(series=True)``),
+to measure what a report costs; without it a run samples nothing.
 
 Targets: >= 1,500 workflows/s; 7 days <= 180 s wall on one core.
 """
@@ -57,7 +60,7 @@ class Timing:
     result: dict[str, Any]
 
 
-def fleet(vms: int, hosts: int, marks_h: list[float], hours: float) -> Timing:
+def fleet(vms: int, hosts: int, marks_h: list[float], hours: float, series: bool = False) -> Timing:
     scenario = Scenario.from_dict(
         {
             "name": "fleet-hourly-keep-24",
@@ -67,7 +70,7 @@ def fleet(vms: int, hosts: int, marks_h: list[float], hours: float) -> Timing:
             "workload": {"kind": "schedule", "every_s": 3600, "keep": 24, "jitter_s": 600, "memory": False},
         }
     )
-    sim = Simulation(scenario)
+    sim = Simulation(scenario, series=series)
     start = time.perf_counter()
     end = sim.start()
     walls: dict[float, float] = {0.0: 0.0}
@@ -88,13 +91,14 @@ def main() -> None:
     p.add_argument("--window", type=float, default=3.0, help="simulated hours timed after the warm-up")
     p.add_argument("--hours", type=float, default=None, help="simulated hours in all (default warmup + window)")
     p.add_argument("--week", action="store_true", help="simulate the whole 7 days (--hours 168)")
+    p.add_argument("--series", action="store_true", help="also sample the time series a report plots")
     a = p.parse_args()
     hours = WEEK_H if a.week else (a.hours if a.hours is not None else a.warmup + a.window)
     hours = max(hours, a.warmup + a.window)
     days = [24.0 * d for d in range(1, int(hours // 24) + 1)]
     w0, w1 = a.warmup, a.warmup + a.window
     before = bare_timeouts()
-    t = fleet(a.vms, a.hosts, [w0, w1, *days], hours)
+    t = fleet(a.vms, a.hosts, [w0, w1, *days], hours, a.series)
     after = bare_timeouts()
     timeouts = (before + after) / 2  # the machine's pace can drift during a long run
     window_wall = t.walls[w1] - t.walls[w0]

@@ -128,6 +128,15 @@ if [[ "${HVSNAP_SKIP_SERVERS:-}" != 1 ]]; then
     install_servers
 fi
 
+# --- Debian's chromium: the report tests open the HTML reports in it (never `playwright install`)
+if [[ ! -x /usr/bin/chromium && $EUID -eq 0 ]]; then
+    T=$(now)
+    say "installing chromium (the report tests open the reports in it)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+        || say "apt-get install chromium failed: the browser tests skip"
+    say "apt-get install chromium: $(secs "$T") s"
+fi
+
 # --- python environment, continued: the project and its test extras -----------------------
 EXTRAS=test
 command -v krb5-config >/dev/null && EXTRAS=test,kerberos  # else the Kerberos tests skip (fail under CI)

@@ -23,7 +23,7 @@ from harness.cli.volume import volume
 from harness.report import report
 from harness.service.cloud import home_dir, open_store
 from live_driver.check import host_group
-from simulator.campaigns.cli import simulate_command
+from simulator.campaigns.cli import decide_command, simulate_command
 from simulator.psrp_endpoint.cli import emulate_host
 
 
@@ -82,7 +82,8 @@ ELSEWHERE = {
     host_group: "Live Hyper-V hosts: connectivity, auth and rights",
     emulate_host: "Serve a simulated Hyper-V host over WinRM/PSRP",
     simulate_command: "Run a simulation scenario in SimPy time",
-    report: "Turn Allure results into one HTML report",
+    decide_command: "Answer the spec's when-to-export question with measured sweeps",
+    report: "Turn Allure results (or a saved simulation) into HTML",
 }
 for foreign, purpose in ELSEWHERE.items():
     foreign.short_help = foreign.short_help or purpose

@@ -1,9 +1,13 @@
-"""``hvsnap simulate SCENARIO.yaml [--seed N] [--json] [--out DIR] [--sweep KEY=V1,V2 ...]``.
+"""``hvsnap simulate SCENARIO.yaml [--seed N] [--json] [--out DIR] [--report DIR] [--sweep KEY=V1,V2 ...]``
+and ``hvsnap decide [--report DIR]``.
 
 One run prints a summary (or, with ``--json``, the result object). ``--out DIR`` also writes
 ``result.json`` and the event log ``events.log`` (whose SHA-256 is ``event_log_sha256``).
 With ``--sweep``, the scenario runs once per combination of values and seed, on a process
 pool, or on the Dask cluster at ``--scheduler``; the results go to ``DIR/campaign.json``.
+``--report DIR`` samples the runs' time series and writes the HTML report (``reports``)
+beside the result it was made from. ``decide`` runs the export-strategy decision campaign
+(:mod:`simulator.campaigns.decision`) and prints its recommendation per regime.
 """
 
 from __future__ import annotations
@@ -11,15 +15,17 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from reports import terminal
+from simulator.campaigns import decision
 from simulator.campaigns.run import Simulation
-from simulator.campaigns.scenario import Scenario
+from simulator.campaigns.scenario import Scenario, seconds
 from simulator.campaigns.sweep import executor_for, parse_axes, sweep, table
 
 #: the bar appears once a run has taken this many wall seconds
@@ -58,6 +64,39 @@ class _Bar:
             self.progress.stop()
 
 
+class _RunsBar:
+    """Runs finished out of all runs of a sweep, on stderr when it is a terminal."""
+
+    def __init__(self, console: Console, what: str) -> None:
+        self.progress: Progress | None = None
+        self.task: Any = None
+        if console.is_terminal:
+            self.progress = Progress(
+                TextColumn(what),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+
+    def __enter__(self) -> _RunsBar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __call__(self, finished: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task("runs", total=total)
+        self.progress.update(self.task, completed=finished)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
 @click.command("simulate")
 @click.argument("scenario_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
@@ -69,6 +108,12 @@ class _Bar:
 @click.option("--seeds", default=None, help="Comma-separated seeds for a sweep (default: the scenario's).")
 @click.option("--scheduler", default=None, help="Dask scheduler address for a sweep (default: local processes).")
 @click.option("--workers", type=int, default=None, help="Local worker processes for a sweep.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the HTML report (and the result it is built from) here.",
+)
 def simulate_command(
     scenario_file: Path,
     seed: int | None,
@@ -78,6 +123,7 @@ def simulate_command(
     seeds: str | None,
     scheduler: str | None,
     workers: int | None,
+    report_dir: Path | None,
 ) -> None:
     """Run a simulation scenario in SimPy time and report latencies, bytes, risk and faults."""
     try:
@@ -89,52 +135,87 @@ def simulate_command(
         out_dir.mkdir(parents=True, exist_ok=True)
     if parsed:
         seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed if seed is not None else scenario.seed]
-        with executor_for(scheduler, workers) as pool:
-            results = sweep(scenario, parsed, seed_list, pool)
+        with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "sweeping") as runs_bar:
+            results = sweep(scenario, parsed, seed_list, pool, series=report_dir is not None, done=runs_bar)
         if out_dir is not None:
             (out_dir / "campaign.json").write_text(json.dumps(results, indent=2))
-        _emit(table(results), as_json)
+        page = _files().write_sweep(report_dir, results) if report_dir is not None else None
+        if as_json:
+            click.echo(json.dumps(table(results), indent=2))
+        else:
+            Console().print(terminal.sweep_table(results))
+        _written(page)
         return
     console = Console(stderr=True)
     bar = _Bar(console, console.is_terminal)
-    sim = Simulation(scenario, seed, keep_log=out_dir is not None)
+    keep = out_dir is not None or report_dir is not None
+    sim = Simulation(scenario, seed, keep_log=keep, series=report_dir is not None)
     try:
         result = sim.run(bar)
     finally:
         bar.close()
-    if out_dir is not None:
-        (out_dir / "result.json").write_text(json.dumps(result, indent=2))
-        (out_dir / "events.log").write_text("".join(sim.log.lines or []))
+    for folder in (d for d in (out_dir, report_dir) if d is not None):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "result.json").write_text(json.dumps(result, indent=2))
+        (folder / "events.log").write_text("".join(sim.log.lines or []))
+    page = _files().write_simulation(report_dir, result, str(scenario_file)) if report_dir is not None else None
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
-        _summary(result)
+        Console(highlight=False).print(terminal.summary(result))
+    _written(page)
 
 
-def _emit(rows: list[dict[str, Any]], as_json: bool) -> None:
+def _files() -> ModuleType:
+    """:mod:`reports.files`, imported when a report is asked for (it loads matplotlib)."""
+    from reports import files
+
+    return files
+
+
+def _written(page: Path | None) -> None:
+    if page is not None:
+        click.echo(f"report: {page}", err=True)
+
+
+@click.command("decide")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the decision report (and decision.json) here.",
+)
+@click.option(
+    "--seeds", default="1,2", show_default=True, help="Comma-separated seeds: every regime runs once per seed."
+)
+@click.option("--duration", default="1d", show_default=True, help="Simulated time per run (s, m, h, d).")
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: local processes).")
+@click.option("--workers", type=int, default=None, help="Local worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="Print decision.json instead of the summary.")
+def decide_command(
+    report_dir: Path | None, seeds: str, duration: str, scheduler: str | None, workers: int | None, as_json: bool
+) -> None:
+    """When to export the VM: sweep the regimes for on-stop, on-snapshot and none, and recommend."""
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError as err:
+        raise click.BadParameter(f"comma-separated integers, not {seeds!r}", param_hint="--seeds") from err
+    try:
+        duration_s = seconds(duration)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--duration") from err
+    if not seed_list:
+        raise click.BadParameter("give at least one seed", param_hint="--seeds")
+    if duration_s <= 0:
+        raise click.BadParameter("a run needs a positive duration", param_hint="--duration")
+    try:
+        with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "deciding") as runs_bar:
+            data = decision.decide(pool, seed_list, duration_s, done=runs_bar)
+    except (OSError, TimeoutError, RuntimeError) as err:  # no scheduler there, or Dask not installed
+        raise click.ClickException(f"the decision campaign could not run: {err}") from err
+    page = _files().write_decision(report_dir, data) if report_dir is not None else None
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    t = Table(*(rows[0] if rows else []))
-    for row in rows:
-        t.add_row(*(str(v) for v in row.values()))
-    Console().print(t)
-
-
-def _summary(r: dict[str, Any]) -> None:
-    console = Console()
-    console.print(
-        f"[bold]{r['scenario']}[/] seed {r['seed']}  strategy {r['strategy']}  "
-        f"{r['simulated_seconds'] / 3600:.1f} h simulated in {r['wall_seconds']:.1f} s  "
-        f"({r['workflows']} workflows)"
-    )
-    t = Table("operation", "count", "p50 s", "p95 s", "p99 s")
-    for op, s in r["operations"].items():
-        if s["count"]:
-            t.add_row(op, str(s["count"]), f"{s['p50']:.2f}", f"{s['p95']:.2f}", f"{s['p99']:.2f}")
-    console.print(t)
-    console.print(f"bytes {r['bytes']}  data at risk {r['data_at_risk']}")
-    console.print(
-        f"failures {r['failures'] or 'none'}  invariants {'ok' if r['invariants']['ok'] else r['invariants']}"
-    )
-    console.print(f"event log sha256 {r['event_log_sha256']}")
+        click.echo(json.dumps(data, indent=2))
+    else:
+        Console(highlight=False).print(terminal.decision_summary(data))
+    _written(page)

@@ -27,7 +27,7 @@ from harness.domain import config
 from harness.domain.errors import CloudError
 from harness.domain.model import VM
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMSnapshotState, VMState
-from harness.drivers import Command, ExportVM, HostError
+from harness.drivers import Command, ExportVM, HostError, ImportVM
 from harness.jobs.runners import Workflow
 from harness.jobs.simulated import ManagerCrashed, ManagerLife, simpy_process
 from harness.service import accounts, hostside, sync, vms, vmsnapshots
@@ -36,6 +36,7 @@ from harness.store.memory import memory_uow_factory
 from harness.store.uow import UowFactory, make_engine, uow_factory
 from simulator.campaigns.policies import PolicyScheduler, start_of
 from simulator.campaigns.scenario import Scenario
+from simulator.campaigns.series import Sampler, quantiles
 from simulator.costs import Costs, GiB
 from simulator.faults import FaultPlan
 from simulator.host import HyperVHost
@@ -44,6 +45,10 @@ from simulator.timed import EventLog, Fleet, TimedHost
 EPOCH = datetime(2024, 1, 1)
 Proc = Generator[simpy.Event, Any, Any]
 Progress = Callable[[float, float], None]
+#: what one sync settled, kept per run for the report (the first lines)
+SYNC_LINES = 20
+#: a stop "waited" when it took this much longer than a bare power-off and unregister
+STOP_WAIT_MARGIN_S = 1.0
 
 
 def percentiles(values: list[float]) -> dict[str, Any]:
@@ -59,7 +64,7 @@ def percentiles(values: list[float]) -> dict[str, Any]:
 
 
 class _Metered:
-    """The fleet, timing every export (exports run inside stop and create workflows)."""
+    """The fleet, timing every export and import (they run inside stop, start and create workflows)."""
 
     def __init__(self, fleet: Fleet, env: simpy.Environment, latencies: dict[str, list[float]]) -> None:
         self.fleet, self.env, self.latencies = fleet, env, latencies
@@ -67,7 +72,15 @@ class _Metered:
     def execute(self, command: Command) -> simpy.Event:
         if isinstance(command, ExportVM):
             return self.env.process(self._export(command))
-        return self.fleet.execute(command)
+        proc = self.fleet.execute(command)
+        if isinstance(command, ImportVM):  # timed by a callback: no extra event, same event log
+            start = self.env.now
+            proc.callbacks.append(lambda ev: self._imported(ev, start))
+        return proc
+
+    def _imported(self, event: simpy.Event, start: float) -> None:
+        if event.ok:
+            self.latencies["import"].append(self.env.now - start)
 
     def _export(self, command: Command) -> Proc:
         start = self.env.now
@@ -80,7 +93,12 @@ class Simulation:
     """One seeded run of a scenario."""
 
     def __init__(
-        self, scenario: Scenario, seed: int | None = None, keep_log: bool = False, store: str = "memory"
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        keep_log: bool = False,
+        store: str = "memory",
+        series: bool = False,
     ) -> None:
         self.sc = scenario
         self.seed = scenario.seed if seed is None else seed
@@ -125,6 +143,9 @@ class Simulation:
         self.life.on_restart.append(lambda: self._sync_soon("manager start"))
         self.vms: list[VM] = []
         self.policies = PolicyScheduler(self) if scenario.policies else None
+        self.sampler = Sampler(self) if series else None
+        self.sync_runs: list[dict[str, Any]] = []
+        self.created: list[int] = []  # ids of the snapshots the workload allocated
 
     def _clock(self) -> datetime:
         return self.epoch + timedelta(seconds=self.env.now)
@@ -162,6 +183,18 @@ class Simulation:
             self.sync_totals["vms_settled"] += len(report.vms)
             self.sync_totals["out_of_band"] += len(report.out_of_band)
             self.sync_totals["vanished"] += len(report.vanished)
+            self.sync_runs.append(
+                {
+                    "t": round(self.env.now, 3),
+                    "why": why,
+                    "settled": len(report.settled),
+                    "vms": len(report.vms),
+                    "out_of_band": len(report.out_of_band),
+                    "vanished": len(report.vanished),
+                    "failed": len(report.failed),
+                    "lines": [*report.settled, *report.vms, *report.failed][:SYNC_LINES],
+                }
+            )
             self.log.record(self.env.now, "manager", "*", "sync", f"{why} settled={len(report.settled)}")
 
     # ------------------------------------------------------------------ the workload
@@ -227,6 +260,7 @@ class Simulation:
         except CloudError:
             self.failures["create.refused"] += 1
             return
+        self.created.append(snap.id)
         yield from self.workflow("create", vmsnapshots.create(self.uow, snap.id, self.sc.workload.quiesce))
 
     def _revert(self, vm: VM, rng: random.Random) -> Proc:
@@ -293,6 +327,8 @@ class Simulation:
         loops: list[simpy.Event] = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
         if progress is not None:
             self.env.process(self._ticker(progress))
+        if self.sampler is not None:
+            self.env.process(self.sampler.process())
         if self.policies is not None:
             self.env.process(self.policies.process())
             loops.append(self.env.timeout(self.sc.duration_s))
@@ -314,7 +350,7 @@ class Simulation:
             yield self.env.timeout(step)
 
     def result(self, wall_s: float) -> dict[str, Any]:
-        ops = ("create", "revert", "delete", "stop", "start", "export", "deploy", "sync")
+        ops = ("create", "revert", "delete", "stop", "start", "export", "import", "deploy", "sync", "scheduled")
         latency = {op: percentiles(self.latencies.get(op, [])) for op in ops}
         by_depth: dict[int, float] = {}
         for d, ms in zip(self.samples["depth"], self.samples["read_latency_ms"], strict=True):
@@ -334,7 +370,7 @@ class Simulation:
                 "merged": sum(h.stats["bytes_merged"] for h in self.hosts),
                 "deferred_unmerged": sum(sum(h.deferred.values()) for h in self.hosts),
             },
-            "data_at_risk": self.data_at_risk(),
+            "data_at_risk": {**self.data_at_risk(), "lost_total": self.lost_total()},
             "failures": dict(sorted(self.failures.items())),
             "invariants": self.invariants(),
             "chain_depth": percentiles(self.samples["depth"]),
@@ -347,8 +383,30 @@ class Simulation:
             "faults_fired": list(self.plan.fired),
             "sync": dict(self.sync_totals),
             **({"policies": self.policies.result()} if self.policies is not None else {}),
+            "latency_cdf": {op: quantiles(self.latencies.get(op, [])) for op in ops},
+            "stop_waits": self._stop_waits(),
+            "sync_runs": self.sync_runs,
+            **({"series": self.sampler.result()} if self.sampler is not None else {}),
+            "scenario_spec": self.sc.to_dict(),
             "wall_seconds": round(wall_s, 3),
         }
+
+    def _stop_waits(self) -> dict[str, Any]:
+        """How many stops took longer than a bare power-off and unregister (they exported)."""
+        bare = self.costs.power_off_s + self.costs.unregister_s
+        stops = self.latencies.get("stop", [])
+        waited = [s - bare for s in stops if s > bare + STOP_WAIT_MARGIN_S]
+        return {
+            "bare_s": round(bare, 6),
+            "stops": len(stops),
+            "waited": len(waited),
+            "wait_s": round(sum(waited), 6),
+        }
+
+    def lost_total(self) -> int:
+        """Snapshots the workload created that were ever lost (deleted ones included)."""
+        with self.uow(readonly=True) as uow:
+            return sum(1 for i in self.created if uow.vm_snapshots.details(i).get(hostside.LOST))
 
     def data_at_risk(self) -> dict[str, Any]:
         """Snapshots whose only copy is the live host registration (no fresh export): a stop
@@ -412,6 +470,10 @@ def _root_cause(err: BaseException) -> str:
     return type(err).__name__
 
 
-def simulate(scenario: Scenario, seed: int | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Run ``scenario`` once and return its result (picklable: campaigns call this)."""
-    return Simulation(scenario, seed).run(progress)
+def simulate(
+    scenario: Scenario, seed: int | None = None, progress: Progress | None = None, series: bool = False
+) -> dict[str, Any]:
+    """Run ``scenario`` once and return its result (picklable: campaigns call this).
+    ``series``: also sample the run's time series for reports (``result["series"]``; it
+    costs time on large fleets, never changes the event log)."""
+    return Simulation(scenario, seed, series=series).run(progress)

@@ -128,6 +128,10 @@ class Scenario:
         start_of(self.start)
         check_policies(self.policies, self.fleet.vms)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data: ``Scenario.from_dict(s.to_dict())`` is ``s`` again."""
+        return _as_dict(self)
+
     def with_values(self, values: dict[str, Any]) -> Scenario:
         """A copy with dotted keys set (``costs.merge_bps``, ``fleet.vms``, ``strategy``)."""
         data = _as_dict(self)

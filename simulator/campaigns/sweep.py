@@ -10,8 +10,8 @@ runs execute.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,8 +46,8 @@ def points(axes: dict[str, list[Any]], seeds: list[int]) -> list[tuple[dict[str,
     return [(combo, seed) for combo in combos for seed in seeds]
 
 
-def _one(scenario: Scenario, values: dict[str, Any], seed: int) -> dict[str, Any]:
-    result = simulate(scenario.with_values(values), seed)
+def _one(scenario: Scenario, values: dict[str, Any], seed: int, series: bool = False) -> dict[str, Any]:
+    result = simulate(scenario.with_values(values), seed, series=series)
     return {"point": values, **result}
 
 
@@ -69,9 +69,20 @@ def executor_for(scheduler: str | None = None, workers: int | None = None) -> It
         client.close()
 
 
-def sweep(scenario: Scenario, axes: dict[str, list[Any]], seeds: list[int], executor: Executor) -> list[dict[str, Any]]:
-    """Run every point on ``executor``; results in point order."""
-    futures = [executor.submit(_one, scenario, values, seed) for values, seed in points(axes, seeds)]
+def sweep(
+    scenario: Scenario,
+    axes: dict[str, list[Any]],
+    seeds: list[int],
+    executor: Executor,
+    series: bool = False,
+    done: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every point on ``executor``; results in point order. ``series``: sample each
+    run's time series; ``done(finished, total)`` is called as runs finish (a progress bar)."""
+    futures = [executor.submit(_one, scenario, values, seed, series) for values, seed in points(axes, seeds)]
+    if done is not None:
+        for n, _ in enumerate(as_completed(futures), 1):
+            done(n, len(futures))
     return [f.result() for f in futures]
 
 
