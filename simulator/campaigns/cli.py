@@ -178,7 +178,7 @@ def _written(page: Path | None) -> None:
         click.echo(f"report: {page}", err=True)
 
 
-@click.command("decide")
+@click.command("decide", epilog="\b\nExample:\n  hvsnap decide --report reports/out/decision")
 @click.option(
     "--report",
     "report_dir",
