@@ -149,6 +149,8 @@ def test_every_group_and_command_has_a_one_line_help_and_an_example() -> None:
         text = runner.invoke(main, [*path, "--help"]).output
         assert (cmd.help or "").strip(), path
         assert re.search(r"Example:\n\s+hvsnap ", text), (path, text)
+        if isinstance(cmd, click.Group):  # its commands' one-line help, not cut
+            assert not re.search(r"^  \S+\s+.*\.\.\.$", text, re.M), (path, text)
 
 
 def test_json_everywhere_and_empty_lists_say_no(cli: Cli) -> None:
