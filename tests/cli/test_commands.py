@@ -89,6 +89,24 @@ def test_tree_json_nests_children_and_subtree_delete_takes_them(cli: Cli) -> Non
     assert cli("snapshot", "list", "--vm", "v") == [] and "no VM snapshots" in human(cli, "snapshot", "tree", "v")
 
 
+def test_subtree_delete_of_a_stopped_vm_leaves_host_and_database_alike(cli: Cli) -> None:
+    vm = cli("vm", "deploy", "--name", "v")
+    cli("guest", "write", "v", "k", "a")
+    cli("snapshot", "create", "v", "--name", "A")
+    cli("guest", "write", "v", "k", "b")
+    for name in ("B", "C"):
+        cli("snapshot", "create", "v", "--name", name)  # A <- B <- C, exported when stopped
+    cli("vm", "stop", "v")
+    cli("snapshot", "delete", "--vm", "v", "B", "--subtree")  # on the exported VM, registered for it
+    cli("vm", "start", "v")
+    [a] = cli("snapshot", "list", "--vm", "v")
+    host = json.loads((cli.home / "host.json").read_text())["vms"][vm["instancename"]]
+    assert set(host["checkpoints"]) == {a["name"]} and a["current"]
+    cli("snapshot", "revert", "--vm", "v", "A")
+    cli("vm", "start", "v")
+    assert cli("guest", "read", "v", "k")["value"] == "a"
+
+
 def test_expunge_a_destroyed_vm(cli: Cli) -> None:
     cli("vm", "deploy", "--name", "gone")
     cli("vm", "deploy", "--name", "later")
