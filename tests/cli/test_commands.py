@@ -89,7 +89,9 @@ def test_tree_json_nests_children_and_subtree_delete_takes_them(cli: Cli) -> Non
     assert cli("snapshot", "list", "--vm", "v") == [] and "no VM snapshots" in human(cli, "snapshot", "tree", "v")
 
 
-def test_subtree_delete_of_a_stopped_vm_leaves_host_and_database_alike(cli: Cli) -> None:
+@pytest.mark.parametrize("strategy", ["on-stop", "on-snapshot"])
+def test_subtree_delete_of_a_stopped_vm_leaves_host_and_database_alike(cli: Cli, strategy: str) -> None:
+    cli("config", "set", "hyperv.vmsnapshot.export.strategy", strategy)
     vm = cli("vm", "deploy", "--name", "v")
     cli("guest", "write", "v", "k", "a")
     cli("snapshot", "create", "v", "--name", "A")
