@@ -13,6 +13,7 @@ codes are interpreted, and control characters and escape sequences show escaped
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -116,7 +117,24 @@ class CliGroup(click.Group):
 
 
 class RootGroup(CliGroup):
-    """``hvsnap``: usage errors print with their user text escaped, like everything else."""
+    """``hvsnap``: usage errors print with their user text escaped, like everything else.
+    ``lazy``: command name -> ("module:attribute", one-line help), imported when used."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            target, purpose = self.lazy[cmd_name]
+            module, _, attribute = target.partition(":")
+            found: click.Command = getattr(importlib.import_module(module), attribute)
+            found.short_help = found.short_help or purpose
+            self.add_command(found, cmd_name)
+        return self.commands.get(cmd_name)
 
     def main(
         self,

@@ -147,7 +147,10 @@ def test_account_keys_and_admin_keys(cli: Cli) -> None:
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         out.append(((*path, name), cmd))
         if isinstance(cmd, click.Group):
             out.extend(_commands(cmd, (*path, name)))
