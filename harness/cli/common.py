@@ -76,7 +76,7 @@ def printable(text: str) -> str:
         if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
             out.append(ch)
         else:
-            out.append(ch.encode("unicode_escape").decode("ascii") if ch.isascii() else f"\\u{ord(ch):04x}")
+            out.append(ch.encode("unicode_escape").decode("ascii"))  # \x1b, \n, \u202e, \U000e0001
     return "".join(out)
 
 
