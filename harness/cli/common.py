@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -336,15 +336,36 @@ def one(found: list[Obj], kind: str, ref: str) -> Output:
     return Output(found[0], card(found[0], list(found[0])))
 
 
-def card(obj: Obj, names: Sequence[str] | None = None) -> Table:
-    """One object as ``field  value`` lines (``names``: all fields unless given)."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for name in names if names is not None else fields_of(obj):
-        if name in obj and not isinstance(obj[name], (dict, list)):
-            grid.add_row(name, literal(obj[name]))
-    return grid
+ID_WIDTH = 36
+
+
+class Card:
+    """One object as ``field  value`` lines; where an id would not fit beside the field
+    names, each value goes on a line of its own below its name."""
+
+    def __init__(self, rows: list[tuple[str, Text]]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, con: Console, options: ConsoleOptions) -> RenderResult:
+        label = max((len(name) for name, _ in self.rows), default=0)
+        grid = Table.grid(padding=(0, 2))
+        if options.max_width >= label + 2 + ID_WIDTH:
+            grid.add_column(style="bold", no_wrap=True)
+            grid.add_column(overflow="fold")
+            for name, value in self.rows:
+                grid.add_row(name, value)
+        else:
+            grid.add_column(overflow="fold")
+            for name, value in self.rows:
+                grid.add_row(Text(name, style="bold"))
+                grid.add_row(Text.assemble("  ", value))
+        yield grid
+
+
+def card(obj: Obj, names: Sequence[str] | None = None) -> Card:
+    """One object's fields (``names``: those its kind shows unless given)."""
+    shown = names if names is not None else fields_of(obj)
+    return Card([(n, literal(obj[n])) for n in shown if n in obj and not isinstance(obj[n], (dict, list))])
 
 
 #: Below this many columns per non-id column (beside a 36-character id), rows are stacked.

@@ -55,6 +55,7 @@ def test_ids_are_whole_and_names_or_short_ids_work_where_unique(cli: Cli) -> Non
         assert a["id"] in listing and b["id"] in listing, listing
         assert all(len(line) <= width for line in listing.splitlines()), listing
     assert any(line == b["id"] for line in human(cli, "snapshot", "list", width=50).splitlines())
+    assert f"  {web}" in human(cli, "vm", "show", "web1", width=50).splitlines()  # a card, stacked
 
     text = human(cli, "snapshot", "tree", "web1")
     short = re.search(r"B\s+([0-9a-f]{8,})\s+Disk\s+Ready\s+<- current", text)
