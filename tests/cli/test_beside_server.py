@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.api import discovery
 from tests.test_cli import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,17 @@ def test_every_command_works_beside_a_server_with_its_rules(tmp_path: Path, serv
     assert job["jobstatus"] == 1 and job["jobresult"]["vmsnapshot"]["state"] == "Ready"
     [node] = cli("snapshot", "tree", "web1")["children"]
     assert (node["displayname"], node["current"], node["children"]) == ("B", True, [])
+
+
+def test_the_record_is_the_owners_alone(tmp_path: Path) -> None:
+    path = discovery.publish(tmp_path, "http://127.0.0.1:1/client/api")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert discovery.served(tmp_path) == discovery.Served("http://127.0.0.1:1/client/api", os.getpid())
+    path.write_text(json.dumps({"endpoint": "http://127.0.0.1:2/client/api", "pid": 1}))  # another server's now
+    discovery.withdraw(tmp_path)
+    assert path.exists()  # not ours to remove
+    path.write_text("{not json")
+    assert discovery.served(tmp_path) is None
 
 
 def test_a_stale_record_of_a_killed_server_is_ignored(tmp_path: Path) -> None:
