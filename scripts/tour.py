@@ -21,9 +21,10 @@ def tour_lines(readme: str) -> list[str]:
 
 def main_tour() -> int:
     for line in tour_lines(README.read_text()):
-        click.secho(f"\n$ {line}", bold=True)
+        argv = shlex.split(line, comments=True)
+        click.secho(f"\n$ {shlex.join(argv)}", bold=True)
         try:
-            main.main(shlex.split(line, comments=True)[1:], prog_name="hvsnap", standalone_mode=False)
+            main.main(argv[1:], prog_name="hvsnap", standalone_mode=False)
         except click.ClickException as err:
             err.show()
             return err.exit_code

@@ -172,8 +172,9 @@ def test_hostile_names_are_kept_verbatim(cli: Cli, name: str) -> None:
 
 
 def test_a_busy_host_is_refused_clearly_and_admin_keys_still_work(cli: Cli) -> None:
-    """While `hvsnap serve` owns the simulated host, other commands say so instead of
-    hanging; admin-keys needs only the database."""
+    """A process that holds the simulated host without serving it (a server would publish
+    itself and take the commands) makes a second driver refuse clearly instead of hanging;
+    admin-keys needs only the database."""
     from simulator.driver import SimulatedHyperVDriver
 
     cli("init")

@@ -67,8 +67,11 @@ def list_vm_snapshots(c: Call) -> Obj:
 @command(
     "deleteVMSnapshot",
     P("vmsnapshotid", T.UUID, True),
-    P("includechildren", T.BOOLEAN, description="delete every snapshot below it too (hvsnap; Hyper-V's "
-      "Remove-VMSnapshot -IncludeAllChildSnapshots)"),
+    P(
+        "includechildren",
+        T.BOOLEAN,
+        description="delete every snapshot below it too (hvsnap; Remove-VMSnapshot -IncludeAllChildSnapshots)",
+    ),
     isasync=True,
 )
 def delete_vm_snapshot(c: Call) -> Obj:

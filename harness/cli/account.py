@@ -35,7 +35,9 @@ def account_list(api: Api) -> Listing:
 @click.option("--register", is_flag=True, help="Generate new keys (the old ones stop working)")
 @click.option("--env", "as_env", is_flag=True, help="Print them as CLOUDSTACK_* exports for a shell, for cs")
 def account_keys(api: Api, name: str, register: bool, as_env: bool) -> Output:
-    """Show an account's API key and secret key (for cs, cloudmonkey), or register new ones."""
+    """Show an account's API keys, or register new ones.
+
+    The keys are what cs or cloudmonkey need; --env prints them as shell exports."""
     found = [a for a in api.list("listAccounts", "account", name=name, listall=True) if a.get("name") == name]
     if not found:
         raise ApiRefusal({"errorcode": 431, "errortext": f"Unable to find account {name}"})

@@ -6,7 +6,6 @@ import json
 
 import click
 
-from harness.api.serve import serve
 from harness.cli.account import account
 from harness.cli.capabilities import capabilities
 from harness.cli.client import Api
@@ -20,11 +19,7 @@ from harness.cli.policy import policy_group
 from harness.cli.snapshot import snapshot
 from harness.cli.vm import vm
 from harness.cli.volume import volume
-from harness.report import report
 from harness.service.cloud import home_dir, open_store
-from live_driver.check import host_group
-from simulator.campaigns.cli import decide_command, simulate_command
-from simulator.psrp_endpoint.cli import emulate_host
 
 
 @click.group(
@@ -76,15 +71,15 @@ def admin_keys(ctx: click.Context, as_json: bool) -> None:
 
 for group in (vm, volume, snapshot, job, offering, capabilities, config, account, guest, policy_group, limit_group):
     main.add_command(group)
-#: One line each in `hvsnap --help` (their own help stays as their modules write it).
-ELSEWHERE = {
-    serve: "Serve the CloudStack API on this home",
-    host_group: "Live Hyper-V hosts: connectivity, auth and rights",
-    emulate_host: "Serve a simulated Hyper-V host over WinRM/PSRP",
-    simulate_command: "Run a simulation scenario in SimPy time",
-    decide_command: "Answer the spec's when-to-export question with measured sweeps",
-    report: "Turn Allure results (or a saved simulation) into HTML",
-}
-for foreign, purpose in ELSEWHERE.items():
-    foreign.short_help = foreign.short_help or purpose
-    main.add_command(foreign)
+#: Commands other parts of hvsnap own, imported only when used (a command on the cloud does
+#: not pay for the simulator's campaigns or the HTTP server), with their line in --help.
+main.lazy.update(
+    {
+        "serve": ("harness.api.serve:serve", "Serve the CloudStack API on this home"),
+        "host": ("live_driver.check:host_group", "Live Hyper-V hosts: connectivity, auth and rights"),
+        "emulate-host": ("simulator.psrp_endpoint.cli:emulate_host", "Serve a simulated Hyper-V host over WinRM/PSRP"),
+        "simulate": ("simulator.campaigns.cli:simulate_command", "Run a simulation scenario in SimPy time"),
+        "decide": ("simulator.campaigns.cli:decide_command", "Answer the spec's when-to-export question by simulation"),
+        "report": ("harness.report:report", "Turn Allure results (or a saved simulation) into HTML"),
+    }
+)

@@ -138,7 +138,10 @@ class Api:
         inner = next(iter(body.values()), {}) if len(body) == 1 else body
         if status != 200 or not isinstance(inner, dict):
             error = inner if isinstance(inner, dict) else {}
-            raise ApiRefusal({"errorcode": error.get("errorcode", status), "errortext": error.get("errortext")})
+            text = error.get("errortext")
+            if status == 401 and isinstance(self.transport, OverHttp):
+                text = f"{text} (is hvsnap serve on this home using another database than --db?)"
+            raise ApiRefusal({"errorcode": error.get("errorcode", status), "errortext": text})
         return inner
 
     def list(self, command: str, key: str, **params: Any) -> list[Obj]:
@@ -185,7 +188,7 @@ def _spinner(show: bool, label: str) -> AbstractContextManager[Any]:
     return Console(stderr=True, highlight=False, markup=False, emoji=False).status(label)
 
 
-def pages(api: Api, command: str, key: str, size: int = 500, **params: Any) -> Iterator[Obj]:
+def pages(api: Api, command: str, key: str, *, size: int = 500, **params: Any) -> Iterator[Obj]:
     """Every item of a paged list command."""
     page = 1
     while True:

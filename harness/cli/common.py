@@ -13,6 +13,7 @@ codes are interpreted, and control characters and escape sequences show escaped
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -26,7 +27,7 @@ from typing import Any
 
 import click
 from rich import box
-from rich.console import Console, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -75,7 +76,7 @@ def printable(text: str) -> str:
         if ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
             out.append(ch)
         else:
-            out.append(ch.encode("unicode_escape").decode("ascii") if ch.isascii() else f"\\u{ord(ch):04x}")
+            out.append(ch.encode("unicode_escape").decode("ascii"))  # \x1b, \n, \u202e, \U000e0001
     return "".join(out)
 
 
@@ -116,7 +117,24 @@ class CliGroup(click.Group):
 
 
 class RootGroup(CliGroup):
-    """``hvsnap``: usage errors print with their user text escaped, like everything else."""
+    """``hvsnap``: usage errors print with their user text escaped, like everything else.
+    ``lazy``: command name -> ("module:attribute", one-line help), imported when used."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            target, purpose = self.lazy[cmd_name]
+            module, _, attribute = target.partition(":")
+            found: click.Command = getattr(importlib.import_module(module), attribute)
+            found.short_help = found.short_help or purpose
+            self.add_command(found, cmd_name)
+        return self.commands.get(cmd_name)
 
     def main(
         self,
@@ -318,15 +336,36 @@ def one(found: list[Obj], kind: str, ref: str) -> Output:
     return Output(found[0], card(found[0], list(found[0])))
 
 
-def card(obj: Obj, names: Sequence[str] | None = None) -> Table:
-    """One object as ``field  value`` lines (``names``: all fields unless given)."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for name in names if names is not None else fields_of(obj):
-        if name in obj and not isinstance(obj[name], (dict, list)):
-            grid.add_row(name, literal(obj[name]))
-    return grid
+ID_WIDTH = 36
+
+
+class Card:
+    """One object as ``field  value`` lines; where an id would not fit beside the field
+    names, each value goes on a line of its own below its name."""
+
+    def __init__(self, rows: list[tuple[str, Text]]) -> None:
+        self.rows = rows
+
+    def __rich_console__(self, con: Console, options: ConsoleOptions) -> RenderResult:
+        label = max((len(name) for name, _ in self.rows), default=0)
+        grid = Table.grid(padding=(0, 2))
+        if options.max_width >= label + 2 + ID_WIDTH:
+            grid.add_column(style="bold", no_wrap=True)
+            grid.add_column(overflow="fold")
+            for name, value in self.rows:
+                grid.add_row(name, value)
+        else:
+            grid.add_column(overflow="fold")
+            for name, value in self.rows:
+                grid.add_row(Text(name, style="bold"))
+                grid.add_row(Text.assemble("  ", value))
+        yield grid
+
+
+def card(obj: Obj, names: Sequence[str] | None = None) -> Card:
+    """One object's fields (``names``: those its kind shows unless given)."""
+    shown = names if names is not None else fields_of(obj)
+    return Card([(n, literal(obj[n])) for n in shown if n in obj and not isinstance(obj[n], (dict, list))])
 
 
 #: Below this many columns per non-id column (beside a 36-character id), rows are stacked.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 
 from harness.cli.client import PENDING, Api, pages
 from harness.cli.common import JOB_STATUS, Listing, Output, card, command, group
@@ -27,4 +28,4 @@ def job_show(api: Api, jobid: str) -> Output:
     shown = {**found, "jobstatus": f"{status} ({JOB_STATUS.get(status, '?')})"}
     result = found.get("jobresult") or {}
     inner = next((v for v in result.values() if isinstance(v, dict)), result) if isinstance(result, dict) else {}
-    return Output(found, card(shown, list(shown)), [card(inner)] if inner else [])
+    return Output(found, card(shown, list(shown)), [Text("\njobresult", style="bold"), card(inner)] if inner else [])

@@ -20,7 +20,9 @@ limit_group = group(
 @click.option("--domain-id", "domain_uuid", help="The domain (or the account's domain)")
 @click.option("--type", "resourcetype", default="vmsnapshot", show_default=True)
 def limit_set(api: Api, max_: int, account_name: str | None, domain_uuid: str | None, resourcetype: str) -> Obj:
-    """Set an account's or a domain's VM snapshot limit (updateResourceLimit)."""
+    """Set an account's or a domain's VM snapshot limit.
+
+    As CloudStack's updateResourceLimit; -1 is unlimited."""
     reply = api.call(
         "updateResourceLimit", resourcetype=resourcetype, max=max_, account=account_name, domainid=domain_uuid
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from harness.cli.client import Api, ApiRefusal, Obj, pages
 
@@ -22,8 +23,8 @@ def vm_id(api: Api, ref: str) -> str:
     """The id of the VM ``ref`` names."""
     if UUID.fullmatch(ref):
         return ref
-    seen = list(pages(api, "listVirtualMachines", "virtualmachine"))
-    return _one(("VM", "VMs"), ref, [v for v in seen if v.get("name") == ref], _prefixed(seen, ref))
+    named = [v for v in pages(api, "listVirtualMachines", "virtualmachine", keyword=ref) if v.get("name") == ref]
+    return _one(("VM", "VMs"), ref, named, _prefixed(api, "listVirtualMachines", "virtualmachine", ref, named))
 
 
 def volume_id(api: Api, ref: str) -> str:
@@ -31,7 +32,8 @@ def volume_id(api: Api, ref: str) -> str:
     if UUID.fullmatch(ref):
         return ref
     seen = api.list("listVolumes", "volume")
-    return _one(("volume", "volumes"), ref, [v for v in seen if v.get("name") == ref], _prefixed(seen, ref))
+    named = [v for v in seen if v.get("name") == ref]
+    return _one(("volume", "volumes"), ref, named, [] if named else _starting(seen, ref))
 
 
 def snapshot_id(api: Api, ref: str, vm: str | None = None) -> str:
@@ -39,14 +41,22 @@ def snapshot_id(api: Api, ref: str, vm: str | None = None) -> str:
     if UUID.fullmatch(ref):
         return ref
     vmid = vm_id(api, vm) if vm is not None else None
-    seen = list(pages(api, "listVMSnapshot", "vmSnapshot", virtualmachineid=vmid))
+    named = list(pages(api, "listVMSnapshot", "vmSnapshot", virtualmachineid=vmid, name=ref))
+    prefixed = _prefixed(api, "listVMSnapshot", "vmSnapshot", ref, named, virtualmachineid=vmid)
     where = f" of VM {vm}" if vm is not None else ""
     kind = (f"VM snapshot{where}", f"VM snapshots{where}")
     hint = "give the id" if vm is not None else "name the VM with --vm VM, or give the id"
-    return _one(kind, ref, [s for s in seen if s.get("displayname") == ref], _prefixed(seen, ref), hint)
+    return _one(kind, ref, named, prefixed, hint)
 
 
-def _prefixed(items: Iterable[Obj], ref: str) -> list[Obj]:
+def _prefixed(api: Api, command: str, key: str, ref: str, named: list[Obj], **params: Any) -> list[Obj]:
+    """What has an id starting ``ref``: looked for only when nothing is named ``ref``."""
+    if named or not PREFIX.fullmatch(ref):
+        return []
+    return _starting(pages(api, command, key, **params), ref)
+
+
+def _starting(items: Iterable[Obj], ref: str) -> list[Obj]:
     if not PREFIX.fullmatch(ref):
         return []
     return [i for i in items if str(i.get("id", "")).startswith(ref.lower())]

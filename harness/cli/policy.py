@@ -92,7 +92,9 @@ def policy_delete(api: Api, policyids: tuple[str, ...], vm_ref: str | None) -> O
 
 @command(policy_group, "run-due", "hvsnap policy run-due")
 def policy_run_due(api: Api) -> Output:
-    """Take every scheduled snapshot that is due now, once (what hvsnap serve does itself)."""
+    """Take every scheduled snapshot that is due now, once.
+
+    hvsnap serve does this itself; run-due is for a home without a server (from cron)."""
     if api.cloud is None:  # a server runs its own scheduler: nothing is left for this run
         report: Obj = {"launched": [], "retried": [], "refused": {}, "missed": {}, "removed": []}
         report["servedby"] = api.endpoint

@@ -79,7 +79,9 @@ def snapshot_show(api: Api, snapshot_ref: str, vm_ref: str | None) -> Output:
 @click.argument("snapshot_ref", metavar="SNAPSHOT")
 @VM_OPTION
 def snapshot_revert(api: Api, snapshot_ref: str, vm_ref: str | None) -> Obj:
-    """Revert the VM to a snapshot: with memory it ends Running, disk-only Stopped."""
+    """Revert the VM to a snapshot.
+
+    To a disk-and-memory snapshot the VM ends Running; to a disk-only one, Stopped."""
     return api.job("revertToVMSnapshot", "virtualmachine", vmsnapshotid=snapshot_id(api, snapshot_ref, vm_ref))
 
 
@@ -103,7 +105,10 @@ def snapshot_delete_all(api: Api, vm_ref: str) -> Obj:
 @command(snapshot, "tree", "hvsnap snapshot tree web1")
 @click.argument("vm_ref", metavar="VM")
 def snapshot_tree(api: Api, vm_ref: str) -> Output:
-    """Draw a VM's snapshot tree: names, short ids, type, state; the current one marked."""
+    """Draw a VM's snapshot tree, the current one marked.
+
+    Each snapshot shows its name, the shortest unambiguous start of its id, its type and
+    state; --json prints the VM with its snapshots nested under "children"."""
     vmid = vm_id(api, vm_ref)
     vm = one(api.list("listVirtualMachines", "virtualmachine", id=vmid), "Instance", vmid).data
     newest_first = list(pages(api, "listVMSnapshot", "vmSnapshot", virtualmachineid=vmid))

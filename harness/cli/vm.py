@@ -86,7 +86,9 @@ def vm_expunge(api: Api, vm_ref: str) -> Obj:
 @click.argument("vm_ref", metavar="VM")
 @click.argument("offering")
 def vm_change_offering(api: Api, vm_ref: str, offering: str) -> Obj:
-    """Change a stopped VM's offering; its memory snapshots are discarded."""
+    """Change a stopped VM's offering.
+
+    Its disk-and-memory snapshots are discarded: their memory no longer fits."""
     reply = api.call("changeServiceForVirtualMachine", id=vm_id(api, vm_ref), serviceofferingid=offering)
     return dict(reply.get("virtualmachine") or reply)
 
@@ -95,7 +97,9 @@ def vm_change_offering(api: Api, vm_ref: str, offering: str) -> Obj:
 @click.argument("vm_ref", metavar="VM")
 @click.argument("volume_ref", metavar="VOLUME")
 def vm_attach(api: Api, vm_ref: str, volume_ref: str) -> Obj:
-    """Attach a data volume (refused while the VM has VM snapshots)."""
+    """Attach a data volume to the VM.
+
+    Refused while the VM has VM snapshots (the spec's disk-layout rule)."""
     return api.job("attachVolume", "volume", id=volume_id(api, volume_ref), virtualmachineid=vm_id(api, vm_ref))
 
 

@@ -15,7 +15,9 @@ volume = group("volume", "Data volumes and volume snapshots", "hvsnap volume cre
 @click.option("--name", required=True)
 @click.option("--size", "size_gb", type=int, default=10, show_default=True, help="GB")
 def volume_create(api: Api, name: str, size_gb: int) -> Obj:
-    """Create a data volume (allocated until attached to a running VM)."""
+    """Create a data volume.
+
+    It stays Allocated until it is attached to a running VM."""
     return api.job("createVolume", "volume", name=name, size=size_gb)
 
 
@@ -31,7 +33,9 @@ def volume_list(api: Api, vm_ref: str | None) -> Listing:
 @click.argument("volume_ref", metavar="VOLUME")
 @click.option("--name")
 def volume_snapshot(api: Api, volume_ref: str, name: str | None) -> Obj:
-    """Take a volume snapshot (refused while a VM snapshot operation runs on its VM)."""
+    """Take a volume snapshot.
+
+    Refused while a VM snapshot operation runs on its VM."""
     return api.job("createSnapshot", "snapshot", volumeid=volume_id(api, volume_ref), name=name)
 
 

@@ -4,7 +4,10 @@ operation per VM), and the home is the CLI's own again once the server stops."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import pty
 import subprocess
 import sys
 import time
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.api import discovery
 from tests.test_cli import Cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,10 +37,26 @@ def served(tmp_path: Path) -> Iterator[str]:
         proc.wait(30)
 
 
+def on_a_terminal(home: Path, *args: str) -> tuple[int, str]:
+    """The console script on a pseudo-terminal: its exit status and what the screen showed."""
+    main_fd, term_fd = pty.openpty()
+    hvsnap = Path(sys.executable).parent / "hvsnap"
+    proc = subprocess.Popen([hvsnap, "--home", str(home), *args], stdin=term_fd, stdout=term_fd, stderr=term_fd)
+    os.close(term_fd)
+    screen = b""
+    with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+        while chunk := os.read(main_fd, 4096):
+            screen += chunk
+    os.close(main_fd)
+    return proc.wait(60), screen.decode(errors="replace")
+
+
 def test_every_command_works_beside_a_server_with_its_rules(tmp_path: Path, served: str) -> None:
     cli = Cli(tmp_path)
     assert json.loads((tmp_path / "serve.json").read_text())["endpoint"] == served
-    assert cli("vm", "deploy", "--name", "web1")["state"] == "Running"  # waited for the server's job
+    deployed, screen = on_a_terminal(tmp_path, "vm", "deploy", "--name", "web1")
+    assert deployed == 0 and "deployVirtualMachine: waiting for job" in screen  # the spinner
+    assert cli("vm", "show", "web1")["state"] == "Running"  # it waited for the server's job
     started = cli("snapshot", "create", "web1", "--name", "B", "--no-wait")
     assert set(started) == {"id", "jobid"}
 
@@ -57,6 +77,17 @@ def test_every_command_works_beside_a_server_with_its_rules(tmp_path: Path, serv
     assert job["jobstatus"] == 1 and job["jobresult"]["vmsnapshot"]["state"] == "Ready"
     [node] = cli("snapshot", "tree", "web1")["children"]
     assert (node["displayname"], node["current"], node["children"]) == ("B", True, [])
+
+
+def test_the_record_is_the_owners_alone(tmp_path: Path) -> None:
+    path = discovery.publish(tmp_path, "http://127.0.0.1:1/client/api")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert discovery.served(tmp_path) == discovery.Served("http://127.0.0.1:1/client/api", os.getpid())
+    path.write_text(json.dumps({"endpoint": "http://127.0.0.1:2/client/api", "pid": 1}))  # another server's now
+    discovery.withdraw(tmp_path)
+    assert path.exists()  # not ours to remove
+    path.write_text("{not json")
+    assert discovery.served(tmp_path) is None
 
 
 def test_a_stale_record_of_a_killed_server_is_ignored(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ def test_ids_are_whole_and_names_or_short_ids_work_where_unique(cli: Cli) -> Non
         assert a["id"] in listing and b["id"] in listing, listing
         assert all(len(line) <= width for line in listing.splitlines()), listing
     assert any(line == b["id"] for line in human(cli, "snapshot", "list", width=50).splitlines())
+    assert f"  {web}" in human(cli, "vm", "show", "web1", width=50).splitlines()  # a card, stacked
 
     text = human(cli, "snapshot", "tree", "web1")
     short = re.search(r"B\s+([0-9a-f]{8,})\s+Disk\s+Ready\s+<- current", text)
@@ -87,6 +88,26 @@ def test_tree_json_nests_children_and_subtree_delete_takes_them(cli: Cli) -> Non
     assert set(left) == {"A", "D"} and left["D"]["current"] and left["D"]["parentName"] == "A"
     cli("snapshot", "delete", "--vm", "v", "A", "--subtree")
     assert cli("snapshot", "list", "--vm", "v") == [] and "no VM snapshots" in human(cli, "snapshot", "tree", "v")
+
+
+@pytest.mark.parametrize("strategy", ["on-stop", "on-snapshot"])
+def test_subtree_delete_of_a_stopped_vm_leaves_host_and_database_alike(cli: Cli, strategy: str) -> None:
+    cli("config", "set", "hyperv.vmsnapshot.export.strategy", strategy)
+    vm = cli("vm", "deploy", "--name", "v")
+    cli("guest", "write", "v", "k", "a")
+    cli("snapshot", "create", "v", "--name", "A")
+    cli("guest", "write", "v", "k", "b")
+    for name in ("B", "C"):
+        cli("snapshot", "create", "v", "--name", name)  # A <- B <- C, exported when stopped
+    cli("vm", "stop", "v")
+    cli("snapshot", "delete", "--vm", "v", "B", "--subtree")  # on the exported VM, registered for it
+    cli("vm", "start", "v")
+    [a] = cli("snapshot", "list", "--vm", "v")
+    host = json.loads((cli.home / "host.json").read_text())["vms"][vm["instancename"]]
+    assert set(host["checkpoints"]) == {a["name"]} and a["current"]
+    cli("snapshot", "revert", "--vm", "v", "A")
+    cli("vm", "start", "v")
+    assert cli("guest", "read", "v", "k")["value"] == "a"
 
 
 def test_expunge_a_destroyed_vm(cli: Cli) -> None:
@@ -127,7 +148,10 @@ def test_account_keys_and_admin_keys(cli: Cli) -> None:
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         out.append(((*path, name), cmd))
         if isinstance(cmd, click.Group):
             out.extend(_commands(cmd, (*path, name)))
@@ -149,6 +173,8 @@ def test_every_group_and_command_has_a_one_line_help_and_an_example() -> None:
         text = runner.invoke(main, [*path, "--help"]).output
         assert (cmd.help or "").strip(), path
         assert re.search(r"Example:\n\s+hvsnap ", text), (path, text)
+        if isinstance(cmd, click.Group):  # its commands' one-line help, not cut
+            assert not re.search(r"^  \S+\s+.*\.\.\.$", text, re.M), (path, text)
 
 
 def test_json_everywhere_and_empty_lists_say_no(cli: Cli) -> None:

@@ -130,4 +130,3 @@ def test_whatever_is_typed_the_cli_answers_0_2_or_3_and_a_refusal_changes_nothin
             assert all(row[JOB_STATUS] == 2 for row in new_jobs), new_jobs  # only failed jobs
 
     one()
-

@@ -59,7 +59,8 @@ def test_run_sh_runs_the_tour_and_passes_arguments_to_hvsnap(tmp_path: Path) -> 
     done = subprocess.run(["bash", "scripts/run.sh"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     shown = [line for line in done.stdout.splitlines() if line.startswith("$ hvsnap ")]
-    assert shown == [f"$ {line}" for line in examples("A short tour of the CLI")]
+    tour = examples("A short tour of the CLI")
+    assert shown == [f"$ {shlex.join(shlex.split(line, comments=True))}" for line in tour]
     args = subprocess.run(["bash", "scripts/run.sh", "vm", "list", "--json"], cwd=ROOT, env=env, capture_output=True)
     assert args.returncode == 0 and [vm["name"] for vm in json.loads(args.stdout)] == ["web1"]
 
