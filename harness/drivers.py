@@ -94,6 +94,8 @@ class DeployVM(Command):
     cpus: int
     disks: tuple[DiskSpec, ...]
     start: bool = True
+    #: the address of the VM's default NIC on the guest network (the guest answers on it)
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,8 @@ class RegisterVM(Command):
     memory_mib: int
     cpus: int
     disks: tuple[DiskSpec, ...]
+    #: the address of the VM's default NIC on the guest network (the guest answers on it)
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,8 @@ class ImportVM(Command):
     memory_mib: int
     cpus: int
     disks: tuple[DiskSpec, ...]
+    #: the address of the VM's default NIC on the guest network (the guest answers on it)
+    ip_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,19 +5,36 @@ from __future__ import annotations
 from harness.api.params import P
 from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, listing
+from harness.api.shapes import ASYNC_JOB, SUCCESS, VM, VM_SNAPSHOT
 
-PAGING = (P("page", T.INTEGER), P("pagesize", T.INTEGER))
-LISTING = (P("listall", T.BOOLEAN), P("isrecursive", T.BOOLEAN), P("account"), P("domainid", T.UUID), *PAGING)
+#: BaseListCmd's parameters
+PAGING = (P("keyword", description="List by keyword"), P("page", T.INTEGER), P("pagesize", T.INTEGER))
+#: BaseListDomainResourcesCmd's and BaseListAccountResourcesCmd's parameters
+LISTING = (
+    P("listall", T.BOOLEAN, description="true to list everything the caller may see, false (default) its own"),
+    P("isrecursive", T.BOOLEAN, description="with domainid: the subdomains too"),
+    P("account", description="list resources by account; must be used with domainid"),
+    P("domainid", T.UUID, description="list only resources belonging to the domain specified", entity="domain"),
+    *PAGING,
+)
+#: BaseListTaggedResourcesCmd adds tags; BaseListProjectAndAccountResourcesCmd projectid
+TAGGED = (
+    P("tags", T.MAP, description="List resources by tags (key/value pairs)"),
+    P("projectid", T.UUID, description="list objects by project", entity="project"),
+)
+VM_ID = P("virtualmachineid", T.UUID, True, "the Instance", entity="virtualmachine")
 
 
 @command(
     "createVMSnapshot",
-    P("virtualmachineid", T.UUID, True, "the Instance to snapshot"),
+    P("virtualmachineid", T.UUID, True, "the Instance to snapshot", entity="virtualmachine"),
     P("name", description="the display name of the snapshot"),
     P("description", description="the description of the snapshot"),
     P("snapshotmemory", T.BOOLEAN, description="snapshot the memory too (the Instance must be Running)"),
     P("quiescevm", T.BOOLEAN, description="quiesce the Instance before a disk snapshot"),
+    response=VM_SNAPSHOT,
     isasync=True,
+    since="4.2.0",
 )
 def create_vm_snapshot(c: Call) -> Obj:
     """Creates a snapshot of an Instance's disks, and memory when asked."""
@@ -34,22 +51,28 @@ def create_vm_snapshot(c: Call) -> Obj:
 
 @command(
     "listVMSnapshot",
-    P("vmsnapshotid", T.UUID),
-    P("vmsnapshotids", T.LIST),
-    P("virtualmachineid", T.UUID),
-    P("state"),
-    P("name"),
-    P("keyword"),
-    P("tags", T.MAP),
-    P("projectid", T.UUID),
+    P("vmsnapshotid", T.UUID, description="The ID of the VM snapshot", entity="vmsnapshot"),
+    P(
+        "vmsnapshotids",
+        T.LIST,
+        description="the IDs of the vm snapshots, mutually exclusive with vmsnapshotid",
+        since="4.9",
+        entity="vmsnapshot",
+    ),
+    P("virtualmachineid", T.UUID, description="the ID of the vm", entity="virtualmachine"),
+    P("state", description="state of the virtual machine snapshot"),
+    P("name", description="lists snapshot by snapshot name or display name"),
+    *TAGGED,
     *LISTING,
+    response=VM_SNAPSHOT,
+    since="4.2.0",
 )
 def list_vm_snapshots(c: Call) -> Obj:
     """Lists Instance snapshots, newest first."""
     count, items = c.manager.search_vm_snapshots(
         c.caller,
         snapshot_uuids=c.get("vmsnapshotids"),
-        tags=c.get("tags"),
+        tag_filter=c.get("tags"),
         project_uuid=c.get("projectid"),
         account_name=c.get("account"),
         snapshot_uuid=c.get("vmsnapshotid"),
@@ -64,25 +87,46 @@ def list_vm_snapshots(c: Call) -> Obj:
     return listing("vmSnapshot", count, items)
 
 
-@command("deleteVMSnapshot", P("vmsnapshotid", T.UUID, True), isasync=True)
+@command(
+    "deleteVMSnapshot",
+    P("vmsnapshotid", T.UUID, True, "The ID of the VM snapshot", entity="vmsnapshot"),
+    response=SUCCESS,
+    isasync=True,
+    since="4.2.0",
+)
 def delete_vm_snapshot(c: Call) -> Obj:
     """Deletes an Instance snapshot."""
     return job(c.manager.delete_vm_snapshot(c.caller, c["vmsnapshotid"]))
 
 
-@command("revertToVMSnapshot", P("vmsnapshotid", T.UUID, True), isasync=True)
+@command(
+    "revertToVMSnapshot",
+    P("vmsnapshotid", T.UUID, True, "The ID of the vm snapshot", entity="vmsnapshot"),
+    response=VM,
+    isasync=True,
+    since="4.2.0",
+)
 def revert_to_vm_snapshot(c: Call) -> Obj:
     """Reverts an Instance to a snapshot; the job's result is the Instance."""
     return job(c.manager.revert_to_vm_snapshot(c.caller, c["vmsnapshotid"]))
 
 
-@command("queryAsyncJobResult", P("jobid", T.UUID, True))
+@command(
+    "queryAsyncJobResult",
+    P("jobid", T.UUID, True, "the ID of the asynchronous job", entity="asyncjobs"),
+    response=ASYNC_JOB,
+)
 def query_async_job_result(c: Call) -> Obj:
     """Retrieves the current status of an asynchronous job."""
     return c.manager.query_job(c.caller, c["jobid"])
 
 
-@command("listAsyncJobs", P("startdate"), *LISTING)
+@command(
+    "listAsyncJobs",
+    P("startdate", T.DATE, description="the start date of the async job (use format \"yyyy-MM-dd'T'HH:mm:ss'+'SSSS\")"),
+    *LISTING,
+    response=ASYNC_JOB,
+)
 def list_async_jobs(c: Call) -> Obj:
     """Lists the caller's asynchronous jobs (every job for the root admin), newest first."""
     count, items = c.manager.list_jobs(c.caller, c.get("page"), c.get("pagesize"))
