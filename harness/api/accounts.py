@@ -40,7 +40,7 @@ def list_domains(c: Call) -> Obj:
     "createAccount",
     P("username", required=True, description="Unique username."),
     P("account", description="Name of the account to be created. The user will be added to this newly created account"),
-    P("accounttype", T.INTEGER, description="Type of the account: 0 user, 1 root admin, 2 domain admin"),
+    P("accounttype", T.SHORT, description="Type of the account: 0 user, 1 root admin, 2 domain admin"),
     P("domainid", T.UUID, description="Creates the user under the specified domain.", entity="domain"),
     P("password", description="Clear text password", length=255),
     P("email", description="email"),

@@ -47,7 +47,7 @@ def list_service_offerings(c: Call) -> Obj:
 @command(
     "createServiceOffering",
     P("name", required=True, description="the name of the service offering"),
-    P("displaytext", description="The display text of the service offering", length=4096),
+    P("displaytext", description="the display text of the service offering (default: the name)"),
     # required here: hvsnap has no custom (dynamic) offerings
     P("cpunumber", T.INTEGER, True, "the CPU number of the service offering"),
     P("cpuspeed", T.INTEGER, True, "the CPU speed of the service offering in MHz."),
@@ -141,6 +141,7 @@ def list_storage_pools(c: Call) -> Obj:
     P("hypervisor", description="the hypervisor for which to restrict the search"),
     *PAGING,
     response=HYPERVISOR_CAPABILITIES,
+    since="3.0.0",
 )
 def list_hypervisor_capabilities(c: Call) -> Obj:
     """Lists all hypervisor capabilities."""
@@ -155,8 +156,10 @@ def list_hypervisor_capabilities(c: Call) -> Obj:
 @command(
     "updateHypervisorCapabilities",
     P("id", T.UUID, description="ID of the hypervisor capability", entity="hypervisorCapabilities"),
-    P("vmsnapshotenabled", T.BOOLEAN, True, "set true to enable VM snapshots for this hypervisor"),
+    # required here: it is the one capability hvsnap lets one change
+    P("vmsnapshotenabled", T.BOOLEAN, True, "set true to enable VM snapshots for this hypervisor", since="4.16.0"),
     response=HYPERVISOR_CAPABILITIES,
+    since="3.0.0",
 )
 def update_hypervisor_capabilities(c: Call) -> Obj:
     """Updates a hypervisor capabilities (root admin): enables or disables VM snapshots."""
@@ -193,7 +196,7 @@ def list_capabilities(c: Call) -> Obj:
     return {"capability": catalogue.capabilities()}
 
 
-@command("listApis", P("name", description="API name"), response=API)
+@command("listApis", P("name", description="API name"), response=API, since="4.1.0")
 def list_apis(c: Call) -> Obj:
     """Lists all available APIs and their parameters, response fields and metadata."""
     wanted = c.get("name")

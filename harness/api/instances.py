@@ -32,7 +32,6 @@ VM_ID = P("id", T.UUID, True, "The ID of the virtual machine", entity="virtualma
         "startvm",
         T.BOOLEAN,
         description="true if start vm after creating; defaulted to true if not specified",
-        since="3.0.1",
     ),
     response=VM,
     isasync=True,
@@ -96,7 +95,7 @@ def reboot_virtual_machine(c: Call) -> Obj:
     return job(c.manager.reboot_vm(c.caller, c["id"]))
 
 
-@command("expungeVirtualMachine", VM_ID, response=SUCCESS, isasync=True, since="4.2.1")
+@command("expungeVirtualMachine", VM_ID, response=SUCCESS, isasync=True)
 def expunge_virtual_machine(c: Call) -> Obj:
     """Expunge a virtual machine. Once expunged, it cannot be recoverd."""
     return job(c.manager.expunge_vm(c.caller, c["id"]))

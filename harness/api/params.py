@@ -26,6 +26,7 @@ class ParamType(StrEnum):
     STRING = "string"
     BOOLEAN = "boolean"
     INTEGER = "integer"
+    SHORT = "short"
     LONG = "long"
     LIST = "list"
     MAP = "map"
@@ -112,6 +113,8 @@ def convert(command: str, p: Param, raw: str) -> Any:
         return lowered == "true"
     if p.type == ParamType.INTEGER:
         return _integer(command, p, raw, INT_MIN, INT_MAX)
+    if p.type == ParamType.SHORT:
+        return _integer(command, p, raw, -(2**15), 2**15 - 1)
     if p.type == ParamType.LONG:
         return _integer(command, p, raw, LONG_MIN, LONG_MAX)
     if p.type == ParamType.LIST:

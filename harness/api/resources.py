@@ -15,7 +15,7 @@ from harness.api.registry import Call, Obj, command, job, listing
 from harness.api.shapes import EVENT, IP_FORWARDING, PORT_FORWARDING, PUBLIC_IP, SUCCESS, TAG
 from harness.api.vmsnapshots import LISTING, TAGGED
 from harness.domain.errors import InvalidParameterValue
-from harness.service import events, tags, views
+from harness.service import access, events, tags, views
 
 RESOURCE_TYPE = P("resourcetype", required=True, description="type of the resource (UserVm or VMSnapshot)")
 
@@ -125,35 +125,53 @@ def list_events(c: Call) -> Obj:
 
 def _empty_network_list(c: Call) -> Obj:
     """A Basic zone has none: check the scope it names, answer empty."""
-    events.search(c.manager.uow_factory, c.caller, **_scope(c), page=1, pagesize=1)
+    access.check_listing(c.manager.uow_factory, c.caller, **_scope(c))
     if c.get("zoneid") is not None and c.get("zoneid") not in {z["id"] for z in c.manager.list_zones()}:
         raise InvalidParameterValue(f"Unable to find zone with specified id: {c['zoneid']}")
     return {}
 
 
-NETWORK_FILTERS = (
-    P("id", T.UUID, description="lists the rule or address with the specified ID"),
-    P("zoneid", T.UUID, description="the ID of the zone", entity="zone"),
-    P("virtualmachineid", T.UUID, description="the Instance", entity="virtualmachine"),
-    P("ipaddressid", T.UUID, description="the ID of IP address", entity="publicipaddress"),
+IP_ADDRESS_ID = P("ipaddressid", T.UUID, description="the ID of the public IP address", entity="publicipaddress")
+
+
+@command(
+    "listPublicIpAddresses",
+    P("id", T.UUID, description="lists IP address by ID", entity="publicipaddress"),
+    P("ipaddress", description="lists the specified IP address"),
+    P("allocatedonly", T.BOOLEAN, description="limits search results to allocated public IP addresses"),
+    P("state", description="lists all public IP addresses by state"),
+    P("zoneid", T.UUID, description="lists all public IP addresses by zone ID", entity="zone"),
     *TAGGED,
     *LISTING,
+    response=PUBLIC_IP,
 )
-
-
-@command("listPublicIpAddresses", *NETWORK_FILTERS, P("ipaddress"), P("allocatedonly", T.BOOLEAN), response=PUBLIC_IP)
 def list_public_ip_addresses(c: Call) -> Obj:
     """Lists all public IP addresses (a Basic zone has none)."""
     return _empty_network_list(c)
 
 
-@command("listPortForwardingRules", *NETWORK_FILTERS, response=PORT_FORWARDING)
+@command(
+    "listPortForwardingRules",
+    P("id", T.UUID, description="Lists rule with the specified ID.", entity="portforwardingrule"),
+    IP_ADDRESS_ID,
+    *TAGGED,
+    *LISTING,
+    response=PORT_FORWARDING,
+)
 def list_port_forwarding_rules(c: Call) -> Obj:
     """Lists all port forwarding rules for an IP address (a Basic zone has none)."""
     return _empty_network_list(c)
 
 
-@command("listIpForwardingRules", *NETWORK_FILTERS, response=IP_FORWARDING)
+@command(
+    "listIpForwardingRules",
+    P("id", T.UUID, description="Lists rule with the specified ID.", entity="ipforwardingrule"),
+    IP_ADDRESS_ID,
+    P("virtualmachineid", T.UUID, description="Lists all rules applied to the specified VM.", entity="virtualmachine"),
+    *TAGGED[1:],
+    *LISTING,
+    response=IP_FORWARDING,
+)
 def list_ip_forwarding_rules(c: Call) -> Obj:
     """List the IP forwarding rules (a Basic zone has none)."""
     return _empty_network_list(c)

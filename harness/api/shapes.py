@@ -286,7 +286,7 @@ HYPERVISOR_CAPABILITIES = shape(
     "HypervisorCapabilitiesResponse",
     """
     id string the ID of the hypervisor capabilities row
-    hypervisor hypervisortype the hypervisor type
+    hypervisor string the hypervisor type
     hypervisorversion string the hypervisor version
     maxguestslimit long the maximum number of guest vms recommended for this hypervisor
     maxdatavolumeslimit integer the maximum number of Data Volumes that can be attached for this hypervisor
@@ -461,7 +461,7 @@ PUBLIC_IP = shape(
     "publicipaddress", "IPAddressResponse", "id string public IP address id\nipaddress string public IP address"
 )
 PORT_FORWARDING = shape("portforwardingrule", "FirewallRuleResponse", "id string the ID of the port forwarding rule")
-IP_FORWARDING = shape("ipforwardingrule", "IpForwardingRuleResponse", "id string the ID of the port forwarding rule")
+IP_FORWARDING = shape("ipforwardingrule", "FirewallRuleResponse", "id string the ID of the port forwarding rule")
 
 API = shape(
     "api",
@@ -488,7 +488,7 @@ RESOURCE_LIMIT = shape(
     account string the account of the resource limit
     domainid string the domain ID of the resource limit
     domain string the domain name of the resource limit
-    domainpath string the domain path of the resource limit
+    +domainpath string the domain path of the resource limit
     """,
 )
 

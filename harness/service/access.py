@@ -8,12 +8,12 @@ would reveal nothing more than CloudStack does.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from harness.domain.errors import InvalidParameterValue, PermissionDenied
 from harness.domain.model import Account, AccountType
 from harness.store.repository import EVERYTHING, Scope
-from harness.store.uow import UnitOfWork
+from harness.store.uow import UnitOfWork, UowFactory
 
 
 class Owned(Protocol):
@@ -108,3 +108,9 @@ def listing_scope_owner(uow: UnitOfWork, caller: Account, account_name: str, dom
         raise InvalidParameterValue(f"Unable to find account {account_name}")
     check_access(uow, caller, account, f"account {account_name}")
     return account
+
+
+def check_listing(uow_factory: UowFactory, caller: Account, **scope_args: Any) -> None:
+    """Validate what a list command names of its scope (for lists that are always empty)."""
+    with uow_factory(readonly=True) as uow:
+        listing_scope(uow, caller, **scope_args)
