@@ -202,4 +202,3 @@ def list_apis(c: Call) -> Obj:
     wanted = c.get("name")
     items = [cmd.describe() for cmd in COMMANDS.values() if wanted is None or cmd.name.lower() == wanted.lower()]
     return paged("api", items, c)
-

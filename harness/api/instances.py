@@ -6,7 +6,7 @@ from harness.api.params import P
 from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, listing
 from harness.api.shapes import GUEST_DATA, SUCCESS, VM, VOLUME, VOLUME_SNAPSHOT
-from harness.api.vmsnapshots import LISTING, TAGGED
+from harness.api.vmsnapshots import LISTING, TAGGED, own_only
 from harness.domain.errors import InvalidParameterValue
 
 VM_ID = P("id", T.UUID, True, "The ID of the virtual machine", entity="virtualmachine")
@@ -113,7 +113,13 @@ def expunge_virtual_machine(c: Call) -> Obj:
 def list_virtual_machines(c: Call) -> Obj:
     """List the virtual machines owned by the account."""
     count, items = c.manager.search_vms(
-        c.caller, c.get("id"), c.get("state"), c.get("keyword") or c.get("name"), c.get("page"), c.get("pagesize")
+        c.caller,
+        c.get("id"),
+        c.get("state"),
+        c.get("keyword") or c.get("name"),
+        c.get("page"),
+        c.get("pagesize"),
+        own_only=own_only(c, "id"),
     )
     return listing("virtualmachine", count, items)
 

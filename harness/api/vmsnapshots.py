@@ -6,6 +6,7 @@ from harness.api.params import P
 from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, listing
 from harness.api.shapes import ASYNC_JOB, SUCCESS, VM, VM_SNAPSHOT
+from harness.domain.model import AccountType
 
 #: BaseListCmd's parameters
 PAGING = (P("keyword", description="List by keyword"), P("page", T.INTEGER), P("pagesize", T.INTEGER))
@@ -23,6 +24,14 @@ TAGGED = (
     P("projectid", T.UUID, description="list objects by project", entity="project"),
 )
 VM_ID = P("virtualmachineid", T.UUID, True, "the Instance", entity="virtualmachine")
+
+
+def own_only(c: Call, *ids: str) -> bool:
+    """CloudStack's rule for an admin's list: without ``listall=true`` (and naming no
+    account, domain or resource id) it shows the caller's own account's resources only."""
+    if c.caller.type == AccountType.User or c.get("listall"):
+        return False
+    return not any(c.get(name) for name in ("account", "domainid", *ids))
 
 
 @command(
@@ -74,7 +83,7 @@ def list_vm_snapshots(c: Call) -> Obj:
         snapshot_uuids=c.get("vmsnapshotids"),
         tag_filter=c.get("tags"),
         project_uuid=c.get("projectid"),
-        account_name=c.get("account"),
+        account_name=c.caller.name if own_only(c, "vmsnapshotid", "vmsnapshotids") else c.get("account"),
         snapshot_uuid=c.get("vmsnapshotid"),
         vm_uuid=c.get("virtualmachineid"),
         state=c.get("state"),

@@ -415,15 +415,20 @@ class Manager:
         keyword: str | None = None,
         page: int | None = None,
         pagesize: int | None = None,
+        own_only: bool = False,
     ) -> tuple[int, list[Obj]]:
-        """listVirtualMachines with CloudStack's string parameters."""
+        """listVirtualMachines with CloudStack's string parameters; ``own_only``: the
+        caller's own account's Instances (an admin's list without ``listall``)."""
         _check_paging(page, pagesize)
         if state is not None and state not in VMState.__members__:
             raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMState)}")
         if vm_uuid is None:
-            return self.list_vms(
-                caller, state=VMState(state) if state else None, keyword=keyword, page=page, pagesize=pagesize
-            )
+            with self.uow_factory(readonly=True) as uow:
+                scope = Scope(account_id=caller.id) if own_only else scope_of(uow, caller)
+                found = uow.vms.search(
+                    scope, state=VMState(state) if state else None, keyword=keyword, page=page, pagesize=pagesize
+                )
+                return found.count, views.vms(uow, found.items)
         with self.uow_factory(readonly=True) as uow:
             vm = uow.vms.get_by_uuid(vm_uuid)
             if vm is None or vm.state == VMState.Expunging or (state is not None and vm.state != VMState(state)):
