@@ -292,3 +292,4 @@ class Event:
     resource_id: int | None = None
     start_id: int | None = None
     created: datetime | None = None
+    resource_uuid: str | None = None  # kept: the resource may be gone when the log is read

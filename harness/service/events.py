@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Account, Event, Page
+from harness.service import views
 from harness.service.access import listing_scope
 from harness.store.uow import UowFactory
 
@@ -54,6 +55,10 @@ def _record(
     start_id: int | None = None,
 ) -> int:
     with uow_factory() as uow:
+        resource_uuid = views.instance_uuid(uow, *instance) if instance else None
+        if start_id is not None:
+            started = uow.events.get(start_id)
+            resource_uuid = started.resource_uuid if started else resource_uuid
         event = uow.events.add(
             Event(
                 0,
@@ -67,6 +72,7 @@ def _record(
                 resource_type=instance[0] if instance else None,
                 resource_id=instance[1] if instance else None,
                 start_id=start_id,
+                resource_uuid=resource_uuid,
             )
         )
         uow.commit()

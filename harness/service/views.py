@@ -247,7 +247,7 @@ def events(uow: UnitOfWork, items: Sequence[Event]) -> list[Obj]:
             "description": e.description,
             "state": e.state,
             "resourcetype": e.resource_type,
-            "resourceid": _instance_uuid(uow, e.resource_type, e.resource_id),
+            "resourceid": e.resource_uuid,
             "created": date(e.created),
         }
         obj.update(names.owner(e.account_id, e.domain_id))
@@ -421,12 +421,12 @@ def job_refs(uow: UnitOfWork, a: AsyncJob) -> Obj:
     refs: Obj = {
         "accountid": owner.uuid if owner else None,
         "userid": users[0].uuid if users else None,
-        "jobinstanceid": _instance_uuid(uow, a.instance_type, a.instance_id),
+        "jobinstanceid": instance_uuid(uow, a.instance_type, a.instance_id),
     }
     return refs
 
 
-def _instance_uuid(uow: UnitOfWork, instance_type: str | None, instance_id: int | None) -> str | None:
+def instance_uuid(uow: UnitOfWork, instance_type: str | None, instance_id: int | None) -> str | None:
     repo_name = _JOB_INSTANCES.get(instance_type or "")
     if repo_name is None or instance_id is None:
         return None

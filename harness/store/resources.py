@@ -225,6 +225,7 @@ class Events(Repo[Event]):
             m["resource_id"],
             m["start_id"] or None,
             m["created"],
+            m["resource_uuid"],
         )
 
     def add(self, e: Event) -> Event:
@@ -241,6 +242,7 @@ class Events(Repo[Event]):
                 "domain_id": e.domain_id,
                 "resource_type": e.resource_type,
                 "resource_id": e.resource_id,
+                "resource_uuid": e.resource_uuid,
                 "start_id": e.start_id or 0,
                 "created": e.created,
             }

@@ -375,6 +375,7 @@ event = Table(
     Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
     Column("resource_type", String(32)),
     Column("resource_id", Id),
+    Column("resource_uuid", String(40)),
     Column("start_id", Id, nullable=False, default=0),
     Column("created", DateTime),
     Index("i_event__created", "created"),

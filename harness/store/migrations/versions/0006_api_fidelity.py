@@ -80,6 +80,7 @@ def upgrade() -> None:
         sa.Column("domain_id", Id, sa.ForeignKey("domain.id"), nullable=False),
         sa.Column("resource_type", sa.String(32)),
         sa.Column("resource_id", Id),
+        sa.Column("resource_uuid", sa.String(40)),
         sa.Column("start_id", Id, nullable=False),
         sa.Column("created", sa.DateTime),
     )
