@@ -278,7 +278,10 @@ TEMPLATE = shape(
     zoneid string the ID of the zone for this template
     zonename string the name of the zone for this template
     created date the date this template was created
-    """,
+    tags set the list of resource tags associated
+    """
+    + OWNER,
+    TAGS,
 )
 
 HYPERVISOR_CAPABILITIES = shape(
