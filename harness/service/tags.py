@@ -21,13 +21,19 @@ from harness.store.uow import UnitOfWork, UowFactory
 
 #: resourcetype -> (unit-of-work repository, the name errors use)
 RESOURCE_TYPES = {"UserVm": ("vms", "Instance"), "VMSnapshot": ("vm_snapshots", "VM snapshot")}
+#: other names clients send: Ansible's cs_vmsnapshot tags VM snapshots as "Snapshot", and
+#: hvsnap tags no volume snapshots, so the name can only mean a VM snapshot here
+ALIASES = {"snapshot": "VMSnapshot"}
 MAX_TAG = 255
 
 
 def resource_type(name: str) -> str:
     """CloudStack's name for a resource type, matched case-insensitively; 431 if unknown."""
+    lowered = name.strip().lower()
+    if lowered in ALIASES:
+        return ALIASES[lowered]
     for known in RESOURCE_TYPES:
-        if known.lower() == name.strip().lower():
+        if known.lower() == lowered:
             return known
     raise InvalidParameterValue(f"Invalid resource type {name!r}: one of {', '.join(RESOURCE_TYPES)}")
 
