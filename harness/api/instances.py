@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harness.api.params import P
 from harness.api.params import ParamType as T
-from harness.api.registry import Call, Obj, command, job, listing
+from harness.api.registry import Call, Obj, command, job, keyword_match, listing
 from harness.api.shapes import GUEST_DATA, SUCCESS, VM, VOLUME, VOLUME_SNAPSHOT
 from harness.api.vmsnapshots import LISTING, TAGGED, own_only
 from harness.domain.errors import InvalidParameterValue
@@ -120,6 +120,7 @@ def list_virtual_machines(c: Call) -> Obj:
         c.get("page"),
         c.get("pagesize"),
         own_only=own_only(c, "id"),
+        tag_filter=c.get("tags"),
     )
     return listing("virtualmachine", count, items)
 
@@ -222,9 +223,13 @@ def list_snapshots(c: Call) -> Obj:
 
 
 def _filtered(key: str, count: int, items: list[Obj], c: Call) -> Obj:
+    """id, type, keyword and tags over a listing (volumes and their snapshots carry no tags
+    in hvsnap, so a tags filter matches none)."""
     wanted = {k: v for k, v in (("id", c.get("id")), ("type", c.get("type"))) if v is not None}
-    if wanted:
-        items = [i for i in items if all(i.get(k) == v for k, v in wanted.items())]
+    if c.get("tags"):
+        return {}
+    if wanted or c.get("keyword"):
+        items = keyword_match([i for i in items if all(i.get(k) == v for k, v in wanted.items())], c)
         count = len(items)
     size = c.get("pagesize")
     if size:

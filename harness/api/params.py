@@ -151,6 +151,11 @@ def parse(command: str, declared: tuple[Param, ...], given: Mapping[str, str]) -
     if out.get("pagesize") == PAGESIZE_UNLIMITED:
         out.pop("pagesize")
         out.pop("page", None)
+    for paging in ("page", "pagesize"):
+        if paging in out and out[paging] < 1:
+            raise bad(command, paging, f"{out[paging]} must be a positive whole number (pagesize -1: everything)")
+    if out.get("projectid"):  # hvsnap has no projects: the id names none, as an unknown one in CloudStack
+        raise InvalidParameterValue(f"Unable to find project with specified id: {out['projectid']}")
     return out
 
 

@@ -114,8 +114,18 @@ def listing(key: str, count: int, items: list[Obj]) -> Obj:
     return out
 
 
+def keyword_match(items: list[Obj], call: Call) -> list[Obj]:
+    """BaseListCmd's ``keyword``: the items whose name (or display name) contains it."""
+    keyword = (call.get("keyword") or "").lower()
+    if not keyword:
+        return items
+    return [i for i in items if keyword in str(i.get("name") or i.get("displayname") or "").lower()]
+
+
 def paged(key: str, items: list[Obj], call: Call) -> Obj:
-    """A list response over a short in-memory catalogue, paged as CloudStack pages."""
+    """A list response over a short in-memory catalogue, filtered by ``keyword`` and paged
+    as CloudStack pages."""
+    items = keyword_match(items, call)
     page, size = call.get("page"), call.get("pagesize")
     shown = items
     if size is not None and size > 0:

@@ -416,12 +416,22 @@ class Manager:
         page: int | None = None,
         pagesize: int | None = None,
         own_only: bool = False,
+        tag_filter: list[dict[str, str]] | None = None,
     ) -> tuple[int, list[Obj]]:
         """listVirtualMachines with CloudStack's string parameters; ``own_only``: the
-        caller's own account's Instances (an admin's list without ``listall``)."""
+        caller's own account's Instances (an admin's list without ``listall``);
+        ``tag_filter``: those carrying every key=value given."""
         _check_paging(page, pagesize)
         if state is not None and state not in VMState.__members__:
             raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMState)}")
+        if tag_filter:
+            with self.uow_factory(readonly=True) as uow:
+                tagged = [vm for vm in map(uow.vms.get, tags.matching_ids(uow, "UserVm", tag_filter)) if vm]
+            scoped = self.search_vms(caller, vm_uuid, state, keyword, None, None, own_only)[1]
+            keep = {vm.uuid for vm in tagged}
+            matched = [v for v in scoped if v["id"] in keep]
+            start = ((page or 1) - 1) * (pagesize or 0)
+            return len(matched), matched[start : start + pagesize] if pagesize else matched
         if vm_uuid is None:
             with self.uow_factory(readonly=True) as uow:
                 scope = Scope(account_id=caller.id) if own_only else scope_of(uow, caller)

@@ -320,3 +320,17 @@ def test_a_pending_job_has_no_jobresult(slow_server: Serving) -> None:
     done = api.queryAsyncJobResult(jobid=started["jobid"])
     assert (done["jobstatus"], done["jobresultcode"], done["jobresulttype"]) == (1, 0, "object")
     assert done["jobresult"]["vmsnapshot"]["id"] == started["id"] and done["completed"]
+
+
+def test_list_filters_are_honoured_not_dropped(env_client: CloudStack) -> None:
+    api = env_client
+    web, db = deploy(api, "web-1"), deploy(api, "db-1")
+    api.createTags(resourcetype="UserVm", resourceids=web, tags=[{"key": "tier", "value": "web"}], fetch_result=True)
+    assert [v["id"] for v in api.listVirtualMachines(tags=[{"key": "tier", "value": "web"}])["virtualmachine"]] == [web]
+    assert api.listVirtualMachines(tags=[{"key": "tier", "value": "db"}]) == {}
+    assert [v["id"] for v in api.listVirtualMachines(keyword="db-")["virtualmachine"]] == [db]
+    assert [o["name"] for o in api.listServiceOfferings(keyword="med")["serviceoffering"]] == ["medium"]
+    assert api.listVolumes(tags=[{"key": "tier", "value": "web"}]) == {}
+    assert api.listVolumes(keyword="ROOT")["count"] == 2
+    assert code_of(api.listVirtualMachines, projectid="6b1a2f39-0000-4000-8000-000000000000") == 431
+    assert code_of(api.listZones, page=0) == 431
