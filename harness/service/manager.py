@@ -15,7 +15,6 @@ from typing import Any
 
 from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
-from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
@@ -23,6 +22,7 @@ from harness.service import (
     accounts,
     events,
     hostside,
+    instance_search,
     limits,
     nics,
     policies,
@@ -33,8 +33,7 @@ from harness.service import (
     vmsnapshots,
     volumes,
 )
-from harness.service.access import check_access, listing_scope_owner, require, scope_of
-from harness.store.repository import Scope
+from harness.service.access import listing_scope_owner, require, scope_of
 from harness.store.uow import UowFactory
 
 Obj = dict[str, Any]
@@ -191,20 +190,14 @@ class Manager:
         """deleteAccount: expunge the account's VMs (their snapshots deleted first, as a
         destroy does), then remove the account and its users."""
         account = accounts.check_delete_account(self.uow_factory, caller, account_uuid)
-        with self.uow_factory(readonly=True) as uow:
-            owned = [vm.id for vm in uow.vms.search(Scope(account_id=account.id)).items]
-
-        def workflow() -> Workflow[Account]:
-            for vm_id in owned:
-                with self.uow_factory(readonly=True) as uow:
-                    vm = uow.vms.get(vm_id)
-                if vm is not None and vm.state == VMState.Destroyed:
-                    yield from vms.expunge(self.uow_factory, vm_id)
-                elif vm is not None:
-                    yield from vms.destroy(self.uow_factory, vm_id, expunge=True)
-            return accounts.remove_account(self.uow_factory, account.id)
-
-        return self._job(caller, "deleteAccount", account.uuid, workflow, self._success, ("Account", account.id))
+        return self._job(
+            caller,
+            "deleteAccount",
+            account.uuid,
+            lambda: vms.delete_account(self.uow_factory, account.id),
+            self._success,
+            ("Account", account.id),
+        )
 
     def create_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]], customer: str | None
@@ -363,13 +356,11 @@ class Manager:
         if account_name is not None and filters.get("account_uuid") is None:
             filters["account_uuid"] = accounts.account_named(self.uow_factory, account_name).uuid
         if tag_filter:
-            with self.uow_factory(readonly=True) as uow:
-                tagged = [
-                    s.uuid for s in map(uow.vm_snapshots.get, tags.matching_ids(uow, "VMSnapshot", tag_filter)) if s
-                ]
+            tagged = tags.matching_uuids(self.uow_factory, "VMSnapshot", tag_filter)
             if snapshot_uuids is None and filters.get("snapshot_uuid") is not None:
-                tagged = [u for u in tagged if u == filters.pop("snapshot_uuid")]
-            snapshot_uuids = tagged if snapshot_uuids is None else [u for u in snapshot_uuids if u in set(tagged)]
+                one = filters.pop("snapshot_uuid")
+                tagged = {one} & tagged
+            snapshot_uuids = sorted(tagged) if snapshot_uuids is None else [u for u in snapshot_uuids if u in tagged]
             if not snapshot_uuids:
                 vmsnapshots.search(self.uow_factory, caller, **filters)  # still validate the rest
                 return 0, []
@@ -418,33 +409,10 @@ class Manager:
         own_only: bool = False,
         tag_filter: list[dict[str, str]] | None = None,
     ) -> tuple[int, list[Obj]]:
-        """listVirtualMachines with CloudStack's string parameters; ``own_only``: the
-        caller's own account's Instances (an admin's list without ``listall``);
-        ``tag_filter``: those carrying every key=value given."""
-        _check_paging(page, pagesize)
-        if state is not None and state not in VMState.__members__:
-            raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMState)}")
-        if tag_filter:
-            with self.uow_factory(readonly=True) as uow:
-                tagged = [vm for vm in map(uow.vms.get, tags.matching_ids(uow, "UserVm", tag_filter)) if vm]
-            scoped = self.search_vms(caller, vm_uuid, state, keyword, None, None, own_only)[1]
-            keep = {vm.uuid for vm in tagged}
-            matched = [v for v in scoped if v["id"] in keep]
-            start = ((page or 1) - 1) * (pagesize or 0)
-            return len(matched), matched[start : start + pagesize] if pagesize else matched
-        if vm_uuid is None:
-            with self.uow_factory(readonly=True) as uow:
-                scope = Scope(account_id=caller.id) if own_only else scope_of(uow, caller)
-                found = uow.vms.search(
-                    scope, state=VMState(state) if state else None, keyword=keyword, page=page, pagesize=pagesize
-                )
-                return found.count, views.vms(uow, found.items)
-        with self.uow_factory(readonly=True) as uow:
-            vm = uow.vms.get_by_uuid(vm_uuid)
-            if vm is None or vm.state == VMState.Expunging or (state is not None and vm.state != VMState(state)):
-                return 0, []
-            check_access(uow, caller, vm, f"Instance {vm_uuid}")
-            return 1, views.vms(uow, [vm])
+        """listVirtualMachines (:func:`harness.service.instance_search.search`)."""
+        return instance_search.search(
+            self.uow_factory, caller, vm_uuid, state, keyword, page, pagesize, own_only, tag_filter
+        )
 
     def deploy_vm_in(
         self,

@@ -138,7 +138,10 @@ def search(uow_factory: UowFactory, caller: Account, **filters: Any) -> Page:
         return uow.tags.search(listing_scope(uow, caller, **scope_args), **filters)
 
 
-def matching_ids(uow: UnitOfWork, kind: str, tags: Sequence[dict[str, str]]) -> set[int]:
-    """The ids of the resources carrying every key=value of ``tags`` (list filters)."""
+def matching_uuids(uow_factory: UowFactory, kind: str, tags: Sequence[dict[str, str]]) -> set[str]:
+    """The uuids of the live resources carrying every key=value of ``tags`` (list filters)."""
     pairs = [(k, v or "") for k, v in _pairs(tags, values_required=False)]
-    return uow.tags.matching(kind, pairs)
+    repo_name, _ = RESOURCE_TYPES[kind]
+    with uow_factory(readonly=True) as uow:
+        found = (getattr(uow, repo_name).get(i) for i in uow.tags.matching(kind, pairs))
+        return {r.uuid for r in found if r is not None}

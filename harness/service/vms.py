@@ -15,8 +15,9 @@ from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeTyp
 from harness.domain.states import VMEvent, VMSnapshotType, VMState
 from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
 from harness.jobs.runners import Workflow
-from harness.service import hostside, nics, vmsnapshots
+from harness.service import accounts, hostside, nics, vmsnapshots
 from harness.service.access import require
+from harness.store.repository import Scope
 from harness.store.uow import UnitOfWork, UowFactory
 
 GiB = 1 << 30
@@ -299,3 +300,18 @@ def change_offering(uow_factory: UowFactory, vm_id: int, offering_id: int) -> Wo
         uow.vms.set_offering(vm, offering_id)
         uow.commit()
     return vm
+
+
+def delete_account(uow_factory: UowFactory, account_id: int) -> Workflow[Account]:
+    """deleteAccount's work: every Instance of the account expunged (a live one destroyed
+    first, its snapshots deleted as a destroy deletes them), then the account removed."""
+    with uow_factory(readonly=True) as uow:
+        owned = [vm.id for vm in uow.vms.search(Scope(account_id=account_id)).items]
+    for vm_id in owned:
+        with uow_factory(readonly=True) as uow:
+            vm = uow.vms.get(vm_id)
+        if vm is not None and vm.state == VMState.Destroyed:
+            yield from expunge(uow_factory, vm_id)
+        elif vm is not None:
+            yield from destroy(uow_factory, vm_id, expunge=True)
+    return accounts.remove_account(uow_factory, account_id)
