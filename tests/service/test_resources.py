@@ -81,7 +81,7 @@ def test_events_and_users(world: World) -> None:
     assert events.search(world.m.uow_factory, world.admin, keyword="snapshot").count >= 3
     bob = world.account("bob")
     assert events.search(world.m.uow_factory, bob).count == 0
-    (user, account) = next(
+    user, _ = next(
         (u, a) for u, a in accounts.visible_users(world.m.uow_factory, world.admin) if a.id == bob.id
     )
     assert (user.username, user.state) == ("bob", "enabled")
