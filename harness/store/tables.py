@@ -79,7 +79,6 @@ user = Table(
     Column("state", String(32), nullable=False, default="enabled", server_default="enabled"),
     Column("created", DateTime),
     Column("removed", DateTime),
-    Index("i_user__account_id", "account_id"),
 )
 
 service_offering = Table(

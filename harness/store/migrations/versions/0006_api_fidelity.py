@@ -35,7 +35,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("lastname", sa.String(255)))
         batch.add_column(sa.Column("email", sa.String(255)))
         batch.add_column(sa.Column("state", sa.String(32), nullable=False, server_default="enabled"))
-        batch.create_index("i_user__account_id", ["account_id"])
     op.create_table(
         "nics",
         sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -93,7 +92,6 @@ def downgrade() -> None:
     op.drop_table("resource_tags")
     op.drop_table("nics")
     with op.batch_alter_table("user") as batch:
-        batch.drop_index("i_user__account_id")
         batch.drop_column("state")
         batch.drop_column("email")
         batch.drop_column("lastname")
