@@ -141,6 +141,17 @@ def register_keys(uow_factory: UowFactory, caller: Account, user_uuid: str) -> A
     return account
 
 
+def register_account_keys(uow_factory: UowFactory, caller: Account, account_name: str) -> Account:
+    """New API keys for the (one) user of the account called ``account_name``: what a
+    front end that knows accounts by name (``hvsnap account keys NAME``) asks for."""
+    account = account_named(uow_factory, account_name)
+    with uow_factory(readonly=True) as uow:
+        users = uow.users.of_accounts([account.id])
+    if not users:
+        raise InvalidParameterValue(f"Account {account_name} has no user")
+    return register_keys(uow_factory, caller, users[0].uuid)
+
+
 def visible_users(uow_factory: UowFactory, caller: Account) -> list[tuple[User, Account]]:
     """listUsers: the users of the accounts the caller may see."""
     seen = {a.id: a for a in visible_accounts(uow_factory, caller)}

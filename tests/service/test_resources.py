@@ -90,3 +90,13 @@ def test_events_and_users(world: World) -> None:
     with world.m.uow_factory(readonly=True) as uow:
         assert uow.users.of_accounts([bob.id])[0].uuid == user.uuid
         assert uow.events.search(Scope(account_id=world.admin.id), level="ERROR").count == 0
+
+
+def test_keys_of_an_account_by_name(world: World) -> None:
+    carol = world.account("carol")
+    keys = accounts.register_account_keys(world.m.uow_factory, world.admin, "carol")
+    assert keys.id == carol.id and keys.api_key != carol.api_key
+    assert world.m.account_by_api_key(keys.api_key or "").name == "carol"  # type: ignore[union-attr]
+    dave = world.account("dave")
+    refused(world, 531, accounts.register_account_keys, world.m.uow_factory, dave, "carol")
+    refused(world, 431, accounts.register_account_keys, world.m.uow_factory, world.admin, "nobody")
