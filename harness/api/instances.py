@@ -223,9 +223,12 @@ def list_snapshots(c: Call) -> Obj:
 
 
 def _filtered(key: str, count: int, items: list[Obj], c: Call) -> Obj:
-    """id, type, keyword and tags over a listing (volumes and their snapshots carry no tags
-    in hvsnap, so a tags filter matches none)."""
-    wanted = {k: v for k, v in (("id", c.get("id")), ("type", c.get("type"))) if v is not None}
+    """id, type, keyword, owner (account, domainid, and an admin's own account without
+    listall) and tags over a listing (volumes and their snapshots carry no tags in hvsnap,
+    so a tags filter matches none)."""
+    owner = c.caller.name if own_only(c, "id") else c.get("account")
+    pairs = (("id", c.get("id")), ("type", c.get("type")), ("account", owner), ("domainid", c.get("domainid")))
+    wanted = {k: v for k, v in pairs if v is not None}
     if c.get("tags"):
         return {}
     if wanted or c.get("keyword"):

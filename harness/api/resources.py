@@ -95,8 +95,6 @@ def list_tags(c: Call) -> Obj:
     P("level", description="the event level (INFO, WARN, ERROR)"),
     P("startdate", T.DATE, description="the start date range of the list you want to retrieve"),
     P("enddate", T.DATE, description="the end date range of the list you want to retrieve"),
-    P("duration", T.INTEGER, description="the duration of the event"),
-    P("entrytime", T.INTEGER, description="the time the event was entered"),
     *TAGGED[1:],
     *LISTING,
     response=EVENT,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from harness.api.params import P
 from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, listing
 from harness.api.shapes import ASYNC_JOB, SUCCESS, VM, VM_SNAPSHOT
 from harness.domain.model import AccountType
+from harness.service.views import date
 
 #: BaseListCmd's parameters
 PAGING = (P("keyword", description="List by keyword"), P("page", T.INTEGER), P("pagesize", T.INTEGER))
@@ -137,6 +140,13 @@ def query_async_job_result(c: Call) -> Obj:
     response=ASYNC_JOB,
 )
 def list_async_jobs(c: Call) -> Obj:
-    """Lists the caller's asynchronous jobs (every job for the root admin), newest first."""
-    count, items = c.manager.list_jobs(c.caller, c.get("page"), c.get("pagesize"))
-    return listing("asyncjobs", count, items)
+    """Lists the caller's asynchronous jobs (every job for the root admin), newest first;
+    ``startdate``: those created at or after it."""
+    since = c.get("startdate")
+    if since is None:
+        count, items = c.manager.list_jobs(c.caller, c.get("page"), c.get("pagesize"))
+        return listing("asyncjobs", count, items)
+    stamp = date(since.replace(tzinfo=None) if since.tzinfo is None else since.astimezone(UTC).replace(tzinfo=None))
+    items = [j for j in c.manager.list_jobs(c.caller)[1] if (j.get("created") or "") >= (stamp or "")]
+    size, page = c.get("pagesize"), c.get("page") or 1
+    return listing("asyncjobs", len(items), items[(page - 1) * size : page * size] if size else items)

@@ -334,3 +334,18 @@ def test_list_filters_are_honoured_not_dropped(env_client: CloudStack) -> None:
     assert api.listVolumes(keyword="ROOT")["count"] == 2
     assert code_of(api.listVirtualMachines, projectid="6b1a2f39-0000-4000-8000-000000000000") == 431
     assert code_of(api.listZones, page=0) == 431
+
+
+def test_jobs_since_a_date_and_volumes_of_the_callers_own_account(
+    env_client: CloudStack, client: ClientFactory
+) -> None:
+    api = env_client
+    deploy(api)
+    assert api.listAsyncJobs(startdate="2000-01-01")["count"] >= 1
+    assert api.listAsyncJobs(startdate="2999-01-01") == {}
+    assert code_of(api.listAsyncJobs, startdate="yesterday") == 431
+    alice = user(api, client, "alice")
+    deploy(alice, "alice-vm")
+    assert {v["account"] for v in api.listVolumes()["volume"]} == {"admin"}
+    assert {v["account"] for v in api.listVolumes(listall=True)["volume"]} == {"admin", "alice"}
+    assert {v["account"] for v in alice.listVolumes()["volume"]} == {"alice"}
