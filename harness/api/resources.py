@@ -95,12 +95,23 @@ def list_tags(c: Call) -> Obj:
     P("level", description="the event level (INFO, WARN, ERROR)"),
     P("startdate", T.DATE, description="the start date range of the list you want to retrieve"),
     P("enddate", T.DATE, description="the end date range of the list you want to retrieve"),
+    P(
+        "startid",
+        T.UUID,
+        description="the parent/start ID of the event: lists it and the events it started",
+        entity="event",
+    ),
+    P("resourceid", description="the ID of the resource associated with the event", since="4.17.0"),
+    P("resourcetype", description="the type of the resource associated with the event", since="4.17.0"),
     *TAGGED[1:],
     *LISTING,
     response=EVENT,
 )
 def list_events(c: Call) -> Obj:
     """A command to list events."""
+    exact = {k: c.get(k) for k in ("id", "resourceid", "resourcetype")}
+    start = c.get("startid")
+    narrowed = start is not None or any(v is not None for v in exact.values())
     page = events.search(
         c.manager.uow_factory,
         c.caller,
@@ -110,15 +121,21 @@ def list_events(c: Call) -> Obj:
         start=c.get("startdate"),
         end=c.get("enddate"),
         keyword=c.get("keyword"),
-        page=None if c.get("id") else c.get("page"),
-        pagesize=None if c.get("id") else c.get("pagesize"),
+        page=None if narrowed else c.get("page"),
+        pagesize=None if narrowed else c.get("pagesize"),
     )
     with c.manager.uow_factory(readonly=True) as uow:
         items = views.events(uow, page.items)
-    if c.get("id"):
-        items = [e for e in items if e["id"] == c["id"]]
-        return listing("event", len(items), items)
-    return listing("event", page.count, items)
+    if not narrowed:
+        return listing("event", page.count, items)
+    items = [
+        e
+        for e in items
+        if all(v is None or e.get(k) == v for k, v in exact.items())
+        and (start is None or start in (e["id"], e.get("parentid")))
+    ]
+    size, number = c.get("pagesize"), c.get("page") or 1
+    return listing("event", len(items), items[(number - 1) * size : number * size] if size else items)
 
 
 def _empty_network_list(c: Call) -> Obj:

@@ -436,6 +436,7 @@ EVENT = shape(
     state state the state of the event
     resourceid string the ID of the resource
     resourcetype string the type of the resource
+    parentid string the ID of the event that started this one
     created date the date the event was created
     """
     + OWNER,

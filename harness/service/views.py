@@ -236,9 +236,13 @@ def tags(uow: UnitOfWork, items: Sequence[ResourceTag]) -> list[Obj]:
 def events(uow: UnitOfWork, items: Sequence[Event]) -> list[Obj]:
     names = _Names(uow)
     users = {u.account_id: u for u in uow.users.of_accounts({e.account_id for e in items})}
+    starts: dict[int, str | None] = {e.id: e.uuid for e in items}
     out = []
     for e in items:
         user = users.get(e.account_id)
+        if e.start_id is not None and e.start_id not in starts:
+            parent = uow.events.get(e.start_id)
+            starts[e.start_id] = parent.uuid if parent else None
         obj: Obj = {
             "id": e.uuid,
             "username": user.username if user else None,
@@ -248,6 +252,7 @@ def events(uow: UnitOfWork, items: Sequence[Event]) -> list[Obj]:
             "state": e.state,
             "resourcetype": e.resource_type,
             "resourceid": e.resource_uuid,
+            "parentid": starts.get(e.start_id) if e.start_id is not None else None,
             "created": date(e.created),
         }
         obj.update(names.owner(e.account_id, e.domain_id))

@@ -349,3 +349,16 @@ def test_jobs_since_a_date_and_volumes_of_the_callers_own_account(
     assert {v["account"] for v in api.listVolumes()["volume"]} == {"admin"}
     assert {v["account"] for v in api.listVolumes(listall=True)["volume"]} == {"admin", "alice"}
     assert {v["account"] for v in alice.listVolumes()["volume"]} == {"alice"}
+
+
+def test_events_by_resource_and_by_the_event_that_started_them(env_client: CloudStack) -> None:
+    api = env_client
+    vm = deploy(api)
+    snap = api.createVMSnapshot(virtualmachineid=vm, fetch_result=True)["vmsnapshot"]
+    mine = api.listEvents(resourceid=snap["id"])["event"]
+    assert {e["type"] for e in mine} == {"VMSNAPSHOT.CREATE"} and len(mine) == 3
+    scheduled = next(e for e in mine if e["state"] == "Scheduled")
+    family = api.listEvents(startid=scheduled["id"])["event"]
+    assert sorted(e["state"] for e in family) == ["Completed", "Scheduled", "Started"]
+    assert {e.get("parentid") for e in family if e["state"] != "Scheduled"} == {scheduled["id"]}
+    assert api.listEvents(resourcetype="VirtualMachine", pagesize=2)["count"] == 3
