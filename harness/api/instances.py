@@ -106,23 +106,31 @@ def expunge_virtual_machine(c: Call) -> Obj:
     P("id", T.UUID, description="the ID of the virtual machine", entity="virtualmachine"),
     P("state", description="state of the virtual machine."),
     P("name", description="name of the virtual machine (a substring of it, as keyword)"),
+    P("zoneid", T.UUID, description="the availability zone ID", entity="zone"),
+    P("templateid", T.UUID, description="list vms by template", entity="template"),
     *TAGGED,
     *LISTING,
     response=VM,
 )
 def list_virtual_machines(c: Call) -> Obj:
     """List the virtual machines owned by the account."""
+    narrowed = c.get("zoneid") is not None or c.get("templateid") is not None
     count, items = c.manager.search_vms(
         c.caller,
         c.get("id"),
         c.get("state"),
         c.get("keyword") or c.get("name"),
-        c.get("page"),
-        c.get("pagesize"),
+        None if narrowed else c.get("page"),
+        None if narrowed else c.get("pagesize"),
         own_only=own_only(c, "id"),
         tag_filter=c.get("tags"),
     )
-    return listing("virtualmachine", count, items)
+    if not narrowed:
+        return listing("virtualmachine", count, items)
+    wanted = {k: c.get(k) for k in ("zoneid", "templateid") if c.get(k) is not None}
+    items = [v for v in items if all(v.get(k) == want for k, want in wanted.items())]
+    size, number = c.get("pagesize"), c.get("page") or 1
+    return listing("virtualmachine", len(items), items[(number - 1) * size : number * size] if size else items)
 
 
 @command(

@@ -362,3 +362,14 @@ def test_events_by_resource_and_by_the_event_that_started_them(env_client: Cloud
     assert sorted(e["state"] for e in family) == ["Completed", "Scheduled", "Started"]
     assert {e.get("parentid") for e in family if e["state"] != "Scheduled"} == {scheduled["id"]}
     assert api.listEvents(resourcetype="VirtualMachine", pagesize=2)["count"] == 3
+
+
+def test_instances_by_zone_and_template(env_client: CloudStack) -> None:
+    api = env_client
+    zone = api.listZones()["zone"][0]["id"]
+    first, second = api.listTemplates(templatefilter="featured")["template"][:2]
+    vm = deploy(api)  # from the first featured template
+    assert [v["id"] for v in api.listVirtualMachines(zoneid=zone)["virtualmachine"]] == [vm]
+    assert api.listVirtualMachines(templateid=first["id"])["count"] == 1
+    assert api.listVirtualMachines(templateid=second["id"]) == {}
+    assert api.listVirtualMachines(zoneid="6b1a2f39-0000-4000-8000-000000000000") == {}
