@@ -264,7 +264,8 @@ def reboot(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
     checkpoints with it, and Running in the database throughout (as CloudStack's reboot)."""
     with uow_factory(readonly=True) as uow:
         vm = uow.vms.get(vm_id)
-        assert vm is not None
+    if vm is None or vm.state != VMState.Running:
+        raise InvalidParameterValue("The Instance is no longer Running")
     try:
         yield PowerOffVM(hostside.ref(vm))
         yield StartVM(hostside.ref(vm))
