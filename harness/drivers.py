@@ -94,6 +94,7 @@ class DeployVM(Command):
     cpus: int
     disks: tuple[DiskSpec, ...]
     start: bool = True
+    #: the address of the VM's default NIC on the guest network (the guest answers on it)
     ip_address: str | None = None
 
 
@@ -106,6 +107,7 @@ class RegisterVM(Command):
     memory_mib: int
     cpus: int
     disks: tuple[DiskSpec, ...]
+    #: the address of the VM's default NIC on the guest network (the guest answers on it)
     ip_address: str | None = None
 
 
@@ -118,6 +120,7 @@ class ImportVM(Command):
     memory_mib: int
     cpus: int
     disks: tuple[DiskSpec, ...]
+    #: the address of the VM's default NIC on the guest network (the guest answers on it)
     ip_address: str | None = None
 
 

@@ -20,9 +20,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 # Importing the response modules registers their commands.
-from harness.api import catalogue, instances, policies, vmsnapshots  # noqa: F401
+from harness.api import accounts, catalogue, instances, policies, resources, vmsnapshots  # noqa: F401
 from harness.api.params import parse as parse_args
 from harness.api.registry import COMMANDS, Call
+from harness.api.shapes import prune
 from harness.api.signing import BadSignature, verify
 from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.service.manager import Manager
@@ -80,8 +81,10 @@ def parse_params(query: str, body: bytes = b"") -> dict[str, str]:
 
 
 def envelope(command: str | None, inner: dict[str, Any], status: int = 200) -> Response:
+    """The answer's one top-level key around ``inner``, absent (``None``) values left out
+    at every depth as CloudStack's serialiser leaves them out."""
     key = f"{command.lower()}response" if command else "errorresponse"
-    return Response(status, json.dumps({key: inner}, separators=(",", ":"), default=str).encode())
+    return Response(status, json.dumps({key: prune(inner)}, separators=(",", ":"), default=str).encode())
 
 
 def error(command: str | None, err: CloudError) -> Response:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from harness.api.params import P
 from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, listing, paged
+from harness.api.shapes import RESOURCE_LIMIT, SUCCESS, VM_SNAPSHOT_POLICY
 from harness.api.vmsnapshots import LISTING
 
 SCHEDULE = (
@@ -34,6 +35,8 @@ SCHEDULE = (
         else P(p.name, p.type, True, p.description)
         for p in SCHEDULE
     ),
+    response=VM_SNAPSHOT_POLICY,
+    extension=True,
 )
 def create_vm_snapshot_policy(c: Call) -> Obj:
     """Creates a recurring VM snapshot policy (one per Instance)."""
@@ -51,7 +54,14 @@ def create_vm_snapshot_policy(c: Call) -> Obj:
     }
 
 
-@command("listVMSnapshotPolicies", P("id", T.UUID), P("virtualmachineid", T.UUID), *LISTING)
+@command(
+    "listVMSnapshotPolicies",
+    P("id", T.UUID),
+    P("virtualmachineid", T.UUID),
+    *LISTING,
+    response=VM_SNAPSHOT_POLICY,
+    extension=True,
+)
 def list_vm_snapshot_policies(c: Call) -> Obj:
     """Lists recurring VM snapshot policies."""
     return paged(
@@ -59,7 +69,7 @@ def list_vm_snapshot_policies(c: Call) -> Obj:
     )
 
 
-@command("updateVMSnapshotPolicy", P("id", T.UUID, True), *SCHEDULE)
+@command("updateVMSnapshotPolicy", P("id", T.UUID, True), *SCHEDULE, response=VM_SNAPSHOT_POLICY, extension=True)
 def update_vm_snapshot_policy(c: Call) -> Obj:
     """Updates a recurring VM snapshot policy; a new schedule starts from now."""
     changes = {
@@ -73,7 +83,14 @@ def update_vm_snapshot_policy(c: Call) -> Obj:
     return {"vmsnapshotpolicy": c.manager.update_vm_snapshot_policy(c.caller, c["id"], **changes)}
 
 
-@command("deleteVMSnapshotPolicies", P("id", T.UUID), P("ids", T.LIST), P("virtualmachineid", T.UUID))
+@command(
+    "deleteVMSnapshotPolicies",
+    P("id", T.UUID),
+    P("ids", T.LIST),
+    P("virtualmachineid", T.UUID),
+    response=SUCCESS,
+    extension=True,
+)
 def delete_vm_snapshot_policies(c: Call) -> Obj:
     """Deletes recurring VM snapshot policies; the snapshots they took stay."""
     ids = ([c["id"]] if c.get("id") else []) + list(c.get("ids") or [])
@@ -86,6 +103,7 @@ def delete_vm_snapshot_policies(c: Call) -> Obj:
     P("max", T.LONG, description="the limit; -1 is unlimited"),
     P("account", description="the account (with domainid)"),
     P("domainid", T.UUID, description="the domain, or the account's domain"),
+    response=RESOURCE_LIMIT,
 )
 def update_resource_limit(c: Call) -> Obj:
     """Updates an account's or a domain's VM snapshot limit."""
@@ -104,6 +122,7 @@ def update_resource_limit(c: Call) -> Obj:
     P("domainid", T.UUID),
     P("id", T.LONG),
     *LISTING[2:],
+    response=RESOURCE_LIMIT,
 )
 def list_resource_limits(c: Call) -> Obj:
     """Lists the VM snapshot limit of the caller's account, an account or a domain."""

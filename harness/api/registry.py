@@ -1,8 +1,17 @@
-"""The command table: each API command's name, parameters and handler.
+"""The command table: each API command's name, parameters, response object and handler.
+
+The table is declarative data (CloudStack's ``@APICommand`` and ``@Parameter``): request
+validation (:func:`harness.api.params.parse`), serialisation (:func:`harness.api.shapes.prune`)
+and ``listApis`` (:meth:`ApiCommand.describe`) are derived from it, and a test holds it
+against facts transcribed from CloudStack's own definitions.
 
 A handler receives a :class:`Call` (the manager, the authenticated caller and the parsed
 arguments), makes one manager call and returns the inner response object, the value under
 ``<command>response``. Response modules register their handlers with :func:`command`.
+
+``related`` is derived as CloudStack derives it: a command is related to the other
+commands that answer with the same response object; a parameter naming an entity
+(``entity=``) is related to the list commands that answer with that entity.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.api.params import Param
+from harness.api.shapes import SUCCESS, Shape
 from harness.domain.model import Account, AsyncJob
 from harness.service.manager import Manager
 
@@ -41,23 +51,54 @@ class ApiCommand:
     params: tuple[Param, ...]
     isasync: bool
     description: str
+    response: Shape
+    since: str | None = None
+    #: hvsnap's own command (CloudStack has none by this name): the definitions test skips it
+    extension: bool = False
+
+    def related(self) -> list[str]:
+        if self.response is SUCCESS:
+            return []
+        return [c.name for c in COMMANDS.values() if c.response is self.response and c is not self]
 
     def describe(self) -> Obj:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "isasync": self.isasync,
-            "params": [p.describe() for p in self.params],
-        }
+        """The command's entry in listApis (CloudStack's ``ApiDiscoveryResponse``)."""
+        out: Obj = {"name": self.name, "description": self.description, "isasync": self.isasync}
+        if self.since:
+            out["since"] = self.since
+        related = self.related()
+        if related:
+            out["related"] = ",".join(related)
+        params = []
+        for p in self.params:
+            entry = p.describe()
+            if p.entity is not None and "related" not in entry:
+                lists = [c.name for c in COMMANDS.values() if c.response.key == p.entity and c.name.startswith("list")]
+                if lists:
+                    entry["related"] = ",".join(lists)
+            params.append(entry)
+        out["params"] = params
+        out["response"] = self.response.describe()
+        return out
 
 
 #: Lower-cased command name -> command.
 COMMANDS: dict[str, ApiCommand] = {}
 
 
-def command(name: str, *params: Param, isasync: bool = False) -> Callable[[Handler], Handler]:
+def command(
+    name: str,
+    *params: Param,
+    response: Shape,
+    isasync: bool = False,
+    since: str | None = None,
+    extension: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Register the decorated handler as ``name``, answering with ``response`` objects."""
+
     def register(fn: Handler) -> Handler:
-        COMMANDS[name.lower()] = ApiCommand(name, fn, params, isasync, (fn.__doc__ or "").strip())
+        doc = (fn.__doc__ or "").strip()
+        COMMANDS[name.lower()] = ApiCommand(name, fn, params, isasync, doc, response, since, extension)
         return fn
 
     return register
@@ -73,8 +114,18 @@ def listing(key: str, count: int, items: list[Obj]) -> Obj:
     return out
 
 
+def keyword_match(items: list[Obj], call: Call) -> list[Obj]:
+    """BaseListCmd's ``keyword``: the items whose name (or display name) contains it."""
+    keyword = (call.get("keyword") or "").lower()
+    if not keyword:
+        return items
+    return [i for i in items if keyword in str(i.get("name") or i.get("displayname") or "").lower()]
+
+
 def paged(key: str, items: list[Obj], call: Call) -> Obj:
-    """A list response over a short in-memory catalogue, paged as CloudStack pages."""
+    """A list response over a short in-memory catalogue, filtered by ``keyword`` and paged
+    as CloudStack pages."""
+    items = keyword_match(items, call)
     page, size = call.get("page"), call.get("pagesize")
     shown = items
     if size is not None and size > 0:

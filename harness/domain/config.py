@@ -7,6 +7,7 @@ something the manager would later fail to read.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from harness.domain.errors import InvalidParameterValue
@@ -38,13 +39,9 @@ EXPORT_STRATEGY = ConfigKey(
 # Recurring policies (issue 7): a policy's maxsnaps may not exceed the ceiling of its interval
 # type, as CloudStack's snapshot.max.hourly/daily/weekly/monthly (default 8) cap volume
 # snapshot policies.
-VMSNAPSHOT_MAX_HOURLY = ConfigKey(
-    "vmsnapshot.max.hourly", "8", int, "Maximum maxsnaps of an HOURLY VM snapshot policy"
-)
+VMSNAPSHOT_MAX_HOURLY = ConfigKey("vmsnapshot.max.hourly", "8", int, "Maximum maxsnaps of an HOURLY VM snapshot policy")
 VMSNAPSHOT_MAX_DAILY = ConfigKey("vmsnapshot.max.daily", "8", int, "Maximum maxsnaps of a DAILY VM snapshot policy")
-VMSNAPSHOT_MAX_WEEKLY = ConfigKey(
-    "vmsnapshot.max.weekly", "8", int, "Maximum maxsnaps of a WEEKLY VM snapshot policy"
-)
+VMSNAPSHOT_MAX_WEEKLY = ConfigKey("vmsnapshot.max.weekly", "8", int, "Maximum maxsnaps of a WEEKLY VM snapshot policy")
 VMSNAPSHOT_MAX_MONTHLY = ConfigKey(
     "vmsnapshot.max.monthly", "8", int, "Maximum maxsnaps of a MONTHLY VM snapshot policy"
 )
@@ -55,6 +52,15 @@ MAX_ACCOUNT_VMSNAPSHOTS = ConfigKey(
 )
 MAX_DOMAIN_VMSNAPSHOTS = ConfigKey(
     "max.domain.vmsnapshots", "-1", int, "Default VM snapshot limit of a domain (-1: unlimited)", minimum=-1
+)
+# NICs (migration 0006): the zone's guest network, from which every VM's default NIC takes
+# its address (CloudStack's zone guest CIDR). Loopback by default, so that the simulated
+# guests' addresses are reachable on this machine and nowhere else.
+GUEST_NETWORK_CIDR = ConfigKey(
+    "guest.network.cidr",
+    "127.10.0.0/16",
+    ipaddress.IPv4Network,
+    "The zone's guest network (IPv4 CIDR, /8 to /30): VMs' default NICs take addresses from it",
 )
 POLICY_CEILINGS = {
     "HOURLY": VMSNAPSHOT_MAX_HOURLY,
@@ -72,6 +78,7 @@ KEYS: dict[str, ConfigKey] = {
         *POLICY_CEILINGS.values(),
         MAX_ACCOUNT_VMSNAPSHOTS,
         MAX_DOMAIN_VMSNAPSHOTS,
+        GUEST_NETWORK_CIDR,
     )
 }
 
@@ -85,6 +92,14 @@ def lookup(name: str) -> ConfigKey:
 
 def parse(key: ConfigKey, value: str) -> int | str:
     """The typed value of ``value`` for ``key``; 431 when it does not fit."""
+    if key.kind is ipaddress.IPv4Network:
+        try:
+            network = ipaddress.IPv4Network(value.strip(), strict=True)
+        except ValueError:
+            raise InvalidParameterValue(f"{key.name} takes an IPv4 network like 10.1.0.0/16, not {value!r}") from None
+        if not 8 <= network.prefixlen <= 30:
+            raise InvalidParameterValue(f"{key.name} must be a /8 to /30 network, not /{network.prefixlen}")
+        return str(network)
     if key.kind is int:
         try:
             number = int(value)

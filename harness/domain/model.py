@@ -128,6 +128,7 @@ class VM:
     exported: bool = False  # the host holds an export of this VM (checkpoint tree included)
     created: datetime | None = None
     removed: datetime | None = None
+    template_uuid: str | None = None  # the catalogue template it was deployed from
 
 
 @dataclass(slots=True)
@@ -218,3 +219,77 @@ class Page:
 
     count: int
     items: list
+
+
+@dataclass(slots=True)
+class User:
+    """A user of an account (CloudStack's ``user``): each account has one, made with it;
+    the API keys are the user's (read through :class:`Account` for the signature check)."""
+
+    id: int
+    uuid: str
+    username: str
+    account_id: int
+    firstname: str | None = None
+    lastname: str | None = None
+    email: str | None = None
+    state: str = "enabled"
+    created: datetime | None = None
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class Nic:
+    """A VM's network interface (CloudStack's ``nics``): the default NIC of every VM, on
+    the zone's guest network, with an IPv4 address from the guest range. ``ip4_address``
+    is cleared when the address is released (at expunge), so a live address is unique."""
+
+    id: int
+    uuid: str
+    vm_id: int
+    ip4_address: str | None
+    netmask: str
+    gateway: str
+    mac_address: str
+    device_id: int = 0
+    default_nic: bool = True
+    created: datetime | None = None
+    removed: datetime | None = None
+
+
+@dataclass(slots=True)
+class ResourceTag:
+    """A key and value on a resource (CloudStack's ``resource_tags``), owned as the
+    resource is owned."""
+
+    id: int
+    uuid: str
+    key: str
+    value: str
+    resource_type: str  # "UserVm" or "VMSnapshot"
+    resource_id: int
+    resource_uuid: str
+    account_id: int
+    domain_id: int
+    customer: str | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    """One entry of the event log (CloudStack's ``event``): an action's type
+    (``VMSNAPSHOT.CREATE``), its state (Scheduled, Started, Completed), level and text."""
+
+    id: int
+    uuid: str
+    type: str
+    state: str
+    level: str
+    description: str
+    account_id: int
+    domain_id: int
+    user_id: int | None = None
+    resource_type: str | None = None
+    resource_id: int | None = None
+    start_id: int | None = None
+    created: datetime | None = None
+    resource_uuid: str | None = None  # kept: the resource may be gone when the log is read

@@ -15,9 +15,12 @@ from harness.domain.model import (
     Host,
     HypervisorCapabilities,
     ServiceOffering,
+    User,
     Zone,
 )
+from harness.service import catalogue
 from harness.service.access import check_access
+from harness.store.repository import Scope
 from harness.store.uow import UowFactory
 
 ADMIN = "admin"
@@ -111,14 +114,79 @@ def create_account(
     return account
 
 
-def register_keys(uow_factory: UowFactory, caller: Account, account_uuid: str) -> Account:
-    """New API keys for the account (registerUserKeys)."""
+def set_user_names(
+    uow_factory: UowFactory, account: Account, firstname: str | None, lastname: str | None, email: str | None
+) -> None:
+    """Record createAccount's names and e-mail on the account's user."""
+    for label, value in (("firstname", firstname), ("lastname", lastname), ("email", email)):
+        if value is not None and len(value) > 255:
+            raise InvalidParameterValue(f"{label} must have at most 255 characters")
     with uow_factory() as uow:
+        for user in uow.users.of_accounts([account.id]):
+            uow.users.set_names(user.uuid, firstname, lastname, email)
+        uow.commit()
+
+
+def register_keys(uow_factory: UowFactory, caller: Account, user_uuid: str) -> Account:
+    """New API keys for a user (registerUserKeys takes the user's id, as CloudStack's does);
+    returns the user's account, holding them."""
+    with uow_factory() as uow:
+        user = uow.users.get_by_uuid(user_uuid)
+        account = uow.accounts.get(user.account_id) if user is not None else None
+        if account is None:
+            raise InvalidParameterValue(f"Unable to find user with specified id: {user_uuid}")
+        check_access(uow, caller, account, f"user {user_uuid}")
+        uow.accounts.set_keys(account, _key(), _key())
+        uow.commit()
+    return account
+
+
+def register_account_keys(uow_factory: UowFactory, caller: Account, account_name: str) -> Account:
+    """New API keys for the (one) user of the account called ``account_name``: what a
+    front end that knows accounts by name (``hvsnap account keys NAME``) asks for."""
+    account = account_named(uow_factory, account_name)
+    with uow_factory(readonly=True) as uow:
+        users = uow.users.of_accounts([account.id])
+    if not users:
+        raise InvalidParameterValue(f"Account {account_name} has no user")
+    return register_keys(uow_factory, caller, users[0].uuid)
+
+
+def visible_users(uow_factory: UowFactory, caller: Account) -> list[tuple[User, Account]]:
+    """listUsers: the users of the accounts the caller may see."""
+    seen = {a.id: a for a in visible_accounts(uow_factory, caller)}
+    with uow_factory(readonly=True) as uow:
+        return [(u, seen[u.account_id]) for u in uow.users.of_accounts(seen)]
+
+
+def check_delete_account(uow_factory: UowFactory, caller: Account, account_uuid: str) -> Account:
+    """deleteAccount's checks: an admin over the account, never the caller's own account
+    nor the root admin's."""
+    if caller.type == AccountType.User:
+        raise PermissionDenied(f"Account {caller.name} may not delete accounts")
+    with uow_factory(readonly=True) as uow:
         account = uow.accounts.get_by_uuid(account_uuid)
         if account is None:
             raise InvalidParameterValue(f"Unable to find account with specified id: {account_uuid}")
         check_access(uow, caller, account, f"account {account.name}")
-        uow.accounts.set_keys(account, _key(), _key())
+    if account.id == caller.id:
+        raise InvalidParameterValue("Deletion of your own account is not allowed")
+    if account.name == ADMIN:
+        raise InvalidParameterValue(f"The account {ADMIN} is the system's root admin and cannot be deleted")
+    return account
+
+
+def remove_account(uow_factory: UowFactory, account_id: int) -> Account:
+    """The last step of deleteAccount, once its VMs are gone: the account, its users (and
+    their keys) and its free volumes are removed."""
+    with uow_factory() as uow:
+        account = uow.accounts.get(account_id)
+        if account is None:
+            raise InvalidParameterValue("The account is gone already")
+        for volume in uow.volumes.search(Scope(account_id=account_id)).items:
+            uow.volumes.soft_delete(volume.id)
+        uow.users.remove_of_account(account_id)
+        uow.accounts.soft_delete(account_id)
         uow.commit()
     return account
 
@@ -137,6 +205,17 @@ def create_offering(
         offering = uow.offerings.add(ServiceOffering(0, _new_id(), name, cpu, speed, ram))
         uow.commit()
     return offering
+
+
+def delete_offering(uow_factory: UowFactory, caller: Account, offering_uuid: str) -> None:
+    """deleteServiceOffering (root admin): the offering is removed; VMs on it keep running."""
+    _root_admin(caller)
+    with uow_factory() as uow:
+        offering = uow.offerings.get_by_uuid(offering_uuid)
+        if offering is None:
+            raise InvalidParameterValue(f"Unable to find service offering with specified id: {offering_uuid}")
+        uow.offerings.soft_delete(offering.id)
+        uow.commit()
 
 
 def set_vm_snapshot_enabled(
@@ -180,35 +259,10 @@ require_root_admin = _root_admin
 
 # ------------------------------------------------------------------ listings for the HTTP API (issue 5)
 
-#: The templates every cloud offers: a fixed Hyper-V catalogue (no template store is modelled).
-TEMPLATES = (
-    ("Windows Server 2019 (Hyper-V)", "Windows Server 2019 Datacenter", "Windows Server 2019 (64-bit)"),
-    ("Ubuntu 22.04 (Hyper-V)", "Ubuntu 22.04 LTS", "Ubuntu 22.04 LTS"),
-)
-TEMPLATE_FILTERS = ("featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all")
-
-
-def template_uuid(name: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"hvsnap:template:{name}"))
-
-
-def list_templates(template_filter: str, template_uuid_: str | None = None) -> list[dict[str, str]]:
-    """listTemplates: the fixed catalogue is public and featured; no account owns a template."""
-    if template_filter not in TEMPLATE_FILTERS:
-        raise InvalidParameterValue(f"templatefilter must be one of {', '.join(TEMPLATE_FILTERS)}")
-    if template_filter in ("self", "selfexecutable", "sharedexecutable"):
-        return []
-    found = [
-        {"id": template_uuid(name), "name": name, "displaytext": text, "ostypename": os_type}
-        for name, text, os_type in TEMPLATES
-    ]
-    return [t for t in found if template_uuid_ is None or t["id"] == template_uuid_]
-
 
 def check_placement(uow_factory: UowFactory, zone_uuid: str | None, template_uuid_: str | None) -> None:
     """deployVirtualMachine's zone and template, when given, must exist."""
-    if template_uuid_ is not None and not list_templates("all", template_uuid_):
-        raise InvalidParameterValue(f"Unable to find template with specified id: {template_uuid_}")
+    catalogue.check_template(template_uuid_)
     if zone_uuid is not None:
         with uow_factory(readonly=True) as uow:
             if uow.zones.get_by_uuid(zone_uuid) is None:

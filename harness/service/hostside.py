@@ -32,6 +32,7 @@ from harness.drivers import (
     VMRef,
     VolumeState,
 )
+from harness.service import nics
 from harness.store.uow import UnitOfWork, UowFactory
 
 #: detail set on a snapshot whose checkpoint the host no longer has
@@ -68,8 +69,9 @@ def register(uow_factory: UowFactory, vm_id: int) -> Steps:
         offering = uow.offerings.get(vm.service_offering_id)
         assert offering is not None
         spec = disks(uow, vm)
+        address = nics.default_address(uow, vm_id)
     kind = ImportVM if vm.exported else RegisterVM
-    answer = yield kind(ref(vm), offering.ram_size, offering.cpu, spec)
+    answer = yield kind(ref(vm), offering.ram_size, offering.cpu, spec, ip_address=address)
     with uow_factory() as uow:
         record_volumes(uow, getattr(answer, "volumes", ()))
         uow.commit()

@@ -19,8 +19,22 @@ from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
-from harness.service import accounts, hostside, limits, policies, scheduler, views, vms, vmsnapshots, volumes
-from harness.service.access import check_access, require, scope_of
+from harness.service import (
+    accounts,
+    events,
+    hostside,
+    instance_search,
+    limits,
+    nics,
+    policies,
+    scheduler,
+    tags,
+    views,
+    vms,
+    vmsnapshots,
+    volumes,
+)
+from harness.service.access import listing_scope_owner, require, scope_of
 from harness.store.uow import UowFactory
 
 Obj = dict[str, Any]
@@ -44,7 +58,8 @@ class Manager:
         present: Callable[[Any], Obj],
         instance: tuple[str, int] | None = None,
     ) -> AsyncJob:
-        return self.jobs.submit(caller, cmd, key, lambda: self.runner.run(workflow()), present, instance)
+        work = events.around(self.uow_factory, caller, cmd, key, instance, lambda: self.runner.run(workflow()))
+        return self.jobs.submit(caller, cmd, key, work, present, instance)
 
     def _present(self, view: Callable[..., Obj], key: str) -> Callable[[Any], Obj]:
         def present(entity: Any) -> Obj:
@@ -133,8 +148,10 @@ class Manager:
 
     # ------------------------------------------------------------------ VMs
 
-    def deploy_vm(self, caller: Account, name: str, offering: str = "small", start: bool = True) -> tuple[VM, AsyncJob]:
-        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start)
+    def deploy_vm(
+        self, caller: Account, name: str, offering: str = "small", start: bool = True, template_uuid: str | None = None
+    ) -> tuple[VM, AsyncJob]:
+        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid)
         job = self._job(
             caller,
             "deployVirtualMachine",
@@ -170,6 +187,36 @@ class Manager:
             self._success,
             ("VirtualMachine", vm.id),
         )
+
+    def reboot_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
+        vm = vms.check_reboot(self.uow_factory, caller, vm_uuid)
+        return self._vm_job(caller, "rebootVirtualMachine", vm, lambda: vms.reboot(self.uow_factory, vm.id))
+
+    def delete_account(self, caller: Account, account_uuid: str) -> AsyncJob:
+        """deleteAccount: expunge the account's VMs (their snapshots deleted first, as a
+        destroy does), then remove the account and its users."""
+        account = accounts.check_delete_account(self.uow_factory, caller, account_uuid)
+        return self._job(
+            caller,
+            "deleteAccount",
+            account.uuid,
+            lambda: vms.delete_account(self.uow_factory, account.id),
+            self._success,
+            ("Account", account.id),
+        )
+
+    def create_tags(
+        self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]], customer: str | None
+    ) -> AsyncJob:
+        """createTags: checked and written now, its job only reports success."""
+        made = tags.create(self.uow_factory, caller, kind, resource_uuids, pairs, customer)
+        return self._job(caller, "createTags", resource_uuids[0], lambda: _returning(made), self._success)
+
+    def delete_tags(
+        self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]] | None
+    ) -> AsyncJob:
+        count = tags.delete(self.uow_factory, caller, kind, resource_uuids, pairs)
+        return self._job(caller, "deleteTags", resource_uuids[0], lambda: _returning(count), self._success)
 
     def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
         offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
@@ -302,21 +349,27 @@ class Manager:
         self,
         caller: Account,
         snapshot_uuids: list[str] | None = None,
-        tags: list[dict[str, str]] | None = None,
+        tag_filter: list[dict[str, str]] | None = None,
         project_uuid: str | None = None,
         account_name: str | None = None,
         **filters: Any,
     ) -> tuple[int, list[Obj]]:
         """listVMSnapshot with all of CloudStack's parameters: ``vmsnapshotids`` (exclusive
-        with ``vmsnapshotid``), ``account`` by name, ``tags`` (no resource tags exist, so a
-        tag filter matches nothing) and ``projectid`` (no projects exist)."""
+        with ``vmsnapshotid``), ``account`` by name, ``tags`` (the snapshots carrying every
+        key=value given) and ``projectid`` (no projects exist)."""
         if project_uuid is not None:
             raise InvalidParameterValue(f"Unable to find project with specified id: {project_uuid}")
         if account_name is not None and filters.get("account_uuid") is None:
             filters["account_uuid"] = accounts.account_named(self.uow_factory, account_name).uuid
-        if tags:
-            vmsnapshots.search(self.uow_factory, caller, **filters)  # still validate the rest
-            return 0, []
+        if tag_filter:
+            tagged = tags.matching_uuids(self.uow_factory, "VMSnapshot", tag_filter)
+            if snapshot_uuids is None and filters.get("snapshot_uuid") is not None:
+                one = filters.pop("snapshot_uuid")
+                tagged = {one} & tagged
+            snapshot_uuids = sorted(tagged) if snapshot_uuids is None else [u for u in snapshot_uuids if u in tagged]
+            if not snapshot_uuids:
+                vmsnapshots.search(self.uow_factory, caller, **filters)  # still validate the rest
+                return 0, []
         if snapshot_uuids is None:
             return self.list_vm_snapshots(caller, **filters)
         if filters.pop("snapshot_uuid", None) is not None:
@@ -359,21 +412,13 @@ class Manager:
         keyword: str | None = None,
         page: int | None = None,
         pagesize: int | None = None,
+        own_only: bool = False,
+        tag_filter: list[dict[str, str]] | None = None,
     ) -> tuple[int, list[Obj]]:
-        """listVirtualMachines with CloudStack's string parameters."""
-        _check_paging(page, pagesize)
-        if state is not None and state not in VMState.__members__:
-            raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMState)}")
-        if vm_uuid is None:
-            return self.list_vms(
-                caller, state=VMState(state) if state else None, keyword=keyword, page=page, pagesize=pagesize
-            )
-        with self.uow_factory(readonly=True) as uow:
-            vm = uow.vms.get_by_uuid(vm_uuid)
-            if vm is None or vm.state == VMState.Expunging or (state is not None and vm.state != VMState(state)):
-                return 0, []
-            check_access(uow, caller, vm, f"Instance {vm_uuid}")
-            return 1, views.vms(uow, [vm])
+        """listVirtualMachines (:func:`harness.service.instance_search.search`)."""
+        return instance_search.search(
+            self.uow_factory, caller, vm_uuid, state, keyword, page, pagesize, own_only, tag_filter
+        )
 
     def deploy_vm_in(
         self,
@@ -383,10 +428,17 @@ class Manager:
         start: bool = True,
         zone_uuid: str | None = None,
         template_uuid: str | None = None,
+        account_name: str | None = None,
+        domain_uuid: str | None = None,
     ) -> tuple[VM, AsyncJob]:
-        """deployVirtualMachine with its zone and template (checked, then placed as usual)."""
+        """deployVirtualMachine with its zone and template (checked, then placed as usual),
+        for ``account`` (in ``domainid``) when an admin deploys on its behalf."""
         accounts.check_placement(self.uow_factory, zone_uuid, template_uuid)
-        return self.deploy_vm(caller, name or f"VM-{uuid.uuid4()}", offering, start)
+        owner = caller
+        if account_name is not None:
+            with self.uow_factory(readonly=True) as uow:
+                owner = listing_scope_owner(uow, caller, account_name, domain_uuid)
+        return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid)
 
     def create_volume_job(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
         """createVolume as CloudStack's API has it: async, its job's result the volume."""
@@ -408,12 +460,14 @@ class Manager:
             raise CloudError.coded(done["jobresult"]["errorcode"], done["jobresult"]["errortext"])
         return done["jobresult"]["virtualmachine"]
 
-    def list_zones(self, zone_uuid: str | None = None) -> list[Obj]:
+    def list_zones(self, zone_uuid: str | None = None, name: str | None = None) -> list[Obj]:
         with self.uow_factory(readonly=True) as uow:
-            return [views.zone(z) for z in uow.zones.all() if zone_uuid is None or z.uuid == zone_uuid]
-
-    def list_templates(self, template_filter: str, template_uuid: str | None = None) -> list[Obj]:
-        return accounts.list_templates(template_filter, template_uuid)
+            cidr = str(nics.guest_network(uow))
+            return [
+                {**views.zone(z), "guestcidraddress": cidr}
+                for z in uow.zones.all()
+                if zone_uuid in (None, z.uuid) and name in (None, z.name)
+            ]
 
     def list_domains(self, caller: Account, domain_uuid: str | None = None, name: str | None = None) -> list[Obj]:
         found = accounts.visible_domains(self.uow_factory, caller)
@@ -439,15 +493,27 @@ class Manager:
             return views.domain(uow, domain)
 
     def create_account(
-        self, caller: Account, name: str, account_type: int | None = None, domain_uuid: str | None = None
+        self,
+        caller: Account,
+        name: str,
+        account_type: int | None = None,
+        domain_uuid: str | None = None,
+        firstname: str | None = None,
+        lastname: str | None = None,
+        email: str | None = None,
     ) -> Obj:
+        """createAccount: the account with its one user (``user: [...]``)."""
         kind = accounts.account_type(account_type)
+        for label, value in (("firstname", firstname), ("lastname", lastname), ("email", email)):
+            if value is not None and len(value) > 255:
+                raise InvalidParameterValue(f"{label} must have at most 255 characters")
         account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid)
+        accounts.set_user_names(self.uow_factory, account, firstname, lastname, email)
         with self.uow_factory(readonly=True) as uow:
             return views.account(uow, account)
 
-    def register_keys(self, caller: Account, account_uuid: str) -> Obj:
-        account = accounts.register_keys(self.uow_factory, caller, account_uuid)
+    def register_keys(self, caller: Account, user_uuid: str) -> Obj:
+        account = accounts.register_keys(self.uow_factory, caller, user_uuid)
         return {"apikey": account.api_key, "secretkey": account.secret_key}
 
     def create_offering(self, caller: Account, name: str, cpu: int, speed: int, ram: int) -> Obj:

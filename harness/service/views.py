@@ -15,13 +15,20 @@ from harness.domain.model import (
     Account,
     AsyncJob,
     Domain,
+    Event,
+    Host,
     HypervisorCapabilities,
+    Nic,
+    ResourceTag,
     ServiceOffering,
+    User,
     VMSnapshot,
     Volume,
     VolumeSnapshot,
     Zone,
 )
+from harness.domain.states import VMState
+from harness.service import catalogue, nics
 from harness.store.uow import UnitOfWork
 
 Obj = dict[str, Any]
@@ -83,6 +90,7 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     # The VM and owner fields repeat across a VM's snapshots: build them once per VM / owner.
     vm_fields: dict[int, Obj] = {}
     owner_fields: dict[tuple[int, int], Obj] = {}
+    tagged = tags_by_resource(uow, "VMSnapshot", [s.id for s in snaps])
     out = []
     for s in snaps:
         parent = parents.get(s.parent) if s.parent is not None else None
@@ -97,6 +105,7 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
             "parent": parent.uuid if parent else None,
             "parentName": parent.display_name if parent else None,
             "created": date(s.created),
+            "tags": tagged.get(s.id, []),
         }
         fields = vm_fields.get(s.vm_id)
         if fields is None:
@@ -125,10 +134,22 @@ def vm_snapshot(uow: UnitOfWork, snap: VMSnapshot) -> Obj:
 def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
     names = _Names(uow)
     offerings = {o.id: o for o in uow.offerings.all()}
+    hosts: dict[int, Host] = {}
+    vm_ids = [vm.id for vm in items]
+    tagged = tags_by_resource(uow, "UserVm", vm_ids)
+    nics_of: dict[int, list[Nic]] = {}
+    for n in uow.nics.of_vms(vm_ids):
+        nics_of.setdefault(n.vm_id, []).append(n)
+    users = {u.account_id: u for u in uow.users.of_accounts({vm.account_id for vm in items})}
     out = []
     for vm in items:
         offering = offerings.get(vm.service_offering_id)
         zone = names.zone(vm.zone_id)
+        if zone is not None and zone.id not in hosts:
+            hosts.update({h.id: h for h in uow.hosts.in_zone(zone.id)})
+        host = hosts.get(vm.host_id) if vm.host_id is not None and vm.state == VMState.Running else None
+        template = catalogue.template_by_uuid(vm.template_uuid)
+        user = users.get(vm.account_id)
         obj: Obj = {
             "id": vm.uuid,
             "name": vm.display_name,
@@ -143,11 +164,119 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
             "zoneid": zone.uuid if zone else None,
             "zonename": zone.name if zone else None,
             "hypervisor": "Hyperv",
+            "haenable": False,
+            "templateid": template.uuid if template else None,
+            "templatename": template.name if template else None,
+            "templatedisplaytext": template.display_text if template else None,
+            "passwordenabled": False if template else None,
+            "ostypeid": template.os_type_uuid if template else None,
+            "guestosid": template.os_type_uuid if template else None,
+            "hostid": host.uuid if host else None,
+            "hostname": host.name if host else None,
+            "rootdeviceid": 0,
+            "rootdevicetype": "ROOT",
+            "userid": user.uuid if user else None,
+            "username": user.username if user else None,
             "created": date(vm.created),
+            "nic": [nic(n, vm, zone) for n in nics_of.get(vm.id, [])],
+            "tags": tagged.get(vm.id, []),
         }
         obj.update(names.owner(vm.account_id, vm.domain_id))
         out.append(obj)
     return out
+
+
+def nic(n: Nic, vm: VM, zone: Zone | None) -> Obj:
+    return {
+        "id": n.uuid,
+        "networkid": nics.network_uuid(zone) if zone else None,
+        "networkname": nics.network_name(zone) if zone else None,
+        "netmask": n.netmask,
+        "gateway": n.gateway,
+        "ipaddress": n.ip4_address,
+        "broadcasturi": "vlan://untagged",
+        "isolationuri": "ec2://untagged",
+        "traffictype": "Guest",
+        "type": "Shared",
+        "isdefault": n.default_nic,
+        "macaddress": n.mac_address,
+        "deviceid": str(n.device_id),
+        "virtualmachineid": vm.uuid,
+    }
+
+
+def tags_by_resource(uow: UnitOfWork, resource_type: str, ids: Sequence[int]) -> dict[int, list[Obj]]:
+    """The ``tags`` lists of many resources, loaded at once."""
+    if not ids:
+        return {}
+    names = _Names(uow)
+    out: dict[int, list[Obj]] = {}
+    for t in uow.tags.of_resources(resource_type, ids):
+        out.setdefault(t.resource_id, []).append(tag(names, t))
+    return out
+
+
+def tag(names: _Names, t: ResourceTag) -> Obj:
+    obj: Obj = {
+        "key": t.key,
+        "value": t.value,
+        "resourcetype": t.resource_type,
+        "resourceid": t.resource_uuid,
+        "customer": t.customer,
+    }
+    obj.update(names.owner(t.account_id, t.domain_id))
+    return obj
+
+
+def tags(uow: UnitOfWork, items: Sequence[ResourceTag]) -> list[Obj]:
+    names = _Names(uow)
+    return [tag(names, t) for t in items]
+
+
+def events(uow: UnitOfWork, items: Sequence[Event]) -> list[Obj]:
+    names = _Names(uow)
+    users = {u.account_id: u for u in uow.users.of_accounts({e.account_id for e in items})}
+    starts: dict[int, str | None] = {e.id: e.uuid for e in items}
+    out = []
+    for e in items:
+        user = users.get(e.account_id)
+        if e.start_id is not None and e.start_id not in starts:
+            parent = uow.events.get(e.start_id)
+            starts[e.start_id] = parent.uuid if parent else None
+        obj: Obj = {
+            "id": e.uuid,
+            "username": user.username if user else None,
+            "type": e.type,
+            "level": e.level,
+            "description": e.description,
+            "state": e.state,
+            "resourcetype": e.resource_type,
+            "resourceid": e.resource_uuid,
+            "parentid": starts.get(e.start_id) if e.start_id is not None else None,
+            "created": date(e.created),
+        }
+        obj.update(names.owner(e.account_id, e.domain_id))
+        out.append(obj)
+    return out
+
+
+def user(uow: UnitOfWork, u: User, a: Account) -> Obj:
+    domain = uow.domains.get(a.domain_id)
+    return {
+        "id": u.uuid,
+        "username": u.username,
+        "firstname": u.firstname,
+        "lastname": u.lastname,
+        "email": u.email,
+        "state": u.state,
+        "account": a.name,
+        "accountid": a.uuid,
+        "accounttype": int(a.type),
+        "domainid": domain.uuid if domain else None,
+        "domain": domain.name if domain else None,
+        "isdefault": a.name == "admin",
+        "created": date(u.created),
+    }
 
 
 def vm(uow: UnitOfWork, item: VM) -> Obj:
@@ -156,6 +285,14 @@ def vm(uow: UnitOfWork, item: VM) -> Obj:
 
 def volumes(uow: UnitOfWork, items: Sequence[Volume]) -> list[Obj]:
     names = _Names(uow)
+    zone = next(iter(uow.zones.all()), None)
+    host = next(iter(uow.hosts.in_zone(zone.id)), None) if zone else None
+    pool_fields: Obj = {
+        "storageid": catalogue.pool_uuid(host) if host else None,
+        "storage": catalogue.pool_name(host) if host else None,
+        "zoneid": zone.uuid if zone else None,
+        "zonename": zone.name if zone else None,
+    }
     out = []
     for v in items:
         attached = names.vm(v.vm_id) if v.vm_id is not None else None
@@ -170,8 +307,14 @@ def volumes(uow: UnitOfWork, items: Sequence[Volume]) -> list[Obj]:
             "virtualmachineid": attached.uuid if attached else None,
             "vmname": attached.display_name if attached else None,
             "deviceid": v.device_id,
+            "vmdisplayname": attached.display_name if attached else None,
+            "vmstate": attached.state.value if attached else None,
+            "hypervisor": "Hyperv",
+            "storagetype": "shared",
+            "destroyed": v.removed is not None,
             "created": date(v.created),
         }
+        obj.update(pool_fields)
         obj.update(names.owner(v.account_id, v.domain_id))
         out.append(obj)
     return out
@@ -219,14 +362,20 @@ def capabilities(c: HypervisorCapabilities) -> Obj:
     }
 
 
+ROLE_TYPES = {0: "User", 1: "Admin", 2: "DomainAdmin"}
+
+
 def account(uow: UnitOfWork, a: Account) -> Obj:
     domain = uow.domains.get(a.domain_id)
     return {
         "id": a.uuid,
         "name": a.name,
         "accounttype": int(a.type),
+        "roletype": ROLE_TYPES[int(a.type)],
         "domainid": domain.uuid if domain else None,
         "domain": domain.name if domain else None,
+        "state": "enabled",
+        "user": [user(uow, u, a) for u in uow.users.of_accounts([a.id])],
     }
 
 
@@ -250,8 +399,8 @@ def job(a: AsyncJob, result: Obj | None, refs: Obj | None = None) -> Obj:
         "jobstatus": a.job_status,
         "jobprocstatus": 0,
         "jobresultcode": a.job_result_code,
-        "jobresulttype": "object",
-        "jobresult": result,
+        "jobresulttype": "object" if a.job_status != 0 else None,
+        "jobresult": result if a.job_status != 0 else None,  # a pending job has none
         "jobinstancetype": a.instance_type,
         "created": date(a.created),
         "completed": date(a.completed),
@@ -266,18 +415,28 @@ _JOB_INSTANCES = {
     "VirtualMachine": "vms",
     "Volume": "volumes",
     "Snapshot": "volume_snapshots",
+    "Account": "accounts",
 }
 
 
 def job_refs(uow: UnitOfWork, a: AsyncJob) -> Obj:
     """The uuids a job refers to: its account (and user) and the instance it works on."""
     owner = uow.accounts.get(a.account_id)
-    refs: Obj = {"accountid": owner.uuid if owner else None, "userid": owner.uuid if owner else None}
-    repo_name = _JOB_INSTANCES.get(a.instance_type or "")
-    if repo_name is not None and a.instance_id is not None:
-        instance = getattr(uow, repo_name).get(a.instance_id)
-        refs["jobinstanceid"] = instance.uuid if instance is not None else None
+    users = uow.users.of_accounts([a.account_id])
+    refs: Obj = {
+        "accountid": owner.uuid if owner else None,
+        "userid": users[0].uuid if users else None,
+        "jobinstanceid": instance_uuid(uow, a.instance_type, a.instance_id),
+    }
     return refs
+
+
+def instance_uuid(uow: UnitOfWork, instance_type: str | None, instance_id: int | None) -> str | None:
+    repo_name = _JOB_INSTANCES.get(instance_type or "")
+    if repo_name is None or instance_id is None:
+        return None
+    instance = getattr(uow, repo_name).get(instance_id)
+    return instance.uuid if instance is not None else None
 
 
 def zone(z: Zone) -> Obj:

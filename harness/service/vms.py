@@ -15,8 +15,9 @@ from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeTyp
 from harness.domain.states import VMEvent, VMSnapshotType, VMState
 from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
 from harness.jobs.runners import Workflow
-from harness.service import hostside, vmsnapshots
+from harness.service import accounts, hostside, nics, vmsnapshots
 from harness.service.access import require
+from harness.store.repository import Scope
 from harness.store.uow import UnitOfWork, UowFactory
 
 GiB = 1 << 30
@@ -34,7 +35,14 @@ def _offering(uow: UnitOfWork, key: str) -> ServiceOffering:
 # --------------------------------------------------------------------------- deploy
 
 
-def check_deploy(uow_factory: UowFactory, caller: Account, name: str, offering: str, start: bool = True) -> VM:
+def check_deploy(
+    uow_factory: UowFactory,
+    caller: Account,
+    name: str,
+    offering: str,
+    start: bool = True,
+    template_uuid: str | None = None,
+) -> VM:
     """Validate and record a new VM (Stopped, or Starting when it will start) and its ROOT volume."""
     if not name or len(name) > MAX_NAME:
         raise InvalidParameterValue(f"A virtual machine name must have 1 to {MAX_NAME} characters")
@@ -54,9 +62,11 @@ def check_deploy(uow_factory: UowFactory, caller: Account, name: str, offering: 
                 service_offering_id=chosen.id,
                 zone_id=zone.id,
                 host_id=host.id,
+                template_uuid=template_uuid,
             )
         )
         uow.vms.set_instance_name(vm, f"i-{caller.id}-{vm.id}-VM")
+        nics.allocate(uow, vm)
         uow.volumes.add(
             Volume(
                 id=0,
@@ -84,9 +94,12 @@ def deploy(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
         offering = uow.offerings.get(vm.service_offering_id)
         assert offering is not None
         disks = hostside.disks(uow, vm)
+        address = nics.default_address(uow, vm.id)
     starting = vm.state == VMState.Starting
     try:
-        answer = yield DeployVM(hostside.ref(vm), offering.ram_size, offering.cpu, disks, start=starting)
+        answer = yield DeployVM(
+            hostside.ref(vm), offering.ram_size, offering.cpu, disks, start=starting, ip_address=address
+        )
     except HostError as err:
         _settle(uow_factory, vm.id, VMEvent.OperationFailed)
         raise CloudRuntimeError(f"Failed to deploy Instance {vm.display_name}: {err}") from err
@@ -204,13 +217,22 @@ def destroy(uow_factory: UowFactory, vm_id: int, expunge: bool = False) -> Workf
         for volume in uow.volumes.of_vm(vm_id):
             uow.volumes.soft_delete(volume.id)
         if expunge:
-            uow.vms.transit(vm, VMEvent.ExpungeOperation)
-            uow.vms.soft_delete(vm_id)
+            _expunge(uow, vm)
         uow.commit()
     return vm
 
 
+def _expunge(uow: UnitOfWork, vm: VM) -> None:
+    """Destroyed -> Expunging, removed; its addresses go back to the range, its tags go."""
+    uow.vms.transit(vm, VMEvent.ExpungeOperation)
+    uow.vms.soft_delete(vm.id)
+    nics.release(uow, vm.id)
+    uow.tags.remove(t.id for t in uow.tags.of_resources("UserVm", [vm.id]))
+
+
 def check_expunge(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+    """expungeVirtualMachine: a Destroyed VM (root admin, or its owner as CloudStack allows
+    with allow.user.expunge.recover.vm; hvsnap allows the owner)."""
     with uow_factory(readonly=True) as uow:
         vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
         if vm.state != VMState.Destroyed:
@@ -221,16 +243,38 @@ def check_expunge(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
 
 
 def expunge(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
-    """Expunge a Destroyed VM: the host holds nothing of it any more, so its row just goes."""
+    """The host dropped a destroyed VM's files already: expunging is the database's."""
     with uow_factory() as uow:
         vm = uow.vms.get(vm_id)
         if vm is None or vm.state != VMState.Destroyed:
-            raise InvalidParameterValue(f"Instance {vm_id} is no longer Destroyed; nothing to expunge")
-        uow.vms.transit(vm, VMEvent.ExpungeOperation)
-        uow.vms.soft_delete(vm_id)
+            raise InvalidParameterValue("The Instance is no longer Destroyed")
+        _expunge(uow, vm)
         uow.commit()
     return vm
-    yield  # a workflow without host commands
+    yield  # a workflow, with no host command
+
+
+def check_reboot(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
+    with uow_factory(readonly=True) as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        if vm.state != VMState.Running:
+            raise InvalidParameterValue(f"Instance {vm_uuid} is in state {vm.state}; only a Running one can reboot")
+    return vm
+
+
+def reboot(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
+    """Restart the guest: turn it off and on again on the host; it stays registered, its
+    checkpoints with it, and Running in the database throughout (as CloudStack's reboot)."""
+    with uow_factory(readonly=True) as uow:
+        vm = uow.vms.get(vm_id)
+    if vm is None or vm.state != VMState.Running:
+        raise InvalidParameterValue("The Instance is no longer Running")
+    try:
+        yield PowerOffVM(hostside.ref(vm))
+        yield StartVM(hostside.ref(vm))
+    except HostError as err:
+        raise CloudRuntimeError(f"Failed to reboot Instance {vm.display_name}: {err}") from err
+    return vm
 
 
 # --------------------------------------------------------------------------- offering
@@ -260,3 +304,18 @@ def change_offering(uow_factory: UowFactory, vm_id: int, offering_id: int) -> Wo
         uow.vms.set_offering(vm, offering_id)
         uow.commit()
     return vm
+
+
+def delete_account(uow_factory: UowFactory, account_id: int) -> Workflow[Account]:
+    """deleteAccount's work: every Instance of the account expunged (a live one destroyed
+    first, its snapshots deleted as a destroy deletes them), then the account removed."""
+    with uow_factory(readonly=True) as uow:
+        owned = [vm.id for vm in uow.vms.search(Scope(account_id=account_id)).items]
+    for vm_id in owned:
+        with uow_factory(readonly=True) as uow:
+            vm = uow.vms.get(vm_id)
+        if vm is not None and vm.state == VMState.Destroyed:
+            yield from expunge(uow_factory, vm_id)
+        elif vm is not None:
+            yield from destroy(uow_factory, vm_id, expunge=True)
+    return accounts.remove_account(uow_factory, account_id)

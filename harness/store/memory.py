@@ -33,6 +33,7 @@ from typing import Any
 
 from harness.store import memory_catalog as mc
 from harness.store import memory_repos as mr
+from harness.store import memory_resources as mres
 from harness.store.memory_tables import MemoryStore, Transaction
 from harness.store.uow import UnitOfWork, utcnow
 
@@ -54,6 +55,10 @@ REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = 
     "jobs": mc.MemoryJobs,
     "vm_snapshot_policies": mc.MemoryVMSnapshotPolicies,
     "resource_limits": mc.MemoryResourceLimits,
+    "users": mres.MemoryUsers,
+    "nics": mres.MemoryNics,
+    "tags": mres.MemoryTags,
+    "events": mres.MemoryEvents,
 }
 
 

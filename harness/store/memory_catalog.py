@@ -21,6 +21,7 @@ from harness.domain.model import (
     HypervisorCapabilities,
     Page,
     ServiceOffering,
+    User,
     VMSnapshot,
     Zone,
 )
@@ -63,6 +64,8 @@ class MemoryAccounts(MemoryRepo[Account], catalog.Accounts):
 
     def add(self, a: Account, user_uuid: str) -> Account:
         a.id = self._add_row(a, removed=None)
+        now = self.clock()
+        self.store.txn.insert(self.store["user"], lambda id_: User(id_, user_uuid, a.name, a.id, created=now))
         return a
 
     def by_name(self, name: str, domain_id: int | None = None) -> Account | None:

@@ -180,6 +180,10 @@ class MemoryStore:
                     soft_delete=False,
                 ),
                 MemoryTable("resource_limit", soft_delete=False),
+                MemoryTable("user", {"uuid": attrgetter("uuid")}),
+                MemoryTable("nics", {"uuid": attrgetter("uuid")}),
+                MemoryTable("resource_tags", {"uuid": attrgetter("uuid")}, soft_delete=False),
+                MemoryTable("event", {"uuid": attrgetter("uuid")}, soft_delete=False),
             )
         }
 

@@ -72,6 +72,11 @@ user = Table(
     Column("account_id", Id, ForeignKey("account.id"), nullable=False),
     Column("api_key", String(255), unique=True),
     Column("secret_key", String(255)),
+    # migration 0006: what createAccount records of its user
+    Column("firstname", String(255)),
+    Column("lastname", String(255)),
+    Column("email", String(255)),
+    Column("state", String(32), nullable=False, default="enabled", server_default="enabled"),
     Column("created", DateTime),
     Column("removed", DateTime),
 )
@@ -144,6 +149,8 @@ vm_instance = Table(
     Column("update_count", BigInteger, nullable=False, default=0),
     # hvsnap: the host holds an export of this VM, so a start imports it (checkpoints and all).
     Column("exported", Boolean, nullable=False, default=False),
+    # migration 0006: the catalogue template the VM was deployed from
+    Column("template_uuid", String(40)),
     Column("created", DateTime),
     Column("updated", DateTime),
     Column("removed", DateTime),
@@ -312,4 +319,64 @@ resource_limit = Table(
     Column("max", BigInteger, nullable=False, default=-1),
     Index("i_resource_limit__account_id", "account_id"),
     Index("i_resource_limit__domain_id", "domain_id"),
+)
+
+# Migration 0006 (API fidelity): VMs' NICs on the zone's guest network, resource tags on VMs
+# and VM snapshots, and CloudStack's event log.
+
+nics = Table(
+    "nics",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("instance_id", Id, ForeignKey("vm_instance.id"), nullable=False),
+    # NULL once released: the live addresses are unique, enforced by the database too
+    Column("ip4_address", String(40), unique=True),
+    Column("netmask", String(40), nullable=False),
+    Column("gateway", String(40), nullable=False),
+    Column("mac_address", String(17), nullable=False),
+    Column("device_id", Integer, nullable=False, default=0),
+    Column("default_nic", Boolean, nullable=False, default=True),
+    Column("created", DateTime),
+    Column("removed", DateTime),
+    Index("i_nics__instance_id", "instance_id"),
+)
+
+resource_tags = Table(
+    "resource_tags",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("key", String(255), nullable=False),
+    Column("value", String(255), nullable=False),
+    Column("resource_id", Id, nullable=False),
+    Column("resource_uuid", String(255), nullable=False),
+    Column("resource_type", String(255), nullable=False),
+    Column("customer", String(255)),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    UniqueConstraint("resource_id", "resource_type", "key", name="uc_resource_tags__resource_key"),
+    Index("i_resource_tags__resource", "resource_type", "resource_id"),
+    Index("i_resource_tags__account_id", "account_id"),
+)
+
+event = Table(
+    "event",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("type", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("description", String(1024), nullable=False),
+    Column("user_id", Id),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("resource_type", String(32)),
+    Column("resource_id", Id),
+    Column("resource_uuid", String(40)),
+    Column("start_id", Id, nullable=False, default=0),
+    Column("created", DateTime),
+    Index("i_event__created", "created"),
+    Index("i_event__account_id", "account_id"),
 )

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from harness.store import catalog, policies
+from harness.store import catalog, policies, resources
 from harness.store.vms import VMs
 from harness.store.vmsnapshots import VMSnapshots
 from harness.store.volumes import Volumes, VolumeSnapshots
@@ -89,6 +89,10 @@ class UnitOfWork:
     jobs: catalog.Jobs
     vm_snapshot_policies: policies.VMSnapshotPolicies
     resource_limits: policies.ResourceLimits
+    users: resources.Users
+    nics: resources.Nics
+    tags: resources.Tags
+    events: resources.Events
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow, readonly: bool = False):
         self.engine = engine
@@ -117,6 +121,10 @@ class UnitOfWork:
         self.jobs = catalog.Jobs(conn, now)
         self.vm_snapshot_policies = policies.VMSnapshotPolicies(conn, now)
         self.resource_limits = policies.ResourceLimits(conn, now)
+        self.users = resources.Users(conn, now)
+        self.nics = resources.Nics(conn, now)
+        self.tags = resources.Tags(conn, now)
+        self.events = resources.Events(conn, now)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -33,6 +33,7 @@ class VMs(Repo[VM]):
             exported=bool(m["exported"]),
             created=m["created"],
             removed=m["removed"],
+            template_uuid=m["template_uuid"],
         )
 
     def add(self, vm: VM) -> VM:
@@ -50,6 +51,7 @@ class VMs(Repo[VM]):
                 "host_id": vm.host_id,
                 "update_count": 0,
                 "exported": vm.exported,
+                "template_uuid": vm.template_uuid,
                 "created": vm.created,
             }
         )

@@ -55,7 +55,7 @@ def test_resource_limits(env_client: CloudStack, server: Serving, client: Client
     account = api.createAccount(
         accounttype=0, username="carol", firstname="c", lastname="c", email="c@x", password="p", account="carol"
     )["account"]
-    keys = api.registerUserKeys(id=account["id"])["userkeys"]
+    keys = api.registerUserKeys(id=account["user"][0]["id"])["userkeys"]
     carol = client(keys["apikey"], keys["secretkey"])
     limit = api.updateResourceLimit(resourcetype=100, max=1, account="carol", domainid=root)["resourcelimit"]
     assert (limit["resourcetypename"], limit["max"], limit["account"]) == ("vmsnapshot", 1, "carol")

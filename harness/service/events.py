@@ -1,0 +1,119 @@
+"""The event log: CloudStack's event types for the actions hvsnap runs as async jobs.
+
+An async command leaves three events, as CloudStack's ActionEvents do: ``Scheduled`` when it
+is accepted, ``Started`` when its job begins and ``Completed`` when it ends (level ``INFO``,
+or ``ERROR`` with "Error while ..." when it failed). Each names the acting account and the
+resource (the job's instance). listEvents shows them in the caller's listing scope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from harness.domain.errors import InvalidParameterValue
+from harness.domain.model import Account, Event, Page
+from harness.service import views
+from harness.service.access import listing_scope
+from harness.store.uow import UowFactory
+
+T = TypeVar("T")
+
+#: command -> (event type, what it does, as the description says it)
+EVENT_TYPES: dict[str, tuple[str, str]] = {
+    "createVMSnapshot": ("VMSNAPSHOT.CREATE", "creating snapshot for VM"),
+    "deleteVMSnapshot": ("VMSNAPSHOT.DELETE", "Deleting Instance Snapshot of VM"),
+    "deleteVMSnapshots": ("VMSNAPSHOT.DELETE", "Deleting every Instance Snapshot of VM"),
+    "revertToVMSnapshot": ("VMSNAPSHOT.REVERTTO", "Reverting from Instance Snapshot of VM"),
+    "deployVirtualMachine": ("VM.CREATE", "Deploying Instance"),
+    "startVirtualMachine": ("VM.START", "Starting User Instance with ID"),
+    "stopVirtualMachine": ("VM.STOP", "Stopping User Instance with ID"),
+    "rebootVirtualMachine": ("VM.REBOOT", "rebooting user vm"),
+    "destroyVirtualMachine": ("VM.DESTROY", "Destroying Instance with ID"),
+    "expungeVirtualMachine": ("VM.EXPUNGE", "Expunging Instance with ID"),
+    "changeServiceForVirtualMachine": ("VM.UPGRADE", "Upgrading Instance with ID"),
+    "createVolume": ("VOLUME.CREATE", "Creating volume"),
+    "attachVolume": ("VOLUME.ATTACH", "Attaching volume to Instance"),
+    "detachVolume": ("VOLUME.DETACH", "Detaching volume from Instance"),
+    "createSnapshot": ("SNAPSHOT.CREATE", "creating snapshot for volume"),
+    "deleteAccount": ("ACCOUNT.DELETE", "Deleting user Account and all corresponding users"),
+    "createTags": ("CREATE_TAGS", "Creating resource tag(s) on"),
+    "deleteTags": ("DELETE_TAGS", "Deleting tags of"),
+}
+LEVELS = ("INFO", "WARN", "ERROR")
+
+
+def _record(
+    uow_factory: UowFactory,
+    caller: Account,
+    type_: str,
+    state: str,
+    level: str,
+    description: str,
+    instance: tuple[str, int] | None,
+    start_id: int | None = None,
+) -> int:
+    with uow_factory() as uow:
+        resource_uuid = views.instance_uuid(uow, *instance) if instance else None
+        if start_id is not None:
+            started = uow.events.get(start_id)
+            resource_uuid = started.resource_uuid if started else resource_uuid
+        event = uow.events.add(
+            Event(
+                0,
+                str(uuid.uuid4()),
+                type_,
+                state,
+                level,
+                description,
+                caller.id,
+                caller.domain_id,
+                resource_type=instance[0] if instance else None,
+                resource_id=instance[1] if instance else None,
+                start_id=start_id,
+                resource_uuid=resource_uuid,
+            )
+        )
+        uow.commit()
+    return event.id
+
+
+def around(
+    uow_factory: UowFactory,
+    caller: Account,
+    cmd: str,
+    subject: str,
+    instance: tuple[str, int] | None,
+    work: Callable[[], T],
+) -> Callable[[], T]:
+    """Record ``Scheduled`` now, and return ``work`` wrapped to record ``Started`` and
+    ``Completed`` (commands without an event type are returned as they are)."""
+    known = EVENT_TYPES.get(cmd)
+    if known is None:
+        return work
+    type_, doing = known
+    text = f"{doing}: {subject}" if subject else doing
+    start = _record(uow_factory, caller, type_, "Scheduled", "INFO", text, instance)
+
+    def run() -> T:
+        _record(uow_factory, caller, type_, "Started", "INFO", f"Starting job for {text}", instance, start)
+        try:
+            result = work()
+        except Exception:
+            _record(uow_factory, caller, type_, "Completed", "ERROR", f"Error while {text}", instance, start)
+            raise
+        _record(uow_factory, caller, type_, "Completed", "INFO", f"Successfully completed {text}", instance, start)
+        return result
+
+    return run
+
+
+def search(uow_factory: UowFactory, caller: Account, **filters: Any) -> Page:
+    """listEvents: newest first, in the caller's listing scope."""
+    scope_args = {k: filters.pop(k) for k in ("listall", "domain_uuid", "isrecursive", "account_name") if k in filters}
+    level = filters.get("level")
+    if level is not None and level not in LEVELS:
+        raise InvalidParameterValue(f"level must be one of {', '.join(LEVELS)}")
+    with uow_factory(readonly=True) as uow:
+        return uow.events.search(listing_scope(uow, caller, **scope_args), **filters)
