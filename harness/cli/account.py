@@ -41,7 +41,7 @@ def account_keys(api: Api, name: str, register: bool, as_env: bool) -> Output:
     found = [a for a in api.list("listAccounts", "account", name=name, listall=True) if a.get("name") == name]
     if not found:
         raise ApiRefusal({"errorcode": 431, "errortext": f"Unable to find account {name}"})
-    keys = dict(api.call("registerUserKeys", id=found[0]["id"])["userkeys"]) if register else _stored_keys(api, name)
+    keys = dict(api.call("registerUserKeys", id=found[0]["user"][0]["id"])["userkeys"]) if register else _stored_keys(api, name)
     data = {"account": name, "apikey": keys["apikey"], "secretkey": keys["secretkey"]}
     if as_env:
         exports = {

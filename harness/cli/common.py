@@ -257,7 +257,7 @@ class Output:
 #: The fields people need, by a key only that kind of object has (first match wins): on a
 #: card all of them, in a table those before the ``|`` (80 columns hold them).
 PROFILES: tuple[tuple[str, str], ...] = (
-    ("parentName", "id displayname type state current | parentName virtualmachinename created"),
+    ("current", "id displayname type state current | parentName virtualmachinename created"),
     ("instancename", "id name state serviceofferingname | instancename created"),
     ("vmsnapshotchainsize", "id name type size vmname | path vmsnapshotchainsize"),
     ("volumename", "id name state volumename | physicalsize created"),
@@ -380,7 +380,7 @@ def table(rows: list[Obj], columns: Sequence[str] | None = None, width: int = 80
     if width < 38 * len(ids) + MIN_COLUMN * (len(cols) - len(ids)):
         stacked = Table.grid()
         for r in rows:
-            stacked.add_row(Text.assemble(*(literal(r.get(c)) for c in ids)))
+            stacked.add_row(Text("  ").join(literal(r.get(c)) for c in ids))
             cells = [(c, _cell(c, r.get(c))) for c in cols if c not in ids]
             rest = [Text.assemble((f"{LABELS.get(c, c)} ", "dim"), cell) for c, cell in cells if cell.plain]
             stacked.add_row(Text("  ").join(rest).append("\n"))

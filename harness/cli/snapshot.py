@@ -113,7 +113,7 @@ def snapshot_tree(api: Api, vm_ref: str) -> Output:
     vm = one(api.list("listVirtualMachines", "virtualmachine", id=vmid), "Instance", vmid).data
     newest_first = list(pages(api, "listVMSnapshot", "vmSnapshot", virtualmachineid=vmid))
     rank = {s["id"]: i for i, s in enumerate(newest_first)}
-    snaps = sorted(newest_first, key=lambda s: (s["created"] or "", -rank[s["id"]]))  # oldest first
+    snaps = sorted(newest_first, key=lambda s: (s.get("created") or "", -rank[s["id"]]))  # oldest first
     nested = nest(snaps)
     data = {"id": vm["id"], "name": vm["name"], "children": nested}
     return Output(data, draw(vm, nested, short_ids(s["id"] for s in snaps)))
@@ -124,7 +124,7 @@ def nest(snaps: list[Obj]) -> list[Obj]:
     nodes = {s["id"]: {**s, "children": []} for s in snaps}
     roots: list[Obj] = []
     for s in snaps:
-        parent = nodes.get(s["parent"]) if s["parent"] else None
+        parent = nodes.get(s["parent"]) if s.get("parent") else None
         (parent["children"] if parent is not None else roots).append(nodes[s["id"]])
     return roots
 
@@ -136,11 +136,11 @@ def draw(vm: Obj, roots: list[Obj], short: dict[str, str]) -> Tree:
 
     def add(under: Tree, node: Obj) -> None:
         label = Text.assemble(
-            (literal(node["displayname"]).plain, "bold"),
+            (literal(node.get("displayname") or node.get("name", "")).plain, "bold"),
             "  ",
             (short[node["id"]], "cyan"),
             f"  {node['type']}  {node['state']}",
-            ("  <- current" if node["current"] else "", "green"),
+            ("  <- current" if node.get("current") else "", "green"),
         )
         branch = under.add(label)
         for child in node["children"]:

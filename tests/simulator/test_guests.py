@@ -341,24 +341,27 @@ def test_hvsnap_serve_runs_the_guests_until_it_stops(tmp_path: Path) -> None:
         api = CloudStack(
             endpoint=endpoint, key=admin.api_key, secret=admin.secret_key, poll_interval=float(POLL_INTERVAL)
         )
+        api.updateConfiguration(name="guest.network.cidr", value=cidr)  # the manager's addresses, from the same range
         vm = deploy(api, "web")
+        address = api.listVirtualMachines(id=vm)["virtualmachine"][0]["nic"][0]["ipaddress"]
+        assert ipaddress.ip_address(address) in ipaddress.ip_network(cidr)
         with_key = paramiko.SSHClient()
         with_key.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        with_key.connect("127.98.4.1", port, "root", pkey=keypair, look_for_keys=False, allow_agent=False)
+        with_key.connect(address, port, "root", pkey=keypair, look_for_keys=False, allow_agent=False)
         with_key.close()
-        client = _password_login("127.98.4.1", port)
+        client = _password_login(address, port)
         _, out, _ = client.exec_command("echo from-ssh > marker && cat /proc/meminfo | head -n 1")
         assert out.read().decode().split()[1] == str(512 * 1024)
         client.close()
         assert api.readGuestData(virtualmachineid=vm, key="marker")["guestdata"]["value"] == "from-ssh\n"
         api.stopVirtualMachine(id=vm, fetch_result=True)
-        assert refused("127.98.4.1", port)
+        assert refused(address, port)
         api.startVirtualMachine(id=vm, fetch_result=True)
-        _password_login("127.98.4.1", port).close()
+        _password_login(address, port).close()
     finally:
         proc.terminate()
         proc.wait(30)
-    assert refused("127.98.4.1", port)
+    assert refused(address, port)
 
 
 def test_hvsnap_emulate_host_runs_the_guests(tmp_path: Path) -> None:
