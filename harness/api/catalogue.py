@@ -105,7 +105,9 @@ def list_domains(c: Call) -> Obj:
 def create_account(c: Call) -> Obj:
     """Creates an account with one user."""
     name = c.get("account") or c["username"]
-    return {"account": c.manager.create_account(c.caller, name, c.get("accounttype"), c.get("domainid"))}
+    return {
+        "account": c.manager.create_account(c.caller, name, c.get("accounttype"), c.get("domainid"), c.get("password"))
+    }
 
 
 @command("listAccounts", P("id", T.UUID), P("name"), *LISTING)

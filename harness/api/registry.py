@@ -23,6 +23,7 @@ class Call:
     manager: Manager
     caller: Account
     args: dict[str, Any] = field(default_factory=dict)
+    exchange: Any = None  # the request's session side (harness.api.sessions.Exchange)
 
     def __getitem__(self, name: str) -> Any:
         return self.args[name]
@@ -41,6 +42,7 @@ class ApiCommand:
     params: tuple[Param, ...]
     isasync: bool
     description: str
+    public: bool = False  # answered without a caller (login, logout)
 
     def describe(self) -> Obj:
         return {
@@ -55,9 +57,9 @@ class ApiCommand:
 COMMANDS: dict[str, ApiCommand] = {}
 
 
-def command(name: str, *params: Param, isasync: bool = False) -> Callable[[Handler], Handler]:
+def command(name: str, *params: Param, isasync: bool = False, public: bool = False) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name.lower()] = ApiCommand(name, fn, params, isasync, (fn.__doc__ or "").strip())
+        COMMANDS[name.lower()] = ApiCommand(name, fn, params, isasync, (fn.__doc__ or "").strip(), public)
         return fn
 
     return register

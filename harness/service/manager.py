@@ -13,13 +13,24 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from harness.domain.errors import CloudError, InvalidParameterValue
+from harness.domain.errors import CloudError, InvalidParameterValue, PermissionDenied
 from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
 from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
-from harness.service import accounts, hostside, limits, policies, scheduler, views, vms, vmsnapshots, volumes
+from harness.service import (
+    accounts,
+    hostside,
+    limits,
+    passwords,
+    policies,
+    scheduler,
+    views,
+    vms,
+    vmsnapshots,
+    volumes,
+)
 from harness.service.access import check_access, require, scope_of
 from harness.store.uow import UowFactory
 
@@ -423,12 +434,43 @@ class Manager:
             return views.domain(uow, domain)
 
     def create_account(
-        self, caller: Account, name: str, account_type: int | None = None, domain_uuid: str | None = None
+        self,
+        caller: Account,
+        name: str,
+        account_type: int | None = None,
+        domain_uuid: str | None = None,
+        password: str | None = None,
     ) -> Obj:
         kind = accounts.account_type(account_type)
-        account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid)
+        hashed = None
+        if password is not None:
+            passwords.check_new_password(password)
+            hashed = passwords.hash_password(password)
+        account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid, hashed)
         with self.uow_factory(readonly=True) as uow:
             return views.account(uow, account)
+
+    # ------------------------------------------------------------------ console login (issue 15)
+
+    def authenticate(self, username: str, password: str, domain: str | None = None) -> Account:
+        """The account of ``username`` when ``password`` is right; else 531 (constant work)."""
+        return passwords.authenticate(self.uow_factory, username, password, domain)
+
+    def check_password(self, caller: Account, password: str) -> None:
+        """531 unless ``password`` is the caller's own (before it changes it)."""
+        if not passwords.verify_password(password, caller.password_hash):
+            raise PermissionDenied("The current password is wrong")
+
+    def set_password(self, caller: Account, account_uuid: str, password: str) -> Obj:
+        """``updateUser``'s password; the user's response object."""
+        account = passwords.set_password(self.uow_factory, caller, account_uuid, password)
+        with self.uow_factory(readonly=True) as uow:
+            return views.account(uow, account)
+
+    def account_by_id(self, account_id: int) -> Account | None:
+        """The live account with database id ``account_id`` (a session's owner)."""
+        with self.uow_factory(readonly=True) as uow:
+            return uow.accounts.get(account_id)
 
     def register_keys(self, caller: Account, account_uuid: str) -> Obj:
         account = accounts.register_keys(self.uow_factory, caller, account_uuid)

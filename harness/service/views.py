@@ -83,8 +83,10 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     # The VM and owner fields repeat across a VM's snapshots: build them once per VM / owner.
     vm_fields: dict[int, Obj] = {}
     owner_fields: dict[tuple[int, int], Obj] = {}
+    offerings = {o.id: o for o in uow.offerings.all()} if snaps else {}
     out = []
     for s in snaps:
+        offering = offerings.get(s.service_offering_id)  # the offering at snapshot time
         parent = parents.get(s.parent) if s.parent is not None else None
         obj: Obj = {
             "id": s.uuid,
@@ -97,6 +99,8 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
             "parent": parent.uuid if parent else None,
             "parentName": parent.display_name if parent else None,
             "created": date(s.created),
+            "serviceofferingid": offering.uuid if offering else None,
+            "serviceofferingname": offering.name if offering else None,
         }
         fields = vm_fields.get(s.vm_id)
         if fields is None:

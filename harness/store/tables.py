@@ -72,6 +72,7 @@ user = Table(
     Column("account_id", Id, ForeignKey("account.id"), nullable=False),
     Column("api_key", String(255), unique=True),
     Column("secret_key", String(255)),
+    Column("password", String(255)),  # a salted hash (harness.service.passwords), never the password
     Column("created", DateTime),
     Column("removed", DateTime),
 )
