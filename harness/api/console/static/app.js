@@ -113,6 +113,7 @@ function setCrumbs(items) {
 
 function showError(target, err) {
   const text = err instanceof ApiError ? `${err.message} (error ${err.code})` : `Unexpected: ${err.message}`;
+  for (const old of target.querySelectorAll(".banner.error")) old.remove();
   target.prepend(h("div", { class: "banner error", role: "alert" }, h("strong", { text: "Refused: " }), text));
 }
 
