@@ -122,6 +122,7 @@ async function runJob(label, start) {
   const clock = h("span", { class: "job-time", text: "" });
   const item = h("div", { class: "job running", role: "status" },
     h("span", { class: "spinner", "aria-hidden": "true" }), h("span", { class: "job-label", text: label }), clock);
+  for (const old of frame.jobs.querySelectorAll(".job.done")) old.remove();
   frame.jobs.append(item);
   try {
     const { jobid } = await start();
