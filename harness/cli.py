@@ -26,7 +26,7 @@ from harness.domain.model import AccountType, AsyncJob
 from harness.drivers import HostError
 from harness.policy_cli import limit_group, policy_group
 from harness.report import report
-from harness.service import accounts
+from harness.service import accounts, passwords
 from harness.service.cloud import Cloud, home_dir, open_cloud, open_store
 from live_driver.check import host_group
 from simulator.campaigns.cli import simulate_command
@@ -148,8 +148,13 @@ def _table(rows: list[Obj]) -> None:
 
 @command(main, "init")
 def init(cloud: Cloud, caller: Any) -> Obj:
-    """Create the state folder, the database and the admin account (idempotent)."""
-    return {"home": str(cloud.home), "account": cloud.admin.name, "zone": "zone1", "host": "hyperv-01"}
+    """Create the state folder, the database and the admin account (idempotent). The first
+    run gives the admin a random console password and prints it, once."""
+    out: Obj = {"home": str(cloud.home), "account": cloud.admin.name, "zone": "zone1", "host": "hyperv-01"}
+    if cloud.admin.password_hash is None:
+        out["password"] = passwords.random_password()
+        cloud.manager.set_password(cloud.admin, cloud.admin.uuid, out["password"])
+    return out
 
 
 @main.command("admin-keys")
@@ -413,6 +418,19 @@ def account_create(cloud: Cloud, caller: Any, name: str, kind: str, domain_uuid:
     created = accounts.create_account(cloud.manager.uow_factory, caller, name, types[kind], domain_uuid)
     with cloud.manager.uow_factory(readonly=True) as uow:
         return views.account(uow, created)
+
+
+@command(account, "password")
+@click.argument("name")
+@click.option("--password-stdin", "from_stdin", is_flag=True, help="Read the password from standard input")
+def account_password(cloud: Cloud, caller: Any, name: str, from_stdin: bool) -> Obj:
+    """Set the console password of account NAME's user (prompted for unless --password-stdin)."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    target = accounts.account_named(cloud.manager.uow_factory, name)
+    return cloud.manager.set_password(caller, target.uuid, password)
 
 
 @main.group()

@@ -1,0 +1,45 @@
+"""Console passwords from the command line: ``hvsnap init`` prints the admin's once, and
+``hvsnap account password NAME --password-stdin`` sets one; both then log in over the API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from harness.api.app import ApiApp
+from harness.service.cloud import open_cloud
+from tests.test_cli import HVSNAP
+
+
+def hvsnap(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [HVSNAP, "--home", str(home), *args, "--json"], input=stdin, capture_output=True, text=True, check=False
+    )
+
+
+def can_log_in(home: Path, username: str, password: str) -> bool:
+    with open_cloud(home, state_file=None) as cloud:
+        app = ApiApp(cloud.manager)
+        reply = app.handle({"command": "login", "username": username, "password": password}, post=True)
+        return reply.status == 200
+
+
+def test_init_prints_the_admin_password_once_and_it_logs_in(tmp_path: Path) -> None:
+    first = json.loads(hvsnap(tmp_path, "init").stdout)
+    assert len(first["password"]) >= 16
+    assert "password" not in json.loads(hvsnap(tmp_path, "init").stdout)
+    assert first["password"] not in (tmp_path / "hvsnap.log").read_text(errors="replace")
+    assert can_log_in(tmp_path, "admin", first["password"])
+
+
+def test_account_password_from_stdin(tmp_path: Path) -> None:
+    assert hvsnap(tmp_path, "account", "create", "ivy").returncode == 0
+    done = hvsnap(tmp_path, "account", "password", "ivy", "--password-stdin", stdin="ivy's new pw\n")
+    assert done.returncode == 0, done.stderr
+    assert "ivy's new pw" not in done.stdout
+    assert can_log_in(tmp_path, "ivy", "ivy's new pw") and not can_log_in(tmp_path, "ivy", "ivy's new pw\n")
+    refused = hvsnap(tmp_path, "--account", "ivy", "account", "password", "admin", "--password-stdin", stdin="x\n")
+    assert refused.returncode == 3 and json.loads(refused.stdout)["errorcode"] == 531
+    empty = hvsnap(tmp_path, "account", "password", "ivy", "--password-stdin", stdin="\n")
+    assert empty.returncode == 3 and json.loads(empty.stdout)["errorcode"] == 431
