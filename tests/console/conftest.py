@@ -7,6 +7,7 @@ everything a test checks goes through the browser."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -84,7 +85,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium (scripts/test.sh installs it)")
+        msg = "no /usr/bin/chromium: run `bash scripts/test.sh` (it installs Debian's chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
