@@ -43,3 +43,18 @@ def test_account_password_from_stdin(tmp_path: Path) -> None:
     assert refused.returncode == 3 and json.loads(refused.stdout)["errorcode"] == 531
     empty = hvsnap(tmp_path, "account", "password", "ivy", "--password-stdin", stdin="\n")
     assert empty.returncode == 3 and json.loads(empty.stdout)["errorcode"] == 431
+
+
+def test_the_readme_console_commands_run_as_printed(tmp_path: Path) -> None:
+    """The README's console lines, verbatim, in a shell with the venv's ``hvsnap``."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## The web console", 1)[1].split("\n## ", 1)[0]
+    lines = [line[4:].split("  #", 1)[0].rstrip() for line in section.splitlines() if line.startswith("    hvsnap")]
+    lines += [line[4:] for line in section.splitlines() if line.startswith("    printf")]
+    assert len(lines) == 2, lines
+    env = {"PATH": f"{Path(HVSNAP).parent}:/usr/bin:/bin", "HVSNAP_HOME": str(tmp_path), "NEW_PASSWORD": "from a pipe"}
+    assert subprocess.run([HVSNAP, "account", "create", "alice"], env=env, capture_output=True).returncode == 0
+    for line in lines:
+        done = subprocess.run(["bash", "-c", line], env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{line}: {done.stdout}{done.stderr}"
+    assert can_log_in(tmp_path, "alice", "from a pipe")

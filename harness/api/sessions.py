@@ -30,6 +30,7 @@ from harness.api.params import P
 from harness.api.registry import Call, Obj, command
 from harness.domain.errors import InvalidParameterValue, PermissionDenied
 from harness.domain.model import Account, AccountType
+from harness.service.passwords import domain_path
 
 COOKIE = "JSESSIONID"
 COOKIE_PATH = "/client"
@@ -153,7 +154,7 @@ def login(c: Call) -> Obj:
     if not ex.post:
         raise InvalidParameterValue("login takes its parameters in a POST body, never in the URL")
     username, domain = c["username"], c.get("domain") or "/"
-    who = f"{domain.strip('/').upper()}/{username}"
+    who = f"{domain_path(domain)}{username}"  # one count per user, however the domain is spelled
     ex.sessions.check_throttle(who)
     try:
         account = c.manager.authenticate(username, c["password"], domain)

@@ -87,15 +87,19 @@ def set_password(uow_factory: UowFactory, caller: Account, account_uuid: str, pa
     return account
 
 
-def _domain(uow: UnitOfWork, given: str | None) -> Domain | None:
-    """CloudStack's login ``domain``: ``/`` or empty is ROOT; ``/a/b``, ``ROOT/a/b`` and
-    ``a/b`` name a path below it."""
+def domain_path(given: str | None) -> str:
+    """CloudStack's login ``domain`` as a stored path: ``/``, ``ROOT`` or empty is ``/``;
+    ``/a/b``, ``ROOT/a/b`` and ``a/b`` are ``/a/b/``."""
     path = (given or "").strip().strip("/")
     if path.upper() == "ROOT":
         path = ""
     elif path.upper().startswith("ROOT/"):
         path = path[5:]
-    wanted = "/" if not path else f"/{path}/"
+    return "/" if not path else f"/{path}/"
+
+
+def _domain(uow: UnitOfWork, given: str | None) -> Domain | None:
+    wanted = domain_path(given)
     return next((d for d in uow.domains.all() if d.path == wanted), None)
 
 
