@@ -1,270 +1,439 @@
-"""The spec's UI scenarios in headless Chromium: the VM detail page with its snapshot
-action and View Snapshots, the VM Snapshots list with its tree, and the VM snapshot detail
-page with the spec's fields; then who sees what, escaping, and refusals shown as
-CloudStack's errortext. Every check reads the page; every change is made by clicking."""
+"""Scenarios of tests/console/console.feature in headless Chromium. A Given seeds through
+the manager (as another client would); a When clicks or types; a Then reads the page.
+Each step is one action or one assertion."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import pytest
 import requests
 from playwright.sync_api import expect
+from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.console.conftest import Console, login, shot
+from harness.domain.model import Account
+from tests.console.conftest import ADMIN_PASSWORD, Console, shot
 
-
-def open_snapshots(tab: Any, console: Console, vm: str) -> None:
-    tab.goto(f"{console.url}#/instances/{vm}/snapshots")
-    expect(tab.locator("h1")).to_contain_text("VM Snapshots")
-
-
-def take(tab: Any, name: str, memory: bool = False) -> None:
-    tab.click("[data-action=take-snapshot]")
-    tab.fill("dialog input[name=name]", name)
-    if memory:
-        tab.check("dialog input[name=snapshotmemory]")
-    tab.click("dialog [data-confirm]")
-    expect(tab.locator("svg.tree .label", has_text=name)).to_be_visible()  # drawn once the job ended
-    expect(tab.locator(".job.failed")).to_have_count(0)
-    polled = [r for r in tab.api_requests if "command=queryAsyncJobResult" in (r.post_data or "")]
-    assert polled, "the job's progress was never polled"
+scenarios(str(Path(__file__).with_name("console.feature")))
 
 
-def expect_crumbs(tab: Any, trail: str) -> None:
-    """The breadcrumbs read ``trail`` (items joined with " > ", as the spec writes them)."""
-    expect(tab.locator(".crumbs li").last).to_have_text(trail.rsplit(" > ", 1)[-1])
-    assert " > ".join(tab.locator(".crumbs li").all_inner_texts()) == trail
+class UI:
+    """The page under test and what the Givens made, by name."""
+
+    def __init__(self, page: Any, console: Console) -> None:
+        self.page = page
+        self.console = console
+        self.vms: dict[str, str] = {}
+        self.owners: dict[str, Account] = {}
+        self.accounts: dict[str, Account] = {"admin": console.admin}
+        self.snaps: dict[str, dict[str, Any]] = {}
+
+    def row(self, name: str) -> Any:
+        cell = self.page.locator("td:first-child a", has_text=name)
+        return self.page.locator("table.grid tbody tr", has=cell)
+
+    def login(self, username: str, password: str) -> None:
+        self.page.goto(self.console.url)
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.click("button[type=submit]")
+
+    def take(self, name: str, memory: bool = False, description: str | None = None) -> None:
+        self.page.click("[data-action=take-snapshot]")
+        self.page.fill("dialog input[name=name]", name)
+        if description is not None:
+            self.page.fill("dialog textarea[name=description]", description)
+        if memory:
+            self.page.check("dialog input[name=snapshotmemory]")
+        self.page.click("dialog [data-confirm]")
 
 
-def row(tab: Any, name: str) -> Any:
-    return tab.locator("table.grid tbody tr", has=tab.locator("td:first-child a", has_text=name))
+@pytest.fixture
+def ui(page: Any, console: Console) -> UI:
+    return UI(page, console)
 
 
-def test_instance_detail_page_has_the_snapshot_action_and_view_snapshots(page: Any, console: Console) -> None:
-    """Home > Instances > VM-… : Details with Display Name, Name, State, Template; View
-    Volumes, View Snapshots; Take VM Snapshot, with memory refused on a stopped VM."""
-    running = console.deploy("VM-detail-running")
-    stopped = console.deploy("VM-detail-stopped", start=False)
-    login(page, console)
-    expect(page.locator("table.grid")).to_contain_text("VM-detail-running")
-    shot(page, "instances")
-
-    page.fill("input[name=q]", "detail-stopped")
-    page.click("form.search button")
-    expect(page.locator("table.grid tbody tr")).to_have_count(1)
-    page.click("text=VM-detail-stopped")
-    expect_crumbs(page, "Home > Instances > VM-detail-stopped")
-    details = page.locator("dl.fields")
-    for label, value in (("Display Name", "VM-detail-stopped"), ("Name", "VM-detail-stopped"), ("State", "Stopped")):
-        expect(details.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
-    expect(details.locator("dt:text-is('Template')")).to_be_visible()
-    expect(page.locator("a", has_text="View Volumes")).to_be_visible()
-    expect(page.locator("[data-action=start]")).to_be_enabled()
-    expect(page.locator("[data-action=stop]")).to_be_disabled()
-    page.click("[data-action=take-snapshot]")
-    memory = page.locator("dialog input[name=snapshotmemory]")
-    expect(memory).to_be_disabled()
-    expect(page.locator("dialog")).to_contain_text("Memory can only be snapshotted while the instance is Running")
-    shot(page, "take-snapshot-stopped")
-    page.click("dialog button:text('Cancel')")
-
-    page.goto(f"{console.url}#/instances/{running}")
-    expect(page.locator("h1")).to_contain_text("Running")
-    page.click("[data-action=stop]")
-    page.click("dialog [data-confirm]")
-    expect(page.locator("h1 .badge")).to_have_text("Stopped")
-    page.click("[data-action=start]")
-    expect(page.locator("h1 .badge")).to_have_text("Running")
-    shot(page, "instance-detail")
-    page.click("a:text('View Snapshots')")
-    expect_crumbs(page, "Home > Instances > VM-detail-running > VM Snapshots")
-    assert stopped
+def p(text: str) -> Any:
+    return parsers.parse(text)
 
 
-def test_snapshots_list_take_revert_and_the_tree_branches(page: Any, console: Console) -> None:
-    """Home > Instances > VM-… > VM Snapshots: take A with memory (Ready, current), take B,
-    revert to A (the confirmation says the VM ends Running), take C: the tree branches at A."""
-    vm = console.deploy("VM-tree")
-    login(page, console)
-    open_snapshots(page, console, vm)
-    take(page, "A", memory=True)
-    a = row(page, "A")
-    expect(a.locator("td").nth(3)).to_have_text("Ready")
-    expect(a).to_contain_text("Current")
-    expect(a).to_contain_text("Disk and memory")
-    take(page, "B")
-    expect(row(page, "B")).to_contain_text("Current")
-    expect(row(page, "A")).not_to_contain_text("Current")
-
-    row(page, "A").locator("[data-action=revert]").click()
-    expect(page.locator("dialog")).to_contain_text("the instance ends Running")
-    shot(page, "revert-confirmation")
-    page.click("dialog [data-confirm]")
-    expect(row(page, "A")).to_contain_text("Current")
-    take(page, "C")
-
-    expect(row(page, "C").locator("td").nth(5)).to_have_text("A")
-    expect(row(page, "B").locator("td").nth(5)).to_have_text("A")
-    # The picture: B and C both hang under A, drawn as two branches; C is ringed current.
-    expect(page.locator("svg.tree path.branch")).to_have_count(2)
-    expect(page.locator("svg.tree a.node.current .label")).to_have_text("C")
-    labels = page.locator("svg.tree .label").all_text_contents()
-    assert labels == ["A", "B", "C"], labels
-    shot(page, "vm-snapshots-tree")
-
-    row(page, "B").locator("[data-action=revert]").click()
-    expect(page.locator("dialog")).to_contain_text("disk-only snapshot")
-    expect(page.locator("dialog")).to_contain_text("ends Stopped")
-    page.click("dialog button:text('Cancel')")
-    expect(row(page, "C")).to_contain_text("Current")
+# ------------------------------------------------------------------------- givens
 
 
-def test_snapshot_detail_shows_the_spec_fields_then_delete_and_log_out(page: Any, console: Console) -> None:
-    """Home > Instances > VM-… > VM Snapshots > Snapshot1: ID, Name, Display Name, Type,
-    Description, State, IsCurrent, Parent, account, Domain; delete says children stay."""
-    vm = console.deploy("VM-detail")
-    parent = console.snapshot(vm, "Base")
-    login(page, console)
-    open_snapshots(page, console, vm)
-    page.click("[data-action=take-snapshot]")
-    page.fill("dialog input[name=name]", "Snapshot1")
-    page.fill("dialog textarea[name=description]", "before the upgrade")
-    page.click("dialog [data-confirm]")
-    expect(row(page, "Snapshot1")).to_contain_text("Current")
-    console.snapshot(vm, "Child")  # a child of Snapshot1, taken elsewhere
-    page.reload()
-    row(page, "Snapshot1").locator("td:first-child a").click()
-    expect_crumbs(page, "Home > Instances > VM-detail > VM Snapshots > Snapshot1")
-
-    api = console.serving.cloud.manager.search_vm_snapshots(console.admin, vm_uuid=vm, name=None)[1]
-    snap = next(s for s in api if s["displayname"] == "Snapshot1")
-    want = {
-        "ID": snap["id"],
-        "Name": snap["name"],
-        "Display Name": "Snapshot1",
-        "Type": "Disk",
-        "Description": "before the upgrade",
-        "State": "Ready",
-        "IsCurrent": "No",
-        "Parent": "Base",
-        "Account": "admin",
-        "Domain": "ROOT",
-        "Service Offering": "small",
-    }
-    for label, value in want.items():
-        expect(page.locator(f"dl.fields dt:text-is('{label}') + dd")).to_have_text(value)
-    assert snap["name"].endswith(snap["name"][-14:]) and "_VS_" in snap["name"]
-    shot(page, "vm-snapshot-detail")
-
-    page.click("[data-action=delete]")
-    dialog = page.locator("dialog")
-    expect(dialog).to_contain_text("Its 1 child snapshot (Child) is kept and moves under “Base”")
-    shot(page, "delete-confirmation")
-    page.click("dialog [data-confirm]")
-    expect_crumbs(page, "Home > Instances > VM-detail > VM Snapshots")
-    expect(row(page, "Snapshot1")).to_have_count(0)
-    expect(row(page, "Child").locator("td").nth(5)).to_have_text("Base")
-
-    # Every call was a POST with its parameters in the body: nothing in a URL.
-    assert page.api_requests and all(r.method == "POST" and "?" not in r.url for r in page.api_requests)
-    key = parse_qs(page.api_requests[-1].post_data)["sessionkey"][0]
-    page.click("[data-action=logout]")
-    expect(page.locator("input[name=password]")).to_be_visible()
-    dead = requests.post(
-        console.serving.endpoint, data={"command": "listVirtualMachines", "sessionkey": key}, timeout=10
-    )
-    assert dead.status_code == 401
-    assert parent["displayname"] == "Base"
+@given(p('a running instance "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.vms[name] = ui.console.deploy(name)
+    ui.owners[name] = ui.console.admin
 
 
-def test_a_user_sees_only_its_own(page: Any, console: Console) -> None:
-    """alice logs in and sees her instance and snapshots; the admin's are nowhere, and a
-    direct link to one shows a refusal, not the snapshot."""
-    alice = console.account("alice", "alice-pw")
-    mine = console.deploy("alice-vm", caller=alice)
-    console.snapshot(mine, "alice-snap", caller=alice)
-    theirs = console.deploy("admin-only-vm")
-    secret = console.snapshot(theirs, "admin-only-snap")
-    login(page, console, "alice", "alice-pw")
-    expect(page.locator("table.grid tbody tr")).to_have_count(1)
-    expect(page.locator("table.grid")).to_contain_text("alice-vm")
-    expect(page.locator("table.grid")).not_to_contain_text("admin-only-vm")
-    expect(page.locator("table.grid th", has_text="Account")).to_have_count(0)
-    shot(page, "user-instances")
-    open_snapshots(page, console, mine)
-    expect(page.locator("table.grid tbody tr")).to_have_count(1)
-    page.goto(f"{console.url}#/instances/{theirs}/snapshots/{secret['id']}")
-    expect(page.locator(".banner.error")).to_contain_text("Account alice does not have permission")
-    expect(page.locator("body")).not_to_contain_text("admin-only-snap")
-    page.goto(f"{console.url}#/limits")
-    expect(page.locator("table.grid")).to_contain_text("alice")
+@given(p('a stopped instance "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.vms[name] = ui.console.deploy(name, start=False)
+    ui.owners[name] = ui.console.admin
 
 
-def test_a_hostile_name_renders_as_text(page: Any, console: Console) -> None:
-    """A snapshot named <img src=x onerror=alert(1)> shows those characters, in the list,
-    the tree and the detail page, and no script runs (the fixture fails on any alert)."""
-    hostile = "<img src=x onerror=alert(1)>"
-    vm = console.deploy("<b>bold-vm</b>")
-    login(page, console)
-    expect(page.locator("table.grid")).to_contain_text("<b>bold-vm</b>")
-    open_snapshots(page, console, vm)
-    take(page, hostile)
-    expect(row(page, hostile).locator("td:first-child")).to_have_text(hostile)
-    expect(page.locator("svg.tree .label")).to_have_text(hostile)
-    assert page.locator("img").count() == 0 and page.locator("b").count() == 0
-    row(page, hostile).locator("td:first-child a").click()
-    expect(page.locator("dl.fields dt:text-is('Display Name') + dd")).to_have_text(hostile)
-    expect(page.locator(".crumbs li").last).to_have_text(hostile)
-    shot(page, "hostile-name")
-    headers = requests.get(console.url, timeout=10).headers
-    assert "script-src 'self'" in headers["Content-Security-Policy"]
-    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+@given(p('a running instance "{name}" of "{account}"'))
+def _(ui: UI, name: str, account: str) -> None:
+    ui.vms[name] = ui.console.deploy(name, caller=ui.accounts[account])
+    ui.owners[name] = ui.accounts[account]
 
 
-def test_refusals_show_cloudstacks_errortext(page: Any, console: Console) -> None:
-    """A wrong password, and a snapshot over the account's limit: the page shows the
-    API's errortext and the state is unchanged."""
-    bob = console.account("bob", "bob-pw")
-    vm = console.deploy("bob-vm", caller=bob)
-    console.snapshot(vm, "first", caller=bob)
-    console.serving.cloud.manager.update_resource_limit(console.admin, 100, 1, "bob")
-    page.goto(console.url)
-    page.fill("input[name=username]", "bob")
-    page.fill("input[name=password]", "wrong")
-    page.click("button[type=submit]")
-    expect(page.locator(".login-card .error")).to_contain_text("Failed to authenticate user bob")
-    shot(page, "login-refused")
-    page.fill("input[name=password]", "bob-pw")
-    page.click("button[type=submit]")
-    expect(page.locator(".who .user")).to_have_text("bob")
-    open_snapshots(page, console, vm)
-    page.click("[data-action=take-snapshot]")
-    page.fill("dialog input[name=name]", "second")
-    page.click("dialog [data-confirm]")
-    failed = page.locator(".job.failed")
-    expect(failed).to_contain_text("limit")
-    shot(page, "limit-refused")
-    expect(page.locator("table.grid tbody tr")).to_have_count(1)
+@given(p('a snapshot "{snap}" of "{vm}"'))
+@when(p('another client takes a snapshot "{snap}" of "{vm}"'))
+def _(ui: UI, snap: str, vm: str) -> None:
+    ui.snaps[snap] = ui.console.snapshot(ui.vms[vm], snap, caller=ui.owners[vm])
 
 
-def test_recurring_policy_is_created_edited_and_deleted(page: Any, console: Console) -> None:
-    vm = console.deploy("VM-policy")
-    login(page, console)
-    page.goto(f"{console.url}#/instances/{vm}")
-    page.click("[data-action=create-policy]")
-    page.select_option("dialog select[name=intervaltype]", "HOURLY")
-    page.fill("dialog input[name=schedule]", "15")
-    page.fill("dialog input[name=maxsnaps]", "6")
-    page.click("dialog [data-confirm]")
-    card = page.locator("section[aria-label='Recurring snapshots']")
-    expect(card.locator("dt:text-is('Interval') + dd")).to_have_text("HOURLY")
-    page.click("[data-action=edit-policy]")
-    page.fill("dialog input[name=schedule]", "99")
-    page.click("dialog [data-confirm]")
-    expect(page.locator(".banner.error")).to_contain_text("Invalid schedule")
-    expect(card.locator("dt:text-is('Schedule') + dd")).to_have_text("15")
-    shot(page, "policy")
-    page.click("[data-action=delete-policy]")
-    page.click("dialog [data-confirm]")
-    expect(card).to_contain_text("No policy")
+@given(p('an account "{name}" with password "{password}"'))
+def _(ui: UI, name: str, password: str) -> None:
+    ui.accounts[name] = ui.console.account(name, password)
+
+
+@given(p('the VM snapshot limit of "{account}" is {limit:d}'))
+def _(ui: UI, account: str, limit: int) -> None:
+    ui.console.serving.cloud.manager.update_resource_limit(ui.console.admin, 100, limit, account)
+
+
+@given(p('I am logged in as "{username}"'))
+def _(ui: UI, username: str) -> None:
+    ui.login(username, ADMIN_PASSWORD)
+    expect(ui.page.locator(".who .user")).to_have_text(username)
+
+
+@given(p('I am logged in as "{username}" with password "{password}"'))
+@when(p('I log in as "{username}" with password "{password}"'))
+def _(ui: UI, username: str, password: str) -> None:
+    ui.login(username, password)
+
+
+# ------------------------------------------------------------------------- whens
+
+
+@when(p('I search the instances for "{text}"'))
+def _(ui: UI, text: str) -> None:
+    ui.page.fill("input[name=q]", text)
+    ui.page.click("form.search button")
+
+
+@when(p('I open the instance "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.page.goto(f"{ui.console.url}#/instances/{ui.vms[name]}")
+    expect(ui.page.locator("h1")).to_contain_text(name)
+
+
+@when(p('I view the snapshots of "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.page.goto(f"{ui.console.url}#/instances/{ui.vms[name]}/snapshots")
+    expect(ui.page.locator("h1")).to_contain_text("VM Snapshots")
+
+
+@when("I begin to take a VM snapshot")
+def _(ui: UI) -> None:
+    ui.page.click("[data-action=take-snapshot]")
+
+
+@when("I cancel the dialog")
+def _(ui: UI) -> None:
+    ui.page.click("dialog button:text('Cancel')")
+
+
+@when("I confirm")
+def _(ui: UI) -> None:
+    ui.page.click("dialog [data-confirm]")
+
+
+@when("I stop it, confirming")
+def _(ui: UI) -> None:
+    ui.page.click("[data-action=stop]")
+    ui.page.click("dialog [data-confirm]")
+
+
+@when("I start it")
+def _(ui: UI) -> None:
+    ui.page.click("[data-action=start]")
+
+
+@when(p('I click "{label}"'))
+def _(ui: UI, label: str) -> None:
+    ui.page.click(f"a:text('{label}')")
+
+
+@when(p('I take a VM snapshot "{name}" with memory'))
+def _(ui: UI, name: str) -> None:
+    ui.take(name, memory=True)
+    expect(ui.row(name)).to_have_count(1)
+
+
+@when(p('I take a VM snapshot "{name}" described as "{text}"'))
+def _(ui: UI, name: str, text: str) -> None:
+    ui.take(name, description=text)
+    expect(ui.row(name)).to_have_count(1)
+
+
+@when(p('I take a VM snapshot "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.take(name)
+    expect(ui.row(name)).to_have_count(1)  # drawn once its job, polled, has ended
+
+
+@when(p('I try to take a VM snapshot "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.take(name)
+
+
+@when(p('I ask to revert to "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.row(name).locator("[data-action=revert]").click()
+
+
+@when("I ask to delete it")
+def _(ui: UI) -> None:
+    ui.page.click("[data-action=delete]")
+
+
+@when("I reload the page")
+def _(ui: UI) -> None:
+    ui.page.reload()
+
+
+@when(p('I open the snapshot "{name}"'))
+def _(ui: UI, name: str) -> None:
+    ui.row(name).locator("td:first-child a").click()
+    expect(ui.page.locator("dl.fields")).to_be_visible()
+
+
+@when(p('I follow a link to the snapshot "{name}"'))
+def _(ui: UI, name: str) -> None:
+    snap = ui.snaps[name]
+    ui.page.goto(f"{ui.console.url}#/instances/{snap['virtualmachineid']}/snapshots/{snap['id']}")
+
+
+@when("I open the limits")
+def _(ui: UI) -> None:
+    ui.page.click("nav a:text('Limits')")
+
+
+@when("I log out")
+def _(ui: UI) -> None:
+    ui.page.click("[data-action=logout]")
+
+
+@when(p('I create an hourly policy at minute "{minute}" keeping "{keep}"'))
+def _(ui: UI, minute: str, keep: str) -> None:
+    ui.page.click("[data-action=create-policy]")
+    ui.page.select_option("dialog select[name=intervaltype]", "HOURLY")
+    ui.page.fill("dialog input[name=schedule]", minute)
+    ui.page.fill("dialog input[name=maxsnaps]", keep)
+    ui.page.click("dialog [data-confirm]")
+
+
+@when(p('I change the policy\'s schedule to "{schedule}"'))
+def _(ui: UI, schedule: str) -> None:
+    ui.page.click("[data-action=edit-policy]")
+    ui.page.fill("dialog input[name=schedule]", schedule)
+    ui.page.click("dialog [data-confirm]")
+
+
+@when("I delete the policy, confirming")
+def _(ui: UI) -> None:
+    ui.page.click("[data-action=delete-policy]")
+    ui.page.click("dialog [data-confirm]")
+
+
+# ------------------------------------------------------------------------- thens
+
+
+@then(p('I take a screenshot "{name}"'))
+def _(ui: UI, name: str) -> None:
+    shot(ui.page, name)
+
+
+@then(p('the instances list shows "{name}"'))
+def _(ui: UI, name: str) -> None:
+    expect(ui.page.locator("table.grid tbody td:first-child a", has_text=name)).to_have_count(1)
+
+
+@then(p('the instances list shows only "{name}"'))
+def _(ui: UI, name: str) -> None:
+    expect(ui.page.locator("table.grid tbody td:first-child")).to_have_text([name])
+
+
+@then(p('the instances list has no "{column}" column'))
+def _(ui: UI, column: str) -> None:
+    expect(ui.page.locator("table.grid th", has_text=column)).to_have_count(0)
+
+
+@then(p('the breadcrumbs read "{trail}"'))
+def _(ui: UI, trail: str) -> None:
+    """The items joined with " > ", as the spec writes them."""
+    expect(ui.page.locator(".crumbs li")).to_have_text(trail.split(" > "))
+
+
+@then(p('the breadcrumbs end with "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator(".crumbs li").last).to_have_text(text)
+
+
+@then(p('the details show "{label}" as "{value}"'))
+def _(ui: UI, label: str, value: str) -> None:
+    expect(ui.page.locator(f"dl.fields dt:text-is('{label}') + dd")).to_have_text(value)
+
+
+@then(p('the details have a "{label}"'))
+def _(ui: UI, label: str) -> None:
+    expect(ui.page.locator(f"dl.fields dt:text-is('{label}') + dd")).to_be_visible()
+
+
+@then("the details show:")
+def _(ui: UI, datatable: list[list[str]]) -> None:
+    for label, value in datatable[1:]:
+        expect(ui.page.locator(f"dl.fields dt:text-is('{label}') + dd")).to_have_text(value)
+
+
+@then(p('the details show the API\'s id and name of "{name}" as "{id_label}" and "{name_label}"'))
+def _(ui: UI, name: str, id_label: str, name_label: str) -> None:
+    m, admin = ui.console.serving.cloud.manager, ui.console.admin
+    snap = next(s for s in m.search_vm_snapshots(admin, name=None)[1] if s["displayname"] == name)
+    assert "_VS_" in snap["name"]
+    expect(ui.page.locator(f"dl.fields dt:text-is('{id_label}') + dd")).to_have_text(snap["id"])
+    expect(ui.page.locator(f"dl.fields dt:text-is('{name_label}') + dd")).to_have_text(snap["name"])
+
+
+@then(p('the page links to "{first}" and "{second}"'))
+def _(ui: UI, first: str, second: str) -> None:
+    expect(ui.page.locator(".links a")).to_have_text([first, second])
+
+
+@then(p('"{enabled}" is enabled and "{disabled}" is disabled'))
+def _(ui: UI, enabled: str, disabled: str) -> None:
+    expect(ui.page.locator(f"[data-action={enabled.lower()}]")).to_be_enabled()
+    expect(ui.page.locator(f"[data-action={disabled.lower()}]")).to_be_disabled()
+
+
+@then(p('"{field}" is disabled, saying "{reason}"'))
+def _(ui: UI, field: str, reason: str) -> None:
+    expect(ui.page.locator(f"dialog input[name={field}]")).to_be_disabled()
+    expect(ui.page.locator("dialog")).to_contain_text(reason)
+
+
+@then(p('its state is "{state}"'))
+def _(ui: UI, state: str) -> None:
+    expect(ui.page.locator("h1 .badge")).to_have_text(state)
+
+
+@then(p('the snapshot "{name}" is "{state}" and current'))
+def _(ui: UI, name: str, state: str) -> None:
+    expect(ui.row(name).locator("td").nth(3)).to_have_text(state)
+    expect(ui.row(name).locator("td").nth(4)).to_have_text("Current")
+
+
+@then(p('the snapshot "{name}" is not current'))
+def _(ui: UI, name: str) -> None:
+    expect(ui.row(name).locator("td").nth(4)).not_to_have_text("Current")
+
+
+@then(p('the snapshot "{name}" is of type "{kind}"'))
+def _(ui: UI, name: str, kind: str) -> None:
+    expect(ui.row(name).locator("td").nth(2)).to_have_text(kind)
+
+
+@then(p('the confirmation says "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator("dialog")).to_contain_text(text)
+
+
+@then(p('the parent of "{child}" is "{parent}"'))
+def _(ui: UI, child: str, parent: str) -> None:
+    expect(ui.row(child).locator("td").nth(5)).to_have_text(parent)
+
+
+@then(p('the tree draws "{names}" with {branches:d} branches, "{current}" current'))
+def _(ui: UI, names: str, branches: int, current: str) -> None:
+    expect(ui.page.locator("svg.tree .label")).to_have_text(names.split(", "))
+    expect(ui.page.locator("svg.tree path.branch")).to_have_count(branches)
+    expect(ui.page.locator("svg.tree a.node.current .label")).to_have_text(current)
+
+
+@then(p('there is no snapshot "{name}"'))
+def _(ui: UI, name: str) -> None:
+    expect(ui.row(name)).to_have_count(0)
+
+
+@then(p("the list shows {count:d} snapshot"))
+def _(ui: UI, count: int) -> None:
+    expect(ui.page.locator("table.grid tbody tr")).to_have_count(count)
+
+
+@then("every API call was a POST with nothing in its URL")
+def _(ui: UI) -> None:
+    calls = ui.page.api_requests
+    assert calls and all(r.method == "POST" and "?" not in r.url for r in calls)
+    assert any("command=queryAsyncJobResult" in (r.post_data or "") for r in calls), "no job was polled"
+
+
+@then("the login form shows")
+def _(ui: UI) -> None:
+    expect(ui.page.locator("input[name=password]")).to_be_visible()
+
+
+@then("the session key the console used is refused")
+def _(ui: UI) -> None:
+    keyed = [parse_qs(r.post_data or "").get("sessionkey") for r in ui.page.api_requests]
+    key = [k for k in keyed if k][-1][0]
+    data = {"command": "listVirtualMachines", "sessionkey": key}
+    assert requests.post(ui.console.serving.endpoint, data=data, timeout=10).status_code == 401
+
+
+@then(p('the page shows the refusal "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator(".banner.error")).to_contain_text(text)
+
+
+@then(p('the page does not show "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator("body")).not_to_contain_text(text)
+
+
+@then(p('the limits list "{account}"'))
+def _(ui: UI, account: str) -> None:
+    expect(ui.page.locator("table.grid tbody td:nth-child(2)")).to_have_text([account])
+
+
+@then(p('the list and the tree show "{name}" as text'))
+def _(ui: UI, name: str) -> None:
+    expect(ui.row(name).locator("td:first-child")).to_have_text(name)
+    expect(ui.page.locator("svg.tree .label")).to_have_text([name])
+
+
+@then("the page has no img or b element")
+def _(ui: UI) -> None:
+    assert ui.page.locator("img, b").count() == 0
+
+
+@then("the console's Content-Security-Policy forbids inline script")
+def _(ui: UI) -> None:
+    csp = requests.get(ui.console.url, timeout=10).headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+@then(p('the login form says "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator(".login-card .error")).to_contain_text(text)
+
+
+@then(p('the job fails with "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator(".job.failed .job-error")).to_contain_text(text)
+
+
+@then(p('the policy shows "{label}" as "{value}"'))
+def _(ui: UI, label: str, value: str) -> None:
+    card = ui.page.locator("section[aria-label='Recurring snapshots']")
+    expect(card.locator(f"dt:text-is('{label}') + dd")).to_have_text(value)
+
+
+@then("the instance has no policy")
+def _(ui: UI) -> None:
+    expect(ui.page.locator("section[aria-label='Recurring snapshots']")).to_contain_text("No policy")
