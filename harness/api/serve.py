@@ -53,6 +53,8 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     with serving(root, opts.get("db"), backend, host, port, workers, **config) as running:
         scale = f", time scale {time_scale:g}" if time_scale != INSTANT else ""
         click.echo(f"hvsnap API on {running.endpoint} (driver {driver}{scale}); keys: hvsnap admin-keys --json")
+        console = running.endpoint.removesuffix("/client/api") + "/console/"
+        click.echo(f"console on {console} (log in as admin with the password hvsnap init printed)")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     click.echo("hvsnap API stopped")
