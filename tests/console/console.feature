@@ -164,3 +164,14 @@ Feature: The web console's VM snapshot pages
     And I take a screenshot "policy"
     When I delete the policy, confirming
     Then the instance has no policy
+
+  Scenario: Take VM Snapshot is disabled, with the reason, where the rules refuse
+    Given a running instance "VM-rules"
+    And I am logged in as "admin"
+    When the admin disables VM snapshots for Hyper-V
+    And I view the snapshots of "VM-rules"
+    Then taking a VM snapshot is disabled, saying "VM snapshots are disabled for Hyperv"
+    And I take a screenshot "take-snapshot-disabled"
+    When the admin enables VM snapshots for Hyper-V
+    And I reload the page
+    Then taking a VM snapshot is enabled

@@ -437,3 +437,19 @@ def _(ui: UI, label: str, value: str) -> None:
 @then("the instance has no policy")
 def _(ui: UI) -> None:
     expect(ui.page.locator("section[aria-label='Recurring snapshots']")).to_contain_text("No policy")
+
+
+@when(p("the admin {switch} VM snapshots for Hyper-V"))
+def _(ui: UI, switch: str) -> None:
+    ui.console.serving.cloud.manager.set_vm_snapshot_enabled(ui.console.admin, switch == "enables")
+
+
+@then(p('taking a VM snapshot is disabled, saying "{reason}"'))
+def _(ui: UI, reason: str) -> None:
+    expect(ui.page.locator("[data-action=take-snapshot]")).to_be_disabled()
+    expect(ui.page.locator(".page-head .reason")).to_contain_text(reason)
+
+
+@then("taking a VM snapshot is enabled")
+def _(ui: UI) -> None:
+    expect(ui.page.locator("[data-action=take-snapshot]")).to_be_enabled()

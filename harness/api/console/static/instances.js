@@ -64,17 +64,28 @@ export function instanceCrumbs(vm) {
   return [{ label: "Instances", href: "#/instances" }, { label: vm.displayname || vm.name, href: `#/instances/${encodeURIComponent(vm.id)}` }];
 }
 
-// Why a snapshot rule would refuse, per the create rules (the API checks them again).
-export function snapshotRules(vm) {
-  const canSnapshot = vm.state === "Running" || vm.state === "Stopped";
+// What the create rules allow, read from the API (which checks them again on create):
+// the hypervisor's vmsnapshotenabled, vmsnapshot.max, the VM's state and snapshot count.
+export async function snapshotRules(vm, count = null) {
+  const [caps, config, listed] = await Promise.all([
+    call("listHypervisorCapabilities", { hypervisor: vm.hypervisor || "Hyperv" }).catch(() => ({})),
+    call("listConfigurations", { name: "vmsnapshot.max" }).catch(() => ({})),
+    count === null ? call("listVMSnapshot", { virtualmachineid: vm.id, listall: true, page: 1, pagesize: 1 }) : null,
+  ]);
+  const enabled = (caps.hypervisorCapabilities || []).every((c) => c.vmsnapshotenabled !== false);
+  const max = Number(((config.configuration || [])[0] || {}).value) || null;
+  const taken = count === null ? listed.count || 0 : count;
+  let take = null;
+  if (!enabled) take = `VM snapshots are disabled for ${vm.hypervisor || "Hyperv"} (hypervisor capabilities).`;
+  else if (vm.state !== "Running" && vm.state !== "Stopped") take = `The instance is ${vm.state}; VM snapshots need it Running or Stopped.`;
+  else if (max !== null && taken >= max) take = `The instance has ${taken} VM snapshots, the most vmsnapshot.max (${max}) allows; delete one first.`;
   return {
-    take: canSnapshot ? null : `The instance is ${vm.state}; VM snapshots need it Running or Stopped.`,
+    take,
     memory: vm.state === "Running" ? null : `Memory can only be snapshotted while the instance is Running (it is ${vm.state}).`,
   };
 }
 
-export async function takeSnapshot(ctx, vm) {
-  const rules = snapshotRules(vm);
+export async function takeSnapshot(ctx, vm, rules) {
   const memory = h("input", { type: "checkbox", name: "snapshotmemory", disabled: Boolean(rules.memory) });
   const quiesce = h("input", { type: "checkbox", name: "quiescevm" });
   memory.addEventListener("change", () => { quiesce.disabled = memory.checked; if (memory.checked) quiesce.checked = false; });
@@ -96,12 +107,12 @@ export async function takeSnapshot(ctx, vm) {
 export async function instanceDetail(el, ctx, id) {
   const vm = await loadInstance(id);
   ctx.crumbs(instanceCrumbs(vm));
-  const rules = snapshotRules(vm);
+  const rules = await snapshotRules(vm);
   const actions = h("div", { class: "actions" },
     h("button", {
       type: "button", class: "button primary", text: "Take VM Snapshot", "data-action": "take-snapshot",
       disabled: Boolean(rules.take), title: rules.take || "Snapshot the instance's disks (and memory)",
-      on: { click: () => takeSnapshot(ctx, vm) },
+      on: { click: () => takeSnapshot(ctx, vm, rules) },
     }),
     h("button", {
       type: "button", class: "button", text: "Start", "data-action": "start", disabled: vm.state !== "Stopped",

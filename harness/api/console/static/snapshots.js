@@ -75,7 +75,7 @@ export async function snapshotList(el, ctx, vmId) {
   const vm = await loadInstance(vmId);
   ctx.crumbs([...instanceCrumbs(vm), { label: "VM Snapshots" }]);
   const snaps = await listSnapshots(vm.id);
-  const rules = snapshotRules(vm);
+  const rules = await snapshotRules(vm, snaps.length);
   const columns = [
     { label: "Display Name", value: (x) => h("a", { href: snapHref(vm, x), text: title(x) }) },
     { label: "Name", cls: "mono", value: (x) => x.name },
@@ -92,8 +92,8 @@ export async function snapshotList(el, ctx, vmId) {
       h("h1", {}, "VM Snapshots ", h("span", { class: "count", text: String(snaps.length) })),
       h("div", { class: "actions" }, h("button", {
         type: "button", class: "button primary", text: "Take VM Snapshot", "data-action": "take-snapshot",
-        disabled: Boolean(rules.take), title: rules.take || "", on: { click: () => takeSnapshot(ctx, vm) },
-      }))),
+        disabled: Boolean(rules.take), title: rules.take || "", on: { click: () => takeSnapshot(ctx, vm, rules) },
+      }), rules.take ? h("p", { class: "reason", text: rules.take }) : null)),
     h("section", { class: "card tree-card", "aria-label": "Snapshot tree" },
       h("h2", { text: "Tree" }),
       snaps.length ? snapshotTree(snaps, { href: (x) => snapHref(vm, x) }) : h("p", { class: "empty", text: "No snapshots yet: take one to start the tree." }),
