@@ -1,7 +1,8 @@
 """The API as a function: request parameters in, status and JSON body out (sans-IO).
 
-:meth:`ApiApp.handle` authenticates the request (API key and signature), finds the
-command, converts its parameters, makes the one manager call the command's handler makes,
+:meth:`ApiApp.handle` authenticates the request (API key and signature, or a console
+session's cookie and ``sessionkey``: :mod:`harness.api.sessions`; ``login`` and ``logout``
+need neither), finds the command, converts its parameters, makes the one manager call the command's handler makes,
 and wraps the answer in CloudStack's envelope: exactly one top-level key,
 ``<command lower-cased>response``. A refusal is ``{"<command>response": {"errorcode",
 "cserrorcode", "errortext"}}`` with the HTTP status equal to ``errorcode``. Anything
