@@ -15,6 +15,7 @@ Feature: The web console's VM snapshot pages
     Given a running instance "VM-detail-running"
     And a stopped instance "VM-detail-stopped"
     And I am logged in as "admin"
+    When I search the instances for "VM-detail"
     Then the instances list shows "VM-detail-running"
     And I take a screenshot "instances"
     When I search the instances for "detail-stopped"
@@ -39,6 +40,17 @@ Feature: The web console's VM snapshot pages
     And I take a screenshot "instance-detail"
     When I click "View Snapshots"
     Then the breadcrumbs read "Home > Instances > VM-detail-running > VM Snapshots"
+
+  Scenario: The instances list pages 20 at a time and counts each instance's snapshots
+    Given 21 running instances named "pager-vm-NN"
+    And a snapshot "only" of "pager-vm-07"
+    And I am logged in as "admin"
+    When I search the instances for "pager-vm"
+    Then the pager reads "1–20 of 21"
+    And the instances list shows "pager-vm-07" with 1 VM snapshot
+    When I go to the next page
+    Then the pager reads "21–21 of 21"
+    And the instances list shows only "pager-vm-21"
 
   Scenario: VM Snapshots: take with memory, take another, revert to the first, the tree branches
     Given a running instance "VM-tree"
@@ -122,6 +134,7 @@ Feature: The web console's VM snapshot pages
   Scenario Outline: A hostile name renders as text
     Given a running instance "<vm>"
     And I am logged in as "admin"
+    When I search the instances for "<vm>"
     Then the instances list shows "<vm>"
     When I view the snapshots of "<vm>"
     And I take a VM snapshot "<snap>"

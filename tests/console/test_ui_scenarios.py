@@ -453,3 +453,27 @@ def _(ui: UI, reason: str) -> None:
 @then("taking a VM snapshot is enabled")
 def _(ui: UI) -> None:
     expect(ui.page.locator("[data-action=take-snapshot]")).to_be_enabled()
+
+
+@given(p('{count:d} running instances named "{pattern}"'))
+def _(ui: UI, count: int, pattern: str) -> None:
+    for i in range(1, count + 1):
+        name = pattern.replace("NN", f"{i:02d}")
+        ui.vms[name] = ui.console.deploy(name)
+        ui.owners[name] = ui.console.admin
+
+
+@when("I go to the next page")
+def _(ui: UI) -> None:
+    ui.page.locator(".pager a", has_text="Next").click()
+
+
+@then(p('the pager reads "{text}"'))
+def _(ui: UI, text: str) -> None:
+    expect(ui.page.locator(".pager span").first).to_have_text(text)
+
+
+@then(p('the instances list shows "{name}" with {count:d} VM snapshot'))
+def _(ui: UI, name: str, count: int) -> None:
+    row = ui.page.locator("table.grid tbody tr", has=ui.page.locator("td:first-child a", has_text=name))
+    expect(row.locator("td.num")).to_have_text(str(count))
