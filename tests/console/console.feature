@@ -113,6 +113,13 @@ Feature: The web console's VM snapshot pages
     Then the login form shows
     And the session key the console used is refused
 
+  Scenario: An expired session sends the user back to the login form, saying why
+    Given a running instance "VM-expiry"
+    And I am logged in as "admin"
+    When every console session ends on the server
+    And I open the instance "VM-expiry" again
+    Then the login form says "Your session ended"
+
   Scenario: A user sees only its own
     Given an account "alice" with password "alice-pw"
     And a running instance "alice-vm" of "alice"

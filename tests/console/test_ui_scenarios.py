@@ -477,3 +477,13 @@ def _(ui: UI, text: str) -> None:
 def _(ui: UI, name: str, count: int) -> None:
     row = ui.page.locator("table.grid tbody tr", has=ui.page.locator("td:first-child a", has_text=name))
     expect(row.locator("td.num")).to_have_text(str(count))
+
+
+@when("every console session ends on the server")
+def _(ui: UI) -> None:
+    ui.console.serving.server.app.sessions.close_account(ui.console.admin.uuid)
+
+
+@when(p('I open the instance "{name}" again'))
+def _(ui: UI, name: str) -> None:
+    ui.page.goto(f"{ui.console.url}#/instances/{ui.vms[name]}")

@@ -13,6 +13,14 @@ export class ApiError extends Error {
 }
 
 let session = JSON.parse(sessionStorage.getItem(STORE) || "null");
+let sessionEnded = null;
+
+// Why the last session ended, once (for the login page), or null.
+export function takeSessionEnded() {
+  const why = sessionEnded;
+  sessionEnded = null;
+  return why;
+}
 const listeners = new Set();
 
 export function currentSession() {
@@ -53,7 +61,10 @@ export async function call(command, params = {}) {
   try {
     return await post(command, { ...params, sessionkey: session.sessionkey });
   } catch (err) {
-    if (err instanceof ApiError && err.code === 401) setSession(null);
+    if (err instanceof ApiError && err.code === 401) {
+      sessionEnded = "Your session ended (it expired, or you logged in elsewhere). Log in again.";
+      setSession(null);
+    }
     throw err;
   }
 }
