@@ -64,21 +64,25 @@ export function instanceCrumbs(vm) {
   return [{ label: "Instances", href: "#/instances" }, { label: vm.displayname || vm.name, href: `#/instances/${encodeURIComponent(vm.id)}` }];
 }
 
-// What the create rules allow, read from the API (which checks them again on create):
-// the hypervisor's vmsnapshotenabled, vmsnapshot.max, the VM's state and snapshot count.
-export async function snapshotRules(vm, count = null) {
-  const [caps, config, listed] = await Promise.all([
-    call("listHypervisorCapabilities", { hypervisor: vm.hypervisor || "Hyperv" }).catch(() => ({})),
+// The cloud-wide facts the create rules need: whether the hypervisor allows VM snapshots,
+// and vmsnapshot.max. Fetched beside the page's other calls.
+export async function ruleFacts() {
+  const [caps, config] = await Promise.all([
+    call("listHypervisorCapabilities", { hypervisor: "Hyperv" }).catch(() => ({})),
     call("listConfigurations", { name: "vmsnapshot.max" }).catch(() => ({})),
-    count === null ? call("listVMSnapshot", { virtualmachineid: vm.id, listall: true, page: 1, pagesize: 1 }) : null,
   ]);
-  const enabled = (caps.hypervisorCapabilities || []).every((c) => c.vmsnapshotenabled !== false);
-  const max = Number(((config.configuration || [])[0] || {}).value) || null;
-  const taken = count === null ? listed.count || 0 : count;
+  return {
+    enabled: (caps.hypervisorCapabilities || []).every((c) => c.vmsnapshotenabled !== false),
+    max: Number(((config.configuration || [])[0] || {}).value) || null,
+  };
+}
+
+// What the create rules allow (the API checks them again on create), and why not.
+export function snapshotRules(vm, count, facts) {
   let take = null;
-  if (!enabled) take = `VM snapshots are disabled for ${vm.hypervisor || "Hyperv"} (hypervisor capabilities).`;
+  if (!facts.enabled) take = `VM snapshots are disabled for ${vm.hypervisor || "Hyperv"} (hypervisor capabilities).`;
   else if (vm.state !== "Running" && vm.state !== "Stopped") take = `The instance is ${vm.state}; VM snapshots need it Running or Stopped.`;
-  else if (max !== null && taken >= max) take = `The instance has ${taken} VM snapshots, the most vmsnapshot.max (${max}) allows; delete one first.`;
+  else if (facts.max !== null && count >= facts.max) take = `The instance has ${count} VM snapshots, the most vmsnapshot.max (${facts.max}) allows; delete one first.`;
   return {
     take,
     memory: vm.state === "Running" ? null : `Memory can only be snapshotted while the instance is Running (it is ${vm.state}).`,
@@ -105,9 +109,12 @@ export async function takeSnapshot(ctx, vm, rules) {
 }
 
 export async function instanceDetail(el, ctx, id) {
-  const vm = await loadInstance(id);
+  const [vm, facts, listed] = await Promise.all([
+    loadInstance(id), ruleFacts(),
+    call("listVMSnapshot", { virtualmachineid: id, listall: true, page: 1, pagesize: 1 }),
+  ]);
   ctx.crumbs(instanceCrumbs(vm));
-  const rules = await snapshotRules(vm);
+  const rules = snapshotRules(vm, listed.count || 0, facts);
   const actions = h("div", { class: "actions" },
     h("button", {
       type: "button", class: "button primary", text: "Take VM Snapshot", "data-action": "take-snapshot",

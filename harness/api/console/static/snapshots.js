@@ -1,7 +1,7 @@
 // VM Snapshots of an instance: the list, the tree picture, revert and delete; the detail page.
 import { call } from "./api.js";
 import { ask, badge, dash, fields, h, table, when } from "./dom.js";
-import { instanceCrumbs, loadInstance, snapshotRules, takeSnapshot } from "./instances.js";
+import { instanceCrumbs, loadInstance, ruleFacts, snapshotRules, takeSnapshot } from "./instances.js";
 import { snapshotTree } from "./tree.js";
 
 const TYPE = { Disk: "Disk", DiskAndMemory: "Disk and memory" };
@@ -72,10 +72,9 @@ function rowActions(ctx, vm, snap, all) {
 }
 
 export async function snapshotList(el, ctx, vmId) {
-  const vm = await loadInstance(vmId);
+  const [vm, snaps, facts] = await Promise.all([loadInstance(vmId), listSnapshots(vmId), ruleFacts()]);
   ctx.crumbs([...instanceCrumbs(vm), { label: "VM Snapshots" }]);
-  const snaps = await listSnapshots(vm.id);
-  const rules = await snapshotRules(vm, snaps.length);
+  const rules = snapshotRules(vm, snaps.length, facts);
   const columns = [
     { label: "Display Name", value: (x) => h("a", { href: snapHref(vm, x), text: title(x) }) },
     { label: "Name", cls: "mono", value: (x) => x.name },
@@ -103,12 +102,10 @@ export async function snapshotList(el, ctx, vmId) {
 }
 
 export async function snapshotDetail(el, ctx, vmId, snapId) {
-  const vm = await loadInstance(vmId);
-  const answer = await call("listVMSnapshot", { vmsnapshotid: snapId, listall: true });
-  const snap = (answer.vmSnapshot || [])[0];
+  const [vm, all] = await Promise.all([loadInstance(vmId), listSnapshots(vmId)]);
+  const snap = all.find((x) => x.id === snapId);
   if (!snap) throw new Error("This VM snapshot does not exist (any more) or is not yours to see.");
   ctx.crumbs([...instanceCrumbs(vm), { label: "VM Snapshots", href: `#/instances/${encodeURIComponent(vm.id)}/snapshots` }, { label: title(snap) }]);
-  const all = await listSnapshots(vm.id);
   const parent = snap.parent ? h("a", { href: snapHref(vm, { id: snap.parent }), text: snap.parentName || snap.parent }) : null;
   const tags = (snap.tags || []).length
     ? h("ul", { class: "tags" }, snap.tags.map((t) => h("li", { class: "pill", text: `${t.key} = ${t.value}` })))
