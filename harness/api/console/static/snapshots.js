@@ -85,7 +85,7 @@ export async function snapshotList(el, ctx, vmId) {
     { label: "Created", value: (x) => when(x.created) },
     { label: "", cls: "end", value: (x) => rowActions(ctx, vm, x, snaps) },
   ];
-  const newest = [...snaps].sort((a, b) => String(b.created).localeCompare(String(a.created)));
+  const newest = snaps; // listVMSnapshot lists newest first
   el.append(
     h("div", { class: "page-head" },
       h("h1", {}, "VM Snapshots ", h("span", { class: "count", text: String(snaps.length) })),

@@ -6,12 +6,16 @@ const ROW = 30;
 const INDENT = 26;
 const PAD = 16;
 
-// Depth-first order of the snapshots with their depth; orphans (parent not listed) are roots.
+// Depth-first order of the snapshots (as listVMSnapshot lists them, newest first) with their
+// depth; orphans (parent not listed) are roots.
 export function layout(snaps) {
   const byId = new Map(snaps.map((x) => [x.id, x]));
   const children = new Map();
   const roots = [];
-  const byAge = [...snaps].sort((a, b) => String(a.created).localeCompare(String(b.created)) || String(a.id).localeCompare(String(b.id)));
+  // Oldest first; within one second (the dates' precision), the API's order: newest first.
+  const byAge = snaps.map((snap, i) => [snap, i])
+    .sort(([a, i], [b, j]) => String(a.created).localeCompare(String(b.created)) || j - i)
+    .map(([snap]) => snap);
   for (const snap of byAge) {
     if (snap.parent && byId.has(snap.parent)) {
       if (!children.has(snap.parent)) children.set(snap.parent, []);
