@@ -52,7 +52,14 @@ def create_account(c: Call) -> Obj:
     """Creates an account with one user."""
     name = c.get("account") or c["username"]
     account = c.manager.create_account(
-        c.caller, name, c.get("accounttype"), c.get("domainid"), c.get("firstname"), c.get("lastname"), c.get("email")
+        c.caller,
+        name,
+        c.get("accounttype"),
+        c.get("domainid"),
+        c.get("password"),
+        firstname=c.get("firstname"),
+        lastname=c.get("lastname"),
+        email=c.get("email"),
     )
     return {"account": account}
 

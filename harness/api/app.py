@@ -1,7 +1,8 @@
 """The API as a function: request parameters in, status and JSON body out (sans-IO).
 
-:meth:`ApiApp.handle` authenticates the request (API key and signature), finds the
-command, converts its parameters, makes the one manager call the command's handler makes,
+:meth:`ApiApp.handle` authenticates the request (API key and signature, or a console
+session's cookie and ``sessionkey``: :mod:`harness.api.sessions`; ``login`` and ``logout``
+need neither), finds the command, converts its parameters, makes the one manager call the command's handler makes,
 and wraps the answer in CloudStack's envelope: exactly one top-level key,
 ``<command lower-cased>response``. A refusal is ``{"<command>response": {"errorcode",
 "cserrorcode", "errortext"}}`` with the HTTP status equal to ``errorcode``. Anything
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from urllib.parse import parse_qsl
 from harness.api import accounts, catalogue, instances, policies, resources, vmsnapshots  # noqa: F401
 from harness.api.params import parse as parse_args
 from harness.api.registry import COMMANDS, Call
+from harness.api.sessions import ANONYMOUS, Exchange, Sessions
 from harness.api.shapes import prune
 from harness.api.signing import BadSignature, verify
 from harness.domain.errors import CloudError, InvalidParameterValue
@@ -63,6 +65,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. Set-Cookie from login and logout
 
 
 def parse_params(query: str, body: bytes = b"") -> dict[str, str]:
@@ -94,11 +97,27 @@ def error(command: str | None, err: CloudError) -> Response:
 class ApiApp:
     """CloudStack's ``/client/api`` over a :class:`Manager`."""
 
-    def __init__(self, manager: Manager, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        manager: Manager,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sessions: Sessions | None = None,
+    ) -> None:
         self.manager = manager
         self.clock = clock
+        self.sessions = sessions or Sessions()
 
-    def handle(self, params: dict[str, str]) -> Response:
+    def handle(self, params: dict[str, str], cookies: Mapping[str, str] | None = None, post: bool = False) -> Response:
+        """Answer one request: its parameters, its cookies (a console session's), and
+        whether it came as a POST (``login`` takes no other)."""
+        exchange = Exchange(self.sessions, cookies or {}, post)
+        response = self._handle(params, exchange)
+        if exchange.set_cookies:
+            headers = tuple(("Set-Cookie", c) for c in exchange.set_cookies)
+            return Response(response.status, response.body, response.content_type, headers)
+        return response
+
+    def _handle(self, params: dict[str, str], exchange: Exchange) -> Response:
         lowered: dict[str, str] = {}
         for key, value in params.items():
             lowered.setdefault(key.lower(), value)
@@ -106,21 +125,28 @@ class ApiApp:
         if name is not None and (len(name) > 100 or not name.isascii() or not name.isalnum()):
             name = None
         try:
-            caller = self._authenticate(params, lowered)
+            spec = COMMANDS.get(name.lower()) if name else None
+            caller = ANONYMOUS if spec is not None and spec.public else self._authenticate(params, lowered, exchange)
             if name is None:
                 raise InvalidParameterValue("Unable to execute API command: missing parameter command")
-            spec = COMMANDS.get(name.lower())
             if spec is None:
                 raise UnsupportedCommand(f"The given command: {name} does not exist or it is not available for user")
             args = parse_args(spec.name, spec.params, lowered)
-            return envelope(spec.name, spec.handler(Call(self.manager, caller, args)))
+            return envelope(spec.name, spec.handler(Call(self.manager, caller, args, exchange)))
         except CloudError as err:
             return error(name, err)
         except Exception:
             log.exception("command %s failed unexpectedly", name)
             return error(name, CloudError("Unexpected exception"))
 
-    def _authenticate(self, params: dict[str, str], lowered: dict[str, str]) -> Any:
+    def _authenticate(self, params: dict[str, str], lowered: dict[str, str], exchange: Exchange) -> Any:
+        session_key = lowered.get("sessionkey")
+        if session_key is not None:  # a console session: its cookie and its key
+            session = self.sessions.find(exchange.cookie, session_key)
+            found = self.manager.account_by_id(session.account_id) if session is not None else None
+            if found is None:
+                raise Unauthorized("session expired or unknown; log in again")
+            return found
         api_key = lowered.get("apikey")
         if not api_key or not lowered.get("signature"):
             raise Unauthorized(AUTH_FAILED)

@@ -33,6 +33,7 @@ class Call:
     manager: Manager
     caller: Account
     args: dict[str, Any] = field(default_factory=dict)
+    exchange: Any = None  # the request's session side (harness.api.sessions.Exchange)
 
     def __getitem__(self, name: str) -> Any:
         return self.args[name]
@@ -55,6 +56,7 @@ class ApiCommand:
     since: str | None = None
     #: hvsnap's own command (CloudStack has none by this name): the definitions test skips it
     extension: bool = False
+    public: bool = False  # answered without a caller (login, logout)
 
     def related(self) -> list[str]:
         if self.response is SUCCESS:
@@ -93,12 +95,13 @@ def command(
     isasync: bool = False,
     since: str | None = None,
     extension: bool = False,
+    public: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated handler as ``name``, answering with ``response`` objects."""
 
     def register(fn: Handler) -> Handler:
         doc = (fn.__doc__ or "").strip()
-        COMMANDS[name.lower()] = ApiCommand(name, fn, params, isasync, doc, response, since, extension)
+        COMMANDS[name.lower()] = ApiCommand(name, fn, params, isasync, doc, response, since, extension, public)
         return fn
 
     return register

@@ -78,6 +78,8 @@ def serve(
         click.echo(f"hvsnap API on {running.endpoint} (driver {driver}{scale}); keys: hvsnap admin-keys --json")
         if driver == "sim" and guests:
             click.echo(f"guests answer SSH on their addresses in {guest_range}, port {guest_port} (fallback 2222)")
+        console = running.endpoint.removesuffix("/client/api") + "/console/"
+        click.echo(f"console on {console} (log in as admin with the password hvsnap init printed)")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     click.echo("hvsnap API stopped")

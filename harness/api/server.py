@@ -1,4 +1,5 @@
-"""The HTTP transport: ``/client/api`` on the standard library's ``ThreadingHTTPServer``.
+"""The HTTP transport: ``/client/api`` (and the console's files at ``/console/``) on the
+standard library's ``ThreadingHTTPServer``.
 
 The standard library suffices: the API is one endpoint with query or form parameters and a
 JSON answer, so a web framework would add a dependency and nothing else. Each connection
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from urllib.parse import urlsplit
 
 from harness.api import discovery
 from harness.api.app import ApiApp, RequestTooLarge, Response, error, parse_params
+from harness.api.console.assets import ConsoleAssets
 from harness.domain.errors import CloudError
 from harness.drivers import Answer, Command, HyperVDriver
 from harness.jobs.runners import ThreadRunner
@@ -51,9 +54,33 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
     disable_nagle_algorithm = True
     app: ApiApp  # set on the subclass made per server
+    console: ConsoleAssets
 
     def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/" or path.startswith("/console"):
+            self._console(path)
+            return
         self._answer(b"")
+
+    def _console(self, path: str) -> None:
+        reply = self.console.answer(
+            path, self.headers.get("Accept-Encoding") or "", self.headers.get("If-None-Match") or ""
+        )
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def _cookies(self) -> dict[str, str]:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(self.headers.get("Cookie") or "")
+        except CookieError:
+            return {}
+        return {name: morsel.value for name, morsel in jar.items()}
 
     def do_POST(self) -> None:
         length = self.headers.get("Content-Length")
@@ -80,13 +107,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error(None, err))
             return
         with self.server.busy:  # type: ignore[attr-defined]
-            response = self.app.handle(params)
+            response = self.app.handle(params, self._cookies(), self.command == "POST")
         self._send(response)
 
     def _send(self, response: Response) -> None:
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in response.headers:
+            self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -116,7 +147,7 @@ class ApiServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, app: ApiApp, host: str = "127.0.0.1", port: int = 8080, concurrency: int = CONCURRENCY) -> None:
-        handler = type("Handler", (_Handler,), {"app": app})
+        handler = type("Handler", (_Handler,), {"app": app, "console": ConsoleAssets()})
         super().__init__((host, port), handler)
         self.app = app
         self.busy = threading.BoundedSemaphore(concurrency)

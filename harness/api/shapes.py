@@ -119,6 +119,8 @@ VM_SNAPSHOT = shape(
     zoneid string the Zone ID of the vm snapshot
     zonename string the Zone name of the vm snapshot
     tags set the list of resource tags associated
+    +serviceofferingid string the service offering of the VM when the snapshot was taken
+    +serviceofferingname string the name of that service offering
     """
     + OWNER,
     TAGS,
@@ -357,6 +359,26 @@ ACCOUNT = shape(
     """,
     {"user": USER},
 )
+
+LOGIN = shape(
+    "loginresponse",
+    "LoginCmdResponse",
+    """
+    username string Username
+    userid string User ID
+    domainid string Domain ID that the user belongs to
+    timeout integer the time period before the session has expired
+    account string the account name the user belongs to
+    firstname string first name of the user
+    lastname string last name of the user
+    type string the account type (admin, domain-admin, read-only-admin, user)
+    sessionkey string Session key that can be passed in subsequent Query command calls
+    +accountid string the account's ID (the console links to it)
+    +domain string the domain's name (the console shows it)
+    """,
+)
+
+LOGOUT = shape("logoutresponse", "LogoutCmdResponse", "description string Response description")
 
 USER_KEYS = shape(
     "userkeys",

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from harness.cli.account import account
+from harness.cli.account import account, user_id
 from harness.cli.capabilities import capabilities
 from harness.cli.client import Api
 from harness.cli.common import Obj, RootGroup, command
@@ -19,6 +19,7 @@ from harness.cli.policy import policy_group
 from harness.cli.snapshot import snapshot
 from harness.cli.vm import vm
 from harness.cli.volume import volume
+from harness.service import passwords
 from harness.service.cloud import home_dir, open_store
 
 
@@ -43,16 +44,21 @@ def main(ctx: click.Context, home: str | None, db: str | None, account_name: str
 
 @command(main, "init", "hvsnap --home ./lab init", short_help="Create the home, its database and the admin")
 def init(api: Api) -> Obj:
-    """Create the state folder, the database and the admin account (idempotent)."""
+    """Create the state folder, the database and the admin account (idempotent). The first
+    run gives the admin a random console password and prints it, once."""
     zones = api.list("listZones", "zone")
     home = home_dir(click.get_current_context().find_root().obj["home"])
-    return {
+    out: Obj = {
         "home": str(home),
         "account": api.caller.name,
         "zone": zones[0]["name"] if zones else None,
         "host": "hyperv-01",
         "servedby": api.endpoint,
     }
+    if api.caller.password_hash is None:
+        out["password"] = passwords.random_password()
+        api.call("updateUser", id=user_id(api, api.caller.name), password=out["password"])
+    return out
 
 
 @main.command("admin-keys", epilog="\b\nExample:\n  hvsnap admin-keys --json", short_help="Print the admin's API keys")

@@ -62,6 +62,7 @@ class Account:
     api_key: str | None = None
     secret_key: str | None = None
     removed: datetime | None = None
+    password_hash: str | None = None  # the user's salted hash; None: the user cannot log in
 
     @property
     def is_root_admin(self) -> bool:

@@ -94,8 +94,10 @@ def create_account(
     name: str,
     account_type: AccountType = AccountType.User,
     domain_uuid: str | None = None,
+    password_hash: str | None = None,
 ) -> Account:
-    """A new account with API keys, in ``domain_uuid`` (default: the caller's domain)."""
+    """A new account with API keys, in ``domain_uuid`` (default: the caller's domain), its
+    user's password hash when given (``harness.service.passwords``)."""
     if caller.type == AccountType.User:
         raise PermissionDenied(f"Account {caller.name} may not create accounts")
     if caller.type == AccountType.DomainAdmin and account_type == AccountType.Admin:
@@ -109,7 +111,8 @@ def create_account(
         check_access(uow, caller, _DomainOwner(domain), f"domain {domain.name}")
         if uow.accounts.by_name(name) is not None:
             raise InvalidParameterValue(f"Account {name} already exists")
-        account = uow.accounts.add(Account(0, _new_id(), name, account_type, domain.id, _key(), _key()), _new_id())
+        account = Account(0, _new_id(), name, account_type, domain.id, _key(), _key(), password_hash=password_hash)
+        uow.accounts.add(account, _new_id())
         uow.commit()
     return account
 

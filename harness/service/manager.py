@@ -26,6 +26,7 @@ from harness.service import (
     instance_search,
     limits,
     nics,
+    passwords,
     policies,
     scheduler,
     tags,
@@ -498,6 +499,7 @@ class Manager:
         name: str,
         account_type: int | None = None,
         domain_uuid: str | None = None,
+        password: str | None = None,
         firstname: str | None = None,
         lastname: str | None = None,
         email: str | None = None,
@@ -507,10 +509,34 @@ class Manager:
         for label, value in (("firstname", firstname), ("lastname", lastname), ("email", email)):
             if value is not None and len(value) > 255:
                 raise InvalidParameterValue(f"{label} must have at most 255 characters")
-        account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid)
+        hashed = None
+        if password is not None:
+            passwords.check_new_password(password)
+            hashed = passwords.hash_password(password)
+        account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid, hashed)
         accounts.set_user_names(self.uow_factory, account, firstname, lastname, email)
         with self.uow_factory(readonly=True) as uow:
             return views.account(uow, account)
+
+    # ------------------------------------------------------------------ console login
+
+    def authenticate(self, username: str, password: str, domain: str | None = None) -> Account:
+        """The account of ``username`` when ``password`` is right; else 531 (constant work)."""
+        return passwords.authenticate(self.uow_factory, username, password, domain)
+
+    def set_password(
+        self, caller: Account, user_uuid: str, password: str, current: str | None = None
+    ) -> tuple[Account, Obj]:
+        """``updateUser``'s password: the user's account and its response object."""
+        account = passwords.set_password(self.uow_factory, caller, user_uuid, password, current)
+        with self.uow_factory(readonly=True) as uow:
+            users = views.account(uow, account).get("user") or [{}]
+        return account, next((u for u in users if u.get("id") == user_uuid), users[0])
+
+    def account_by_id(self, account_id: int) -> Account | None:
+        """The live account with database id ``account_id`` (a session's owner)."""
+        with self.uow_factory(readonly=True) as uow:
+            return uow.accounts.get(account_id)
 
     def register_keys(self, caller: Account, user_uuid: str) -> Obj:
         account = accounts.register_keys(self.uow_factory, caller, user_uuid)

@@ -91,8 +91,10 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     vm_fields: dict[int, Obj] = {}
     owner_fields: dict[tuple[int, int], Obj] = {}
     tagged = tags_by_resource(uow, "VMSnapshot", [s.id for s in snaps])
+    offerings = {o.id: o for o in uow.offerings.all()} if snaps else {}
     out = []
     for s in snaps:
+        offering = offerings.get(s.service_offering_id)  # the offering at snapshot time
         parent = parents.get(s.parent) if s.parent is not None else None
         obj: Obj = {
             "id": s.uuid,
@@ -106,6 +108,8 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
             "parentName": parent.display_name if parent else None,
             "created": date(s.created),
             "tags": tagged.get(s.id, []),
+            "serviceofferingid": offering.uuid if offering else None,
+            "serviceofferingname": offering.name if offering else None,
         }
         fields = vm_fields.get(s.vm_id)
         if fields is None:

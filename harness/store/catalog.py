@@ -58,7 +58,7 @@ class Accounts(Repo[Account]):
     def _select(self):  # type: ignore[no-untyped-def]
         a, u = self.table.c, t.user.c
         return (
-            select(self.table, u.api_key, u.secret_key)
+            select(self.table, u.api_key, u.secret_key, u.password)
             .outerjoin(t.user, (u.account_id == a.id) & u.removed.is_(None))
             .where(a.removed.is_(None))
         )
@@ -67,7 +67,7 @@ class Accounts(Repo[Account]):
         m = row._mapping
         return Account(
             m["id"], m["uuid"], m["account_name"], AccountType(m["type"]), m["domain_id"],
-            m.get("api_key"), m.get("secret_key"), m["removed"],
+            m.get("api_key"), m.get("secret_key"), m["removed"], m.get("password"),
         )
 
     def add(self, a: Account, user_uuid: str) -> Account:
@@ -78,7 +78,7 @@ class Accounts(Repo[Account]):
         self.conn.execute(
             t.user.insert().values(
                 uuid=user_uuid, username=a.name, account_id=a.id, api_key=a.api_key,
-                secret_key=a.secret_key, created=self.clock(),
+                secret_key=a.secret_key, password=a.password_hash, created=self.clock(),
             )
         )
         return a
@@ -105,6 +105,10 @@ class Accounts(Repo[Account]):
             update(t.user).where(t.user.c.account_id == a.id).values(api_key=api_key, secret_key=secret_key)
         )
         a.api_key, a.secret_key = api_key, secret_key
+
+    def set_password_hash(self, a: Account, password_hash: str) -> None:
+        self.conn.execute(update(t.user).where(t.user.c.account_id == a.id).values(password=password_hash))
+        a.password_hash = password_hash
 
     def in_domains(self, domain_ids: frozenset[int] | None) -> list[Account]:
         stmt = self._select().order_by(self.table.c.id)

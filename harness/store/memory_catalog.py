@@ -85,6 +85,10 @@ class MemoryAccounts(MemoryRepo[Account], catalog.Accounts):
         self._update(a.id, api_key=api_key, secret_key=secret_key)
         a.api_key, a.secret_key = api_key, secret_key
 
+    def set_password_hash(self, a: Account, password_hash: str) -> None:
+        self._update(a.id, password_hash=password_hash)
+        a.password_hash = password_hash
+
     def in_domains(self, domain_ids: frozenset[int] | None) -> list[Account]:
         return self._copies(r for r in self.rows_table.live() if domain_ids is None or r.domain_id in domain_ids)
 

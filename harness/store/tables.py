@@ -77,6 +77,7 @@ user = Table(
     Column("lastname", String(255)),
     Column("email", String(255)),
     Column("state", String(32), nullable=False, default="enabled", server_default="enabled"),
+    Column("password", String(255)),  # a salted hash (harness.service.passwords), never the password
     Column("created", DateTime),
     Column("removed", DateTime),
 )

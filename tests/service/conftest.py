@@ -28,6 +28,7 @@ from harness.drivers import (
 )
 from harness.service import accounts
 from harness.service.cloud import Cloud, open_cloud
+from harness.service.manager import Manager
 from harness.store import tables
 from harness.store.memory import MemoryUowFactory
 
@@ -145,3 +146,8 @@ def refused(world: World, code: int, call: Any, *args: Any, **kw: Any) -> str:
     assert info.value.errorcode == code, info.value.errortext
     assert world.dump() == before, "a refused request changed the database"
     return info.value.errortext
+
+
+def user_id(m: Manager, account: Account) -> str:
+    """The uuid of ``account``'s one user (updateUser and set_password take a user's id)."""
+    return str(m.list_accounts(account, account.uuid)[0]["user"][0]["id"])
