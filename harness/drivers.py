@@ -109,9 +109,13 @@ class RegisterVM(Command):
 
 @dataclass(frozen=True, slots=True)
 class ImportVM(Command):
-    """Register the VM from its export (``Import-VM -Register``), checkpoint tree included,
-    attached to ``disks`` (the live active files) and sized to ``memory_mib``/``cpus``.
-    The VM comes back Off. Errors: :class:`ObjectNotFound` when there is no export."""
+    """Register the VM from its export in place (``Import-VM -Register``: nothing copied,
+    the VM keeps its Id), checkpoint tree included, attached to ``disks`` (the live active
+    files: a drive the export names an older file for is pointed at the live one) and sized
+    to ``memory_mib``/``cpus``. Never ``Import-VM -Copy``: that would bring back the disks as
+    of the export, losing later writes, or fail on the live files in its way. The VM comes
+    back Off. Errors: :class:`ObjectNotFound` when there is no export, :class:`InvalidState`
+    when a VM of that name is registered or a disk is in use by another VM."""
 
     memory_mib: int
     cpus: int

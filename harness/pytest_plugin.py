@@ -58,8 +58,10 @@ LIVE_DRIVER_MISSING = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hvsnap", "hvsnap backend (features and tests)")
     group.addoption("--driver", default="sim", choices=("sim", "live"), help="host backend (default: sim)")
-    group.addoption("--hyperv-host", help="live: the Hyper-V host's name or address")
-    group.addoption("--hyperv-user", help="live: the account to connect as (DOMAIN\\user)")
+    group.addoption("--hyperv-host", help="live: the Hyper-V host's name or address, HOST or HOST:PORT")
+    group.addoption(
+        "--hyperv-user", help="live: the account to connect as (DOMAIN\\user; default: $HVSNAP_HYPERV_USERNAME)"
+    )
     group.addoption("--hyperv-password", help="live: its password (default: $HVSNAP_HYPERV_PASSWORD)")
     group.addoption(
         "--hyperv-auth",
@@ -68,7 +70,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="live: WinRM authentication (default: negotiate)",
     )
     group.addoption("--hyperv-port", type=int, help="live: WinRM port (default: 5986 with TLS, 5985 without)")
-    group.addoption("--hyperv-no-tls", action="store_true", help="live: plain HTTP WinRM")
+    group.addoption(
+        "--hyperv-no-tls", action="store_true", help="live: plain HTTP WinRM (default on port 5985)"
+    )
     group.addoption("--hyperv-insecure", action="store_true", help="live: do not validate the TLS certificate")
 
 
@@ -123,7 +127,6 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
     if hvsnap_emulator is not None:
         return Backend("live", hvsnap_emulator.driver_config(merge_poll_seconds=0.01), hvsnap_emulator)
     opt = pytestconfig.getoption
-    tls = not opt("--hyperv-no-tls")
     return Backend(
         "live",
         {
@@ -131,8 +134,8 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
             "username": opt("--hyperv-user"),
             "password": opt("--hyperv-password"),
             "auth": opt("--hyperv-auth"),
-            "port": opt("--hyperv-port") or (5986 if tls else 5985),
-            "ssl": tls,
+            "port": opt("--hyperv-port"),
+            "ssl": False if opt("--hyperv-no-tls") else None,  # None: by the port (5985 is HTTP)
             "cert_validation": not opt("--hyperv-insecure"),
         },
     )

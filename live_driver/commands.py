@@ -318,12 +318,27 @@ def import_vm(c: ImportVM, layout: Layout, known: Known) -> Plan:
     configs = [str(f["FullName"]) for f in of(listing, "FileInfo") if str(f["FullName"]).lower().endswith(".vmcx")]
     if not configs:
         raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
-    folder = layout.folder(name)
     objs = yield from run(
-        cmd("Import-VM", Path=configs[0], Copy=SWITCH, VhdDestinationPath=folder, VirtualMachinePath=folder),
+        cmd("Import-VM", Path=configs[0], Register=SWITCH),  # in place: the export stays on primary
         cmd("Set-VM", Name=name, ProcessorCount=Int64(c.cpus), MemoryStartupBytes=Int64(c.memory_mib * MIB)),
         *vm_reads(name, layout),
     )
+    # the live disks, where the export's configuration names older files (a merge since)
+    wanted = {d.volume_uuid: d.path for d in c.disks if d.path}
+    moves = [
+        cmd(
+            "Set-VMHardDiskDrive",
+            VMName=name,
+            ControllerType=str(drive["ControllerType"]),
+            ControllerNumber=int(drive["ControllerNumber"]),
+            ControllerLocation=int(drive["ControllerLocation"]),
+            Path=wanted[volume],
+        )
+        for drive in of(objs, "HardDiskDrive")
+        if (volume := volume_of(str(drive["Path"]))) in wanted and wanted[volume] != str(drive["Path"])
+    ]
+    if moves:
+        objs = yield from run(*moves, *vm_reads(name, layout))
     return (yield from vm_answer(objs))
 
 

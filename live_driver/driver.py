@@ -69,8 +69,9 @@ class PowerShellHyperVDriver:
         host, port: the host's address (``host:port`` works too); the port defaults to 5986
             with ``ssl``, else 5985.
         auth: ``negotiate`` (default), ``kerberos``, ``ntlm``, ``credssp`` or ``basic``.
-        ssl: HTTPS (default). ``cert_validation`` is on; pass a CA bundle path to trust a
-            private CA. Never turn it off on a real host.
+        ssl: HTTPS; ``None`` (the default) follows the port (:func:`live_driver.session.address`:
+            5985 is plain HTTP, any other port HTTPS). ``cert_validation`` is on; pass a CA
+            bundle path to trust a private CA. Never turn it off on a real host.
         username, password, credentials_file: or ``HVSNAP_HYPERV_USERNAME``/``_PASSWORD``.
         configuration_name: the session configuration (a JEA endpoint's name).
         spn_host: the host's name for Kerberos (its SPN ``host/<spn_host>``) when ``host``
@@ -87,7 +88,7 @@ class PowerShellHyperVDriver:
         port: int | None = None,
         *,
         auth: str = "negotiate",
-        ssl: bool = True,
+        ssl: bool | None = None,
         cert_validation: bool | str = True,
         username: str | None = None,
         password: str | None = None,
@@ -103,8 +104,6 @@ class PowerShellHyperVDriver:
         retries: int = 2,
         spn_host: str | None = None,
     ) -> None:
-        if (embedded := re.fullmatch(r"([^:\[\]]+):(\d+)", host)) is not None:
-            host, port = embedded.group(1), int(embedded.group(2))  # "host:port"
         self.session = Session(
             host,
             port,

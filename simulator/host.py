@@ -295,7 +295,8 @@ class HyperVHost(PrimaryStorage):
         return copied, list(vm.checkpoints)
 
     def import_vm(self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec]) -> int:
-        """Register the VM from its export (Off), on ``disks``; returns the bytes restored.
+        """Register the VM from its export in place (Off), on ``disks``; returns the bytes
+        restored.
 
         Export files still intact on storage are used in place; files deleted or changed
         since the export (a merge) are restored from the export's copy."""
@@ -305,11 +306,7 @@ class HyperVHost(PrimaryStorage):
             raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
         live = [d for d in disks if d.path is not None or d.volume_uuid not in record.vm.disks]
         paths = self._attach_disks(name, live)  # the only step that can refuse
-        needed: set[str] = set()
-        for c in record.vm.checkpoints.values():
-            needed.update(c.disks.values())
-        needed.update(record.vm.disks[d.volume_uuid] for d in disks if d not in live)
-        restored, moved = self._restore(record.files, needed)
+        restored, moved = self._restore(record.files, self._import_needs(record, disks))
         vm = copy.deepcopy(record.vm)
         vm.power_state, vm.memory_mib, vm.cpus = PowerState.Off, memory_mib, cpus
         vm.disks = {d.volume_uuid: paths.get(d.volume_uuid) or moved[record.vm.disks[d.volume_uuid]] for d in disks}
@@ -320,6 +317,66 @@ class HyperVHost(PrimaryStorage):
         self._register(vm, name)
         self.bytes_imported += restored
         return restored
+
+    def bytes_to_restore(self, name: str, disks: Sequence[DiskSpec]) -> int:
+        """What :meth:`import_vm` would copy back from the export (0 without one)."""
+        record = self.exports.get(name)
+        return self._restore(record.files, self._import_needs(record, disks), dry_run=True)[0] if record else 0
+
+    @staticmethod
+    def _import_needs(record: ExportRecord, disks: Sequence[DiskSpec]) -> set[str]:
+        """The export's files an import on ``disks`` needs: every checkpoint's, and the
+        export's own leaf of each volume given without a live file."""
+        needed = {p for c in record.vm.checkpoints.values() for p in c.disks.values()}
+        saved = record.vm.disks
+        needed.update(saved[d.volume_uuid] for d in disks if d.path is None and d.volume_uuid in saved)
+        return needed
+
+    def export_disks(self, name: str) -> list[DiskSpec]:
+        """The disks the export's configuration names: each volume's file at export time
+        (``path`` None when that file is gone from storage)."""
+        record = self.exports.get(name)
+        if record is None:
+            raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+        return [
+            DiskSpec(vol, record.files[p].size, p if p in self.disk_files else None)
+            for vol, p in record.vm.disks.items()
+        ]
+
+    def copy_import(self, name: str) -> int:
+        """``Import-VM -Copy`` into the VM's own folder: every file of the export copied back
+        to its place, which must be free. Returns the bytes copied."""
+        self._unregistered(name)
+        record = self.exports.get(name)
+        if record is None:
+            raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+        taken = sorted(p for p in record.files if p in self.disk_files)
+        if taken:
+            raise OperationFailed(
+                f"Failed to copy file during import of '{name}': '{taken[0]}': The file exists. (0x80070050)"
+            )
+        disks = [DiskSpec(vol, record.files[p].size) for vol, p in record.vm.disks.items()]
+        self.import_vm(name, record.vm.memory_mib, record.vm.cpus, disks)
+        return sum(f.bytes for f in record.files.values())
+
+    def reattach(self, name: str, volume_uuid: str, path: str) -> None:
+        """Point the VM's drive for ``volume_uuid`` at the file ``path``
+        (``Set-VMHardDiskDrive -Path``); the file it left is removed if nothing needs it."""
+        vm = self.vm(name)
+        if volume_uuid not in vm.disks:
+            raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk for volume '{volume_uuid}'.")
+        f = self.file(path)
+        if f.volume_uuid != volume_uuid:
+            raise InvalidState(f"'{path}' is not a disk of volume '{volume_uuid}'. {_BUSY}")
+        for other in self.vms.values():
+            if other.name != name and path in other.disks.values():
+                raise InvalidState(f"'{path}' is in use by '{other.name}'. {_BUSY}")
+        old = vm.disks[volume_uuid]
+        if old == path:
+            return
+        self._set_disk(name, vm.disks, volume_uuid, path)
+        if self.disk_files[old].parent and not self._protected(old) and not self._dependants(old):
+            self._remove(old)
 
     # ------------------------------------------------------------------ volumes and guest data
 

@@ -93,6 +93,13 @@ class RestoreCheckpoint(Command):
     snapshot: SnapshotRef
 
 
+@dataclass(frozen=True, slots=True)
+class CopyImportVM(ImportVM):
+    """Hyper-V's ``Import-VM -Copy`` (the Restore import type): every file of the export
+    copied back into the VM's folder. Not a contract command (the contract's import
+    registers in place); the emulated host's cmdlets run it, so that its cost is the copy's."""
+
+
 _STATUS: dict[type[Command], str] = {
     CreateVMSnapshot: "CreatingSnapshot",
     RevertToVMSnapshot: "ApplyingSnapshot",
@@ -100,6 +107,7 @@ _STATUS: dict[type[Command], str] = {
     DeleteVMSnapshot: "DeletingSnapshot",
     ExportVM: "ExportingVirtualMachine",
     ImportVM: "ImportingVirtualMachine",
+    CopyImportVM: "ImportingVirtualMachine",
     StartVM: "Starting",
     PowerOffVM: "Stopping",
 }
@@ -322,12 +330,18 @@ class TimedHost:
             answer = self.driver.execute(c)
             self.stats["bytes_exported"] += nbytes
             return answer
-        if isinstance(c, ImportVM):
+        if isinstance(c, CopyImportVM):  # every file of the export copied back
             self._cancel_merge(name)
             yield env.timeout(k.register_s)
             record = self.state.exports.get(name)
-            if k.import_mode == "copy" and record is not None:
+            if record is not None:
                 yield from self._transfer(sum(f.bytes for f in record.files.values()), k.import_copy_bps, epoch)
+            self._check(epoch)
+            return self.state.copy_import(name)
+        if isinstance(c, ImportVM):  # in place: only files gone since the export are copied back
+            self._cancel_merge(name)
+            yield env.timeout(k.register_s)
+            yield from self._transfer(self.state.bytes_to_restore(name, c.disks), k.import_copy_bps, epoch)
             self._check(epoch)
             return self.driver.execute(c)
         if isinstance(c, StartVM):

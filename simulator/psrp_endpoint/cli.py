@@ -50,7 +50,11 @@ def emulate_host(
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
-    from simulator.psrp_endpoint.endpoint import EmulatedHost
+
+    try:
+        from simulator.psrp_endpoint.endpoint import EmulatedHost
+    except ImportError as err:  # psrpcore and pyspnego come with the live extra
+        raise click.ClickException(f"emulate-host needs: pip install -e '.[live]' (no module {err.name})") from None
 
     host = HyperVHost.from_dict(json.loads(Path(state).read_text())) if state else HyperVHost()
     em = EmulatedHost(

@@ -41,7 +41,7 @@ from simulator.psrp_endpoint import objects as o
 from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletError, binding_error, check
 from simulator.psrp_endpoint.clock import Clock
 from simulator.psrp_endpoint.storage import Storage
-from simulator.timed import RestoreCheckpoint
+from simulator.timed import CopyImportVM, RestoreCheckpoint
 
 
 class Cmdlets(Storage):
@@ -122,8 +122,20 @@ class Cmdlets(Storage):
             Cmdlet("Export-VM", {"name": s, "path": s}, self.export_vm, {"vmname": "name"}),
             Cmdlet(
                 "Import-VM",
-                {"path": s, "copy": "switch", "register": "switch", "vhddestinationpath": s, "virtualmachinepath": s},
+                {
+                    "path": s,
+                    "copy": "switch",
+                    "register": "switch",
+                    "generatenewid": "switch",
+                    "vhddestinationpath": s,
+                    "virtualmachinepath": s,
+                },
                 self.import_vm,
+            ),
+            Cmdlet(
+                "Set-VMHardDiskDrive",
+                {"vmname": s, "controllertype": s, "controllernumber": "int", "controllerlocation": "int", "path": s},
+                self.set_drive,
             ),
             Cmdlet(
                 "Get-ChildItem",
@@ -191,6 +203,8 @@ class Cmdlets(Storage):
             self.clock.perform(command)
         elif isinstance(command, RestoreCheckpoint):
             self.host.revert(command.vm.name, command.snapshot.name)
+        elif isinstance(command, CopyImportVM):
+            self.host.copy_import(command.vm.name)
         else:
             self.instant.execute(command)
 
@@ -425,7 +439,21 @@ class Cmdlets(Storage):
         return []
 
     def import_vm(self, b: Bound) -> list[Any]:
+        """Import-VM's three import types (hyperv.md §1.9): Register (the default, or
+        ``-Register``: in place, the files the export names used where they are, same Id),
+        Restore (``-Copy``: every file copied back, same Id; the destination must not hold
+        them), Copy (``-Copy -GenerateNewId``: a second VM of the same name, which this
+        host's model cannot hold, so it is refused). Same Id means no VM of that name may be
+        registered."""
         path: str = b.get("path")
+        copying = b.switch("copy")
+        destinations = [b.get("vhddestinationpath"), b.get("virtualmachinepath")]
+        if (b.switch("register") and (copying or b.switch("generatenewid"))) or (
+            not copying and any(d is not None for d in destinations)
+        ):
+            fq = "AmbiguousParameterSet,Microsoft.HyperV.PowerShell.Commands.ImportVM"
+            message = "Parameter set cannot be resolved using the specified named parameters."
+            raise binding_error("Import-VM", fq, message)
         name = None
         for candidate in self._folders():
             if path.lower().startswith(f"{self.export_folder(candidate)}\\".lower()):
@@ -433,13 +461,30 @@ class Cmdlets(Storage):
         record = self.host.exports.get(name or "")
         if name is None or record is None or not path.lower().endswith(".vmcx"):
             raise ObjectNotFound(f"The system cannot find the file specified: '{path}'. (0x80070002)")
-        disks = [
-            DiskSpec(
-                vol,
-                self.host.disk_files[p].size if p in self.host.disk_files else record.files[p].size,
-                p if p in self.host.disk_files else None,
+        if name in self.host.vms:
+            raise OperationFailed(
+                f"Failed to import '{name}': a virtual machine with the identifier '{o.guid(name)}' already exists. "
+                "(0x800700B7)"
             )
-            for vol, p in record.vm.disks.items()
-        ]
-        self.act(ImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, tuple(disks)))
+        if copying and b.switch("generatenewid"):
+            raise OperationFailed(f"Failed to import '{name}': this host keeps one virtual machine per name.")
+        if copying:
+            folder = self.vm_folder(name)
+            if any(d is not None and d.rstrip("\\").lower() != folder.lower() for d in destinations):
+                raise OperationFailed(f"Import of '{name}' is only supported into '{folder}'.")
+            self.act(CopyImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, ()))
+        else:
+            disks = tuple(self.host.export_disks(name))
+            self.act(ImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, disks))
         return [self.vm_object(self.host.vm(name))]
+
+    def set_drive(self, b: Bound) -> list[Any]:
+        vm = self.host.vm(b.get("vmname"))
+        volumes = list(vm.disks)
+        at = b.get("controllerlocation", -1)
+        if b.get("controllernumber", 0) != 0 or not 0 <= at < len(volumes):
+            raise ObjectNotFound(f"No hard disk drive at that controller location of '{vm.name}'.")
+        if vm.power_state != PowerState.Off:
+            raise InvalidState(f"'{vm.name}' failed to modify the hard disk drive: the virtual machine is not off.")
+        self.host.reattach(vm.name, volumes[at], b.get("path"))
+        return []
