@@ -153,6 +153,20 @@ class ExportVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class ReclaimStorage(Command):
+    """Delete the checkpoint storage nothing needs any more ("remove a snapshot and delete
+    any associated storage"): the VM's export, and, while the VM is not registered, every
+    file of the volumes in ``disks`` that is not on the chain of its active file
+    (``disk.path``; a volume without one is left alone), such as the branch AVHDX an
+    unregister orphaned. Files of other volumes, and a registered VM's tree, are never
+    touched. The manager sends it when a VM has no snapshot the host must keep: after its
+    last snapshot goes, or after it is unregistered without an export. Nothing to delete is
+    not an error. Answer: :class:`ReclaimAnswer`."""
+
+    disks: tuple[DiskSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CreateVMSnapshot(Command):
     """Take a checkpoint named ``snapshot.name`` of a registered VM.
 
@@ -280,6 +294,14 @@ class UnregisterAnswer(Answer):
 class ExportAnswer(Answer):
     bytes_copied: int
     checkpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReclaimAnswer(Answer):
+    """What :class:`ReclaimStorage` deleted: bytes freed and the disk files removed."""
+
+    bytes_freed: int
+    removed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

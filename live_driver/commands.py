@@ -56,6 +56,8 @@ from harness.drivers import (
     OperationTimeout,
     PowerOffVM,
     PowerState,
+    ReclaimAnswer,
+    ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
     SnapshotAnswer,
@@ -397,6 +399,33 @@ def export(c: ExportVM, layout: Layout, known: Known) -> Plan:
     return ExportAnswer(copied, names)
 
 
+def reclaim(c: ReclaimStorage, layout: Layout, known: Known) -> Plan:
+    name, folder, export = c.vm.name, layout.folder(c.vm.name), layout.export(c.vm.name)
+    objs = yield from run(cmd("Get-VM"), cmd("Test-Path", LiteralPath=(folder, export)), readonly=True)
+    registered = any(str(v["Name"]) == name for v in of(objs, "VirtualMachine"))
+    has_folder, has_export = [o for o in objs if isinstance(o, bool)]
+    wanted = {d.volume_uuid: d.path for d in c.disks if d.path}
+    reads: list[Statement] = []
+    if has_export:
+        reads.append(cmd("Get-ChildItem", LiteralPath=export, Recurse=SWITCH, File=SWITCH))
+    if has_folder and not registered and wanted:
+        reads.append((cmd("Get-ChildItem", LiteralPath=folder, File=SWITCH), cmd("Get-VHD")))
+    found = (yield from run(*reads, readonly=True)) if reads else []
+    freed = sum(int(f["Length"]) for f in of(found, "FileInfo"))
+    vhds = of(found, "VirtualHardDisk")
+    files = {str(v["Path"]): (str(v.get("ParentPath") or "") or None, int(v["FileSize"])) for v in vhds}
+    keep = {p for leaf in wanted.values() if leaf in files for p in chain(files, leaf)}
+    doomed = sorted(  # children before their parents
+        (p for p in files if volume_of(p) in wanted and wanted[volume_of(p)] in files and p not in keep),
+        key=lambda p: (-len(chain(files, p)), p),
+    )
+    removes = [cmd("Remove-Item", LiteralPath=export, Recurse=SWITCH, Force=SWITCH)] if has_export else []
+    removes += [cmd("Remove-Item", LiteralPath=p, Force=SWITCH) for p in doomed]
+    if removes:
+        yield from run(*removes)
+    return ReclaimAnswer(freed + sum(files[p][1] for p in doomed), tuple(doomed))
+
+
 def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
     name, snap = c.vm.name, c.snapshot.name
     objs = yield from run(cmd("Get-VM", Name=name), cmd("Get-VMSnapshot", VMName=name), readonly=True)
@@ -566,6 +595,7 @@ PLANS: dict[type[Command], Any] = {
     UnregisterVM: unregister,
     DestroyVM: destroy,
     ExportVM: export,
+    ReclaimStorage: reclaim,
     CreateVMSnapshot: create_snapshot,
     RevertToVMSnapshot: revert,
     DeleteVMSnapshot: delete_snapshot,

@@ -41,6 +41,8 @@ from harness.drivers import (
     PowerOffVM,
     PowerState,
     ReadGuestData,
+    ReclaimAnswer,
+    ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
     SnapshotAnswer,
@@ -151,6 +153,7 @@ class SimulatedHyperVDriver:
             AttachVolume: self._attach,
             DetachVolume: self._detach,
             CreateVolumeSnapshot: self._volume_snapshot,
+            ReclaimStorage: self._reclaim,
             GetInventory: lambda _c: self.host.inventory(),
             WriteGuestData: self._write,
             ReadGuestData: self._read,
@@ -235,6 +238,10 @@ class SimulatedHyperVDriver:
     def _export(self, c: ExportVM) -> ExportAnswer:
         copied, checkpoints = self.host.export(c.vm.name)
         return ExportAnswer(copied, tuple(checkpoints))
+
+    def _reclaim(self, c: ReclaimStorage) -> ReclaimAnswer:
+        freed, removed = self.host.reclaim(c.vm.name, c.disks)
+        return ReclaimAnswer(freed, tuple(removed))
 
     def _create_snapshot(self, c: CreateVMSnapshot) -> SnapshotAnswer:
         memory = self.host.checkpoint(c.vm.name, c.snapshot.name, c.memory, c.quiesce)

@@ -197,6 +197,31 @@ class HyperVHost(PrimaryStorage):
         self.boot_ids.pop(name, None)
         return sorted(gone)
 
+    def reclaim(self, name: str, disks: Sequence[DiskSpec]) -> tuple[int, list[str]]:
+        """Delete the VM's export and, unless it is registered, every file of its volumes in
+        ``disks`` off the chain of that volume's active file. Returns (bytes freed, paths)."""
+        freed, removed = self.export_bytes(name), list[str]()
+        self.exports.pop(name, None)
+        if name in self.vms:
+            return freed, removed
+        for d in disks:
+            if d.path is None or d.path not in self.disk_files or self.owners.get(d.volume_uuid) != name:
+                continue
+            keep = set(self.chain(d.path))
+            for p in sorted(self.files(d.volume_uuid), key=lambda p: -len(self.chain(p))):  # leaves first
+                if p not in keep and not self._protected(p):
+                    freed += self._drop_file(p).bytes
+                    removed.append(p)
+        return freed, removed
+
+    def export_bytes(self, name: str) -> int:
+        """Bytes the VM's export holds on primary storage (0 without one)."""
+        record = self.exports.get(name)
+        if record is None:
+            return 0
+        memory = sum(c.memory_mib * MIB for c in record.vm.checkpoints.values() if c.memory)
+        return sum(f.bytes for f in record.files.values()) + memory
+
     def attach(self, name: str, disk: DiskSpec) -> None:
         vm = self.vm(name)
         for vol, path in self._attach_disks(name, [disk]).items():

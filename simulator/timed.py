@@ -65,6 +65,7 @@ from harness.drivers import (
     PowerOffVM,
     PowerState,
     ReadGuestData,
+    ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
     SnapshotRef,
@@ -377,6 +378,10 @@ class TimedHost:
                 self._cancel_merge(name)
                 self.deferred.pop(name, None)
             return self.driver.execute(c)
+        if isinstance(c, ReclaimStorage):  # file deletions: a constant per file
+            answer = self.driver.execute(c)
+            yield env.timeout(k.delete_file_s * len(getattr(answer, "removed", ())))
+            return answer
         if isinstance(c, (AttachVolume, DetachVolume)):
             yield env.timeout(k.attach_s)
             self._check(epoch)

@@ -358,6 +358,8 @@ def delete_all(uow_factory: UowFactory, vm_id: int) -> Workflow[int]:
         if on_host:
             yield from hostside.release_after_failure(uow_factory, vm_id)
         raise
+    if on_host or vm.state != VMState.Stopped:  # the tree on the host changed
+        yield from hostside.after_tree_change(uow_factory, vm_id)
     if on_host:
         yield from hostside.release(uow_factory, vm_id)
     return len(snaps)
