@@ -285,7 +285,10 @@ def snapshot_create(
     cloud: Cloud, caller: Any, vmid: str, memory: bool, quiesce: bool, name: str | None, description: str | None
 ) -> Obj:
     _, job = cloud.manager.create_vm_snapshot(caller, vmid, name, description, memory, quiesce)
-    return _finish(cloud, job)["vmsnapshot"]
+    result = _finish(cloud, job)
+    if "warning" in result:
+        click.echo(f"warning: {result['warning']}", err=True)
+    return result["vmsnapshot"]
 
 
 @command(snapshot, "list")

@@ -21,6 +21,7 @@ from harness.domain.model import (
     Volume,
     VolumeSnapshot,
     Zone,
+    chain_depths,
 )
 from harness.store.uow import UnitOfWork
 
@@ -81,6 +82,9 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     known = {s.id: s for s in snaps}
     parents = {i: known.get(i) or uow.vm_snapshots.get(i) for i in parent_ids}
     # The VM and owner fields repeat across a VM's snapshots: build them once per VM / owner.
+    depths: dict[int, int] = {}
+    for vm_id in {s.vm_id for s in snaps}:
+        depths.update(chain_depths(uow.vm_snapshots.by_vm(vm_id)))
     vm_fields: dict[int, Obj] = {}
     owner_fields: dict[tuple[int, int], Obj] = {}
     out = []
@@ -97,6 +101,7 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
             "parent": parent.uuid if parent else None,
             "parentName": parent.display_name if parent else None,
             "created": date(s.created),
+            "chaindepth": depths.get(s.id, 0),
         }
         fields = vm_fields.get(s.vm_id)
         if fields is None:
@@ -144,10 +149,18 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
             "zonename": zone.name if zone else None,
             "hypervisor": "Hyperv",
             "created": date(vm.created),
+            "chaindepth": vm_chain_depth(uow, vm.id),
         }
         obj.update(names.owner(vm.account_id, vm.domain_id))
         out.append(obj)
     return out
+
+
+def vm_chain_depth(uow: UnitOfWork, vm_id: int) -> int:
+    """The depth of the VM's current snapshot (0 without one): the chain its disks run on."""
+    snaps = uow.vm_snapshots.by_vm(vm_id)
+    current = next((s.id for s in snaps if s.current), None)
+    return chain_depths(snaps).get(current, 0) if current is not None else 0
 
 
 def vm(uow: UnitOfWork, item: VM) -> Obj:
