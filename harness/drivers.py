@@ -135,6 +135,21 @@ class PowerOffVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class SaveVM(Command):
+    """Save a running VM's memory to disk (``Save-VM``); it stays registered, Saved, and a
+    :class:`StartVM` resumes it. On a host that defers merges (2008 R2) this is one of the
+    three moments the AVHDX of deleted checkpoints merge ("until the virtual machine is shut
+    down, turned off, or put into a saved state"), the only one that keeps the guest's
+    memory; the answer's volumes show the chains after it. ``through_cluster``: a clustered
+    VM is saved by the cluster service (``Stop-ClusterGroup`` of its role, whose offline
+    action saves it), never ``Save-VM`` behind the cluster's back, which the cluster takes
+    for a role failure (:class:`RevertToVMSnapshot`). Answer: :class:`VMAnswer` (Saved).
+    Errors: :class:`ObjectNotFound`, :class:`InvalidState` when the VM is not Running."""
+
+    through_cluster: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class UnregisterVM(Command):
     """Remove the VM's registration (``Remove-VM``). Disk files stay; the checkpoint tree is
     discarded (its AVHDX files stay on storage as orphans). Answer: :class:`UnregisterAnswer`
@@ -190,16 +205,31 @@ class RevertToVMSnapshot(Command):
     """Apply the checkpoint (``Restore-VMSnapshot``). A checkpoint with memory leaves the VM
     Saved and the driver starts it (answer: Running); one without leaves it Off. The
     checkpoint becomes current; the abandoned leaf is discarded unless something depends on
-    it. Answer: :class:`SnapshotAnswer`. Errors: :class:`ObjectNotFound`, :class:`InvalidState`."""
+    it. Answer: :class:`SnapshotAnswer`. Errors: :class:`ObjectNotFound`, :class:`InvalidState`.
+
+    ``through_cluster`` (a clustered VM, ``capabilities.clustered``): the Hyper-V VSS writer
+    and the VM cmdlets ignore the cluster, which takes a VM that turns Saved or Off behind
+    its back for a failed role and fails it over to another node (spec, "Failover
+    Clustering and Hyper-V VSS"). So the revert goes through the cluster service: the
+    role's resources are taken offline (``Stop-ClusterGroup``: the cluster saves or stops
+    the VM), the checkpoint restored, the role brought online again (``Start-ClusterGroup``,
+    resuming a memory checkpoint's state on the owner node). A manager sends it set for
+    every VM of a clustered host; a revert without it on a clustered VM is the spec's
+    failure case and the host answers with what the failover left.
+    """
 
     snapshot: SnapshotRef
+    through_cluster: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteVMSnapshot(Command):
     """Delete the checkpoint (``Remove-VMSnapshot``) and wait for its merge. Its AVHDX is
-    merged into the chain, or kept when two or more files depend on it. If it was current,
-    its parent becomes current. Answer: :class:`SnapshotAnswer` with the new active paths.
+    merged into the chain, or kept when two or more files depend on it; on a host that
+    defers merges (2008 R2) a running or saved VM keeps it in the chain until it is shut
+    down, turned off or saved (:class:`SaveVM`), and the answer's chain sizes say so. If it
+    was current, its parent becomes current. Answer: :class:`SnapshotAnswer` with the new
+    active paths.
     Errors: :class:`ObjectNotFound` when no such checkpoint exists."""
 
     snapshot: SnapshotRef
@@ -323,11 +353,20 @@ class CheckpointInfo:
 
 @dataclass(frozen=True, slots=True)
 class VMInventory:
+    """A registered VM as the host reports it. ``owner_node``: on a failover cluster, the
+    node that owns the VM's role now (a failover moves it; the VM keeps its name, disks and
+    checkpoints on Cluster Shared Volumes). ``merge_pending``: deleted checkpoints' AVHDX
+    still in the chain, waiting for a shut-down, turn-off or save (a host that defers
+    merges); ``volumes`` then show the chain as it really is, lingering files included.
+    A pending merge is not drift: the tree (``checkpoints``) no longer has those checkpoints."""
+
     name: str
     power_state: PowerState
     current: str | None
     checkpoints: tuple[CheckpointInfo, ...]
     volumes: tuple[VolumeState, ...]
+    merge_pending: bool = False
+    owner_node: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,12 +445,15 @@ class Capabilities:
         fault_injection: faults can be planned (simulator only).
         simulated_time: commands take SimPy time rather than wall time.
         production_checkpoints: quiesced disk-only checkpoints of running VMs.
+        clustered: the host is a failover cluster and its VMs are clustered roles: revert
+            and save go ``through_cluster``.
     """
 
     guest_data: bool = False
     fault_injection: bool = False
     simulated_time: bool = False
     production_checkpoints: bool = True
+    clustered: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

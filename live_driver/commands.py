@@ -60,6 +60,7 @@ from harness.drivers import (
     ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
+    SaveVM,
     SnapshotAnswer,
     StartVM,
     UnregisterAnswer,
@@ -357,6 +358,13 @@ def power_off(c: PowerOffVM, layout: Layout, known: Known) -> Plan:
     return (yield from vm_answer(objs))
 
 
+def save(c: SaveVM, layout: Layout, known: Known) -> Plan:
+    objs = yield from run(
+        cmd("Save-VM", Name=c.vm.name, Passthru=SWITCH), *vm_reads(c.vm.name, layout, vm=False)
+    )
+    return (yield from vm_answer(objs))
+
+
 def unregister(c: UnregisterVM, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
     objs = yield from run(*vm_reads(name, layout), cmd("Get-VMSnapshot", VMName=name), readonly=True)
@@ -592,6 +600,7 @@ PLANS: dict[type[Command], Any] = {
     ImportVM: import_vm,
     StartVM: start,
     PowerOffVM: power_off,
+    SaveVM: save,
     UnregisterVM: unregister,
     DestroyVM: destroy,
     ExportVM: export,

@@ -45,6 +45,7 @@ from harness.drivers import (
     ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
+    SaveVM,
     SnapshotAnswer,
     StartVM,
     UnregisterAnswer,
@@ -144,6 +145,7 @@ class SimulatedHyperVDriver:
             ImportVM: self._import,
             StartVM: self._start,
             PowerOffVM: self._power_off,
+            SaveVM: self._save,
             UnregisterVM: self._unregister,
             DestroyVM: self._destroy,
             ExportVM: self._export,
@@ -226,7 +228,13 @@ class SimulatedHyperVDriver:
         self.host.power_off(c.vm.name)
         return self._vm_answer(c.vm.name)
 
+    def _save(self, c: SaveVM) -> VMAnswer:
+        self.host.save(c.vm.name)
+        return self._vm_answer(c.vm.name)
+
     def _unregister(self, c: UnregisterVM) -> UnregisterAnswer:
+        if self.host.vm(c.vm.name).power_state == PowerState.Off:
+            self.host.merge_pending(c.vm.name)  # the answer's paths are after any deferred merge
         volumes = tuple(self.host.volumes(c.vm.name))
         lost = self.host.unregister(c.vm.name)
         return UnregisterAnswer(tuple(lost), volumes)

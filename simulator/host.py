@@ -106,6 +106,13 @@ class HyperVHost(PrimaryStorage):
         self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
         self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
         self.vss_fails = False  # guests cannot quiesce: production checkpoints fail
+        # "live" (2012+): a deleted checkpoint's AVHDX merges at once. "deferred" (the 2008 R2
+        # host the spec describes): it stays in the chain until the VM is shut down, turned
+        # off or saved; ``pending`` names them per VM. ``merge_on_power_off`` False leaves
+        # the merge to a caller that times it (the timed host), via ``merge_pending``.
+        self.merge_mode = "live"
+        self.merge_on_power_off = True
+        self.pending: dict[str, list[str]] = {}
         self.bytes_merged = 0
         self.bytes_exported = 0
         self.bytes_imported = 0
@@ -141,6 +148,7 @@ class HyperVHost(PrimaryStorage):
                 current=vm.current,
                 checkpoints=tuple(CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()),
                 volumes=tuple(self.volumes(vm.name)),
+                merge_pending=self.pending_bytes(vm.name) > 0,
             )
             for vm in sorted(self.vms.values(), key=lambda v: v.name)
         )
@@ -173,12 +181,37 @@ class HyperVHost(PrimaryStorage):
 
     def power_off(self, name: str) -> None:
         self.vm(name).power_state = PowerState.Off
+        if self.merge_on_power_off:
+            self.merge_pending(name)
+
+    def save(self, name: str) -> None:
+        """Save the running VM's memory (``Save-VM``): it ends Saved; deferred merges run."""
+        vm = self.vm(name)
+        if vm.power_state != PowerState.Running:
+            raise _busy(name, vm.power_state)
+        vm.power_state = PowerState.Saved
+        if self.merge_on_power_off:
+            self.merge_pending(name)
+
+    def merge_pending(self, name: str) -> int:
+        """Merge the AVHDX of the VM's deleted checkpoints that waited (deferred mode);
+        returns the bytes merged."""
+        merged = 0
+        for path in self.pending.pop(name, []):
+            if path in self.disk_files:
+                merged += self._collapse(path)
+        return merged
+
+    def pending_bytes(self, name: str) -> int:
+        """Bytes of the deleted checkpoints' files still waiting for their merge."""
+        return sum(self.disk_files[p].bytes for p in self.pending.get(name, ()) if p in self.disk_files)
 
     def unregister(self, name: str) -> list[str]:
         """Drop the registration; the checkpoint files stay as orphans. Returns the lost names."""
         vm = self.vm(name)
         if vm.power_state != PowerState.Off:
             raise _busy(name, vm.power_state)
+        self.merge_pending(name)  # an Off VM's deferred merges finish before it goes
         self._unregister(name)
         return list(vm.checkpoints)
 
@@ -188,6 +221,7 @@ class HyperVHost(PrimaryStorage):
         if name in self.vms:
             self._unregister(name)
         self.exports.pop(name, None)
+        self.pending.pop(name, None)
         volumes = {v for v, owner in self.owners.items() if owner == name}
         gone = [p for p, f in self.disk_files.items() if f.volume_uuid in volumes]
         for p in gone:
@@ -279,6 +313,8 @@ class HyperVHost(PrimaryStorage):
                 self._remove(old)
         vm.memory_mib, vm.cpus = cp.memory_mib, cp.cpus
         vm.current = cp.name
+        if self.merge_on_power_off:
+            self.merge_pending(name)  # the apply turned the VM off: what waited merges now
         if cp.memory:
             vm.power_state = PowerState.Saved
             self.boot_ids[name] = cp.boot_id
@@ -296,6 +332,9 @@ class HyperVHost(PrimaryStorage):
         if vm.current == snapshot:
             vm.current = cp.parent
         merged = 0
+        if self.merge_mode == "deferred" and vm.power_state != PowerState.Off:  # until shut down or saved
+            self.pending.setdefault(name, []).extend(p for v, p in cp.disks.items() if v in vm.disks)
+            return 0
         for vol, frozen in cp.disks.items():
             if vol not in vm.disks or self._protected(frozen):
                 continue  # a detached volume's files are left alone
@@ -428,12 +467,13 @@ class HyperVHost(PrimaryStorage):
 
     _PLAIN: tuple[str, ...] = ("storage_root", "_counter", "owners", "boot_ids", "vss_fails", "capacity")
     _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported")
+    _LATER = {"merge_mode": "live", "pending": {}}  # keys newer than some saved states
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready dicts (``from_dict`` reads it back)."""
         return {
             "version": STATE_VERSION,
-            **{k: copy.deepcopy(getattr(self, k)) for k in self._PLAIN},
+            **{k: copy.deepcopy(getattr(self, k)) for k in (*self._PLAIN, *self._LATER)},
             "files": {p: asdict(f) for p, f in self.disk_files.items()},
             "vms": {n: asdict(v) for n, v in self.vms.items()},
             "exports": {
@@ -449,6 +489,8 @@ class HyperVHost(PrimaryStorage):
         host = cls()
         for k in cls._PLAIN:
             setattr(host, k, copy.deepcopy(d[k]))
+        for k, default in cls._LATER.items():
+            setattr(host, k, copy.deepcopy(d.get(k, default)))
         host.disk_files = {p: DiskFile(**f) for p, f in d["files"].items()}
         host.vms = {n: VirtualMachine.from_dict(v) for n, v in d["vms"].items()}
         host.exports = {

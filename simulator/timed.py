@@ -68,6 +68,7 @@ from harness.drivers import (
     ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
+    SaveVM,
     SnapshotRef,
     StartVM,
     StorageUnavailable,
@@ -111,6 +112,7 @@ _STATUS: dict[type[Command], str] = {
     CopyImportVM: "ImportingVirtualMachine",
     StartVM: "Starting",
     PowerOffVM: "Stopping",
+    SaveVM: "Saving",
 }
 
 
@@ -166,7 +168,8 @@ class TimedHost:
         self.busy: dict[str, str] = {}
         self.up = self.agent_up = self.storage_up = True
         self.host_epoch = self.storage_epoch = 0
-        self.deferred: dict[str, int] = {}
+        if costs.merge_mode == "deferred":  # the state keeps the files; this host times their merge
+            self.state.merge_mode, self.state.merge_on_power_off = "deferred", False
         self.write_bps: dict[str, float] = {}
         self.stats: Counter[str] = Counter()
         self.on_reconnect: list[Callable[[TimedHost], None]] = []
@@ -204,16 +207,21 @@ class TimedHost:
     def read_latency_ms(self, vm: str) -> float:
         return self.costs.read_latency(self.depth(vm))
 
+    @property
+    def deferred(self) -> dict[str, int]:
+        """VM -> bytes of deleted checkpoints' AVHDX still waiting for their merge (2008 R2)."""
+        return {vm: n for vm in self.state.pending if (n := self.state.pending_bytes(vm)) > 0}
+
     def used_bytes(self) -> int:
         """Bytes on primary storage, deferred (not yet merged) 2008 R2 files included."""
-        return self.state.used_bytes() + sum(self.deferred.values())
+        return self.state.used_bytes()
 
     def export_bytes(self, vm: str) -> int:
         """What an ``Export-VM`` of the VM would copy now: its tree's files and saved states."""
         v = self.state.vm(vm)
         files = sum(self.state.disk_files[p].bytes for p in self.state._tree_files(v))
         memory = sum(c.memory_mib * MiB for c in v.checkpoints.values() if c.memory)
-        return files + memory + self.deferred.get(vm, 0)
+        return files + memory
 
     # ------------------------------------------------------------------ faults
 
@@ -360,8 +368,15 @@ class TimedHost:
             self._check(epoch)
             answer = self.driver.execute(c)
             self._paused.discard(name)
-            if self.deferred.get(name) and name not in self._merging:
-                self._merging[name] = env.process(self._offline_merge(name))
+            self._merge_offline(name)
+            return answer
+        if isinstance(c, SaveVM):  # the memory goes to disk, then deferred merges may run
+            vm = self.state.vm(name)
+            if vm.power_state == PowerState.Running:
+                yield from self._transfer(vm.memory_mib * MiB, k.state_write_bps, epoch)
+            self._check(epoch)
+            answer = self.driver.execute(c)
+            self._merge_offline(name)
             return answer
         if isinstance(c, (RegisterVM, DeployVM)):
             self._cancel_merge(name)
@@ -376,7 +391,6 @@ class TimedHost:
             self._check(epoch)
             if isinstance(c, DestroyVM):
                 self._cancel_merge(name)
-                self.deferred.pop(name, None)
             return self.driver.execute(c)
         if isinstance(c, ReclaimStorage):  # file deletions: a constant per file
             answer = self.driver.execute(c)
@@ -439,12 +453,11 @@ class TimedHost:
                 raise InsufficientSpace(f"There is not enough space on the disk to merge '{c.snapshot.name}'.")
         yield env.timeout(k.delete_file_s)
         self._check(epoch)
-        before = self.state.bytes_merged
+        before, waiting = self.state.bytes_merged, self.state.pending_bytes(name)
         answer = self.driver.execute(c)
         merged = self.state.bytes_merged - before
-        if not live:
-            self.deferred[name] = self.deferred.get(name, 0) + merged
-            self.log.record(env.now, self.name, name, "merge-deferred", str(merged))
+        if not live:  # the state keeps the AVHDX in the chain until power-off or save
+            self.log.record(env.now, self.name, name, "merge-deferred", str(self.state.pending_bytes(name) - waiting))
             return answer
         self.busy[name] = "MergingDisks"
         rate = k.merge_bps if vm.power_state == PowerState.Running else k.offline_merge_bps
@@ -475,9 +488,15 @@ class TimedHost:
         if not self.storage_up or self.storage_epoch != epoch[1]:
             raise StorageUnavailable(f"The primary storage of '{self.name}' failed during the operation.")
 
+    def _merge_offline(self, name: str) -> None:
+        """Start the offline merge of what waited, unless one runs already."""
+        if self.state.pending_bytes(name) and name not in self._merging:
+            self._merging[name] = self.env.process(self._offline_merge(name))
+
     def _offline_merge(self, name: str) -> Proc:
-        """2008 R2: merge the deferred bytes now that the VM is off; a start cancels it."""
-        nbytes = self.deferred.get(name, 0)
+        """2008 R2: merge the deferred files now that the VM is off or saved; a start cancels
+        it (progress lost: the files stay in the chain)."""
+        nbytes = self.state.pending_bytes(name)
         self.log.record(self.env.now, self.name, name, "merge-start", str(nbytes))
         try:
             yield from self._transfer(nbytes, self.costs.offline_merge_bps, (self.host_epoch, self.storage_epoch))
@@ -490,7 +509,8 @@ class TimedHost:
             return
         finally:
             self._merging.pop(name, None)
-        self.deferred.pop(name, None)
+        if name in self.state.vms:
+            self.state.merge_pending(name)
         self.stats["bytes_merged"] += nbytes
         self.log.record(self.env.now, self.name, name, "merge-done", str(nbytes))
 

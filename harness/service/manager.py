@@ -112,7 +112,7 @@ class Manager:
             caller,
             "revertToVMSnapshot",
             self._vm_key(snap.vm_id),
-            lambda: vmsnapshots.revert(self.uow_factory, snap.id),
+            lambda: vmsnapshots.revert(self.uow_factory, snap.id, self.capabilities.clustered),
             self._present(views.vm, "virtualmachine"),
             ("VmSnapshot", snap.id),
         )

@@ -236,10 +236,12 @@ def check_revert(uow_factory: UowFactory, caller: Account, snapshot_uuid: str) -
     return snap
 
 
-def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
+def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = False) -> Workflow[VM]:
     """Revert to a Ready snapshot. A DiskAndMemory snapshot leaves the VM Running, a Disk
     snapshot leaves it Stopped (spec, "VM Snapshot revert"); the VM is started or stopped
-    first where needed, and the snapshot-time offering comes back."""
+    first where needed, and the snapshot-time offering comes back. ``through_cluster``: the
+    host is a failover cluster, so the revert goes through the cluster service (the
+    contract's ``RevertToVMSnapshot.through_cluster``)."""
     with uow_factory() as uow:
         snap = uow.vm_snapshots.get(snapshot_id)
         assert snap is not None
@@ -258,7 +260,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
         if was_stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name))
+        answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster)
         assert isinstance(answer, SnapshotAnswer)
         with uow_factory() as uow:
             hostside.record_volumes(uow, answer.volumes)

@@ -282,6 +282,8 @@ class Simulation:
         depth = host.depth(vm.instance_name)
         self.samples["depth"].append(depth)
         self.samples["read_latency_ms"].append(host.costs.read_latency(depth))  # = host.read_latency_ms
+        self.samples["storage_bytes"].append(host.used_bytes())
+        self.samples["lingering_bytes"].append(sum(host.deferred.values()))
 
     # ------------------------------------------------------------------ the run
 
@@ -338,6 +340,12 @@ class Simulation:
             "failures": dict(sorted(self.failures.items())),
             "invariants": self.invariants(),
             "chain_depth": percentiles(self.samples["depth"]),
+            "storage": {  # primary storage in use, sampled after each operation (2008 R2: files waiting to merge)
+                "used_bytes": percentiles(self.samples["storage_bytes"]),
+                "peak_used_bytes": max(self.samples["storage_bytes"], default=0),
+                "lingering_bytes": percentiles(self.samples["lingering_bytes"]),
+                "peak_lingering_bytes": max(self.samples["lingering_bytes"], default=0),
+            },
             "read_latency_ms": {
                 **percentiles(self.samples["read_latency_ms"]),
                 "by_depth": dict(sorted(by_depth.items())),

@@ -31,6 +31,7 @@ from harness.drivers import (
     OperationFailed,
     PowerOffVM,
     PowerState,
+    SaveVM,
     SnapshotRef,
     StartVM,
     VMRef,
@@ -85,6 +86,7 @@ class Cmdlets(Storage):
                 self.stop_vm,
                 {"vmname": "name"},
             ),
+            Cmdlet("Save-VM", {"name": strs, "passthru": "switch"}, self.save_vm, {"vmname": "name"}),
             Cmdlet("Remove-VM", {"name": strs, "force": "switch"}, self.remove_vm, {"vmname": "name"}),
             Cmdlet(
                 "Checkpoint-VM",
@@ -312,6 +314,11 @@ class Cmdlets(Storage):
     def stop_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):
             self.act(PowerOffVM(VMRef(vm.name)))
+        return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
+
+    def save_vm(self, b: Bound) -> list[Any]:
+        for vm in self._vms(b):
+            self.act(SaveVM(VMRef(vm.name)))
         return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
 
     def remove_vm(self, b: Bound) -> list[Any]:
