@@ -36,6 +36,7 @@ from harness.store.memory import memory_uow_factory
 from harness.store.uow import UowFactory, make_engine, uow_factory
 from simulator.campaigns.policies import PolicyScheduler, start_of
 from simulator.campaigns.scenario import Scenario
+from simulator.cluster import Cluster
 from simulator.costs import Costs, GiB
 from simulator.faults import FaultPlan
 from simulator.host import HyperVHost
@@ -61,7 +62,7 @@ def percentiles(values: list[float]) -> dict[str, Any]:
 class _Metered:
     """The fleet, timing every export (exports run inside stop and create workflows)."""
 
-    def __init__(self, fleet: Fleet, env: simpy.Environment, latencies: dict[str, list[float]]) -> None:
+    def __init__(self, fleet: Fleet | Cluster, env: simpy.Environment, latencies: dict[str, list[float]]) -> None:
         self.fleet, self.env, self.latencies = fleet, env, latencies
 
     def execute(self, command: Command) -> simpy.Event:
@@ -90,13 +91,17 @@ class Simulation:
         self.log = EventLog(keep=keep_log)
         fl = scenario.fleet
         hosts = []
-        for i in range(fl.hosts):
+        for i in range(1 if scenario.cluster.nodes else fl.hosts):  # a cluster's nodes share one CSV
             state = HyperVHost()
             state.capacity = int(fl.capacity_gib * GiB) if fl.capacity_gib else None
             rng = random.Random(f"{self.seed}:host:{i}")
-            hosts.append(TimedHost(self.env, self.costs, rng, self.log, f"hyperv-{i + 1:02d}", state))
+            name = "cluster-csv" if scenario.cluster.nodes else f"hyperv-{i + 1:02d}"
+            hosts.append(TimedHost(self.env, self.costs, rng, self.log, name, state))
         self.hosts = hosts
-        self.fleet = Fleet(hosts)
+        self.cluster = Cluster(hosts[0], scenario.cluster.nodes) if scenario.cluster.nodes else None
+        self.fleet: Fleet | Cluster = self.cluster if self.cluster is not None else Fleet(hosts)
+        for crash in scenario.cluster.crashes:
+            self.env.process(self._node_crash(crash))
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.executor = _Metered(self.fleet, self.env, self.latencies)
         self.failures: Counter[str] = Counter()
@@ -125,6 +130,15 @@ class Simulation:
         self.life.on_restart.append(lambda: self._sync_soon("manager start"))
         self.vms: list[VM] = []
         self.policies = PolicyScheduler(self) if scenario.policies else None
+
+    def _node_crash(self, crash: dict[str, Any]) -> Proc:
+        assert self.cluster is not None
+        node = f"node-{crash['node']}"
+        yield self.env.timeout(crash["at"])
+        self.cluster.crash(node)
+        if crash["for"]:
+            yield self.env.timeout(crash["for"])
+            self.cluster.restart(node)
 
     def _clock(self) -> datetime:
         return self.epoch + timedelta(seconds=self.env.now)
@@ -240,7 +254,8 @@ class Simulation:
         except CloudError:
             self.failures["revert.refused"] += 1
             return
-        yield from self.workflow("revert", vmsnapshots.revert(self.uow, snap.id))
+        aware = self.fleet.capabilities.clustered and self.sc.cluster.aware  # a naive manager does not know
+        yield from self.workflow("revert", vmsnapshots.revert(self.uow, snap.id, aware))
 
     def _delete(self, vm: VM, rng: random.Random) -> Proc:
         _, snaps = self._state(vm)
@@ -355,7 +370,31 @@ class Simulation:
             "faults_fired": list(self.plan.fired),
             "sync": dict(self.sync_totals),
             **({"policies": self.policies.result()} if self.policies is not None else {}),
+            **({"cluster": self.cluster_result()} if self.cluster is not None else {}),
             "wall_seconds": round(wall_s, 3),
+        }
+
+    def cluster_result(self) -> dict[str, Any]:
+        """The cluster's outage figures, and what became of the snapshots: kept (Ready, the
+        checkpoint on CSV), lost (the host no longer has it), failed (a create refused while
+        a role was failing over or its node was down)."""
+        assert self.cluster is not None
+        kept = lost = 0
+        with self.uow(readonly=True) as uow:
+            for vm in self.vms:
+                registered = self.cluster.csv.state.vms.get(vm.instance_name)
+                export = self.cluster.csv.state.exports.get(vm.instance_name)
+                held = set(registered.checkpoints) if registered else set(export.vm.checkpoints) if export else set()
+                for snap in uow.vm_snapshots.by_vm(vm.id):
+                    if snap.state == VMSnapshotState.Ready and snap.name in held:
+                        kept += 1
+                    elif snap.state in (VMSnapshotState.Ready, VMSnapshotState.Error):
+                        lost += 1
+        failed = sum(n for kind, n in self.failures.items() if kind.startswith("create"))
+        return {
+            "aware": self.sc.cluster.aware,
+            **self.cluster.result(),
+            "snapshots": {"kept": kept, "lost": lost, "failed": failed},
         }
 
     def data_at_risk(self) -> dict[str, Any]:
