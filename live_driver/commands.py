@@ -85,6 +85,7 @@ class Layout:
     volume_snapshot_root: str = "C:\\ClusterStorage\\Volume1\\VolumeSnapshots"
     merge_poll_seconds: float = 0.5
     merge_timeout_seconds: float = 600.0
+    clustered: bool = False  # a failover cluster node: roles, owner nodes (FailoverClusters)
 
     def folder(self, vm: str) -> str:
         return f"{self.storage_root}\\{vm}"
@@ -359,9 +360,11 @@ def power_off(c: PowerOffVM, layout: Layout, known: Known) -> Plan:
 
 
 def save(c: SaveVM, layout: Layout, known: Known) -> Plan:
-    objs = yield from run(
-        cmd("Save-VM", Name=c.vm.name, Passthru=SWITCH), *vm_reads(c.vm.name, layout, vm=False)
-    )
+    name = c.vm.name
+    if c.through_cluster and layout.clustered:  # the role's offline action saves the VM
+        objs = yield from run(cmd("Stop-ClusterGroup", Name=name), *vm_reads(name, layout))
+    else:
+        objs = yield from run(cmd("Save-VM", Name=name, Passthru=SWITCH), *vm_reads(name, layout, vm=False))
     return (yield from vm_answer(objs))
 
 
@@ -459,11 +462,21 @@ def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
 
 def revert(c: RevertToVMSnapshot, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
+    # Through the cluster: its role offline first (the cluster saves the VM), and online again
+    # after a memory checkpoint (Start-ClusterGroup resumes it), never Start-VM behind its back.
+    cluster = c.through_cluster and layout.clustered
+    before = [cmd("Stop-ClusterGroup", Name=name)] if cluster else []
+    resume = (
+        [cmd("Start-ClusterGroup", Name=name), *vm_reads(name, layout)]
+        if cluster
+        else [start_vm(name), *vm_reads(name, layout, vm=False)]
+    )
 
     def then(memory: bool) -> list[Statement]:  # a memory checkpoint leaves the VM Saved: resume it
-        return [start_vm(name), *vm_reads(name, layout, vm=False)] if memory else vm_reads(name, layout)
+        return resume if memory else vm_reads(name, layout)
 
-    objs = yield from by_id(name, c.snapshot.name, known, cmd("Restore-VMSnapshot", Confirm=False), then)
+    restore = cmd("Restore-VMSnapshot", Confirm=False)
+    objs = yield from by_id(name, c.snapshot.name, known, restore, then, before)
     vm = one(objs, "VirtualMachine")
     return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
 
@@ -548,7 +561,10 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
         reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
     if folders:
         reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
+    if layout.clustered:  # which node owns each VM role now (a failover moves it)
+        reads.append(cmd("Get-ClusterGroup"))
     details = (yield from run(*reads, readonly=True)) if reads else []
+    owners = {str(g["Name"]): str(g["OwnerNode"]) for g in of(details, "ClusterGroup")}
     known.learn(details)
     flags = [o for o in details if isinstance(o, bool)]
     exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
@@ -572,26 +588,34 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
                     for s in snaps
                 ),
                 volumes=tuple(v for d, v in zip(drives, vols, strict=True) if d["VMName"] == name),
+                owner_node=owners.get(name),
             )
         )
     return Inventory(tuple(out), tuple(exported))
 
 
-def by_id(vm: str, name: str, known: Known, act: Cmdlet, then: Callable[[bool], Sequence[Statement]]) -> Sub:
-    """``Get-VMSnapshot -Id | act``, then the statements ``then(memory)`` gives for the
-    checkpoint's memory flag: one round trip when the checkpoint is known, else after
-    finding it by name. Returns the objects the host returned."""
+def by_id(
+    vm: str,
+    name: str,
+    known: Known,
+    act: Cmdlet,
+    then: Callable[[bool], Sequence[Statement]],
+    before: Sequence[Statement] = (),
+) -> Sub:
+    """``before``, ``Get-VMSnapshot -Id | act``, then the statements ``then(memory)`` gives
+    for the checkpoint's memory flag: one round trip when the checkpoint is known, else
+    after finding it by name. Returns the objects the host returned."""
     hit = known.checkpoints.get((vm, name))
     if hit is not None:
         try:
-            return (yield from run((cmd("Get-VMSnapshot", Id=hit[0]), act), *then(hit[1])))
+            return (yield from run(*before, (cmd("Get-VMSnapshot", Id=hit[0]), act), *then(hit[1])))
         except ObjectNotFound as err:
             if "GetVMSnapshot" not in str(err):  # not the Id: something after it
                 raise
             known.forget(vm, name)  # gone or replaced behind our back: look it up
     snap = yield from find_checkpoint(vm, name, known)
     memory = str(snap["State"]) in _MEMORY_STATES
-    return (yield from run((cmd("Get-VMSnapshot", Id=snap["Id"]), act), *then(memory)))
+    return (yield from run(*before, (cmd("Get-VMSnapshot", Id=snap["Id"]), act), *then(memory)))
 
 
 PLANS: dict[type[Command], Any] = {

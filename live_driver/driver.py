@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,6 +47,8 @@ _HRESULTS: dict[str, type[HostError]] = {
     "0x800706BA": HostUnreachable,  # RPC server unavailable (VMMS down)
 }
 _OPERATION_TIMEOUT_CATEGORY = 15
+_OBJECT_NOT_FOUND_CATEGORY = 13
+_CLUSTER_MODULE = "Microsoft.FailoverClusters.PowerShell"
 
 
 def classify(error: ErrorInfo) -> HostError:
@@ -57,6 +60,8 @@ def classify(error: ErrorInfo) -> HostError:
             return kind(text)
     if reason in _REASONS:
         return _REASONS[reason](text)
+    if _CLUSTER_MODULE in error.fq_error and error.category == _OBJECT_NOT_FOUND_CATEGORY:
+        return ObjectNotFound(text)  # FailoverClusters ids name the cmdlet, not a reason
     if error.category == _OPERATION_TIMEOUT_CATEGORY:
         return OperationTimeout(text)
     return OperationFailed(text)
@@ -78,6 +83,9 @@ class PowerShellHyperVDriver:
             is an address or an alias.
         storage_root: the folder on the host under which VM folders live.
         merge_poll_seconds, merge_timeout_seconds: how a delete waits for its merge.
+        clustered: the host is a failover cluster node and its VMs are clustered roles
+            (``capabilities.clustered``): reverts and saves sent ``through_cluster`` use the
+            FailoverClusters cmdlets, and the inventory names each role's owner node.
     """
 
     capabilities = Capabilities(guest_data=False, fault_injection=False, simulated_time=False)
@@ -103,6 +111,7 @@ class PowerShellHyperVDriver:
         connection_timeout: float = 10,
         retries: int = 2,
         spn_host: str | None = None,
+        clustered: bool = False,
     ) -> None:
         self.session = Session(
             host,
@@ -125,7 +134,9 @@ class PowerShellHyperVDriver:
             volume_snapshot_root or f"{storage_root}\\VolumeSnapshots",
             merge_poll_seconds,
             merge_timeout_seconds,
+            clustered,
         )
+        self.capabilities = replace(type(self).capabilities, clustered=clustered)
         self.known = Known()  # checkpoint Ids seen on this host
         self._closed = False
 

@@ -77,7 +77,7 @@ class Costs:
     # ---------------------------------------------------------------- failover clusters
     node_failure_detect_s: float = _p(
         5.0,
-        "Microsoft cluster common properties (WS2012+ defaults): SameSubnetDelay 1000 ms x "
+        "Microsoft docs, failover cluster common properties (WS2012+ defaults): SameSubnetDelay 1000 ms x "
         "SameSubnetThreshold 5 missed heartbeats before a node is declared down",
     )
     role_failure_detect_s: float = _p(

@@ -41,17 +41,24 @@ from simulator.host import MIB, HyperVHost, VirtualMachine
 from simulator.psrp_endpoint import objects as o
 from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletError, binding_error, check
 from simulator.psrp_endpoint.clock import Clock
+from simulator.psrp_endpoint.clustering import Clustering
 from simulator.psrp_endpoint.storage import Storage
 from simulator.timed import CopyImportVM, RestoreCheckpoint
 
 
-class Cmdlets(Storage):
+class Cmdlets(Storage, Clustering):
     """The cmdlet table over one ``HyperVHost``. Side settings a real VM has but the model
     does not (its CheckpointType, checkpoint creation times, a merge in progress) live here.
     State-changing cmdlets go through :meth:`act`: at once, or in simulated time with a
     ``clock``."""
 
-    def __init__(self, host: HyperVHost, computer: str = "HV-EMULATED", clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        host: HyperVHost,
+        computer: str = "HV-EMULATED",
+        clock: Clock | None = None,
+        cluster_nodes: tuple[str, ...] = (),
+    ) -> None:
         self.host = host
         self.computer = computer
         self.clock = clock
@@ -148,6 +155,7 @@ class Cmdlets(Storage):
             Cmdlet("Remove-Item", {"literalpath": s, "recurse": "switch", "force": "switch"}, self.remove_item),
             Cmdlet("Get-Module", {"name": s, "listavailable": "switch"}, self.get_module),
         ]
+        table += self.cluster_table(cluster_nodes)  # FailoverClusters, on a cluster node only
         self.table = {c.name.lower(): c for c in table}
 
     def table_names(self) -> list[str]:
@@ -318,7 +326,10 @@ class Cmdlets(Storage):
 
     def save_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):
+            running = vm.power_state == PowerState.Running
             self.act(SaveVM(VMRef(vm.name)))
+            if running and self.clustered:  # behind the cluster's back: a failed role
+                self.role_failed(vm.name)
         return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
 
     def remove_vm(self, b: Bound) -> list[Any]:
@@ -380,7 +391,10 @@ class Cmdlets(Storage):
     def restore_snapshot(self, b: Bound) -> list[Any]:
         self._confirmed(b)
         for vm, name in self._targets(b):
+            running = self.host.vm(vm).power_state == PowerState.Running
             self.act(RestoreCheckpoint(VMRef(vm), SnapshotRef(name)))
+            if running and self.clustered:  # behind the cluster's back: a failed role
+                self.role_failed(vm)
         return []
 
     def remove_snapshot(self, b: Bound) -> list[Any]:

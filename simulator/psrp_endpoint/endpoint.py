@@ -54,6 +54,8 @@ class EmulatedHost:
     - ``keytab`` holds the host's Kerberos key (``host/<name>``): Negotiate then accepts
       Kerberos too (pyspnego's acceptor reads it from the process-global ``KRB5_KTNAME``,
       which :meth:`start` sets).
+    - ``cluster_nodes`` (this host's name first) make it a failover cluster node: the
+      FailoverClusters cmdlets are served (:mod:`.clustering`).
     - ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs`` and
       ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
       second.
@@ -76,12 +78,14 @@ class EmulatedHost:
         costs: Costs | None = None,
         seed: int = 0,
         keytab: str | Path | None = None,
+        cluster_nodes: tuple[str, ...] = (),
     ) -> None:
         self.lock = threading.RLock()
+        self.cluster_nodes = cluster_nodes
         self.keytab = keytab
         self.timing = (time_scale, costs, seed)
         self.host = host if host is not None else HyperVHost()
-        self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host))
+        self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host), cluster_nodes=cluster_nodes)
         self.received: list[Call] = []
         self.username, self.password = username, password
         self._server = _Server((bind, port), Handler)
@@ -162,7 +166,9 @@ class EmulatedHost:
             self.cmdlets.clock.close()
         with self.lock:
             self.host = host if host is not None else HyperVHost()
-            self.cmdlets.__init__(self.host, self.cmdlets.computer, self._clock(self.host))  # type: ignore[misc]
+            self.cmdlets.__init__(  # type: ignore[misc]
+                self.host, self.cmdlets.computer, self._clock(self.host), self.cluster_nodes
+            )
             self.received.clear()
         return self.host
 
@@ -176,6 +182,7 @@ class EmulatedHost:
             "username": self.username,
             "password": self.password,
             "storage_root": self.host.storage_root,
+            "clustered": bool(self.cluster_nodes),
         }
         config.update(extra)
         return config
