@@ -355,7 +355,8 @@ class CheckpointInfo:
 class VMInventory:
     """A registered VM as the host reports it. ``owner_node``: on a failover cluster, the
     node that owns the VM's role now (a failover moves it; the VM keeps its name, disks and
-    checkpoints on Cluster Shared Volumes). ``merge_pending``: deleted checkpoints' AVHDX
+    checkpoints on Cluster Shared Volumes); ``role_pending``: the role is failing over right
+    now (Off only until it is online on another node). ``merge_pending``: deleted checkpoints' AVHDX
     still in the chain, waiting for a shut-down, turn-off or save (a host that defers
     merges); ``volumes`` then show the chain as it really is, lingering files included.
     A pending merge is not drift: the tree (``checkpoints``) no longer has those checkpoints."""
@@ -367,6 +368,7 @@ class VMInventory:
     volumes: tuple[VolumeState, ...]
     merge_pending: bool = False
     owner_node: str | None = None
+    role_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -564,7 +564,9 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
     if layout.clustered:  # which node owns each VM role now (a failover moves it)
         reads.append(cmd("Get-ClusterGroup"))
     details = (yield from run(*reads, readonly=True)) if reads else []
-    owners = {str(g["Name"]): str(g["OwnerNode"]) for g in of(details, "ClusterGroup")}
+    groups = of(details, "ClusterGroup")
+    owners = {str(g["Name"]): str(g["OwnerNode"]) for g in groups}
+    moving = {str(g["Name"]) for g in groups if str(g["State"]) in ("Pending", "Failed")}
     known.learn(details)
     flags = [o for o in details if isinstance(o, bool)]
     exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
@@ -589,6 +591,7 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
                 ),
                 volumes=tuple(v for d, v in zip(drives, vols, strict=True) if d["VMName"] == name),
                 owner_node=owners.get(name),
+                role_pending=name in moving,
             )
         )
     return Inventory(tuple(out), tuple(exported))

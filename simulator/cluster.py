@@ -27,6 +27,7 @@ through the cluster. :meth:`result` gives the outage figures a campaign reports.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -63,6 +64,7 @@ class Cluster:
         self.failing: set[str] = set()
         self.stats: Counter[str] = Counter()
         self.downtime: dict[str, float] = {}  # seconds the applications did not serve, by cause
+        self.on_failover: list[Callable[[str], None]] = []  # the manager syncs: the VM moved
         self._next = 0
 
     # ------------------------------------------------------------------ the driver interface
@@ -129,7 +131,10 @@ class Cluster:
         if isinstance(c, GetInventory):
             inventory = yield self.csv.execute(c)
             assert isinstance(inventory, Inventory)
-            vms = tuple(replace(v, owner_node=self.owner.get(v.name)) for v in inventory.vms)
+            vms = tuple(
+                replace(v, owner_node=self.owner.get(v.name), role_pending=v.name in self.failing)
+                for v in inventory.vms
+            )
             return Inventory(vms, inventory.exported)
         name = c.vm.name
         if not any(self.up.values()):
@@ -197,5 +202,7 @@ class Cluster:
             self.stats["reverts undone"] += int(undone)
             self._down("failover", since)
             self.csv.log.record(self.env.now, "cluster", vm, "role-online", target)
+            for callback in self.on_failover:
+                callback(vm)
         finally:
             self.failing.discard(vm)

@@ -43,6 +43,7 @@ INSTANT = 0.0
     "--hyperv-credentials-file", type=click.Path(exists=True, dir_okay=False), help="user on line 1, password on line 2"
 )
 @click.option("--hyperv-ca-bundle", type=click.Path(exists=True, dir_okay=False), help="trust this CA for TLS")
+@click.option("--hyperv-cluster", is_flag=True, help="the host is a failover cluster node: revert through the cluster")
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -58,6 +59,7 @@ def serve(
     hyperv_user: str | None,
     hyperv_credentials_file: str | None,
     hyperv_ca_bundle: str | None,
+    hyperv_cluster: bool,
 ) -> None:
     """Serve the CloudStack API (cs, cloudmonkey) until interrupted.
 
@@ -79,6 +81,7 @@ def serve(
             "username": hyperv_user,
             "credentials_file": hyperv_credentials_file,
             "cert_validation": hyperv_ca_bundle or True,
+            "clustered": hyperv_cluster,
         }
     elif hyperv_host:
         raise click.BadParameter("a Hyper-V host applies to --driver live only", param_hint="--hyperv-host")

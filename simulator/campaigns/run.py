@@ -102,6 +102,8 @@ class Simulation:
         self.fleet: Fleet | Cluster = self.cluster if self.cluster is not None else Fleet(hosts)
         for crash in scenario.cluster.crashes:
             self.env.process(self._node_crash(crash))
+        if self.cluster is not None:  # sync follows a role that failed over to another node
+            self.cluster.on_failover.append(lambda _vm: self._sync_soon("failover"))
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.executor = _Metered(self.fleet, self.env, self.latencies)
         self.failures: Counter[str] = Counter()

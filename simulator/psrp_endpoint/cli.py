@@ -34,6 +34,12 @@ import click
 @click.option(
     "--keytab", type=click.Path(exists=True, dir_okay=False), help="the host's Kerberos key: accept Kerberos too"
 )
+@click.option(
+    "--cluster-node",
+    "cluster_nodes",
+    multiple=True,
+    help="make the host a failover cluster node beside these nodes (FailoverClusters cmdlets)",
+)
 def emulate_host(
     bind: str,
     port: int,
@@ -47,6 +53,7 @@ def emulate_host(
     time_scale: float,
     seed: int,
     keytab: str | None,
+    cluster_nodes: tuple[str, ...],
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
@@ -70,6 +77,7 @@ def emulate_host(
         time_scale=time_scale,
         seed=seed,
         keytab=keytab,
+        cluster_nodes=("HV-EMULATED", *cluster_nodes) if cluster_nodes else (),
     )
     scheme = "https" if cert else "http"
     timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""

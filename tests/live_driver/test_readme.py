@@ -130,3 +130,16 @@ def test_every_live_command_of_the_readme_works_as_printed(tmp_path: Path) -> No
     assert "ok   connectivity" in done.stdout and "ok   permissions" in done.stdout, report
     assert "probe Running Ready DiskAndMemory" in done.stdout, report
     assert " passed" in done.stdout and " failed" not in done.stdout, report
+
+
+def test_serve_names_its_hyperv_host_or_says_what_is_missing(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    runner = CliRunner()
+    missing = runner.invoke(main, ["--home", str(tmp_path), "serve", "--driver", "live"])
+    assert missing.exit_code == 2 and "--driver live needs --hyperv-host HOST[:PORT]" in missing.output
+    assert "Traceback" not in missing.output
+    stray = runner.invoke(main, ["--home", str(tmp_path), "serve", "--hyperv-host", "hv01"])
+    assert stray.exit_code == 2 and "--driver live only" in stray.output
