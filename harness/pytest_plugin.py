@@ -74,6 +74,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--hyperv-no-tls", action="store_true", help="live: plain HTTP WinRM (default on port 5985)"
     )
     group.addoption("--hyperv-insecure", action="store_true", help="live: do not validate the TLS certificate")
+    group.addoption(
+        "--hyperv-cluster", action="store_true", help="live: a failover cluster node (revert via the cluster)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -137,6 +140,7 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
             "port": opt("--hyperv-port"),
             "ssl": False if opt("--hyperv-no-tls") else None,  # None: by the port (5985 is HTTP)
             "cert_validation": not opt("--hyperv-insecure"),
+            "clustered": opt("--hyperv-cluster"),
         },
     )
 
