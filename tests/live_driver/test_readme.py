@@ -93,8 +93,16 @@ def test_the_live_section_lists_the_commands_it_promises() -> None:
     ]
 
 
+def private_network() -> bool:
+    """Root with ``unshare`` and ``ip``, allowed to make a network namespace."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run(["unshare", "--net", "ip", "link", "set", "lo", "up"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs root and unshare")
+@pytest.mark.skipif(not private_network(), reason="needs root, unshare and ip for a private network namespace")
 def test_every_live_command_of_the_readme_works_as_printed(tmp_path: Path) -> None:
     commands = live_section()
     install, rest = commands[0], commands[1:]
