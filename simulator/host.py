@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from harness.drivers import (
@@ -40,52 +40,12 @@ from simulator.disks import (
     STORAGE_ROOT,
     VHDX_BASE_BYTES,
     DiskFile,
-    PrimaryStorage,
 )
+from simulator.tree import Checkpoint, ExportRecord, TreeStorage, VirtualMachine
 
 STATE_VERSION = 1
 
 _BUSY = "The operation cannot be performed while the object is in its current state."
-
-
-@dataclass
-class Checkpoint:
-    """A checkpoint: ``disks`` maps volume uuid to the file it froze."""
-
-    name: str
-    parent: str | None
-    memory: bool
-    disks: dict[str, str]
-    memory_mib: int
-    cpus: int
-    boot_id: int
-
-
-@dataclass
-class VirtualMachine:
-    """A registered VM. ``disks`` maps volume uuid to its leaf, in attach order;
-    ``checkpoints`` is in creation order."""
-
-    name: str
-    power_state: PowerState
-    memory_mib: int
-    cpus: int
-    disks: dict[str, str]
-    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
-    current: str | None = None
-
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> VirtualMachine:
-        cps = {n: Checkpoint(**c) for n, c in d["checkpoints"].items()}
-        return VirtualMachine(**{**d, "power_state": PowerState(d["power_state"]), "checkpoints": cps})
-
-
-@dataclass
-class ExportRecord:
-    """An export: the registration as it was, and a copy of every file of its tree."""
-
-    vm: VirtualMachine
-    files: dict[str, DiskFile]
 
 
 def _not_found_vm(name: str) -> ObjectNotFound:
@@ -96,12 +56,11 @@ def _busy(name: str, state: PowerState | str) -> InvalidState:
     return InvalidState(f"'{name}' ({state}): {_BUSY}")
 
 
-class HyperVHost(PrimaryStorage):
+class HyperVHost(TreeStorage):
     """One Hyper-V host and its primary storage."""
 
     def __init__(self, storage_root: str = STORAGE_ROOT) -> None:
         super().__init__(storage_root)
-        self.vms: dict[str, VirtualMachine] = {}
         self.exports: dict[str, ExportRecord] = {}
         self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
         self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
@@ -113,13 +72,8 @@ class HyperVHost(PrimaryStorage):
         self.merge_mode = "live"
         self.merge_on_power_off = True
         self.pending: dict[str, list[str]] = {}
-        self.bytes_merged = 0
         self.bytes_exported = 0
         self.bytes_imported = 0
-        # A derived index beside the dependants one (never persisted; ``from_dict`` rebuilds
-        # both): path -> registered VM name -> how many entries of that VM's ``disks`` and
-        # checkpoints' ``disks`` name the path, kept wherever those change.
-        self._holders: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -557,106 +511,3 @@ class HyperVHost(PrimaryStorage):
                 out[d.volume_uuid] = d.path
             self.owners[d.volume_uuid] = name
         return out
-
-    # -- the holders index and the merge rules: every change to ``vms``, a registered VM's
-    # -- ``disks`` or a checkpoint's ``disks`` goes through these
-
-    def _reindex(self) -> None:
-        """Rebuild the indexes from the state (after loading it)."""
-        super()._reindex()
-        self._holders = {}
-        for n, vm in self.vms.items():
-            self._hold(n, self._vm_paths(vm))
-
-    @staticmethod
-    def _vm_paths(vm: VirtualMachine) -> list[str]:
-        return [*vm.disks.values(), *(p for c in vm.checkpoints.values() for p in c.disks.values())]
-
-    def _register(self, vm: VirtualMachine, name: str | None = None) -> None:
-        name = vm.name if name is None else name
-        self.vms[name] = vm
-        self._hold(name, self._vm_paths(vm))
-
-    def _unregister(self, name: str) -> None:
-        self._release(name, self._vm_paths(self.vms.pop(name)))
-
-    def _set_disk(self, vm_name: str, mapping: dict[str, str], vol: str, path: str) -> None:
-        """``mapping[vol] = path`` for a mapping of the registered VM ``vm_name``."""
-        old = mapping.get(vol)
-        mapping[vol] = path
-        if old is not None:
-            self._release(vm_name, (old,))
-        self._hold(vm_name, (path,))
-
-    def _hold(self, vm_name: str, paths: Iterable[str]) -> None:
-        for p in paths:
-            held = self._holders.get(p)
-            if held is None:
-                self._holders[p] = {vm_name: 1}
-            else:
-                held[vm_name] = held.get(vm_name, 0) + 1
-
-    def _release(self, vm_name: str, paths: Iterable[str]) -> None:
-        for p in paths:
-            held = self._holders[p]
-            n = held[vm_name] - 1
-            if n:
-                held[vm_name] = n
-            else:
-                del held[vm_name]
-                if not held:
-                    del self._holders[p]
-
-    def _protected(self, path: str) -> bool:
-        """A file some VM runs on or some checkpoint froze."""
-        return path in self._holders
-
-    def _remove(self, path: str) -> int:
-        """Delete an unused file, then let its parent collapse. Returns bytes merged."""
-        parent = self._drop_file(path).parent
-        return self._collapse(parent) if parent else 0
-
-    def _collapse(self, path: str) -> int:
-        """An unprotected file that lost a dependant: delete it if unused, merge it if only
-        one file still depends on it, keep it otherwise."""
-        f = self.disk_files[path]
-        if self._protected(path):
-            return 0
-        deps = self._dependants(path)
-        if not deps:
-            return self._remove(path) if f.parent else 0
-        if len(deps) == 1:
-            return self._merge(deps[0], path)
-        return 0
-
-    def _merge(self, child: str, parent: str) -> int:
-        """Merge ``child`` into ``parent``; the parent takes the child's place everywhere."""
-        g, f = self.disk_files[child], self.disk_files[parent]
-        overlap = len(g.blocks.keys() & f.blocks.keys())
-        f.bytes += max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES)
-        f.blocks.update(g.blocks)
-        for grandchild in self._children.pop(child, ()):
-            self.disk_files[grandchild].parent = parent
-            self._children.setdefault(parent, {})[grandchild] = None
-        held = self._holders.pop(child, {})
-        for vm_name, n in held.items():
-            vm = self.vms[vm_name]
-            for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
-                if child not in mapping.values():  # the common case, checked in C
-                    continue
-                for vol, p in mapping.items():
-                    if p == child:
-                        mapping[vol] = parent
-            into = self._holders.setdefault(parent, {})
-            into[vm_name] = into.get(vm_name, 0) + n
-        self._drop_file(child)
-        self.bytes_merged += g.bytes
-        return g.bytes
-
-    def _tree_files(self, vm: VirtualMachine) -> list[str]:
-        roots = list(vm.disks.values()) + [p for c in vm.checkpoints.values() for p in c.disks.values()]
-        seen: dict[str, None] = {}
-        for r in roots:
-            for p in self.chain(r):
-                seen.setdefault(p)
-        return list(seen)
