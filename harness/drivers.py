@@ -449,6 +449,9 @@ class Capabilities:
         production_checkpoints: quiesced disk-only checkpoints of running VMs.
         clustered: the host is a failover cluster and its VMs are clustered roles: revert
             and save go ``through_cluster``.
+        deferred_merges: the host keeps a deleted checkpoint's AVHDX until the VM is shut
+            down, turned off or saved (2008 R2): an export taken while the VM runs would
+            copy the unmerged chain, so a stop exports after the power-off.
     """
 
     guest_data: bool = False
@@ -456,6 +459,7 @@ class Capabilities:
     simulated_time: bool = False
     production_checkpoints: bool = True
     clustered: bool = False
+    deferred_merges: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

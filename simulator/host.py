@@ -150,10 +150,14 @@ class HyperVHost(TreeStorage):
     def merge_pending(self, name: str) -> int:
         """Merge the AVHDX of the VM's deleted checkpoints that waited (deferred mode);
         returns the bytes merged."""
-        merged = 0
-        for path in self.pending.pop(name, []):
-            if path in self.disk_files:
-                merged += self._collapse(path)
+        waiting, merged, progress = self.pending.pop(name, []), 0, True
+        while progress:  # a file that absorbed its child may now merge with the next one
+            progress = False
+            for path in waiting:
+                if path in self.disk_files and not self._protected(path) and len(self._dependants(path)) <= 1:
+                    files = len(self.disk_files)
+                    merged += self._collapse(path)
+                    progress = progress or len(self.disk_files) < files
         return merged
 
     def pending_bytes(self, name: str) -> int:

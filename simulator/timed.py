@@ -38,7 +38,7 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import simpy
@@ -170,6 +170,7 @@ class TimedHost:
         self.host_epoch = self.storage_epoch = 0
         if costs.merge_mode == "deferred":  # the state keeps the files; this host times their merge
             self.state.merge_mode, self.state.merge_on_power_off = "deferred", False
+            self.capabilities = replace(type(self).capabilities, deferred_merges=True)
         self.write_bps: dict[str, float] = {}
         self.stats: Counter[str] = Counter()
         self.on_reconnect: list[Callable[[TimedHost], None]] = []
@@ -208,8 +209,7 @@ class TimedHost:
         return self.costs.read_latency(self.depth(vm))
 
     @property
-    def deferred(self) -> dict[str, int]:
-        """VM -> bytes of deleted checkpoints' AVHDX still waiting for their merge (2008 R2)."""
+    def deferred(self) -> dict[str, int]:  # VM -> bytes of deleted checkpoints' AVHDX still waiting to merge
         return {vm: n for vm in self.state.pending if (n := self.state.pending_bytes(vm)) > 0}
 
     def used_bytes(self) -> int:
@@ -332,6 +332,8 @@ class TimedHost:
         if isinstance(c, DeleteVMSnapshot):
             return (yield from self._delete(c, epoch))
         if isinstance(c, ExportVM):
+            if name in self._merging:  # an off VM's deferred merge finishes before its export
+                yield self._merging[name]
             nbytes = self.export_bytes(name)
             if self.on_export is not None:
                 self.on_export(self, c)
@@ -488,8 +490,7 @@ class TimedHost:
         if not self.storage_up or self.storage_epoch != epoch[1]:
             raise StorageUnavailable(f"The primary storage of '{self.name}' failed during the operation.")
 
-    def _merge_offline(self, name: str) -> None:
-        """Start the offline merge of what waited, unless one runs already."""
+    def _merge_offline(self, name: str) -> None:  # start the offline merge of what waited, once
         if self.state.pending_bytes(name) and name not in self._merging:
             self._merging[name] = self.env.process(self._offline_merge(name))
 
@@ -567,10 +568,9 @@ class Fleet:
     """Several timed hosts behind one ``execute``: a VM lives on the host it was deployed
     to (round robin); an inventory merges every reachable host's."""
 
-    capabilities = TimedHost.capabilities
-
     def __init__(self, hosts: Iterable[TimedHost]) -> None:
         self.hosts = list(hosts)
+        self.capabilities = self.hosts[0].capabilities if self.hosts else TimedHost.capabilities
         self.placement: dict[str, TimedHost] = {}
         self._next = 0
 

@@ -164,7 +164,12 @@ class Manager:
 
     def stop_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_stop(self.uow_factory, caller, vm_uuid)
-        return self._vm_job(caller, "stopVirtualMachine", vm, lambda: vms.stop(self.uow_factory, vm.id))
+        return self._vm_job(
+            caller,
+            "stopVirtualMachine",
+            vm,
+            lambda: vms.stop(self.uow_factory, vm.id, not self.capabilities.deferred_merges),
+        )
 
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid)

@@ -285,7 +285,7 @@ class Simulation:
             except CloudError:
                 self.failures["stop.refused"] += 1
                 return
-            yield from self.workflow("stop", vms.stop(self.uow, vm.id))
+            yield from self.workflow("stop", vms.stop(self.uow, vm.id, not self.fleet.capabilities.deferred_merges))
             yield self.env.timeout(self.sc.workload.stopped_s)
         try:
             vms.check_start(self.uow, self.admin, vm.uuid)

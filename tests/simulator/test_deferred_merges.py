@@ -111,3 +111,22 @@ def test_the_scenario_measures_the_storage_lingering_files_hold() -> None:
     assert deferred["storage"]["peak_used_bytes"] > live["storage"]["peak_used_bytes"]
     assert deferred["chain_depth"]["mean"] > live["chain_depth"]["mean"]
     assert deferred["invariants"]["ok"] and live["invariants"]["ok"]
+
+
+def test_a_run_of_waiting_files_merges_into_one_at_power_off() -> None:
+    """Three deleted checkpoints in a row: each file that absorbed its child merges on."""
+    host = deferred_host()
+    host.deploy(VM.name, 512, 1, [ROOT], True)
+    for i, name in enumerate("ABC"):
+        host.write(VM.name, f"k{i}", name)
+        host.checkpoint(VM.name, name, memory=False, quiesce=False)
+    host.write(VM.name, "k3", "leaf")
+    for name in "ABC":
+        host.delete_checkpoint(VM.name, name)
+    leaf = host.vm(VM.name).disks[ROOT.volume_uuid]
+    assert len(host.chain(leaf)) == 4  # base, A's, B's and C's files still under the leaf
+    host.power_off(VM.name)
+    leaf = host.vm(VM.name).disks[ROOT.volume_uuid]
+    assert len(host.chain(leaf)) == 1 and host.files() == [leaf]  # all merged into the base
+    host.start(VM.name)
+    assert [host.read(VM.name, f"k{i}") for i in range(4)] == ["A", "B", "C", "leaf"]
