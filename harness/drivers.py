@@ -113,9 +113,13 @@ class RegisterVM(Command):
 
 @dataclass(frozen=True, slots=True)
 class ImportVM(Command):
-    """Register the VM from its export (``Import-VM -Register``), checkpoint tree included,
-    attached to ``disks`` (the live active files) and sized to ``memory_mib``/``cpus``.
-    The VM comes back Off. Errors: :class:`ObjectNotFound` when there is no export."""
+    """Register the VM from its export in place (``Import-VM -Register``: nothing copied,
+    the VM keeps its Id), checkpoint tree included, attached to ``disks`` (the live active
+    files: a drive the export names an older file for is pointed at the live one) and sized
+    to ``memory_mib``/``cpus``. Never ``Import-VM -Copy``: that would bring back the disks as
+    of the export, losing later writes, or fail on the live files in its way. The VM comes
+    back Off. Errors: :class:`ObjectNotFound` when there is no export, :class:`InvalidState`
+    when a VM of that name is registered or a disk is in use by another VM."""
 
     memory_mib: int
     cpus: int
@@ -137,6 +141,21 @@ class PowerOffVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class SaveVM(Command):
+    """Save a running VM's memory to disk (``Save-VM``); it stays registered, Saved, and a
+    :class:`StartVM` resumes it. On a host that defers merges (2008 R2) this is one of the
+    three moments the AVHDX of deleted checkpoints merge ("until the virtual machine is shut
+    down, turned off, or put into a saved state"), the only one that keeps the guest's
+    memory; the answer's volumes show the chains after it. ``through_cluster``: a clustered
+    VM is saved by the cluster service (``Stop-ClusterGroup`` of its role, whose offline
+    action saves it), never ``Save-VM`` behind the cluster's back, which the cluster takes
+    for a role failure (:class:`RevertToVMSnapshot`). Answer: :class:`VMAnswer` (Saved).
+    Errors: :class:`ObjectNotFound`, :class:`InvalidState` when the VM is not Running."""
+
+    through_cluster: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class UnregisterVM(Command):
     """Remove the VM's registration (``Remove-VM``). Disk files stay; the checkpoint tree is
     discarded (its AVHDX files stay on storage as orphans). Answer: :class:`UnregisterAnswer`
@@ -152,6 +171,20 @@ class DestroyVM(Command):
 class ExportVM(Command):
     """Export the registered VM with its whole checkpoint tree, replacing any older export
     (``Export-VM``). Answer: :class:`ExportAnswer` with the bytes copied."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReclaimStorage(Command):
+    """Delete the checkpoint storage nothing needs any more ("remove a snapshot and delete
+    any associated storage"): the VM's export, and, while the VM is not registered, every
+    file of the volumes in ``disks`` that is not on the chain of its active file
+    (``disk.path``; a volume without one is left alone), such as the branch AVHDX an
+    unregister orphaned. Files of other volumes, and a registered VM's tree, are never
+    touched. The manager sends it when a VM has no snapshot the host must keep: after its
+    last snapshot goes, or after it is unregistered without an export. Nothing to delete is
+    not an error. Answer: :class:`ReclaimAnswer`."""
+
+    disks: tuple[DiskSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,16 +211,31 @@ class RevertToVMSnapshot(Command):
     """Apply the checkpoint (``Restore-VMSnapshot``). A checkpoint with memory leaves the VM
     Saved and the driver starts it (answer: Running); one without leaves it Off. The
     checkpoint becomes current; the abandoned leaf is discarded unless something depends on
-    it. Answer: :class:`SnapshotAnswer`. Errors: :class:`ObjectNotFound`, :class:`InvalidState`."""
+    it. Answer: :class:`SnapshotAnswer`. Errors: :class:`ObjectNotFound`, :class:`InvalidState`.
+
+    ``through_cluster`` (a clustered VM, ``capabilities.clustered``): the Hyper-V VSS writer
+    and the VM cmdlets ignore the cluster, which takes a VM that turns Saved or Off behind
+    its back for a failed role and fails it over to another node (spec, "Failover
+    Clustering and Hyper-V VSS"). So the revert goes through the cluster service: the
+    role's resources are taken offline (``Stop-ClusterGroup``: the cluster saves or stops
+    the VM), the checkpoint restored, the role brought online again (``Start-ClusterGroup``,
+    resuming a memory checkpoint's state on the owner node). A manager sends it set for
+    every VM of a clustered host; a revert without it on a clustered VM is the spec's
+    failure case and the host answers with what the failover left.
+    """
 
     snapshot: SnapshotRef
+    through_cluster: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class DeleteVMSnapshot(Command):
     """Delete the checkpoint (``Remove-VMSnapshot``) and wait for its merge. Its AVHDX is
-    merged into the chain, or kept when two or more files depend on it. If it was current,
-    its parent becomes current. Answer: :class:`SnapshotAnswer` with the new active paths.
+    merged into the chain, or kept when two or more files depend on it; on a host that
+    defers merges (2008 R2) a running or saved VM keeps it in the chain until it is shut
+    down, turned off or saved (:class:`SaveVM`), and the answer's chain sizes say so. If it
+    was current, its parent becomes current. Answer: :class:`SnapshotAnswer` with the new
+    active paths.
     Errors: :class:`ObjectNotFound` when no such checkpoint exists."""
 
     snapshot: SnapshotRef
@@ -285,6 +333,14 @@ class ExportAnswer(Answer):
 
 
 @dataclass(frozen=True, slots=True)
+class ReclaimAnswer(Answer):
+    """What :class:`ReclaimStorage` deleted: bytes freed and the disk files removed."""
+
+    bytes_freed: int
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class VolumeSnapshotAnswer(Answer):
     bytes_copied: int
 
@@ -303,8 +359,15 @@ class CheckpointInfo:
 
 @dataclass(frozen=True, slots=True)
 class VMInventory:
-    """``ip_addresses``: the addresses the host reports for the VM's network adapters
-    (``Get-VMNetworkAdapter``'s ``IPAddresses``), default NIC first; empty when unknown."""
+    """A registered VM as the host reports it. ``ip_addresses``: the addresses the host
+    reports for the VM's network adapters (``Get-VMNetworkAdapter``'s ``IPAddresses``),
+    default NIC first; empty when unknown. ``owner_node``: on a failover cluster, the
+    node that owns the VM's role now (a failover moves it; the VM keeps its name, disks and
+    checkpoints on Cluster Shared Volumes); ``role_pending``: the role is failing over right
+    now (Off only until it is online on another node). ``merge_pending``: deleted checkpoints' AVHDX
+    still in the chain, waiting for a shut-down, turn-off or save (a host that defers
+    merges); ``volumes`` then show the chain as it really is, lingering files included.
+    A pending merge is not drift: the tree (``checkpoints``) no longer has those checkpoints."""
 
     name: str
     power_state: PowerState
@@ -312,6 +375,9 @@ class VMInventory:
     checkpoints: tuple[CheckpointInfo, ...]
     volumes: tuple[VolumeState, ...]
     ip_addresses: tuple[str, ...] = ()
+    merge_pending: bool = False
+    owner_node: str | None = None
+    role_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -390,12 +456,19 @@ class Capabilities:
         fault_injection: faults can be planned (simulator only).
         simulated_time: commands take SimPy time rather than wall time.
         production_checkpoints: quiesced disk-only checkpoints of running VMs.
+        clustered: the host is a failover cluster and its VMs are clustered roles: revert
+            and save go ``through_cluster``.
+        deferred_merges: the host keeps a deleted checkpoint's AVHDX until the VM is shut
+            down, turned off or saved (2008 R2): an export taken while the VM runs would
+            copy the unmerged chain, so a stop exports after the power-off.
     """
 
     guest_data: bool = False
     fault_injection: bool = False
     simulated_time: bool = False
     production_checkpoints: bool = True
+    clustered: bool = False
+    deferred_merges: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -63,8 +63,10 @@ LIVE_DRIVER_MISSING = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("hvsnap", "hvsnap backend (features and tests)")
     group.addoption("--driver", default="sim", choices=("sim", "live"), help="host backend (default: sim)")
-    group.addoption("--hyperv-host", help="live: the Hyper-V host's name or address")
-    group.addoption("--hyperv-user", help="live: the account to connect as (DOMAIN\\user)")
+    group.addoption("--hyperv-host", help="live: the Hyper-V host's name or address, HOST or HOST:PORT")
+    group.addoption(
+        "--hyperv-user", help="live: the account to connect as (DOMAIN\\user; default: $HVSNAP_HYPERV_USERNAME)"
+    )
     group.addoption("--hyperv-password", help="live: its password (default: $HVSNAP_HYPERV_PASSWORD)")
     group.addoption(
         "--hyperv-auth",
@@ -73,11 +75,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="live: WinRM authentication (default: negotiate)",
     )
     group.addoption("--hyperv-port", type=int, help="live: WinRM port (default: 5986 with TLS, 5985 without)")
-    group.addoption("--hyperv-no-tls", action="store_true", help="live: plain HTTP WinRM")
+    group.addoption(
+        "--hyperv-no-tls", action="store_true", help="live: plain HTTP WinRM (default on port 5985)"
+    )
     group.addoption("--hyperv-insecure", action="store_true", help="live: do not validate the TLS certificate")
     group.addoption("--guest-port", type=int, help="live: the guests answer SSH on this port (@guest-data runs)")
     group.addoption("--guest-user", default="root", help="live: the guests' SSH user (default: root)")
     group.addoption("--guest-password", help="live: the guests' SSH password (default: $HVSNAP_GUEST_PASSWORD)")
+    group.addoption(
+        "--hyperv-cluster", action="store_true", help="live: a failover cluster node (revert via the cluster)"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -175,7 +182,6 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
     port = opt("--guest-port")
     password = opt("--guest-password") or os.environ.get("HVSNAP_GUEST_PASSWORD", "")
     access = GuestAccess(int(port), opt("--guest-user"), password) if port else None
-    tls = not opt("--hyperv-no-tls")
     return Backend(
         "live",
         {
@@ -183,9 +189,10 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
             "username": opt("--hyperv-user"),
             "password": opt("--hyperv-password"),
             "auth": opt("--hyperv-auth"),
-            "port": opt("--hyperv-port") or (5986 if tls else 5985),
-            "ssl": tls,
+            "port": opt("--hyperv-port"),
+            "ssl": False if opt("--hyperv-no-tls") else None,  # None: by the port (5985 is HTTP)
             "cert_validation": not opt("--hyperv-insecure"),
+            "clustered": opt("--hyperv-cluster"),
         },
         guests=access,
     )

@@ -26,6 +26,7 @@ def run_checks(host: str, **config: Any) -> list[Check]:
     from live_driver.wire import Invocation, cmd
 
     session = Session(host, **config)
+    host = session.host  # without a ":port" it carried
     checks: list[Check] = []
     try:
         with socket.create_connection((host, session.port), timeout=5):
@@ -70,9 +71,11 @@ def host_group() -> None:
 
 @host_group.command("check")
 @click.argument("host")
-@click.option("--port", type=int, help="WinRM port (default 5986 with TLS, 5985 without)")
+@click.option("--port", type=int, help="WinRM port (or HOST:PORT; default 5986 with TLS, 5985 without)")
 @click.option("--auth", type=click.Choice(["negotiate", "kerberos", "ntlm", "credssp", "basic"]), default="negotiate")
-@click.option("--no-tls", is_flag=True, help="plain HTTP (message encryption still applies to NTLM/Kerberos)")
+@click.option(
+    "--no-tls", is_flag=True, help="plain HTTP, the default on port 5985 (NTLM/Kerberos still encrypt messages)"
+)
 @click.option(
     "--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="trust this CA for the host's certificate"
 )
@@ -103,7 +106,7 @@ def check(
         host,
         port=port,
         auth=auth,
-        ssl=not no_tls,
+        ssl=False if no_tls else None,
         cert_validation=ca_bundle or True,
         username=username,
         credentials_file=credentials_file,

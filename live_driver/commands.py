@@ -24,17 +24,17 @@ Choices a real host shares with the emulated one:
   ``FileSize`` over the differencing files from the leaf up to the base disk, walked one
   level per ``Get-VHD -Path <frontier>`` call.
 - Every cmdlet carries ``-ErrorAction Stop`` so any error terminates the pipeline.
+
+The steps plans share are in :mod:`live_driver.steps`; the plans that move a VM's files as a
+whole (export, import in place, reclaim, volume snapshots) in :mod:`live_driver.exports`.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from harness.drivers import (
-    Answer,
     AttachVolume,
     CheckpointInfo,
     Command,
@@ -44,229 +44,53 @@ from harness.drivers import (
     DeployVM,
     DestroyVM,
     DetachVolume,
-    DiskSpec,
-    ExportAnswer,
     ExportVM,
     GetInventory,
     ImportVM,
     InvalidState,
     Inventory,
     ObjectNotFound,
-    OperationFailed,
     OperationTimeout,
     PowerOffVM,
     PowerState,
+    ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
+    SaveVM,
     SnapshotAnswer,
     StartVM,
     UnregisterAnswer,
     UnregisterVM,
     VMAnswer,
     VMInventory,
-    VolumeSnapshotAnswer,
     VolumeState,
 )
-from live_driver.wire import SWITCH, Cmdlet, Int64, Invocation, PSObj, Sleep, cmd
-
-MIB = 2**20
-_BUSY_STATUS = {"MergingDisks", "DeletingSnapshot"}
-_MEMORY_STATES = {"Saved", "Running", "Paused"}
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """Where the driver keeps things on the host, and how it polls merges."""
-
-    storage_root: str = "C:\\ClusterStorage\\Volume1"
-    volume_snapshot_root: str = "C:\\ClusterStorage\\Volume1\\VolumeSnapshots"
-    merge_poll_seconds: float = 0.5
-    merge_timeout_seconds: float = 600.0
-
-    def folder(self, vm: str) -> str:
-        return f"{self.storage_root}\\{vm}"
-
-    def disk(self, vm: str, volume: str) -> str:
-        return f"{self.folder(vm)}\\{volume}.vhdx"
-
-    def export(self, vm: str) -> str:
-        return f"{self.folder(vm)}\\Export"
-
-
-@dataclass
-class Known:
-    """Checkpoints a driver has seen on its host: (VM, name) -> (Id, holds memory). Names
-    seen twice in one listing are left out, so an ambiguous name is always looked up (and
-    refused)."""
-
-    checkpoints: dict[tuple[str, str], tuple[uuid.UUID, bool]] = field(default_factory=dict)
-
-    def learn(self, objs: Iterable[PSObj], listing: bool = True) -> None:
-        """Record the VMSnapshot objects; a ``listing`` is every checkpoint of its VMs."""
-        snaps = of(list(objs), "VMSnapshot")
-        seen: dict[tuple[str, str], int] = {}
-        for snap in snaps:
-            key = (str(snap["VMName"]), str(snap["Name"]))
-            seen[key] = seen.get(key, 0) + 1
-            self.checkpoints[key] = (snap["Id"], str(snap["State"]) in _MEMORY_STATES)
-        for key, count in seen.items():
-            if count > 1:
-                del self.checkpoints[key]
-        if listing:  # what a listing no longer shows is gone
-            vms = {vm for vm, _ in seen}
-            for key in [k for k in self.checkpoints if k[0] in vms and k not in seen]:
-                del self.checkpoints[key]
-
-    def forget(self, vm: str, name: str | None = None) -> None:
-        for key in [k for k in self.checkpoints if k[0] == vm and name in (None, k[1])]:
-            del self.checkpoints[key]
-
-
-Step = Invocation | Sleep
-Statement = Cmdlet | Sequence[Cmdlet]
-Plan = Generator[Step, list[PSObj], Answer]
-Sub = Generator[Step, list[PSObj], Any]
-
-
-def run(*statements: Statement, readonly: bool = False) -> Sub:
-    stmts = tuple((s,) if isinstance(s, Cmdlet) else tuple(s) for s in statements)
-    return (yield Invocation(stmts, readonly))
-
-
-def volume_of(path: str) -> str:
-    """The volume uuid a disk file belongs to, from its name."""
-    leaf = path.rsplit("\\", 1)[-1].rsplit(".", 1)[0]
-    return leaf.split("_", 1)[0]
-
-
-def power(vm: PSObj) -> PowerState:
-    state = str(vm["State"])
-    try:
-        return PowerState(state)
-    except ValueError:
-        raise InvalidState(f"'{vm['Name']}' is in state {state}: {_busy_text()}") from None
-
-
-def _busy_text() -> str:
-    return "The operation cannot be performed while the object is in its current state."
-
-
-def of(objs: Sequence[PSObj], short: str) -> list[PSObj]:
-    return [o for o in objs if isinstance(o, PSObj) and o.is_a(short)]
-
-
-def one(objs: Sequence[PSObj], short: str) -> PSObj:
-    found = of(objs, short)
-    if not found:
-        raise OperationFailed(f"the host returned no {short}")
-    return found[-1]  # the latest read: New-VM also returns the VM, as it was
-
-
-# --------------------------------------------------------------------------- shared steps
-
-
-def chain_files(leaves: Sequence[str], known: Sequence[PSObj] = ()) -> Sub:
-    """Path -> (parent path or None, file size) for every file on the leaves' chains;
-    ``known`` VHD objects (already read) spare their round trips."""
-    files: dict[str, tuple[str | None, int]] = {}
-
-    def learn(vhds: Sequence[PSObj]) -> None:
-        for vhd in of(vhds, "VirtualHardDisk"):
-            files[str(vhd["Path"])] = (str(vhd.get("ParentPath") or "") or None, int(vhd["FileSize"]))
-
-    learn(known)
-    frontier = sorted({leaf for leaf in leaves if leaf not in files})
-    while True:
-        learn((yield from run(cmd("Get-VHD", Path=tuple(frontier)), readonly=True)) if frontier else [])
-        frontier = sorted({p for leaf in leaves for p in chain_parents(files, leaf) if p not in files})
-        if not frontier:
-            return files
-
-
-def chain_parents(files: Mapping[str, tuple[str | None, int]], leaf: str) -> list[str]:
-    """The first missing link of ``leaf``'s chain, if any."""
-    cur: str | None = leaf
-    seen: set[str] = set()
-    while cur is not None and cur in files and cur not in seen:
-        seen.add(cur)
-        cur = files[cur][0]
-    return [cur] if cur is not None and cur not in seen else []
-
-
-def chain(files: Mapping[str, tuple[str | None, int]], leaf: str) -> list[str]:
-    out, cur = [], leaf
-    while cur in files and cur not in out:
-        out.append(cur)
-        cur = files[cur][0] or ""
-    return out
-
-
-def volumes(drives: Sequence[PSObj], known: Sequence[PSObj] = ()) -> Sub:
-    leaves = [str(d["Path"]) for d in drives]
-    files = yield from chain_files(leaves, known)
-    return tuple(
-        VolumeState(volume_of(leaf), leaf, sum(files[p][1] for p in chain(files, leaf) if files[p][0]))
-        for leaf in leaves
-    )
-
-
-def vm_reads(name: str, layout: Layout, vm: bool = True) -> list[Statement]:
-    """The VM (unless a cmdlet before passes it through), its drives, and every disk file
-    in its folder (``Get-ChildItem | Get-VHD``: the chains, in the same round trip)."""
-    return [
-        *([cmd("Get-VM", Name=name)] if vm else []),
-        cmd("Get-VMHardDiskDrive", VMName=name),
-        (cmd("Get-ChildItem", LiteralPath=layout.folder(name), File=SWITCH), cmd("Get-VHD")),
-    ]
-
-
-def start_vm(name: str) -> Cmdlet:
-    """Start-VM, passing the started VM through (it spares a Get-VM)."""
-    return cmd("Start-VM", Name=name, Passthru=SWITCH)
-
-
-def vm_answer(objs: Sequence[PSObj]) -> Sub:
-    vm = one(objs, "VirtualMachine")
-    return VMAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
-
-
-def absent(name: str) -> Sub:
-    try:
-        yield from run(cmd("Get-VM", Name=name), readonly=True)
-    except ObjectNotFound:
-        return
-    raise InvalidState(f"A virtual machine with name '{name}' is already registered.")
-
-
-def find_checkpoint(vm: str, name: str, known: Known) -> Sub:
-    snaps = list(of((yield from run(cmd("Get-VMSnapshot", VMName=vm), readonly=True)), "VMSnapshot"))
-    known.learn(snaps)
-    matches = [s for s in snaps if s["Name"] == name]
-    if not matches:
-        raise ObjectNotFound(f"Unable to find a snapshot matching the given criteria: '{name}' of '{vm}'.")
-    if len(matches) > 1:
-        raise OperationFailed(f"{len(matches)} checkpoints of '{vm}' are named '{name}'; refusing to guess.")
-    return matches[0]
-
-
-def new_disks(vm: str, disks: Sequence[DiskSpec], layout: Layout) -> tuple[list[Cmdlet], list[str]]:
-    """New-VHD calls for the disks that have no file yet, and every disk's path."""
-    calls, paths = [], []
-    for d in disks:
-        path = d.path or layout.disk(vm, d.volume_uuid)
-        if d.path is None:
-            calls.append(cmd("New-VHD", Path=path, SizeBytes=Int64(d.size), Dynamic=SWITCH))
-        paths.append(path)
-    return calls, paths
-
-
-def define(vm: str, memory_mib: int, cpus: int, paths: Sequence[str]) -> list[Cmdlet]:
-    return [
-        cmd("New-VM", Name=vm, MemoryStartupBytes=Int64(memory_mib * MIB), Generation=2, NoVHD=SWITCH),
-        cmd("Set-VM", Name=vm, ProcessorCount=Int64(cpus)),
-        *(cmd("Add-VMHardDiskDrive", VMName=vm, Path=p) for p in paths),
-    ]
-
+from live_driver.exports import export, import_vm, reclaim, volume_snapshot
+from live_driver.steps import (
+    BUSY_STATUS,
+    MEMORY_STATES,
+    Known,
+    Layout,
+    Plan,
+    Statement,
+    absent,
+    busy_text,
+    by_id,
+    chain,
+    chain_files,
+    define,
+    new_disks,
+    of,
+    one,
+    power,
+    run,
+    start_vm,
+    vm_answer,
+    vm_reads,
+    volume_of,
+    volumes,
+)
+from live_driver.wire import SWITCH, Cmdlet, PSObj, Sleep, cmd
 
 # --------------------------------------------------------------------------- plans
 
@@ -307,26 +131,6 @@ def register(c: RegisterVM, layout: Layout, known: Known) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def import_vm(c: ImportVM, layout: Layout, known: Known) -> Plan:
-    name = c.vm.name
-    yield from absent(name)
-    export = layout.export(name)
-    try:
-        listing = yield from run(cmd("Get-ChildItem", LiteralPath=export, Recurse=SWITCH, File=SWITCH), readonly=True)
-    except ObjectNotFound:
-        raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.") from None
-    configs = [str(f["FullName"]) for f in of(listing, "FileInfo") if str(f["FullName"]).lower().endswith(".vmcx")]
-    if not configs:
-        raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
-    folder = layout.folder(name)
-    objs = yield from run(
-        cmd("Import-VM", Path=configs[0], Copy=SWITCH, VhdDestinationPath=folder, VirtualMachinePath=folder),
-        cmd("Set-VM", Name=name, ProcessorCount=Int64(c.cpus), MemoryStartupBytes=Int64(c.memory_mib * MIB)),
-        *vm_reads(name, layout),
-    )
-    return (yield from vm_answer(objs))
-
-
 def start(c: StartVM, layout: Layout, known: Known) -> Plan:
     objs = yield from run(start_vm(c.vm.name), *vm_reads(c.vm.name, layout, vm=False))
     return (yield from vm_answer(objs))
@@ -337,6 +141,15 @@ def power_off(c: PowerOffVM, layout: Layout, known: Known) -> Plan:
         cmd("Stop-VM", Name=c.vm.name, TurnOff=SWITCH, Force=SWITCH, Passthru=SWITCH),
         *vm_reads(c.vm.name, layout, vm=False),
     )
+    return (yield from vm_answer(objs))
+
+
+def save(c: SaveVM, layout: Layout, known: Known) -> Plan:
+    name = c.vm.name
+    if c.through_cluster and layout.clustered:  # the role's offline action saves the VM
+        objs = yield from run(cmd("Stop-ClusterGroup", Name=name), *vm_reads(name, layout))
+    else:
+        objs = yield from run(cmd("Save-VM", Name=name, Passthru=SWITCH), *vm_reads(name, layout, vm=False))
     return (yield from vm_answer(objs))
 
 
@@ -366,22 +179,6 @@ def destroy(c: DestroyVM, layout: Layout, known: Known) -> Plan:
     return VMAnswer(None)
 
 
-def export(c: ExportVM, layout: Layout, known: Known) -> Plan:
-    name, folder = c.vm.name, layout.export(c.vm.name)
-    objs = yield from run(cmd("Get-VM", Name=name), cmd("Test-Path", LiteralPath=(folder,)), readonly=True)
-    if True in objs:
-        yield from run(cmd("Remove-Item", LiteralPath=folder, Recurse=SWITCH, Force=SWITCH))
-    objs = yield from run(
-        cmd("Export-VM", Name=name, Path=folder),
-        cmd("Get-VMSnapshot", VMName=name),
-        cmd("Get-ChildItem", LiteralPath=folder, Recurse=SWITCH, File=SWITCH),
-    )
-    known.learn(objs)
-    copied = sum(int(f["Length"]) for f in of(objs, "FileInfo") if not str(f["Name"]).lower().endswith(".vmcx"))
-    names = tuple(str(s["Name"]) for s in sorted(of(objs, "VMSnapshot"), key=lambda s: str(s.get("CreationTime"))))
-    return ExportAnswer(copied, names)
-
-
 def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
     name, snap = c.vm.name, c.snapshot.name
     objs = yield from run(cmd("Get-VM", Name=name), cmd("Get-VMSnapshot", VMName=name), readonly=True)
@@ -390,7 +187,7 @@ def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
     if any(s["Name"] == snap for s in of(objs, "VMSnapshot")):
         raise InvalidState(f"A checkpoint named '{snap}' already exists for '{name}'.")
     if c.memory and power(vm) != PowerState.Running:
-        raise InvalidState(f"'{name}' ({power(vm)}): {_busy_text()}")
+        raise InvalidState(f"'{name}' ({power(vm)}): {busy_text()}")
     kind = "Standard" if c.memory else "ProductionOnly" if c.quiesce else "Production"
     retype = [] if str(vm.get("CheckpointType")) == kind else [cmd("Set-VM", Name=name, CheckpointType=kind)]
     objs = yield from run(
@@ -402,16 +199,26 @@ def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
     known.learn([taken], listing=False)
     vm = one(objs, "VirtualMachine")
     vols = yield from volumes(of(objs, "HardDiskDrive"), objs)
-    return SnapshotAnswer(power(vm), vols, memory=str(taken["State"]) in _MEMORY_STATES)
+    return SnapshotAnswer(power(vm), vols, memory=str(taken["State"]) in MEMORY_STATES)
 
 
 def revert(c: RevertToVMSnapshot, layout: Layout, known: Known) -> Plan:
     name = c.vm.name
+    # Through the cluster: its role offline first (the cluster saves the VM), and online again
+    # after a memory checkpoint (Start-ClusterGroup resumes it), never Start-VM behind its back.
+    cluster = c.through_cluster and layout.clustered
+    before = [cmd("Stop-ClusterGroup", Name=name)] if cluster else []
+    resume = (
+        [cmd("Start-ClusterGroup", Name=name), *vm_reads(name, layout)]
+        if cluster
+        else [start_vm(name), *vm_reads(name, layout, vm=False)]
+    )
 
     def then(memory: bool) -> list[Statement]:  # a memory checkpoint leaves the VM Saved: resume it
-        return [start_vm(name), *vm_reads(name, layout, vm=False)] if memory else vm_reads(name, layout)
+        return resume if memory else vm_reads(name, layout)
 
-    objs = yield from by_id(name, c.snapshot.name, known, cmd("Restore-VMSnapshot", Confirm=False), then)
+    restore = cmd("Restore-VMSnapshot", Confirm=False)
+    objs = yield from by_id(name, c.snapshot.name, known, restore, then, before)
     vm = one(objs, "VirtualMachine")
     return SnapshotAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
 
@@ -426,7 +233,7 @@ def delete_snapshot(c: DeleteVMSnapshot, layout: Layout, known: Known) -> Plan:
         vm = one(objs, "VirtualMachine")
         status = vm.get("OperationalStatus") or []
         status = {str(s) for s in (status if isinstance(status, list | tuple) else [status])}
-        if not status & _BUSY_STATUS:
+        if not status & BUSY_STATUS:
             break
         if waited >= layout.merge_timeout_seconds:
             raise OperationTimeout(f"'{name}' still merging after {waited:.0f} s")
@@ -467,22 +274,6 @@ def detach(c: DetachVolume, layout: Layout, known: Known) -> Plan:
     return (yield from vm_answer(objs))
 
 
-def volume_snapshot(c: CreateVolumeSnapshot, layout: Layout, known: Known) -> Plan:
-    leaf = None
-    try:
-        drives = of((yield from run(cmd("Get-VMHardDiskDrive", VMName=c.vm.name), readonly=True)), "HardDiskDrive")
-        leaf = next((str(d["Path"]) for d in drives if volume_of(str(d["Path"])) == c.disk.volume_uuid), None)
-    except ObjectNotFound:
-        pass
-    leaf = leaf or c.disk.path
-    if leaf is None:
-        raise ObjectNotFound(f"Hyper-V was unable to find a hard disk for volume '{c.disk.volume_uuid}'.")
-    files = yield from chain_files([leaf])
-    target = f"{layout.volume_snapshot_root}\\{c.disk.volume_uuid}\\{uuid.uuid4()}.vhdx"
-    yield from run(cmd("Convert-VHD", Path=leaf, DestinationPath=target, VHDType="Dynamic"))
-    return VolumeSnapshotAnswer(sum(files[p][1] for p in chain(files, leaf)))
-
-
 def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
     objs = yield from run(
         cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=layout.storage_root, Directory=SWITCH), readonly=True
@@ -497,7 +288,12 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
         reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
     if folders:
         reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
+    if layout.clustered:  # which node owns each VM role now (a failover moves it)
+        reads.append(cmd("Get-ClusterGroup"))
     details = (yield from run(*reads, readonly=True)) if reads else []
+    groups = of(details, "ClusterGroup")
+    owners = {str(g["Name"]): str(g["OwnerNode"]) for g in groups}
+    moving = {str(g["Name"]) for g in groups if str(g["State"]) in ("Pending", "Failed")}
     known.learn(details)
     flags = [o for o in details if isinstance(o, bool)]
     exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
@@ -516,12 +312,14 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
                 current=vm.get("ParentSnapshotName") or None,
                 checkpoints=tuple(
                     CheckpointInfo(
-                        str(s["Name"]), s.get("ParentSnapshotName") or None, str(s["State"]) in _MEMORY_STATES
+                        str(s["Name"]), s.get("ParentSnapshotName") or None, str(s["State"]) in MEMORY_STATES
                     )
                     for s in snaps
                 ),
                 volumes=tuple(v for d, v in zip(drives, vols, strict=True) if d["VMName"] == name),
                 ip_addresses=addresses(details, name),
+                owner_node=owners.get(name),
+                role_pending=name in moving,
             )
         )
     return Inventory(tuple(out), tuple(exported))
@@ -536,32 +334,17 @@ def addresses(objs: Sequence[PSObj], vm: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def by_id(vm: str, name: str, known: Known, act: Cmdlet, then: Callable[[bool], Sequence[Statement]]) -> Sub:
-    """``Get-VMSnapshot -Id | act``, then the statements ``then(memory)`` gives for the
-    checkpoint's memory flag: one round trip when the checkpoint is known, else after
-    finding it by name. Returns the objects the host returned."""
-    hit = known.checkpoints.get((vm, name))
-    if hit is not None:
-        try:
-            return (yield from run((cmd("Get-VMSnapshot", Id=hit[0]), act), *then(hit[1])))
-        except ObjectNotFound as err:
-            if "GetVMSnapshot" not in str(err):  # not the Id: something after it
-                raise
-            known.forget(vm, name)  # gone or replaced behind our back: look it up
-    snap = yield from find_checkpoint(vm, name, known)
-    memory = str(snap["State"]) in _MEMORY_STATES
-    return (yield from run((cmd("Get-VMSnapshot", Id=snap["Id"]), act), *then(memory)))
-
-
 PLANS: dict[type[Command], Any] = {
     DeployVM: deploy,
     RegisterVM: register,
     ImportVM: import_vm,
     StartVM: start,
     PowerOffVM: power_off,
+    SaveVM: save,
     UnregisterVM: unregister,
     DestroyVM: destroy,
     ExportVM: export,
+    ReclaimStorage: reclaim,
     CreateVMSnapshot: create_snapshot,
     RevertToVMSnapshot: revert,
     DeleteVMSnapshot: delete_snapshot,

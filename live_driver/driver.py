@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -46,6 +47,8 @@ _HRESULTS: dict[str, type[HostError]] = {
     "0x800706BA": HostUnreachable,  # RPC server unavailable (VMMS down)
 }
 _OPERATION_TIMEOUT_CATEGORY = 15
+_OBJECT_NOT_FOUND_CATEGORY = 13
+_CLUSTER_MODULE = "Microsoft.FailoverClusters.PowerShell"
 
 
 def classify(error: ErrorInfo) -> HostError:
@@ -57,6 +60,8 @@ def classify(error: ErrorInfo) -> HostError:
             return kind(text)
     if reason in _REASONS:
         return _REASONS[reason](text)
+    if _CLUSTER_MODULE in error.fq_error and error.category == _OBJECT_NOT_FOUND_CATEGORY:
+        return ObjectNotFound(text)  # FailoverClusters ids name the cmdlet, not a reason
     if error.category == _OPERATION_TIMEOUT_CATEGORY:
         return OperationTimeout(text)
     return OperationFailed(text)
@@ -69,14 +74,18 @@ class PowerShellHyperVDriver:
         host, port: the host's address (``host:port`` works too); the port defaults to 5986
             with ``ssl``, else 5985.
         auth: ``negotiate`` (default), ``kerberos``, ``ntlm``, ``credssp`` or ``basic``.
-        ssl: HTTPS (default). ``cert_validation`` is on; pass a CA bundle path to trust a
-            private CA. Never turn it off on a real host.
+        ssl: HTTPS; ``None`` (the default) follows the port (:func:`live_driver.session.address`:
+            5985 is plain HTTP, any other port HTTPS). ``cert_validation`` is on; pass a CA
+            bundle path to trust a private CA. Never turn it off on a real host.
         username, password, credentials_file: or ``HVSNAP_HYPERV_USERNAME``/``_PASSWORD``.
         configuration_name: the session configuration (a JEA endpoint's name).
         spn_host: the host's name for Kerberos (its SPN ``host/<spn_host>``) when ``host``
             is an address or an alias.
         storage_root: the folder on the host under which VM folders live.
         merge_poll_seconds, merge_timeout_seconds: how a delete waits for its merge.
+        clustered: the host is a failover cluster node and its VMs are clustered roles
+            (``capabilities.clustered``): reverts and saves sent ``through_cluster`` use the
+            FailoverClusters cmdlets, and the inventory names each role's owner node.
     """
 
     capabilities = Capabilities(guest_data=False, fault_injection=False, simulated_time=False)
@@ -87,7 +96,7 @@ class PowerShellHyperVDriver:
         port: int | None = None,
         *,
         auth: str = "negotiate",
-        ssl: bool = True,
+        ssl: bool | None = None,
         cert_validation: bool | str = True,
         username: str | None = None,
         password: str | None = None,
@@ -102,9 +111,8 @@ class PowerShellHyperVDriver:
         connection_timeout: float = 10,
         retries: int = 2,
         spn_host: str | None = None,
+        clustered: bool = False,
     ) -> None:
-        if (embedded := re.fullmatch(r"([^:\[\]]+):(\d+)", host)) is not None:
-            host, port = embedded.group(1), int(embedded.group(2))  # "host:port"
         self.session = Session(
             host,
             port,
@@ -126,7 +134,9 @@ class PowerShellHyperVDriver:
             volume_snapshot_root or f"{storage_root}\\VolumeSnapshots",
             merge_poll_seconds,
             merge_timeout_seconds,
+            clustered,
         )
+        self.capabilities = replace(type(self).capabilities, clustered=clustered)
         self.known = Known()  # checkpoint Ids seen on this host
         self._closed = False
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -103,6 +104,20 @@ def to_psobj(obj: Any) -> PSObj | Any:
     return PSObj(tuple(obj.types), props, str(obj))
 
 
+WINRM_HTTP_PORT, WINRM_HTTPS_PORT = 5985, 5986  # WinRM's default listeners (winrm quickconfig)
+
+
+def address(host: str, port: int | None = None, ssl: bool | None = None) -> tuple[str, int, bool]:
+    """(host, port, TLS) from ``host`` (or ``host:port``), ``port`` and ``ssl``. ``ssl``
+    None follows the port: 5985 is WinRM's HTTP listener, so it means plain HTTP (NTLM and
+    Kerberos still encrypt every message); any other port, or none (then 5986), HTTPS."""
+    if (embedded := re.fullmatch(r"([^:\[\]]+):(\d+)", host)) is not None:
+        host, port = embedded.group(1), int(embedded.group(2))
+    if ssl is None:
+        ssl = port != WINRM_HTTP_PORT
+    return host, port or (WINRM_HTTPS_PORT if ssl else WINRM_HTTP_PORT), ssl
+
+
 class Session:
     """A host's WinRM connection and runspace pool. Thread-safe: calls are serialised."""
 
@@ -112,7 +127,7 @@ class Session:
         port: int | None = None,
         *,
         auth: str = "negotiate",
-        ssl: bool = True,
+        ssl: bool | None = None,
         cert_validation: bool | str = True,
         username: str | None = None,
         password: str | None = None,
@@ -127,7 +142,8 @@ class Session:
     ) -> None:
         if auth not in AUTHS:
             raise ValueError(f"auth must be one of {', '.join(AUTHS)}")
-        self.host, self.port, self.auth, self.ssl = host, port or (5986 if ssl else 5985), auth, ssl
+        host, port, ssl = address(host, port, ssl)
+        self.host, self.port, self.auth, self.ssl = host, port, auth, ssl
         self.cert_validation = cert_validation
         self.configuration_name = configuration_name
         self.timeouts = (connection_timeout, operation_timeout, read_timeout)

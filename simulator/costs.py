@@ -70,8 +70,28 @@ class Costs:
         "hyperv.md §5.2 Export-VM = bytes / min(R_src, W_dst, net); no published MB/s (§5.1 [?]); "
         "assumption: export to primary storage at 200 MB/s (§5.1 saw 95 MB/s over a network)",
     )
-    import_mode: str = _p("register", "spec note + hyperv.md §4.6: exports kept on primary, imported in place")
-    import_copy_bps: float = _p(200 * MB, "assumption: Import-VM -Copy copies at the export bandwidth")
+    import_copy_bps: float = _p(
+        200 * MB,
+        "assumption: Import-VM copies at the export bandwidth (-Copy: every file; in place: files gone since export)",
+    )
+    # ---------------------------------------------------------------- failover clusters
+    node_failure_detect_s: float = _p(
+        5.0,
+        "Microsoft docs, failover cluster common properties (WS2012+ defaults): SameSubnetDelay 1000 ms x "
+        "SameSubnetThreshold 5 missed heartbeats before a node is declared down",
+    )
+    role_failure_detect_s: float = _p(
+        1.0, "assumption: the cluster's Virtual Machine resource sees its VM leave Running (VMMS events) within 1 s"
+    )
+    role_move_s: float = _p(
+        3.0, "assumption: moving a failed VM role to another node (arbitration, configuration on CSV): seconds"
+    )
+    group_offline_s: float = _p(
+        1.0, "assumption: Stop-/Start-ClusterGroup of a VM role adds about a second beyond the save or start"
+    )
+    guest_boot_s: float = _p(
+        30.0, "assumption: after a cold start the guest OS boots and its application serves again in ~30 s"
+    )
     # ---------------------------------------------------------------- shared storage
     storage_bps: float = _p(
         2000 * MB, "hyperv.md §5.2 SSD top figure 2000 MB/s: the volume's total throughput, shared by the host"
@@ -113,8 +133,6 @@ class Costs:
         typed = {k: type(getattr(self, k))(v) for k, v in overrides.items()}
         if typed.get("merge_mode", self.merge_mode) not in ("live", "deferred"):
             raise ValueError("merge_mode must be 'live' or 'deferred'")
-        if typed.get("import_mode", self.import_mode) not in ("register", "copy"):
-            raise ValueError("import_mode must be 'register' or 'copy'")
         return replace(self, **typed)
 
     @staticmethod

@@ -105,9 +105,12 @@ class PrimaryStorage:
         self._add_file(DiskFile(path, p.volume_uuid, parent, AVHDX_BASE_BYTES, p.size))
         return path
 
-    def _restore(self, copies: dict[str, DiskFile], needed: set[str]) -> tuple[int, dict[str, str]]:
+    def _restore(
+        self, copies: dict[str, DiskFile], needed: set[str], dry_run: bool = False
+    ) -> tuple[int, dict[str, str]]:
         """Make the ``needed`` files of ``copies`` (saved files by path, an export's) and their
-        ancestors present on storage. Returns (bytes restored, saved path -> live path)."""
+        ancestors present on storage. Returns (bytes restored, saved path -> live path);
+        ``dry_run`` only counts the bytes."""
         wanted: set[str] = set()
         for p in needed:
             cur: str | None = p
@@ -128,11 +131,14 @@ class PrimaryStorage:
             if live is not None and live.parent == parent and live.blocks == saved.blocks:
                 moved[p] = p
                 continue
+            restored += saved.bytes
+            if dry_run:
+                moved[p] = f"{p} (restored)"
+                continue
             ext = "avhdx" if saved.parent else "vhdx"
             path = p if live is None else self._fresh_path(saved, ext)
             self._add_file(DiskFile(path, saved.volume_uuid, parent, saved.bytes, saved.size, dict(saved.blocks)))
             moved[p] = path
-            restored += saved.bytes
         return restored, moved
 
     # -- the dependants index: every change to ``disk_files`` or a file's ``parent`` goes

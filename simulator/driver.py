@@ -42,8 +42,11 @@ from harness.drivers import (
     PowerOffVM,
     PowerState,
     ReadGuestData,
+    ReclaimAnswer,
+    ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
+    SaveVM,
     SnapshotAnswer,
     StartVM,
     UnregisterAnswer,
@@ -169,6 +172,7 @@ class SimulatedHyperVDriver:
             ImportVM: self._import,
             StartVM: self._start,
             PowerOffVM: self._power_off,
+            SaveVM: self._save,
             UnregisterVM: self._unregister,
             DestroyVM: self._destroy,
             ExportVM: self._export,
@@ -178,6 +182,7 @@ class SimulatedHyperVDriver:
             AttachVolume: self._attach,
             DetachVolume: self._detach,
             CreateVolumeSnapshot: self._volume_snapshot,
+            ReclaimStorage: self._reclaim,
             GetInventory: lambda _c: self.host.inventory(),
             WriteGuestData: self._write,
             ReadGuestData: self._read,
@@ -253,7 +258,13 @@ class SimulatedHyperVDriver:
         self.host.power_off(c.vm.name)
         return self._vm_answer(c.vm.name)
 
+    def _save(self, c: SaveVM) -> VMAnswer:
+        self.host.save(c.vm.name)
+        return self._vm_answer(c.vm.name)
+
     def _unregister(self, c: UnregisterVM) -> UnregisterAnswer:
+        if self.host.vm(c.vm.name).power_state == PowerState.Off:
+            self.host.merge_pending(c.vm.name)  # the answer's paths are after any deferred merge
         volumes = tuple(self.host.volumes(c.vm.name))
         lost = self.host.unregister(c.vm.name)
         return UnregisterAnswer(tuple(lost), volumes)
@@ -265,6 +276,10 @@ class SimulatedHyperVDriver:
     def _export(self, c: ExportVM) -> ExportAnswer:
         copied, checkpoints = self.host.export(c.vm.name)
         return ExportAnswer(copied, tuple(checkpoints))
+
+    def _reclaim(self, c: ReclaimStorage) -> ReclaimAnswer:
+        freed, removed = self.host.reclaim(c.vm.name, c.disks)
+        return ReclaimAnswer(freed, tuple(removed))
 
     def _create_snapshot(self, c: CreateVMSnapshot) -> SnapshotAnswer:
         memory = self.host.checkpoint(c.vm.name, c.snapshot.name, c.memory, c.quiesce)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from harness.drivers import (
@@ -40,53 +40,13 @@ from simulator.disks import (
     STORAGE_ROOT,
     VHDX_BASE_BYTES,
     DiskFile,
-    PrimaryStorage,
 )
 from simulator.guests.addresses import DEFAULT_GUEST_RANGE, checked, next_free
+from simulator.tree import Checkpoint, ExportRecord, TreeStorage, VirtualMachine
 
 STATE_VERSION = 1
 
 _BUSY = "The operation cannot be performed while the object is in its current state."
-
-
-@dataclass
-class Checkpoint:
-    """A checkpoint: ``disks`` maps volume uuid to the file it froze."""
-
-    name: str
-    parent: str | None
-    memory: bool
-    disks: dict[str, str]
-    memory_mib: int
-    cpus: int
-    boot_id: int
-
-
-@dataclass
-class VirtualMachine:
-    """A registered VM. ``disks`` maps volume uuid to its leaf, in attach order;
-    ``checkpoints`` is in creation order."""
-
-    name: str
-    power_state: PowerState
-    memory_mib: int
-    cpus: int
-    disks: dict[str, str]
-    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
-    current: str | None = None
-
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> VirtualMachine:
-        cps = {n: Checkpoint(**c) for n, c in d["checkpoints"].items()}
-        return VirtualMachine(**{**d, "power_state": PowerState(d["power_state"]), "checkpoints": cps})
-
-
-@dataclass
-class ExportRecord:
-    """An export: the registration as it was, and a copy of every file of its tree."""
-
-    vm: VirtualMachine
-    files: dict[str, DiskFile]
 
 
 class HostListener(Protocol):
@@ -108,12 +68,11 @@ def _busy(name: str, state: PowerState | str) -> InvalidState:
     return InvalidState(f"'{name}' ({state}): {_BUSY}")
 
 
-class HyperVHost(PrimaryStorage):
+class HyperVHost(TreeStorage):
     """One Hyper-V host and its primary storage."""
 
     def __init__(self, storage_root: str = STORAGE_ROOT) -> None:
         super().__init__(storage_root)
-        self.vms: dict[str, VirtualMachine] = {}
         self.exports: dict[str, ExportRecord] = {}
         self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
         self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
@@ -121,13 +80,15 @@ class HyperVHost(PrimaryStorage):
         self.guest_range = DEFAULT_GUEST_RANGE  # where addresses the manager does not name come from
         self.listeners: list[HostListener] = []  # never persisted
         self.vss_fails = False  # guests cannot quiesce: production checkpoints fail
-        self.bytes_merged = 0
+        # "live" (2012+): a deleted checkpoint's AVHDX merges at once. "deferred" (the 2008 R2
+        # host the spec describes): it stays in the chain until the VM is shut down, turned
+        # off or saved; ``pending`` names them per VM. ``merge_on_power_off`` False leaves
+        # the merge to a caller that times it (the timed host), via ``merge_pending``.
+        self.merge_mode = "live"
+        self.merge_on_power_off = True
+        self.pending: dict[str, list[str]] = {}
         self.bytes_exported = 0
         self.bytes_imported = 0
-        # A derived index beside the dependants one (never persisted; ``from_dict`` rebuilds
-        # both): path -> registered VM name -> how many entries of that VM's ``disks`` and
-        # checkpoints' ``disks`` name the path, kept wherever those change.
-        self._holders: dict[str, dict[str, int]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -163,6 +124,7 @@ class HyperVHost(PrimaryStorage):
                 checkpoints=tuple(CheckpointInfo(c.name, c.parent, c.memory) for c in vm.checkpoints.values()),
                 volumes=tuple(self.volumes(vm.name)),
                 ip_addresses=self.ip_addresses(vm.name),
+                merge_pending=self.pending_bytes(vm.name) > 0,
             )
             for vm in sorted(self.vms.values(), key=lambda v: v.name)
         )
@@ -211,6 +173,8 @@ class HyperVHost(PrimaryStorage):
 
     def power_off(self, name: str) -> None:
         self.vm(name).power_state = PowerState.Off
+        if self.merge_on_power_off:
+            self.merge_pending(name)
         self.power_changed(name)
 
     def power_changed(self, name: str) -> None:
@@ -219,11 +183,39 @@ class HyperVHost(PrimaryStorage):
         for listener in self.listeners:
             listener.power_changed(name)
 
+    def save(self, name: str) -> None:
+        """Save the running VM's memory (``Save-VM``): it ends Saved; deferred merges run."""
+        vm = self.vm(name)
+        if vm.power_state != PowerState.Running:
+            raise _busy(name, vm.power_state)
+        vm.power_state = PowerState.Saved
+        if self.merge_on_power_off:
+            self.merge_pending(name)
+        self.power_changed(name)
+
+    def merge_pending(self, name: str) -> int:
+        """Merge the AVHDX of the VM's deleted checkpoints that waited (deferred mode);
+        returns the bytes merged."""
+        waiting, merged, progress = self.pending.pop(name, []), 0, True
+        while progress:  # a file that absorbed its child may now merge with the next one
+            progress = False
+            for path in waiting:
+                if path in self.disk_files and not self._protected(path) and len(self._dependants(path)) <= 1:
+                    files = len(self.disk_files)
+                    merged += self._collapse(path)
+                    progress = progress or len(self.disk_files) < files
+        return merged
+
+    def pending_bytes(self, name: str) -> int:
+        """Bytes of the deleted checkpoints' files still waiting for their merge."""
+        return sum(self.disk_files[p].bytes for p in self.pending.get(name, ()) if p in self.disk_files)
+
     def unregister(self, name: str) -> list[str]:
         """Drop the registration; the checkpoint files stay as orphans. Returns the lost names."""
         vm = self.vm(name)
         if vm.power_state != PowerState.Off:
             raise _busy(name, vm.power_state)
+        self.merge_pending(name)  # an Off VM's deferred merges finish before it goes
         self._unregister(name)
         return list(vm.checkpoints)
 
@@ -233,6 +225,7 @@ class HyperVHost(PrimaryStorage):
         if name in self.vms:
             self._unregister(name)
         self.exports.pop(name, None)
+        self.pending.pop(name, None)
         volumes = {v for v, owner in self.owners.items() if owner == name}
         gone = [p for p, f in self.disk_files.items() if f.volume_uuid in volumes]
         for p in gone:
@@ -242,6 +235,31 @@ class HyperVHost(PrimaryStorage):
         self.boot_ids.pop(name, None)
         self.addresses.pop(name, None)
         return sorted(gone)
+
+    def reclaim(self, name: str, disks: Sequence[DiskSpec]) -> tuple[int, list[str]]:
+        """Delete the VM's export and, unless it is registered, every file of its volumes in
+        ``disks`` off the chain of that volume's active file. Returns (bytes freed, paths)."""
+        freed, removed = self.export_bytes(name), list[str]()
+        self.exports.pop(name, None)
+        if name in self.vms:
+            return freed, removed
+        for d in disks:
+            if d.path is None or d.path not in self.disk_files or self.owners.get(d.volume_uuid) != name:
+                continue
+            keep = set(self.chain(d.path))
+            for p in sorted(self.files(d.volume_uuid), key=lambda p: -len(self.chain(p))):  # leaves first
+                if p not in keep and not self._protected(p):
+                    freed += self._drop_file(p).bytes
+                    removed.append(p)
+        return freed, removed
+
+    def export_bytes(self, name: str) -> int:
+        """Bytes the VM's export holds on primary storage (0 without one)."""
+        record = self.exports.get(name)
+        if record is None:
+            return 0
+        memory = sum(c.memory_mib * MIB for c in record.vm.checkpoints.values() if c.memory)
+        return sum(f.bytes for f in record.files.values()) + memory
 
     def attach(self, name: str, disk: DiskSpec) -> None:
         vm = self.vm(name)
@@ -302,6 +320,8 @@ class HyperVHost(PrimaryStorage):
                 self._remove(old)
         vm.memory_mib, vm.cpus = cp.memory_mib, cp.cpus
         vm.current = cp.name
+        if self.merge_on_power_off:
+            self.merge_pending(name)  # the apply turned the VM off: what waited merges now
         if cp.memory:
             vm.power_state = PowerState.Saved
             self.boot_ids[name] = cp.boot_id
@@ -321,6 +341,9 @@ class HyperVHost(PrimaryStorage):
         if vm.current == snapshot:
             vm.current = cp.parent
         merged = 0
+        if self.merge_mode == "deferred" and vm.power_state != PowerState.Off:  # until shut down or saved
+            self.pending.setdefault(name, []).extend(p for v, p in cp.disks.items() if v in vm.disks)
+            return 0
         for vol, frozen in cp.disks.items():
             if vol not in vm.disks or self._protected(frozen):
                 continue  # a detached volume's files are left alone
@@ -347,7 +370,8 @@ class HyperVHost(PrimaryStorage):
     def import_vm(
         self, name: str, memory_mib: int, cpus: int, disks: Sequence[DiskSpec], ip_address: str | None = None
     ) -> int:
-        """Register the VM from its export (Off), on ``disks``; returns the bytes restored.
+        """Register the VM from its export in place (Off), on ``disks``; returns the bytes
+        restored.
 
         Export files still intact on storage are used in place; files deleted or changed
         since the export (a merge) are restored from the export's copy."""
@@ -357,13 +381,9 @@ class HyperVHost(PrimaryStorage):
             raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
         address = self._address_for(name, ip_address)
         live = [d for d in disks if d.path is not None or d.volume_uuid not in record.vm.disks]
-        paths = self._attach_disks(name, live)  # the last step that can refuse
+        paths = self._attach_disks(name, live)  # the only step that can refuse
         self.addresses[name] = address
-        needed: set[str] = set()
-        for c in record.vm.checkpoints.values():
-            needed.update(c.disks.values())
-        needed.update(record.vm.disks[d.volume_uuid] for d in disks if d not in live)
-        restored, moved = self._restore(record.files, needed)
+        restored, moved = self._restore(record.files, self._import_needs(record, disks))
         vm = copy.deepcopy(record.vm)
         vm.power_state, vm.memory_mib, vm.cpus = PowerState.Off, memory_mib, cpus
         vm.disks = {d.volume_uuid: paths.get(d.volume_uuid) or moved[record.vm.disks[d.volume_uuid]] for d in disks}
@@ -374,6 +394,66 @@ class HyperVHost(PrimaryStorage):
         self._register(vm, name)
         self.bytes_imported += restored
         return restored
+
+    def bytes_to_restore(self, name: str, disks: Sequence[DiskSpec]) -> int:
+        """What :meth:`import_vm` would copy back from the export (0 without one)."""
+        record = self.exports.get(name)
+        return self._restore(record.files, self._import_needs(record, disks), dry_run=True)[0] if record else 0
+
+    @staticmethod
+    def _import_needs(record: ExportRecord, disks: Sequence[DiskSpec]) -> set[str]:
+        """The export's files an import on ``disks`` needs: every checkpoint's, and the
+        export's own leaf of each volume given without a live file."""
+        needed = {p for c in record.vm.checkpoints.values() for p in c.disks.values()}
+        saved = record.vm.disks
+        needed.update(saved[d.volume_uuid] for d in disks if d.path is None and d.volume_uuid in saved)
+        return needed
+
+    def export_disks(self, name: str) -> list[DiskSpec]:
+        """The disks the export's configuration names: each volume's file at export time
+        (``path`` None when that file is gone from storage)."""
+        record = self.exports.get(name)
+        if record is None:
+            raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+        return [
+            DiskSpec(vol, record.files[p].size, p if p in self.disk_files else None)
+            for vol, p in record.vm.disks.items()
+        ]
+
+    def copy_import(self, name: str) -> int:
+        """``Import-VM -Copy`` into the VM's own folder: every file of the export copied back
+        to its place, which must be free. Returns the bytes copied."""
+        self._unregistered(name)
+        record = self.exports.get(name)
+        if record is None:
+            raise ObjectNotFound(f"Hyper-V was unable to find an export of virtual machine '{name}'.")
+        taken = sorted(p for p in record.files if p in self.disk_files)
+        if taken:
+            raise OperationFailed(
+                f"Failed to copy file during import of '{name}': '{taken[0]}': The file exists. (0x80070050)"
+            )
+        disks = [DiskSpec(vol, record.files[p].size) for vol, p in record.vm.disks.items()]
+        self.import_vm(name, record.vm.memory_mib, record.vm.cpus, disks)
+        return sum(f.bytes for f in record.files.values())
+
+    def reattach(self, name: str, volume_uuid: str, path: str) -> None:
+        """Point the VM's drive for ``volume_uuid`` at the file ``path``
+        (``Set-VMHardDiskDrive -Path``); the file it left is removed if nothing needs it."""
+        vm = self.vm(name)
+        if volume_uuid not in vm.disks:
+            raise ObjectNotFound(f"Virtual machine '{name}' has no hard disk for volume '{volume_uuid}'.")
+        f = self.file(path)
+        if f.volume_uuid != volume_uuid:
+            raise InvalidState(f"'{path}' is not a disk of volume '{volume_uuid}'. {_BUSY}")
+        for other in self.vms.values():
+            if other.name != name and path in other.disks.values():
+                raise InvalidState(f"'{path}' is in use by '{other.name}'. {_BUSY}")
+        old = vm.disks[volume_uuid]
+        if old == path:
+            return
+        self._set_disk(name, vm.disks, volume_uuid, path)
+        if self.disk_files[old].parent and not self._protected(old) and not self._dependants(old):
+            self._remove(old)
 
     # ------------------------------------------------------------------ volumes and guest data
 
@@ -402,16 +482,24 @@ class HyperVHost(PrimaryStorage):
     def read(self, name: str, key: str, volume_uuid: str | None = None) -> str | None:
         return self.peek(self._guest_leaf(name, volume_uuid), key)
 
+    def _address_for(self, name: str, given: str | None) -> str:
+        """The address the VM will have: the manager's, else the one it kept, else a free one."""
+        if given is not None:
+            return checked(given)
+        kept = self.addresses.get(name)
+        return kept if kept is not None else next_free(self.guest_range, self.addresses.values())
+
     # ------------------------------------------------------------------ persistence
 
     _PLAIN: tuple[str, ...] = ("storage_root", "_counter", "owners", "boot_ids", "vss_fails", "capacity")
-    _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported", "addresses")
+    _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported")
+    _LATER = {"merge_mode": "live", "pending": {}, "addresses": {}}  # keys newer than some saved states
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready dicts (``from_dict`` reads it back)."""
         return {
             "version": STATE_VERSION,
-            **{k: copy.deepcopy(getattr(self, k)) for k in self._PLAIN},
+            **{k: copy.deepcopy(getattr(self, k)) for k in (*self._PLAIN, *self._LATER)},
             "files": {p: asdict(f) for p, f in self.disk_files.items()},
             "vms": {n: asdict(v) for n, v in self.vms.items()},
             "exports": {
@@ -426,7 +514,9 @@ class HyperVHost(PrimaryStorage):
             raise ValueError(f"unsupported simulator state version {d.get('version')!r}")
         host = cls()
         for k in cls._PLAIN:
-            setattr(host, k, copy.deepcopy(d.get(k, getattr(host, k))))  # keys added since: defaults
+            setattr(host, k, copy.deepcopy(d[k]))
+        for k, default in cls._LATER.items():
+            setattr(host, k, copy.deepcopy(d.get(k, default)))
         host.disk_files = {p: DiskFile(**f) for p, f in d["files"].items()}
         host.vms = {n: VirtualMachine.from_dict(v) for n, v in d["vms"].items()}
         host.exports = {
@@ -493,114 +583,3 @@ class HyperVHost(PrimaryStorage):
                 out[d.volume_uuid] = d.path
             self.owners[d.volume_uuid] = name
         return out
-
-    # -- the holders index and the merge rules: every change to ``vms``, a registered VM's
-    # -- ``disks`` or a checkpoint's ``disks`` goes through these
-
-    def _reindex(self) -> None:
-        """Rebuild the indexes from the state (after loading it)."""
-        super()._reindex()
-        self._holders = {}
-        for n, vm in self.vms.items():
-            self._hold(n, self._vm_paths(vm))
-
-    @staticmethod
-    def _vm_paths(vm: VirtualMachine) -> list[str]:
-        return [*vm.disks.values(), *(p for c in vm.checkpoints.values() for p in c.disks.values())]
-
-    def _register(self, vm: VirtualMachine, name: str | None = None) -> None:
-        name = vm.name if name is None else name
-        self.vms[name] = vm
-        self._hold(name, self._vm_paths(vm))
-
-    def _unregister(self, name: str) -> None:
-        self._release(name, self._vm_paths(self.vms.pop(name)))
-        self.power_changed(name)
-
-    def _address_for(self, name: str, given: str | None) -> str:
-        """The address the VM will have: the manager's, else the one it kept, else a free one."""
-        if given is not None:
-            return checked(given)
-        kept = self.addresses.get(name)
-        return kept if kept is not None else next_free(self.guest_range, self.addresses.values())
-
-    def _set_disk(self, vm_name: str, mapping: dict[str, str], vol: str, path: str) -> None:
-        """``mapping[vol] = path`` for a mapping of the registered VM ``vm_name``."""
-        old = mapping.get(vol)
-        mapping[vol] = path
-        if old is not None:
-            self._release(vm_name, (old,))
-        self._hold(vm_name, (path,))
-
-    def _hold(self, vm_name: str, paths: Iterable[str]) -> None:
-        for p in paths:
-            held = self._holders.get(p)
-            if held is None:
-                self._holders[p] = {vm_name: 1}
-            else:
-                held[vm_name] = held.get(vm_name, 0) + 1
-
-    def _release(self, vm_name: str, paths: Iterable[str]) -> None:
-        for p in paths:
-            held = self._holders[p]
-            n = held[vm_name] - 1
-            if n:
-                held[vm_name] = n
-            else:
-                del held[vm_name]
-                if not held:
-                    del self._holders[p]
-
-    def _protected(self, path: str) -> bool:
-        """A file some VM runs on or some checkpoint froze."""
-        return path in self._holders
-
-    def _remove(self, path: str) -> int:
-        """Delete an unused file, then let its parent collapse. Returns bytes merged."""
-        parent = self._drop_file(path).parent
-        return self._collapse(parent) if parent else 0
-
-    def _collapse(self, path: str) -> int:
-        """An unprotected file that lost a dependant: delete it if unused, merge it if only
-        one file still depends on it, keep it otherwise."""
-        f = self.disk_files[path]
-        if self._protected(path):
-            return 0
-        deps = self._dependants(path)
-        if not deps:
-            return self._remove(path) if f.parent else 0
-        if len(deps) == 1:
-            return self._merge(deps[0], path)
-        return 0
-
-    def _merge(self, child: str, parent: str) -> int:
-        """Merge ``child`` into ``parent``; the parent takes the child's place everywhere."""
-        g, f = self.disk_files[child], self.disk_files[parent]
-        overlap = len(g.blocks.keys() & f.blocks.keys())
-        f.bytes += max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES)
-        f.blocks.update(g.blocks)
-        for grandchild in self._children.pop(child, ()):
-            self.disk_files[grandchild].parent = parent
-            self._children.setdefault(parent, {})[grandchild] = None
-        held = self._holders.pop(child, {})
-        for vm_name, n in held.items():
-            vm = self.vms[vm_name]
-            for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
-                if child not in mapping.values():  # the common case, checked in C
-                    continue
-                for vol, p in mapping.items():
-                    if p == child:
-                        mapping[vol] = parent
-            into = self._holders.setdefault(parent, {})
-            into[vm_name] = into.get(vm_name, 0) + n
-        self._drop_file(child)
-        self.bytes_merged += g.bytes
-        return g.bytes
-
-    def _tree_files(self, vm: VirtualMachine) -> list[str]:
-        roots = list(vm.disks.values()) + [p for c in vm.checkpoints.values() for p in c.disks.values()]
-        seen: dict[str, None] = {}
-        for r in roots:
-            for p in self.chain(r):
-                seen.setdefault(p)
-        return list(seen)

@@ -38,7 +38,7 @@ import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import simpy
@@ -65,8 +65,10 @@ from harness.drivers import (
     PowerOffVM,
     PowerState,
     ReadGuestData,
+    ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
+    SaveVM,
     SnapshotRef,
     StartVM,
     StorageUnavailable,
@@ -93,6 +95,13 @@ class RestoreCheckpoint(Command):
     snapshot: SnapshotRef
 
 
+@dataclass(frozen=True, slots=True)
+class CopyImportVM(ImportVM):
+    """Hyper-V's ``Import-VM -Copy`` (the Restore import type): every file of the export
+    copied back into the VM's folder. Not a contract command (the contract's import
+    registers in place); the emulated host's cmdlets run it, so that its cost is the copy's."""
+
+
 _STATUS: dict[type[Command], str] = {
     CreateVMSnapshot: "CreatingSnapshot",
     RevertToVMSnapshot: "ApplyingSnapshot",
@@ -100,8 +109,10 @@ _STATUS: dict[type[Command], str] = {
     DeleteVMSnapshot: "DeletingSnapshot",
     ExportVM: "ExportingVirtualMachine",
     ImportVM: "ImportingVirtualMachine",
+    CopyImportVM: "ImportingVirtualMachine",
     StartVM: "Starting",
     PowerOffVM: "Stopping",
+    SaveVM: "Saving",
 }
 
 
@@ -157,7 +168,9 @@ class TimedHost:
         self.busy: dict[str, str] = {}
         self.up = self.agent_up = self.storage_up = True
         self.host_epoch = self.storage_epoch = 0
-        self.deferred: dict[str, int] = {}
+        if costs.merge_mode == "deferred":  # the state keeps the files; this host times their merge
+            self.state.merge_mode, self.state.merge_on_power_off = "deferred", False
+            self.capabilities = replace(type(self).capabilities, deferred_merges=True)
         self.write_bps: dict[str, float] = {}
         self.stats: Counter[str] = Counter()
         self.on_reconnect: list[Callable[[TimedHost], None]] = []
@@ -195,16 +208,20 @@ class TimedHost:
     def read_latency_ms(self, vm: str) -> float:
         return self.costs.read_latency(self.depth(vm))
 
+    @property
+    def deferred(self) -> dict[str, int]:  # VM -> bytes of deleted checkpoints' AVHDX still waiting to merge
+        return {vm: n for vm in self.state.pending if (n := self.state.pending_bytes(vm)) > 0}
+
     def used_bytes(self) -> int:
         """Bytes on primary storage, deferred (not yet merged) 2008 R2 files included."""
-        return self.state.used_bytes() + sum(self.deferred.values())
+        return self.state.used_bytes()
 
     def export_bytes(self, vm: str) -> int:
         """What an ``Export-VM`` of the VM would copy now: its tree's files and saved states."""
         v = self.state.vm(vm)
         files = sum(self.state.disk_files[p].bytes for p in self.state._tree_files(v))
         memory = sum(c.memory_mib * MiB for c in v.checkpoints.values() if c.memory)
-        return files + memory + self.deferred.get(vm, 0)
+        return files + memory
 
     # ------------------------------------------------------------------ faults
 
@@ -317,6 +334,8 @@ class TimedHost:
         if isinstance(c, DeleteVMSnapshot):
             return (yield from self._delete(c, epoch))
         if isinstance(c, ExportVM):
+            if name in self._merging:  # an off VM's deferred merge finishes before its export
+                yield self._merging[name]
             nbytes = self.export_bytes(name)
             if self.on_export is not None:
                 self.on_export(self, c)
@@ -324,12 +343,18 @@ class TimedHost:
             answer = self.driver.execute(c)
             self.stats["bytes_exported"] += nbytes
             return answer
-        if isinstance(c, ImportVM):
+        if isinstance(c, CopyImportVM):  # every file of the export copied back
             self._cancel_merge(name)
             yield env.timeout(k.register_s)
             record = self.state.exports.get(name)
-            if k.import_mode == "copy" and record is not None:
+            if record is not None:
                 yield from self._transfer(sum(f.bytes for f in record.files.values()), k.import_copy_bps, epoch)
+            self._check(epoch)
+            return self.state.copy_import(name)
+        if isinstance(c, ImportVM):  # in place: only files gone since the export are copied back
+            self._cancel_merge(name)
+            yield env.timeout(k.register_s)
+            yield from self._transfer(self.state.bytes_to_restore(name, c.disks), k.import_copy_bps, epoch)
             self._check(epoch)
             return self.driver.execute(c)
         if isinstance(c, StartVM):
@@ -347,8 +372,15 @@ class TimedHost:
             self._check(epoch)
             answer = self.driver.execute(c)
             self._paused.discard(name)
-            if self.deferred.get(name) and name not in self._merging:
-                self._merging[name] = env.process(self._offline_merge(name))
+            self._merge_offline(name)
+            return answer
+        if isinstance(c, SaveVM):  # the memory goes to disk, then deferred merges may run
+            vm = self.state.vm(name)
+            if vm.power_state == PowerState.Running:
+                yield from self._transfer(vm.memory_mib * MiB, k.state_write_bps, epoch)
+            self._check(epoch)
+            answer = self.driver.execute(c)
+            self._merge_offline(name)
             return answer
         if isinstance(c, (RegisterVM, DeployVM)):
             self._cancel_merge(name)
@@ -363,8 +395,11 @@ class TimedHost:
             self._check(epoch)
             if isinstance(c, DestroyVM):
                 self._cancel_merge(name)
-                self.deferred.pop(name, None)
             return self.driver.execute(c)
+        if isinstance(c, ReclaimStorage):  # file deletions: a constant per file
+            answer = self.driver.execute(c)
+            yield env.timeout(k.delete_file_s * len(getattr(answer, "removed", ())))
+            return answer
         if isinstance(c, (AttachVolume, DetachVolume)):
             yield env.timeout(k.attach_s)
             self._check(epoch)
@@ -422,12 +457,11 @@ class TimedHost:
                 raise InsufficientSpace(f"There is not enough space on the disk to merge '{c.snapshot.name}'.")
         yield env.timeout(k.delete_file_s)
         self._check(epoch)
-        before = self.state.bytes_merged
+        before, waiting = self.state.bytes_merged, self.state.pending_bytes(name)
         answer = self.driver.execute(c)
         merged = self.state.bytes_merged - before
-        if not live:
-            self.deferred[name] = self.deferred.get(name, 0) + merged
-            self.log.record(env.now, self.name, name, "merge-deferred", str(merged))
+        if not live:  # the state keeps the AVHDX in the chain until power-off or save
+            self.log.record(env.now, self.name, name, "merge-deferred", str(self.state.pending_bytes(name) - waiting))
             return answer
         self.busy[name] = "MergingDisks"
         rate = k.merge_bps if vm.power_state == PowerState.Running else k.offline_merge_bps
@@ -458,9 +492,14 @@ class TimedHost:
         if not self.storage_up or self.storage_epoch != epoch[1]:
             raise StorageUnavailable(f"The primary storage of '{self.name}' failed during the operation.")
 
+    def _merge_offline(self, name: str) -> None:  # start the offline merge of what waited, once
+        if self.state.pending_bytes(name) and name not in self._merging:
+            self._merging[name] = self.env.process(self._offline_merge(name))
+
     def _offline_merge(self, name: str) -> Proc:
-        """2008 R2: merge the deferred bytes now that the VM is off; a start cancels it."""
-        nbytes = self.deferred.get(name, 0)
+        """2008 R2: merge the deferred files now that the VM is off or saved; a start cancels
+        it (progress lost: the files stay in the chain)."""
+        nbytes = self.state.pending_bytes(name)
         self.log.record(self.env.now, self.name, name, "merge-start", str(nbytes))
         try:
             yield from self._transfer(nbytes, self.costs.offline_merge_bps, (self.host_epoch, self.storage_epoch))
@@ -473,7 +512,8 @@ class TimedHost:
             return
         finally:
             self._merging.pop(name, None)
-        self.deferred.pop(name, None)
+        if name in self.state.vms:
+            self.state.merge_pending(name)
         self.stats["bytes_merged"] += nbytes
         self.log.record(self.env.now, self.name, name, "merge-done", str(nbytes))
 
@@ -531,10 +571,9 @@ class Fleet:
     """Several timed hosts behind one ``execute``: a VM lives on the host it was deployed
     to (round robin); an inventory merges every reachable host's."""
 
-    capabilities = TimedHost.capabilities
-
     def __init__(self, hosts: Iterable[TimedHost]) -> None:
         self.hosts = list(hosts)
+        self.capabilities = self.hosts[0].capabilities if self.hosts else TimedHost.capabilities
         self.placement: dict[str, TimedHost] = {}
         self._next = 0
 

@@ -38,6 +38,21 @@ INSTANT = 0.0
 )
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 256), help="Job threads")
 @guest_options
+@click.option("--hyperv-host", help="--driver live: the Hyper-V host, HOST or HOST:PORT")
+@click.option("--hyperv-port", type=click.IntRange(1, 65535), help="its WinRM port [5986 with TLS, 5985 without]")
+@click.option("--hyperv-no-tls", is_flag=True, help="plain HTTP (the default on port 5985, HTTPS elsewhere)")
+@click.option(
+    "--hyperv-auth",
+    type=click.Choice(["negotiate", "kerberos", "ntlm", "credssp", "basic"]),
+    default="negotiate",
+    show_default=True,
+)
+@click.option("--hyperv-user", help="DOMAIN\\user [$HVSNAP_HYPERV_USERNAME]; the password: $HVSNAP_HYPERV_PASSWORD")
+@click.option(
+    "--hyperv-credentials-file", type=click.Path(exists=True, dir_okay=False), help="user on line 1, password on line 2"
+)
+@click.option("--hyperv-ca-bundle", type=click.Path(exists=True, dir_okay=False), help="trust this CA for TLS")
+@click.option("--hyperv-cluster", is_flag=True, help="the host is a failover cluster node: revert through the cluster")
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -50,16 +65,41 @@ def serve(
     guest_port: int,
     guest_range: str,
     guest_keys: tuple[str, ...],
+    hyperv_host: str | None,
+    hyperv_port: int | None,
+    hyperv_no_tls: bool,
+    hyperv_auth: str,
+    hyperv_user: str | None,
+    hyperv_credentials_file: str | None,
+    hyperv_ca_bundle: str | None,
+    hyperv_cluster: bool,
 ) -> None:
     """Serve the CloudStack API (cs, cloudmonkey) until interrupted.
 
     The first start creates the ROOT domain and the admin; `hvsnap admin-keys --json`
     prints the admin's keys. On the simulated host every running VM answers SSH on its
     address (root, password "password"; --no-guests turns this off).
+    prints the admin's keys. `--driver live --hyperv-host HOST[:PORT]` manages a Hyper-V
+    host over PowerShell Remoting (`pip install -e '.[live]'`).
     """
     if time_scale != INSTANT and driver != "sim":
         raise click.BadParameter("a time scale applies to the simulated host only", param_hint="--time-scale")
     config: dict[str, Any] = {}
+    if driver == "live":
+        if not hyperv_host:
+            raise click.UsageError("--driver live needs --hyperv-host HOST[:PORT] (the Hyper-V host to manage)")
+        config = {
+            "host": hyperv_host,
+            "port": hyperv_port,
+            "ssl": False if hyperv_no_tls else None,
+            "auth": hyperv_auth,
+            "username": hyperv_user,
+            "credentials_file": hyperv_credentials_file,
+            "cert_validation": hyperv_ca_bundle or True,
+            "clustered": hyperv_cluster,
+        }
+    elif hyperv_host:
+        raise click.BadParameter("a Hyper-V host applies to --driver live only", param_hint="--hyperv-host")
     backend = driver
     if time_scale != INSTANT:  # the simulated host in SimPy time, its clock tied to the wall
         backend, config["time_scale"] = "sim-timed", time_scale
@@ -73,9 +113,18 @@ def serve(
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with serving(root, opts.get("db"), backend, host, port, workers, **config) as running:
+    with contextlib.ExitStack() as stack:
+        try:
+            running = stack.enter_context(
+                serving(root, opts.get("db"), backend, host, port, workers, driver_options=config)
+            )
+        except ImportError as err:  # pypsrp is the live extra's
+            need = f"--driver live needs: pip install -e '.[live]' (no module {err.name})"
+            raise click.ClickException(need) from None
+        where = f" {hyperv_host}" if driver == "live" else ""
         scale = f", time scale {time_scale:g}" if time_scale != INSTANT else ""
-        click.echo(f"hvsnap API on {running.endpoint} (driver {driver}{scale}); keys: hvsnap admin-keys --json")
+        banner = f"hvsnap API on {running.endpoint} (driver {driver}{where}{scale})"
+        click.echo(f"{banner}; keys: hvsnap admin-keys --json")
         if driver == "sim" and guests:
             click.echo(f"guests answer SSH on their addresses in {guest_range}, port {guest_port} (fallback 2222)")
         console = running.endpoint.removesuffix("/client/api") + "/console/"

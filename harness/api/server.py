@@ -194,12 +194,16 @@ def serving(
     port: int = 8080,
     workers: int = 8,
     schedule: bool = True,
+    driver_options: dict[str, Any] | None = None,
     **driver_config: Any,
 ) -> Iterator[Serving]:
     """Open the cloud, start the API on a background thread (and, with ``schedule``, the
-    wall-clock policy scheduler), publish the endpoint in the home (``discovery``), yield;
-    on exit stop taking requests and scheduling, let queued jobs finish, then close the cloud."""
+    wall-clock policy scheduler), publish the endpoint in the home (``discovery``), yield; on
+    exit stop taking requests and scheduling, let
+    queued jobs finish, then close the cloud. The driver's configuration is ``driver_config``
+    and ``driver_options`` (for names taken here, such as the live driver's ``host``)."""
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
+    driver_config = {**driver_config, **(driver_options or {})}
     with open_cloud(home, db, driver, executor=executor, **driver_config) as cloud:
         if driver == "sim":  # "sim-timed" serializes on its own clock thread
             cloud.manager.runner = ThreadRunner(_Serialized(cloud.driver))

@@ -121,6 +121,7 @@ VM_SNAPSHOT = shape(
     tags set the list of resource tags associated
     +serviceofferingid string the service offering of the VM when the snapshot was taken
     +serviceofferingname string the name of that service offering
+    +chaindepth integer the snapshot's depth in its VM's tree: the differencing files a revert to it reads through
     """
     + OWNER,
     TAGS,
@@ -180,6 +181,7 @@ VM = shape(
     created date the date when this virtual machine was created
     nic set the list of nics associated with vm
     tags set the list of resource tags associated
+    +chaindepth integer the depth of the VM's current snapshot: the differencing files its disks read through
     """
     + OWNER,
     {"nic": NIC, **TAGS},

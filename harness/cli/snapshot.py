@@ -12,7 +12,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from harness.cli.client import Api, pages
-from harness.cli.common import Listing, Obj, Output, command, group, literal, one
+from harness.cli.common import Listing, Obj, Output, command, group, literal, one, printable
 from harness.cli.names import short_ids, snapshot_id, vm_id
 
 snapshot = group(
@@ -32,16 +32,19 @@ VM_OPTION = click.option("--vm", "vm_ref", metavar="VM", help="The VM whose snap
 def snapshot_create(
     api: Api, vm_ref: str, memory: bool, quiesce: bool, name: str | None, description: str | None
 ) -> Obj:
-    """Take a VM snapshot; it becomes the current one."""
-    return api.job(
+    """Take a VM snapshot; it becomes the current one (a warning when its chain grows long)."""
+    result = api.job(
         "createVMSnapshot",
-        "vmsnapshot",
+        None,
         virtualmachineid=vm_id(api, vm_ref),
         name=name,
         description=description,
         snapshotmemory=memory,
         quiescevm=quiesce,
     )
+    if "warning" in result:
+        click.echo(f"warning: {printable(str(result['warning']))}", err=True)
+    return dict(result.get("vmsnapshot") or result) if api.wait else result
 
 
 @command(snapshot, "list", "hvsnap snapshot list --vm web1 --state Ready")

@@ -35,6 +35,12 @@ EXPORT_STRATEGY = ConfigKey(
     "When a Hyper-V VM is exported so its checkpoints survive a stop: on-stop, on-snapshot or none",
     tuple(s.value for s in ExportStrategy),
 )
+VMSNAPSHOT_CHAIN_WARN = ConfigKey(
+    "vmsnapshot.chain.depth.warn",
+    "5",  # assumption: hyperv.md §4.5 "a few checkpoints rarely hurt, long chains noticeably do"
+    int,
+    "Warn when a new VM snapshot's chain depth (snapshots from the tree's root to it) exceeds this; 0: never",
+)
 
 # Recurring policies (issue 7): a policy's maxsnaps may not exceed the ceiling of its interval
 # type, as CloudStack's snapshot.max.hourly/daily/weekly/monthly (default 8) cap volume
@@ -75,6 +81,7 @@ KEYS: dict[str, ConfigKey] = {
         VMSNAPSHOT_MAX,
         VMSNAPSHOT_CREATE_WAIT,
         EXPORT_STRATEGY,
+        VMSNAPSHOT_CHAIN_WARN,
         *POLICY_CEILINGS.values(),
         MAX_ACCOUNT_VMSNAPSHOTS,
         MAX_DOMAIN_VMSNAPSHOTS,

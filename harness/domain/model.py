@@ -7,6 +7,7 @@ users) and ``uuid`` (what the API and the CLI speak). Mapping to tables lives in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -294,3 +295,19 @@ class Event:
     start_id: int | None = None
     created: datetime | None = None
     resource_uuid: str | None = None  # kept: the resource may be gone when the log is read
+def chain_depths(snaps: Iterable[VMSnapshot]) -> dict[int, int]:
+    """Snapshot id -> its depth in its VM's tree (a root snapshot is 1): how many
+    differencing files a disk reverted to it reads through. The spec asks users to keep
+    this short ("control the length of VM snapshot chain")."""
+    parents = {s.id: s.parent for s in snaps}
+    depths: dict[int, int] = {}
+    for start in parents:
+        path: list[int] = []
+        cur: int | None = start
+        while cur is not None and cur in parents and cur not in depths and cur not in path:
+            path.append(cur)
+            cur = parents[cur]
+        base = depths.get(cur, 0) if cur is not None else 0
+        for i, sid in enumerate(reversed(path)):
+            depths[sid] = base + i + 1
+    return depths

@@ -13,6 +13,7 @@ These are sub-generators (``yield from``); each database step inside is one tran
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Iterable
 from contextlib import suppress
 
@@ -26,6 +27,7 @@ from harness.drivers import (
     ExportVM,
     HostError,
     ImportVM,
+    ReclaimStorage,
     RegisterVM,
     UnregisterAnswer,
     UnregisterVM,
@@ -41,6 +43,7 @@ LOST = "hyperv.checkpoint.lost"
 LAST_ERROR = "hyperv.last.error"
 
 Steps = Generator[Command, Answer, None]
+log = logging.getLogger(__name__)
 
 
 def strategy(uow: UnitOfWork) -> ExportStrategy:
@@ -94,14 +97,31 @@ def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Step
 
 def after_tree_change(uow_factory: UowFactory, vm_id: int) -> Steps:
     """The checkpoint tree changed, so any export is stale; under ``on-snapshot`` take a
-    fresh one now."""
+    fresh one now. With no snapshot left, the stale export is deleted."""
     with uow_factory() as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
         if vm.exported:
             uow.vms.set_exported(vm, False)
             uow.commit()
+        empty = not uow.vm_snapshots.briefs_of_vm(vm_id)
     yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+    if empty:
+        yield from reclaim(uow_factory, vm_id)
+
+
+def reclaim(uow_factory: UowFactory, vm_id: int) -> Steps:
+    """The host keeps no snapshot of the VM: delete its export and, while it is unregistered,
+    the disk files off its volumes' active chains. A host that fails to is logged, not
+    raised: the snapshots are already gone, and the next reclaim or destroy retries."""
+    with uow_factory(readonly=True) as uow:
+        vm = uow.vms.get(vm_id)
+        assert vm is not None
+        spec = disks(uow, vm)
+    try:
+        yield ReclaimStorage(ref(vm), spec)
+    except HostError as err:
+        log.warning("reclaiming the storage of %s failed: %s", vm.instance_name, err.code)
 
 
 def release(uow_factory: UowFactory, vm_id: int) -> Steps:
@@ -122,6 +142,8 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
             uow.vms.set_exported(vm, False)
             mark_lost(uow, vm_id, "the VM was unregistered on stop without an export (strategy none)")
         uow.commit()
+    if not exported:  # no tree to bring back: its export and branch files are garbage
+        yield from reclaim(uow_factory, vm_id)
 
 
 def release_fresh(uow_factory: UowFactory, vm_id: int) -> Steps:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from harness.domain import config
 from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
 from harness.domain.states import VMState
@@ -69,6 +70,20 @@ class Manager:
 
         return present
 
+    def _created(self, snap: VMSnapshot) -> Obj:
+        """createVMSnapshot's job result: the snapshot, and a ``warning`` when its chain is
+        deeper than ``vmsnapshot.chain.depth.warn``."""
+        with self.uow_factory(readonly=True) as uow:
+            out: Obj = {"vmsnapshot": views.vm_snapshot(uow, snap)}
+            limit = config.parse(config.VMSNAPSHOT_CHAIN_WARN, uow.config.get(config.VMSNAPSHOT_CHAIN_WARN))
+        depth = out["vmsnapshot"]["chaindepth"]
+        if limit and depth > limit:
+            out["warning"] = (
+                f"VM snapshot chain depth {depth} exceeds {config.VMSNAPSHOT_CHAIN_WARN.name}={limit}: "
+                "reads slow down as the chain grows; delete or consolidate older snapshots"
+            )
+        return out
+
     @staticmethod
     def _success(_: Any) -> Obj:
         return {"success": True, "displaytext": "success"}
@@ -102,7 +117,7 @@ class Manager:
             "createVMSnapshot",
             vm_uuid,
             lambda: vmsnapshots.create(self.uow_factory, snap.id, quiesce),
-            self._present(views.vm_snapshot, "vmsnapshot"),
+            self._created,
             ("VmSnapshot", snap.id),
         )
         return snap, job
@@ -113,7 +128,7 @@ class Manager:
             caller,
             "revertToVMSnapshot",
             self._vm_key(snap.vm_id),
-            lambda: vmsnapshots.revert(self.uow_factory, snap.id),
+            lambda: vmsnapshots.revert(self.uow_factory, snap.id, self.capabilities.clustered),
             self._present(views.vm, "virtualmachine"),
             ("VmSnapshot", snap.id),
         )
@@ -169,7 +184,12 @@ class Manager:
 
     def stop_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_stop(self.uow_factory, caller, vm_uuid)
-        return self._vm_job(caller, "stopVirtualMachine", vm, lambda: vms.stop(self.uow_factory, vm.id))
+        return self._vm_job(
+            caller,
+            "stopVirtualMachine",
+            vm,
+            lambda: vms.stop(self.uow_factory, vm.id, not self.capabilities.deferred_merges),
+        )
 
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid, expunge)

@@ -35,6 +35,11 @@ Reconciliation (every VM, after the above)
     - ``Ready`` snapshots whose checkpoint is gone from the host (or whose VM's export is
       gone) are flagged: ``Error``, ``hyperv.checkpoint.lost``, reason in the details.
     - The current-snapshot flag and each volume's active path follow the host.
+
+On a failover cluster a VM whose role is failing over (``VMInventory.role_pending``) is left
+alone until a later sync: it is Off only while it moves to another node, and then comes
+back with its checkpoints (Cluster Shared Volumes); a VM that moved is followed by name,
+whichever node owns it.
 """
 
 from __future__ import annotations
@@ -72,8 +77,12 @@ def sync(uow_factory: UowFactory) -> Workflow[SyncReport]:
     assert isinstance(inventory, Inventory)
     with uow_factory(readonly=True) as uow:
         vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
+    moving = {v.name for v in inventory.vms if v.role_pending}
     for vm in sorted(vms, key=lambda v: v.id):
         on_host = inventory.vm(vm.instance_name)
+        if vm.instance_name in moving:  # its cluster role is failing over: it will be back
+            report.vms.append(f"{vm.instance_name}: its cluster role is failing over; left for the next sync")
+            continue
         _settle_snapshots(uow_factory, vm, on_host, report)
         if _settle_vm(uow_factory, vm, on_host, report):
             try:
@@ -95,7 +104,7 @@ def sync(uow_factory: UowFactory) -> Workflow[SyncReport]:
     with uow_factory() as uow:
         for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):
             known.add(vm.instance_name)
-            if vm.state in LIVE_STATES:
+            if vm.state in LIVE_STATES and vm.instance_name not in moving:
                 _reconcile(uow, vm, inventory, report)
         uow.commit()
     report.unknown_vms = [v.name for v in inventory.vms if v.name not in known]

@@ -26,6 +26,7 @@ from harness.domain.model import (
     Volume,
     VolumeSnapshot,
     Zone,
+    chain_depths,
 )
 from harness.domain.states import VMState
 from harness.service import catalogue, nics
@@ -88,6 +89,9 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     known = {s.id: s for s in snaps}
     parents = {i: known.get(i) or uow.vm_snapshots.get(i) for i in parent_ids}
     # The VM and owner fields repeat across a VM's snapshots: build them once per VM / owner.
+    depths: dict[int, int] = {}
+    for vm_id in {s.vm_id for s in snaps}:
+        depths.update(chain_depths(uow.vm_snapshots.by_vm(vm_id)))
     vm_fields: dict[int, Obj] = {}
     owner_fields: dict[tuple[int, int], Obj] = {}
     tagged = tags_by_resource(uow, "VMSnapshot", [s.id for s in snaps])
@@ -110,6 +114,7 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
             "tags": tagged.get(s.id, []),
             "serviceofferingid": offering.uuid if offering else None,
             "serviceofferingname": offering.name if offering else None,
+            "chaindepth": depths.get(s.id, 0),
         }
         fields = vm_fields.get(s.vm_id)
         if fields is None:
@@ -184,6 +189,7 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
             "created": date(vm.created),
             "nic": [nic(n, vm, zone) for n in nics_of.get(vm.id, [])],
             "tags": tagged.get(vm.id, []),
+            "chaindepth": vm_chain_depth(uow, vm.id),
         }
         obj.update(names.owner(vm.account_id, vm.domain_id))
         out.append(obj)
@@ -281,6 +287,11 @@ def user(uow: UnitOfWork, u: User, a: Account) -> Obj:
         "isdefault": a.name == "admin",
         "created": date(u.created),
     }
+def vm_chain_depth(uow: UnitOfWork, vm_id: int) -> int:
+    """The depth of the VM's current snapshot (0 without one): the chain its disks run on."""
+    snaps = uow.vm_snapshots.by_vm(vm_id)
+    current = next((s.id for s in snaps if s.current), None)
+    return chain_depths(snaps).get(current, 0) if current is not None else 0
 
 
 def vm(uow: UnitOfWork, item: VM) -> Obj:

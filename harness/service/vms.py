@@ -157,14 +157,17 @@ def check_stop(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> VM:
     return _begin(uow_factory, caller, vm_uuid, VMState.Running, VMEvent.StopRequested, "stop")
 
 
-def stop(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
+def stop(uow_factory: UowFactory, vm_id: int, export_first: bool = True) -> Workflow[VM]:
     """Power off and unregister; under ``on-stop`` export first (a running VM can be
-    exported, so a failed export leaves the VM running and nothing lost)."""
+    exported, so a failed export leaves the VM running and nothing lost). Not
+    ``export_first`` (a host that defers merges until the power-off): the export follows
+    the power-off, so it copies the merged chain rather than the files about to merge."""
     with uow_factory(readonly=True) as uow:
         vm = uow.vms.get(vm_id)
         assert vm is not None
     try:
-        yield from hostside.export_if(uow_factory, vm_id, hostside.ExportStrategy.on_stop)
+        if export_first:
+            yield from hostside.export_if(uow_factory, vm_id, hostside.ExportStrategy.on_stop)
         yield PowerOffVM(hostside.ref(vm))
     except HostError as err:
         _settle(uow_factory, vm_id, VMEvent.OperationFailed)

@@ -236,10 +236,12 @@ def check_revert(uow_factory: UowFactory, caller: Account, snapshot_uuid: str) -
     return snap
 
 
-def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
+def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = False) -> Workflow[VM]:
     """Revert to a Ready snapshot. A DiskAndMemory snapshot leaves the VM Running, a Disk
     snapshot leaves it Stopped (spec, "VM Snapshot revert"); the VM is started or stopped
-    first where needed, and the snapshot-time offering comes back."""
+    first where needed, and the snapshot-time offering comes back. ``through_cluster``: the
+    host is a failover cluster, so the revert goes through the cluster service (the
+    contract's ``RevertToVMSnapshot.through_cluster``)."""
     with uow_factory() as uow:
         snap = uow.vm_snapshots.get(snapshot_id)
         assert snap is not None
@@ -258,7 +260,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VM]:
         if was_stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name))
+        answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster)
         assert isinstance(answer, SnapshotAnswer)
         with uow_factory() as uow:
             hostside.record_volumes(uow, answer.volumes)
@@ -368,13 +370,12 @@ def delete_subtree(uow_factory: UowFactory, snapshot_id: int) -> Workflow[int]:
             raise InvalidParameterValue(f"Unable to find Instance Snapshot {snapshot_id}")
         vm = _vm_of(uow, snap)
         snaps = _subtree(uow.vm_snapshots.by_vm(vm.id), snap)
-    return (yield from _delete_leaves_first(uow_factory, vm, snaps, tree_changed=True))
+    return (yield from _delete_leaves_first(uow_factory, vm, snaps))
 
 
-def _delete_leaves_first(
-    uow_factory: UowFactory, vm: VM, snaps: list[VMSnapshot], tree_changed: bool = False
-) -> Workflow[int]:
-    """``tree_changed``: run the export strategy's after-change step (the VM keeps others)."""
+def _delete_leaves_first(uow_factory: UowFactory, vm: VM, snaps: list[VMSnapshot]) -> Workflow[int]:
+    """Delete ``snaps`` (one VM's), children before parents; then the export strategy's
+    after-change step (a fresh export, or the storage reclaimed when none is left)."""
     if not snaps:
         return 0
     on_host = vm.state == VMState.Stopped and not _all_lost(uow_factory, snaps)
@@ -384,12 +385,12 @@ def _delete_leaves_first(
     try:
         for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
             yield from _delete_one(uow_factory, snap)
-        if tree_changed and (on_host or vm.state != VMState.Stopped):
-            yield from hostside.after_tree_change(uow_factory, vm.id)
     except (HostError, CloudError):
         if on_host:
             yield from hostside.release_after_failure(uow_factory, vm.id)
         raise
+    if on_host or vm.state != VMState.Stopped:  # the tree on the host changed
+        yield from hostside.after_tree_change(uow_factory, vm.id)
     if on_host:
         yield from hostside.release(uow_factory, vm.id)
     return len(snaps)

@@ -37,6 +37,7 @@ from harness.store.uow import UowFactory, make_engine, uow_factory
 from simulator.campaigns.policies import PolicyScheduler, start_of
 from simulator.campaigns.scenario import Scenario
 from simulator.campaigns.series import Sampler, quantiles
+from simulator.cluster import Cluster
 from simulator.costs import Costs, GiB
 from simulator.faults import FaultPlan
 from simulator.host import HyperVHost
@@ -66,7 +67,7 @@ def percentiles(values: list[float]) -> dict[str, Any]:
 class _Metered:
     """The fleet, timing every export and import (they run inside stop, start and create workflows)."""
 
-    def __init__(self, fleet: Fleet, env: simpy.Environment, latencies: dict[str, list[float]]) -> None:
+    def __init__(self, fleet: Fleet | Cluster, env: simpy.Environment, latencies: dict[str, list[float]]) -> None:
         self.fleet, self.env, self.latencies = fleet, env, latencies
 
     def execute(self, command: Command) -> simpy.Event:
@@ -108,13 +109,19 @@ class Simulation:
         self.log = EventLog(keep=keep_log)
         fl = scenario.fleet
         hosts = []
-        for i in range(fl.hosts):
+        for i in range(1 if scenario.cluster.nodes else fl.hosts):  # a cluster's nodes share one CSV
             state = HyperVHost()
             state.capacity = int(fl.capacity_gib * GiB) if fl.capacity_gib else None
             rng = random.Random(f"{self.seed}:host:{i}")
-            hosts.append(TimedHost(self.env, self.costs, rng, self.log, f"hyperv-{i + 1:02d}", state))
+            name = "cluster-csv" if scenario.cluster.nodes else f"hyperv-{i + 1:02d}"
+            hosts.append(TimedHost(self.env, self.costs, rng, self.log, name, state))
         self.hosts = hosts
-        self.fleet = Fleet(hosts)
+        self.cluster = Cluster(hosts[0], scenario.cluster.nodes) if scenario.cluster.nodes else None
+        self.fleet: Fleet | Cluster = self.cluster if self.cluster is not None else Fleet(hosts)
+        for crash in scenario.cluster.crashes:
+            self.env.process(self._node_crash(crash))
+        if self.cluster is not None:  # sync follows a role that failed over to another node
+            self.cluster.on_failover.append(lambda _vm: self._sync_soon("failover"))
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.executor = _Metered(self.fleet, self.env, self.latencies)
         self.failures: Counter[str] = Counter()
@@ -146,6 +153,15 @@ class Simulation:
         self.sampler = Sampler(self) if series else None
         self.sync_runs: list[dict[str, Any]] = []
         self.created: list[int] = []  # ids of the snapshots the workload allocated
+
+    def _node_crash(self, crash: dict[str, Any]) -> Proc:
+        assert self.cluster is not None
+        node = f"node-{crash['node']}"
+        yield self.env.timeout(crash["at"])
+        self.cluster.crash(node)
+        if crash["for"]:
+            yield self.env.timeout(crash["for"])
+            self.cluster.restart(node)
 
     def _clock(self) -> datetime:
         return self.epoch + timedelta(seconds=self.env.now)
@@ -274,7 +290,8 @@ class Simulation:
         except CloudError:
             self.failures["revert.refused"] += 1
             return
-        yield from self.workflow("revert", vmsnapshots.revert(self.uow, snap.id))
+        aware = self.fleet.capabilities.clustered and self.sc.cluster.aware  # a naive manager does not know
+        yield from self.workflow("revert", vmsnapshots.revert(self.uow, snap.id, aware))
 
     def _delete(self, vm: VM, rng: random.Random) -> Proc:
         _, snaps = self._state(vm)
@@ -302,7 +319,7 @@ class Simulation:
             except CloudError:
                 self.failures["stop.refused"] += 1
                 return
-            yield from self.workflow("stop", vms.stop(self.uow, vm.id))
+            yield from self.workflow("stop", vms.stop(self.uow, vm.id, not self.fleet.capabilities.deferred_merges))
             yield self.env.timeout(self.sc.workload.stopped_s)
         try:
             vms.check_start(self.uow, self.admin, vm.uuid)
@@ -316,6 +333,8 @@ class Simulation:
         depth = host.depth(vm.instance_name)
         self.samples["depth"].append(depth)
         self.samples["read_latency_ms"].append(host.costs.read_latency(depth))  # = host.read_latency_ms
+        self.samples["storage_bytes"].append(host.used_bytes())
+        self.samples["lingering_bytes"].append(sum(host.deferred.values()))
 
     # ------------------------------------------------------------------ the run
 
@@ -374,6 +393,12 @@ class Simulation:
             "failures": dict(sorted(self.failures.items())),
             "invariants": self.invariants(),
             "chain_depth": percentiles(self.samples["depth"]),
+            "storage": {  # primary storage in use, sampled after each operation (2008 R2: files waiting to merge)
+                "used_bytes": percentiles(self.samples["storage_bytes"]),
+                "peak_used_bytes": max(self.samples["storage_bytes"], default=0),
+                "lingering_bytes": percentiles(self.samples["lingering_bytes"]),
+                "peak_lingering_bytes": max(self.samples["lingering_bytes"], default=0),
+            },
             "read_latency_ms": {
                 **percentiles(self.samples["read_latency_ms"]),
                 "by_depth": dict(sorted(by_depth.items())),
@@ -388,6 +413,7 @@ class Simulation:
             "sync_runs": self.sync_runs,
             **({"series": self.sampler.result()} if self.sampler is not None else {}),
             "scenario_spec": self.sc.to_dict(),
+            **({"cluster": self.cluster_result()} if self.cluster is not None else {}),
             "wall_seconds": round(wall_s, 3),
         }
 
@@ -407,6 +433,29 @@ class Simulation:
         """Snapshots the workload created that were ever lost (deleted ones included)."""
         with self.uow(readonly=True) as uow:
             return sum(1 for i in self.created if uow.vm_snapshots.details(i).get(hostside.LOST))
+
+    def cluster_result(self) -> dict[str, Any]:
+        """The cluster's outage figures, and what became of the snapshots: kept (Ready, the
+        checkpoint on CSV), lost (the host no longer has it), failed (a create refused while
+        a role was failing over or its node was down)."""
+        assert self.cluster is not None
+        kept = lost = 0
+        with self.uow(readonly=True) as uow:
+            for vm in self.vms:
+                registered = self.cluster.csv.state.vms.get(vm.instance_name)
+                export = self.cluster.csv.state.exports.get(vm.instance_name)
+                held = set(registered.checkpoints) if registered else set(export.vm.checkpoints) if export else set()
+                for snap in uow.vm_snapshots.by_vm(vm.id):
+                    if snap.state == VMSnapshotState.Ready and snap.name in held:
+                        kept += 1
+                    elif snap.state in (VMSnapshotState.Ready, VMSnapshotState.Error):
+                        lost += 1
+        failed = sum(n for kind, n in self.failures.items() if kind.startswith("create"))
+        return {
+            "aware": self.sc.cluster.aware,
+            **self.cluster.result(),
+            "snapshots": {"kept": kept, "lost": lost, "failed": failed},
+        }
 
     def data_at_risk(self) -> dict[str, Any]:
         """Snapshots whose only copy is the live host registration (no fresh export): a stop

@@ -23,6 +23,7 @@ duration::
     start: 2024-01-01T00:00:00 # the simulated clock's start (UTC)
     policies:                  # recurring VM snapshot policies (simulator.campaigns.policies)
       - {vms: all, intervaltype: HOURLY, schedule: "15", timezone: America/New_York, maxsnaps: 24}
+    cluster: {nodes: 3, aware: true, crashes: [{node: 1, at: 6h, for: 2h}]}  # simulator.cluster
 
 ``workload.kind: idle`` deploys the VMs and leaves them to the policies.
 """
@@ -76,6 +77,17 @@ class WorkloadSpec:
 
 
 @dataclass
+class ClusterSpec:
+    """A failover cluster of ``nodes`` hosts on Cluster Shared Volumes (0: standalone
+    hosts, the fleet's). ``aware``: the manager reverts through the cluster service;
+    ``crashes``: ``{node: 1, at: 6h, for: 2h}`` node crashes (``for`` 0: never back)."""
+
+    nodes: int = 0
+    aware: bool = True
+    crashes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class Scenario:
     name: str = "scenario"
     description: str = ""
@@ -88,6 +100,7 @@ class Scenario:
     faults: list[dict[str, Any]] = field(default_factory=list)
     start: str = "2024-01-01T00:00:00"
     policies: list[dict[str, Any]] = field(default_factory=list)
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -100,12 +113,21 @@ class Scenario:
         data = dict(data)
         fleet = _build(FleetSpec, data.pop("fleet", {}) or {}, "fleet")
         workload = _build(WorkloadSpec, data.pop("workload", {}) or {}, "workload")
+        cluster = _build(ClusterSpec, data.pop("cluster", {}) or {}, "cluster")
+        if isinstance(cluster.aware, str):  # from a sweep axis: cluster.aware=true,false
+            if cluster.aware.lower() not in ("true", "false"):
+                raise ValueError(f"cluster.aware is true or false, not {cluster.aware!r}")
+            cluster.aware = cluster.aware.lower() == "true"
+        cluster.crashes = [
+            {"node": int(c.get("node", 1)), "at": seconds(c.get("at", 0)), "for": seconds(c.get("for", 0))}
+            for c in cluster.crashes or []
+        ]
         if "duration" in data:
             data["duration_s"] = seconds(data.pop("duration"))
         for key in ("interval_s", "stopped_s", "every_s", "jitter_s"):
             setattr(workload, key, seconds(getattr(workload, key)))
         scenario = _build(cls, data, "scenario")
-        scenario.fleet, scenario.workload = fleet, workload
+        scenario.fleet, scenario.workload, scenario.cluster = fleet, workload, cluster
         scenario.costs = dict(scenario.costs or {})
         scenario.faults = list(scenario.faults or [])
         scenario.start = str(scenario.start)
@@ -123,6 +145,10 @@ class Scenario:
             raise ValueError(f"unknown workload operation(s): {', '.join(unknown)}")
         if self.fleet.hosts < 1 or self.fleet.vms < 0 or self.duration_s <= 0:
             raise ValueError("a fleet needs at least one host, and a run a positive duration")
+        if self.cluster.nodes == 1 or self.cluster.nodes < 0:
+            raise ValueError("a cluster needs at least two nodes (cluster.nodes 0: no cluster)")
+        if any(not 1 <= c["node"] <= self.cluster.nodes for c in self.cluster.crashes):
+            raise ValueError(f"cluster.crashes name nodes 1..{self.cluster.nodes}")
         from simulator.campaigns.policies import check_policies, start_of
 
         start_of(self.start)
@@ -158,4 +184,6 @@ def _as_dict(s: Scenario) -> dict[str, Any]:
     out["workload"] = {f.name: getattr(s.workload, f.name) for f in fields(s.workload)}
     out["costs"], out["faults"] = dict(s.costs), [dict(f) for f in s.faults]
     out["policies"] = [dict(p) for p in s.policies]
+    out["cluster"] = {f.name: getattr(s.cluster, f.name) for f in fields(s.cluster)}
+    out["cluster"]["crashes"] = [dict(c) for c in s.cluster.crashes]
     return out

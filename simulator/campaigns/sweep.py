@@ -101,6 +101,15 @@ def table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "bytes_exported": r["bytes"]["exported"],
                 "at_risk": r["data_at_risk"]["snapshots"],
                 "invariants_ok": r["invariants"]["ok"],
+                **(
+                    {
+                        "failovers": r["cluster"]["failovers"],
+                        "downtime_s": r["cluster"]["application_downtime_s"]["total"],
+                        "snapshots_lost": r["cluster"]["snapshots"]["lost"],
+                    }
+                    if "cluster" in r
+                    else {}
+                ),
             }
         )
     return rows

@@ -37,7 +37,12 @@ from simulator.guests.options import guest_config, guest_options
     "--keytab", type=click.Path(exists=True, dir_okay=False), help="the host's Kerberos key: accept Kerberos too"
 )
 @guest_options
-
+@click.option(
+    "--cluster-node",
+    "cluster_nodes",
+    multiple=True,
+    help="make the host a failover cluster node beside these nodes (FailoverClusters cmdlets)",
+)
 def emulate_host(
     bind: str,
     port: int,
@@ -55,10 +60,15 @@ def emulate_host(
     guest_port: int,
     guest_range: str,
     guest_keys: tuple[str, ...],
+    cluster_nodes: tuple[str, ...],
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
-    from simulator.psrp_endpoint.endpoint import EmulatedHost
+
+    try:
+        from simulator.psrp_endpoint.endpoint import EmulatedHost
+    except ImportError as err:  # psrpcore and pyspnego come with the live extra
+        raise click.ClickException(f"emulate-host needs: pip install -e '.[live]' (no module {err.name})") from None
 
     host = HyperVHost.from_dict(json.loads(Path(state).read_text())) if state else HyperVHost()
     em = EmulatedHost(
@@ -76,6 +86,7 @@ def emulate_host(
         keytab=keytab,
         guests=guest_config(guests, guest_port, guest_keys),
         guest_range=guest_range,
+        cluster_nodes=("HV-EMULATED", *cluster_nodes) if cluster_nodes else (),
     )
     scheme = "https" if cert else "http"
     timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""

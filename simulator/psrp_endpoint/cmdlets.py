@@ -31,6 +31,7 @@ from harness.drivers import (
     OperationFailed,
     PowerOffVM,
     PowerState,
+    SaveVM,
     SnapshotRef,
     StartVM,
     VMRef,
@@ -40,17 +41,24 @@ from simulator.host import MIB, HyperVHost, VirtualMachine
 from simulator.psrp_endpoint import objects as o
 from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletError, binding_error, check
 from simulator.psrp_endpoint.clock import Clock
+from simulator.psrp_endpoint.clustering import Clustering
 from simulator.psrp_endpoint.storage import Storage
-from simulator.timed import RestoreCheckpoint
+from simulator.timed import CopyImportVM, RestoreCheckpoint
 
 
-class Cmdlets(Storage):
+class Cmdlets(Storage, Clustering):
     """The cmdlet table over one ``HyperVHost``. Side settings a real VM has but the model
     does not (its CheckpointType, checkpoint creation times, a merge in progress) live here.
     State-changing cmdlets go through :meth:`act`: at once, or in simulated time with a
     ``clock``."""
 
-    def __init__(self, host: HyperVHost, computer: str = "HV-EMULATED", clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        host: HyperVHost,
+        computer: str = "HV-EMULATED",
+        clock: Clock | None = None,
+        cluster_nodes: tuple[str, ...] = (),
+    ) -> None:
         self.host = host
         self.computer = computer
         self.clock = clock
@@ -85,6 +93,7 @@ class Cmdlets(Storage):
                 self.stop_vm,
                 {"vmname": "name"},
             ),
+            Cmdlet("Save-VM", {"name": strs, "passthru": "switch"}, self.save_vm, {"vmname": "name"}),
             Cmdlet("Remove-VM", {"name": strs, "force": "switch"}, self.remove_vm, {"vmname": "name"}),
             Cmdlet(
                 "Checkpoint-VM",
@@ -123,8 +132,20 @@ class Cmdlets(Storage):
             Cmdlet("Export-VM", {"name": s, "path": s}, self.export_vm, {"vmname": "name"}),
             Cmdlet(
                 "Import-VM",
-                {"path": s, "copy": "switch", "register": "switch", "vhddestinationpath": s, "virtualmachinepath": s},
+                {
+                    "path": s,
+                    "copy": "switch",
+                    "register": "switch",
+                    "generatenewid": "switch",
+                    "vhddestinationpath": s,
+                    "virtualmachinepath": s,
+                },
                 self.import_vm,
+            ),
+            Cmdlet(
+                "Set-VMHardDiskDrive",
+                {"vmname": s, "controllertype": s, "controllernumber": "int", "controllerlocation": "int", "path": s},
+                self.set_drive,
             ),
             Cmdlet(
                 "Get-ChildItem",
@@ -135,6 +156,7 @@ class Cmdlets(Storage):
             Cmdlet("Remove-Item", {"literalpath": s, "recurse": "switch", "force": "switch"}, self.remove_item),
             Cmdlet("Get-Module", {"name": s, "listavailable": "switch"}, self.get_module),
         ]
+        table += self.cluster_table(cluster_nodes)  # FailoverClusters, on a cluster node only
         self.table = {c.name.lower(): c for c in table}
 
     def table_names(self) -> list[str]:
@@ -192,6 +214,8 @@ class Cmdlets(Storage):
             self.clock.perform(command)
         elif isinstance(command, RestoreCheckpoint):
             self.host.revert(command.vm.name, command.snapshot.name)
+        elif isinstance(command, CopyImportVM):
+            self.host.copy_import(command.vm.name)
         else:
             self.instant.execute(command)
 
@@ -301,6 +325,14 @@ class Cmdlets(Storage):
             self.act(PowerOffVM(VMRef(vm.name)))
         return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
 
+    def save_vm(self, b: Bound) -> list[Any]:
+        for vm in self._vms(b):
+            running = vm.power_state == PowerState.Running
+            self.act(SaveVM(VMRef(vm.name)))
+            if running and self.clustered:  # behind the cluster's back: a failed role
+                self.role_failed(vm.name)
+        return [self.vm_object(v) for v in self._vms(b)] if b.switch("passthru") else []
+
     def remove_vm(self, b: Bound) -> list[Any]:
         for vm in self._vms(b):
             self.host.unregister(vm.name)
@@ -360,7 +392,10 @@ class Cmdlets(Storage):
     def restore_snapshot(self, b: Bound) -> list[Any]:
         self._confirmed(b)
         for vm, name in self._targets(b):
+            running = self.host.vm(vm).power_state == PowerState.Running
             self.act(RestoreCheckpoint(VMRef(vm), SnapshotRef(name)))
+            if running and self.clustered:  # behind the cluster's back: a failed role
+                self.role_failed(vm)
         return []
 
     def remove_snapshot(self, b: Bound) -> list[Any]:
@@ -443,7 +478,21 @@ class Cmdlets(Storage):
         return []
 
     def import_vm(self, b: Bound) -> list[Any]:
+        """Import-VM's three import types (hyperv.md §1.9): Register (the default, or
+        ``-Register``: in place, the files the export names used where they are, same Id),
+        Restore (``-Copy``: every file copied back, same Id; the destination must not hold
+        them), Copy (``-Copy -GenerateNewId``: a second VM of the same name, which this
+        host's model cannot hold, so it is refused). Same Id means no VM of that name may be
+        registered."""
         path: str = b.get("path")
+        copying = b.switch("copy")
+        destinations = [b.get("vhddestinationpath"), b.get("virtualmachinepath")]
+        if (b.switch("register") and (copying or b.switch("generatenewid"))) or (
+            not copying and any(d is not None for d in destinations)
+        ):
+            fq = "AmbiguousParameterSet,Microsoft.HyperV.PowerShell.Commands.ImportVM"
+            message = "Parameter set cannot be resolved using the specified named parameters."
+            raise binding_error("Import-VM", fq, message)
         name = None
         for candidate in self._folders():
             if path.lower().startswith(f"{self.export_folder(candidate)}\\".lower()):
@@ -451,13 +500,30 @@ class Cmdlets(Storage):
         record = self.host.exports.get(name or "")
         if name is None or record is None or not path.lower().endswith(".vmcx"):
             raise ObjectNotFound(f"The system cannot find the file specified: '{path}'. (0x80070002)")
-        disks = [
-            DiskSpec(
-                vol,
-                self.host.disk_files[p].size if p in self.host.disk_files else record.files[p].size,
-                p if p in self.host.disk_files else None,
+        if name in self.host.vms:
+            raise OperationFailed(
+                f"Failed to import '{name}': a virtual machine with the identifier '{o.guid(name)}' already exists. "
+                "(0x800700B7)"
             )
-            for vol, p in record.vm.disks.items()
-        ]
-        self.act(ImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, tuple(disks)))
+        if copying and b.switch("generatenewid"):
+            raise OperationFailed(f"Failed to import '{name}': this host keeps one virtual machine per name.")
+        if copying:
+            folder = self.vm_folder(name)
+            if any(d is not None and d.rstrip("\\").lower() != folder.lower() for d in destinations):
+                raise OperationFailed(f"Import of '{name}' is only supported into '{folder}'.")
+            self.act(CopyImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, ()))
+        else:
+            disks = tuple(self.host.export_disks(name))
+            self.act(ImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, disks))
         return [self.vm_object(self.host.vm(name))]
+
+    def set_drive(self, b: Bound) -> list[Any]:
+        vm = self.host.vm(b.get("vmname"))
+        volumes = list(vm.disks)
+        at = b.get("controllerlocation", -1)
+        if b.get("controllernumber", 0) != 0 or not 0 <= at < len(volumes):
+            raise ObjectNotFound(f"No hard disk drive at that controller location of '{vm.name}'.")
+        if vm.power_state != PowerState.Off:
+            raise InvalidState(f"'{vm.name}' failed to modify the hard disk drive: the virtual machine is not off.")
+        self.host.reattach(vm.name, volumes[at], b.get("path"))
+        return []

@@ -56,6 +56,8 @@ class EmulatedHost:
     - ``keytab`` holds the host's Kerberos key (``host/<name>``): Negotiate then accepts
       Kerberos too (pyspnego's acceptor reads it from the process-global ``KRB5_KTNAME``,
       which :meth:`start` sets).
+    - ``cluster_nodes`` (this host's name first) make it a failover cluster node: the
+      FailoverClusters cmdlets are served (:mod:`.clustering`).
     - ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs`` and
       ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
       second.
@@ -83,15 +85,17 @@ class EmulatedHost:
         keytab: str | Path | None = None,
         guests: Any = None,
         guest_range: str | None = None,
+        cluster_nodes: tuple[str, ...] = (),
     ) -> None:
         self.lock = threading.RLock()
         self.guest_range = guest_range
+        self.cluster_nodes = cluster_nodes
         self.keytab = keytab
         self.timing = (time_scale, costs, seed)
         self.host = host if host is not None else HyperVHost()
         if guest_range is not None:
             self.host.guest_range = guest_range
-        self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host))
+        self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host), cluster_nodes=cluster_nodes)
         self.guests = start_guests(self.host, guests, self.lock, self._guest_clock)
         self.received: list[Call] = []
         self.username, self.password = username, password
@@ -182,7 +186,9 @@ class EmulatedHost:
             self.host = host if host is not None else HyperVHost()
             if self.guest_range is not None:
                 self.host.guest_range = self.guest_range
-            self.cmdlets.__init__(self.host, self.cmdlets.computer, self._clock(self.host))  # type: ignore[misc]
+            self.cmdlets.__init__(  # type: ignore[misc]
+                self.host, self.cmdlets.computer, self._clock(self.host), self.cluster_nodes
+            )
             self.received.clear()
             if self.guests is not None:
                 self.guests.attach(self.host)
@@ -198,6 +204,7 @@ class EmulatedHost:
             "username": self.username,
             "password": self.password,
             "storage_root": self.host.storage_root,
+            "clustered": bool(self.cluster_nodes),
         }
         config.update(extra)
         return config

@@ -144,6 +144,10 @@ class Storage:
         folder = self._vm_of_folder(path)
         if export is not None and export in self.host.exports:
             del self.host.exports[export]
+        elif path in self.host.disk_files:  # one disk file: not while a VM uses it or a child needs it
+            if self.host._protected(path) or self.host._dependants(path):
+                raise OperationFailed(f"Cannot remove item {path}: The process cannot access the file. (0x80070020)")
+            self.host._drop_file(path)
         elif folder is not None and folder in self._folders():
             if folder in self.host.vms:
                 raise OperationFailed(f"Cannot remove item {path}: The process cannot access the file. (0x80070020)")

@@ -48,7 +48,7 @@ def _grow(env: simpy.Environment, host: TimedHost, seconds: float) -> None:
 
 def test_every_cost_cites_its_source() -> None:
     for name, source in Costs.sources().items():
-        assert source.startswith(("hyperv.md", "assumption:", "CloudStack", "spec")), name
+        assert source.startswith(("hyperv.md", "assumption:", "CloudStack", "spec", "Microsoft")), name
 
 
 def test_memory_checkpoint_costs_memory_at_write_bandwidth_and_off_vm_is_constant() -> None:
