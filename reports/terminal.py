@@ -111,12 +111,22 @@ def sweep_table(results: list[Result]) -> Table:
         t.add_column(k, no_wrap=True)
     for header in SWEEP_COLUMNS.values():
         t.add_column(header, justify="right", overflow="fold")
+    clustered = bool(results) and all("cluster" in r for r in results)
+    for header in ("failovers", "downtime") if clustered else ():  # a failover cluster's outage figures
+        t.add_column(header, justify="right", overflow="fold")
     for r in results:
         v = values(r)
+        cluster = r.get("cluster") or {}
+        extra = (
+            (units.number(cluster["failovers"]), units.duration(cluster["application_downtime_s"]["total"]))
+            if clustered
+            else ()
+        )
         t.add_row(
             *(str(r["point"][k]) for k in keys),
             str(r["seed"]),
             *(BY_KEY[k].text(v[k]) for k in SWEEP_COLUMNS),
+            *extra,
         )
     return t
 

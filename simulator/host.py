@@ -482,6 +482,10 @@ class HyperVHost(TreeStorage):
     def read(self, name: str, key: str, volume_uuid: str | None = None) -> str | None:
         return self.peek(self._guest_leaf(name, volume_uuid), key)
 
+    def _unregister(self, name: str) -> None:
+        super()._unregister(name)
+        self.power_changed(name)  # its guest goes with the registration
+
     def _address_for(self, name: str, given: str | None) -> str:
         """The address the VM will have: the manager's, else the one it kept, else a free one."""
         if given is not None:

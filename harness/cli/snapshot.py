@@ -32,7 +32,9 @@ VM_OPTION = click.option("--vm", "vm_ref", metavar="VM", help="The VM whose snap
 def snapshot_create(
     api: Api, vm_ref: str, memory: bool, quiesce: bool, name: str | None, description: str | None
 ) -> Obj:
-    """Take a VM snapshot; it becomes the current one (a warning when its chain grows long)."""
+    """Take a VM snapshot; it becomes the current one.
+
+    A warning on stderr says when its chain grows past vmsnapshot.chain.depth.warn."""
     result = api.job(
         "createVMSnapshot",
         None,
