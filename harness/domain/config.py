@@ -38,13 +38,9 @@ EXPORT_STRATEGY = ConfigKey(
 # Recurring policies (issue 7): a policy's maxsnaps may not exceed the ceiling of its interval
 # type, as CloudStack's snapshot.max.hourly/daily/weekly/monthly (default 8) cap volume
 # snapshot policies.
-VMSNAPSHOT_MAX_HOURLY = ConfigKey(
-    "vmsnapshot.max.hourly", "8", int, "Maximum maxsnaps of an HOURLY VM snapshot policy"
-)
+VMSNAPSHOT_MAX_HOURLY = ConfigKey("vmsnapshot.max.hourly", "8", int, "Maximum maxsnaps of an HOURLY VM snapshot policy")
 VMSNAPSHOT_MAX_DAILY = ConfigKey("vmsnapshot.max.daily", "8", int, "Maximum maxsnaps of a DAILY VM snapshot policy")
-VMSNAPSHOT_MAX_WEEKLY = ConfigKey(
-    "vmsnapshot.max.weekly", "8", int, "Maximum maxsnaps of a WEEKLY VM snapshot policy"
-)
+VMSNAPSHOT_MAX_WEEKLY = ConfigKey("vmsnapshot.max.weekly", "8", int, "Maximum maxsnaps of a WEEKLY VM snapshot policy")
 VMSNAPSHOT_MAX_MONTHLY = ConfigKey(
     "vmsnapshot.max.monthly", "8", int, "Maximum maxsnaps of a MONTHLY VM snapshot policy"
 )
@@ -55,6 +51,24 @@ MAX_ACCOUNT_VMSNAPSHOTS = ConfigKey(
 )
 MAX_DOMAIN_VMSNAPSHOTS = ConfigKey(
     "max.domain.vmsnapshots", "-1", int, "Default VM snapshot limit of a domain (-1: unlimited)", minimum=-1
+)
+# Recovery (issue 11): VMSnapshotSync on a schedule while ``serve`` runs, and CloudStack's
+# management-server heartbeat (mshost.last_update) that tells a live manager from a dead one.
+VMSNAPSHOT_SYNC_INTERVAL = ConfigKey(
+    "vmsnapshot.sync.interval",
+    "300",
+    int,
+    "Seconds between VM snapshot syncs while the server runs (0: only at start, on host reconnect and on demand)",
+)
+CLUSTER_HEARTBEAT_INTERVAL = ConfigKey(
+    "cluster.heartbeat.interval", "1500", int, "Milliseconds between a management server's heartbeats", minimum=100
+)
+CLUSTER_HEARTBEAT_THRESHOLD = ConfigKey(
+    "cluster.heartbeat.threshold",
+    "15000",
+    int,
+    "Milliseconds without a heartbeat after which a management server counts as dead and its jobs are taken over",
+    minimum=1000,
 )
 POLICY_CEILINGS = {
     "HOURLY": VMSNAPSHOT_MAX_HOURLY,
@@ -72,6 +86,9 @@ KEYS: dict[str, ConfigKey] = {
         *POLICY_CEILINGS.values(),
         MAX_ACCOUNT_VMSNAPSHOTS,
         MAX_DOMAIN_VMSNAPSHOTS,
+        VMSNAPSHOT_SYNC_INTERVAL,
+        CLUSTER_HEARTBEAT_INTERVAL,
+        CLUSTER_HEARTBEAT_THRESHOLD,
     )
 }
 

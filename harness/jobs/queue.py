@@ -26,6 +26,7 @@ from typing import Any
 
 from harness.domain.errors import CloudError
 from harness.domain.model import Account, AsyncJob
+from harness.store.repository import existing
 from harness.store.uow import UowFactory
 
 log = logging.getLogger("hvsnap.jobs")
@@ -50,6 +51,10 @@ class SerialQueues:
             self._pending[key] = deque([work])
         self.executor.submit(self._drain, key)
 
+    def keys(self) -> set[str]:
+        with self._lock:
+            return set(self._pending)
+
     def _drain(self, key: str) -> None:
         while True:
             with self._lock:
@@ -68,8 +73,9 @@ class SerialQueues:
 class AsyncJobs:
     """Creates job rows and runs their work, serially per VM."""
 
-    def __init__(self, uow_factory: UowFactory, executor: Executor | None = None) -> None:
+    def __init__(self, uow_factory: UowFactory, executor: Executor | None = None, msid: int | None = None) -> None:
         self.uow_factory = uow_factory
+        self.msid = msid  # this manager's mshost id, recorded on every job it accepts
         self.queues = SerialQueues(executor) if executor is not None else None
         self.futures: dict[str, Future[AsyncJob]] = {}
 
@@ -98,6 +104,9 @@ class AsyncJobs:
                     cmd_info=json.dumps(info or {}, default=str),
                     instance_type=instance[0] if instance else None,
                     instance_id=instance[1] if instance else None,
+                    init_msid=self.msid,
+                    executing_msid=self.msid,
+                    queue_key=key,
                 )
             )
             uow.commit()
@@ -114,6 +123,12 @@ class AsyncJobs:
 
         self.queues.put(key, run)
         return job
+
+    def pending_keys(self) -> set[str]:
+        """The queue keys (VM uuids) with work of this manager queued or running."""
+        if self.queues is None:
+            return set()
+        return self.queues.keys()
 
     def _run(self, job: AsyncJob, work: Callable[[], Any], present: Callable[[Any], dict[str, Any]]) -> None:
         try:
@@ -134,9 +149,7 @@ class AsyncJobs:
         if future is not None:
             future.result(timeout)
         with self.uow_factory(readonly=True) as uow:
-            finished = uow.jobs.get(job.id)
-        assert finished is not None
-        return finished
+            return existing(uow.jobs.get(job.id), "async job", job.uuid)
 
     @staticmethod
     def result(job: AsyncJob) -> dict[str, Any]:

@@ -19,8 +19,20 @@ from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
-from harness.service import accounts, hostside, limits, policies, scheduler, views, vms, vmsnapshots, volumes
+from harness.service import (
+    accounts,
+    hostside,
+    limits,
+    policies,
+    recovery,
+    scheduler,
+    views,
+    vms,
+    vmsnapshots,
+    volumes,
+)
 from harness.service.access import check_access, require, scope_of
+from harness.store.repository import existing
 from harness.store.uow import UowFactory
 
 Obj = dict[str, Any]
@@ -32,6 +44,8 @@ class Manager:
         self.runner = runner
         self.jobs = jobs
         self.capabilities = capabilities
+        self.recovery = recovery.Recovery(self, jobs.msid)
+        jobs.msid = self.recovery.msid
 
     # ------------------------------------------------------------------ plumbing
 
@@ -108,7 +122,7 @@ class Manager:
             caller,
             "deleteVMSnapshot",
             self._vm_key(snap.vm_id),
-            lambda: vmsnapshots.delete(self.uow_factory, snap.id),
+            lambda: vmsnapshots.delete(self.uow_factory, snap.id, expected=snap.state),
             self._success,
             ("VmSnapshot", snap.id),
         )
@@ -173,9 +187,7 @@ class Manager:
 
     def _vm_key(self, vm_id: int) -> str:
         with self.uow_factory(readonly=True) as uow:
-            vm = uow.vms.get(vm_id)
-        assert vm is not None
-        return vm.uuid
+            return existing(uow.vms.get(vm_id), "Instance", vm_id).uuid
 
     def list_vms(self, caller: Account, **filters: Any) -> tuple[int, list[Obj]]:
         with self.uow_factory(readonly=True) as uow:
@@ -494,6 +506,13 @@ class Manager:
     def policy_scheduler(self, clock: scheduler.Clock | None = None) -> scheduler.Scheduler:
         """A policy scheduler whose runs are this manager's async jobs."""
         return scheduler.Scheduler(self.uow_factory, clock or scheduler.WallClock(), scheduler.job_launch(self))
+
+    def sync_vm_snapshots(self, caller: Account) -> Obj:
+        """VMSnapshotSync on demand (``hvsnap sync``, ``syncVMSnapshot``; root admin): take
+        over the jobs of dead managers, settle what is in flight on no live manager, and
+        reconcile with the host. Returns what it settled, per snapshot and VM."""
+        accounts.require_root_admin(caller)
+        return self.recovery.recover("on demand").as_dict()
 
     def run_due_policies(self, caller: Account, clock: scheduler.Clock | None = None) -> Obj:
         """Run every policy that is due now, once (``hvsnap policy run-due``; root admin)."""

@@ -52,6 +52,7 @@ REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = 
     "capabilities": mc.MemoryCapabilities,
     "config": mc.MemoryConfiguration,
     "jobs": mc.MemoryJobs,
+    "mshosts": mc.MemoryManagementServers,
     "vm_snapshot_policies": mc.MemoryVMSnapshotPolicies,
     "resource_limits": mc.MemoryResourceLimits,
 }

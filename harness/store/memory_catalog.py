@@ -19,6 +19,7 @@ from harness.domain.model import (
     Domain,
     Host,
     HypervisorCapabilities,
+    ManagementServer,
     Page,
     ServiceOffering,
     VMSnapshot,
@@ -191,6 +192,14 @@ class MemoryJobs(MemoryRepo[AsyncJob], catalog.Jobs):
         self._update(job.id, instance_type=instance_type, instance_id=instance_id)
         job.instance_type, job.instance_id = instance_type, instance_id
 
+    def take_over(self, job: AsyncJob, msid: int) -> bool:
+        row = self._row(job.id)
+        if row is None or row.job_status != 0 or row.executing_msid != job.executing_msid:
+            return False
+        self._update(job.id, executing_msid=msid, last_updated=self.clock())
+        job.executing_msid = msid
+        return True
+
     def pending(self) -> list[AsyncJob]:
         return self._copies(r for r in self.rows_table.live() if r.job_status == 0)
 
@@ -329,3 +338,27 @@ class MemoryResourceLimits(MemoryRepo[ResourceLimit], policies.ResourceLimits):
     def vm_snapshots_in_domains(self, domain_ids: frozenset[int]) -> int:
         snapshots = self.store["vm_snapshots"]
         return sum(len(snapshots.group("domain", d)) for d in domain_ids)
+
+
+class MemoryManagementServers(MemoryRepo[ManagementServer], catalog.ManagementServers):
+    table_name = "mshost"
+    entity = ManagementServer
+
+    def register(self, server: ManagementServer) -> ManagementServer:
+        server.last_update = self.clock()
+        server.id = self._add_row(server, state="Up")
+        return server
+
+    def _by_msid(self, msid: int) -> list[int]:
+        return [r.id for r in self.rows_table.live() if r.msid == msid]
+
+    def heartbeat(self, msid: int) -> None:
+        for id_ in self._by_msid(msid):
+            self._update(id_, last_update=self.clock())
+
+    def set_state(self, msid: int, state: str) -> None:
+        for id_ in self._by_msid(msid):
+            self._update(id_, state=state)
+
+    def up(self) -> list[ManagementServer]:
+        return self._copies(r for r in self.rows_table.live() if r.state == "Up")

@@ -87,6 +87,7 @@ class UnitOfWork:
     capabilities: catalog.Capabilities
     config: catalog.Configuration
     jobs: catalog.Jobs
+    mshosts: catalog.ManagementServers
     vm_snapshot_policies: policies.VMSnapshotPolicies
     resource_limits: policies.ResourceLimits
 
@@ -115,6 +116,7 @@ class UnitOfWork:
         self.capabilities = catalog.Capabilities(conn, now)
         self.config = catalog.Configuration(conn, now)
         self.jobs = catalog.Jobs(conn, now)
+        self.mshosts = catalog.ManagementServers(conn, now)
         self.vm_snapshot_policies = policies.VMSnapshotPolicies(conn, now)
         self.resource_limits = policies.ResourceLimits(conn, now)
         return self
