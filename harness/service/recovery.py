@@ -125,11 +125,11 @@ class Recovery:
             uow.commit()
 
     def retire(self) -> None:
-        """A clean stop: this manager's row goes Down (its jobs have finished)."""
+        """A clean stop (its jobs have finished): this manager's row goes."""
         if not self.registered:
             return
         with self.manager.uow_factory() as uow:
-            uow.mshosts.set_state(self.me.msid, "Down")
+            uow.mshosts.remove(self.me.msid)
             uow.commit()
         self.registered = False
 

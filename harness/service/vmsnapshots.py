@@ -77,11 +77,16 @@ def _snapshot(uow: UnitOfWork, snapshot_id: int) -> VMSnapshot:
     return existing(uow.vm_snapshots.get(snapshot_id), "Instance Snapshot", snapshot_id)
 
 
+#: States in which a snapshot's command is on its way to, or on, the host.
+IN_FLIGHT = frozenset({VMSnapshotState.Creating, VMSnapshotState.Reverting, VMSnapshotState.Expunging})
+
+
 def _others_active(uow: UnitOfWork, vm: VM, snap: VMSnapshot) -> None:
-    """Refuse when a snapshot of ``vm`` other than ``snap`` has an operation in flight (the
-    re-check a workflow makes under the VM's row lock: another manager may have started
-    one since the synchronous check)."""
-    if any(s.state in ACTIVE_VM_SNAPSHOT_STATES and s.id != snap.id for s in uow.vm_snapshots.briefs_of_vm(vm.id)):
+    """Refuse when a snapshot of ``vm`` other than ``snap`` has a command in flight (the
+    re-check a workflow makes under the VM's row lock before it sends anything: another
+    manager may have started one since the synchronous check). ``Allocated`` rows wait in
+    a queue and do not count here; they count at the synchronous checks."""
+    if any(s.state in IN_FLIGHT and s.id != snap.id for s in uow.vm_snapshots.briefs_of_vm(vm.id)):
         raise InvalidParameterValue(
             "There is other active Instance Snapshot tasks on the instance, please try again later"
         )
@@ -186,6 +191,7 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
             uow.vm_snapshots.soft_delete(snap.id)  # never sent: the row just goes
             uow.commit()
             _stable(vm, "Creating Instance Snapshot")
+        _others_active(uow, vm, snap)
         current = uow.vm_snapshots.current_of(vm.id)
         uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
         uow.vm_snapshots.set_parent(snap, current.id if current else None)
@@ -320,6 +326,10 @@ def check_delete(uow_factory: UowFactory, caller: Account, snapshot_uuid: str) -
                 f"Instance Snapshot {snapshot_uuid} is in state {snap.state}; it can be deleted only when "
                 "Ready, Error or Expunging"
             )
+        if snap.state == VMSnapshotState.Expunging and any(
+            j.instance_type == "VmSnapshot" and j.instance_id == snap.id for j in uow.jobs.pending()
+        ):  # a retry is for a delete that is stuck, not one that is running
+            raise InvalidParameterValue(f"Instance Snapshot {snapshot_uuid} is already being deleted; try again later")
         _no_active_tasks(uow, _vm_of(uow, snap), retrying=snap)
     return snap
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 
 from harness.domain.config import ConfigKey
 from harness.domain.model import (
@@ -331,6 +331,10 @@ class ManagementServers(Repo[ManagementServer]):
         """``Down`` after a clean stop, or when another manager took its jobs over."""
         c = self.table.c
         self.conn.execute(update(self.table).where(c.msid == msid).values(state=state))
+
+    def remove(self, msid: int) -> None:
+        """A clean stop: the row goes (a CLI command leaves the table as it found it)."""
+        self.conn.execute(delete(self.table).where(self.table.c.msid == msid))
 
     def up(self) -> list[ManagementServer]:
         """Every server whose row says Up (alive, or dead and not yet taken over)."""

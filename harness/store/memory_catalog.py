@@ -360,5 +360,9 @@ class MemoryManagementServers(MemoryRepo[ManagementServer], catalog.ManagementSe
         for id_ in self._by_msid(msid):
             self._update(id_, state=state)
 
+    def remove(self, msid: int) -> None:
+        for id_ in self._by_msid(msid):
+            self.store.txn.put(self.rows_table, id_, None)
+
     def up(self) -> list[ManagementServer]:
         return self._copies(r for r in self.rows_table.live() if r.state == "Up")
