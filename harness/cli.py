@@ -60,7 +60,7 @@ def main(ctx: click.Context, home: str | None, db: str | None, account_name: str
 
 
 @contextmanager
-def _cloud(ctx: click.Context) -> Iterator[tuple[Cloud, Any]]:
+def _cloud(ctx: click.Context, recover: str = "if-needed") -> Iterator[tuple[Cloud, Any]]:
     opts = ctx.find_root().obj
     root = home_dir(opts["home"])
     root.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def _cloud(ctx: click.Context) -> Iterator[tuple[Cloud, Any]]:
         filename=root / "hvsnap.log", level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
     try:
-        with open_cloud(root, opts["db"]) as cloud:
+        with open_cloud(root, opts["db"], recover=recover) as cloud:
             yield cloud, cloud.account(opts["account"])
     except CloudError as err:
         raise Refused(err.as_dict()) from None
@@ -161,6 +161,33 @@ def admin_keys(ctx: click.Context, as_json: bool) -> None:
     with open_store(home_dir(opts["home"]), opts["db"]) as (_, admin):  # no host: works beside `serve`
         keys = {"apikey": admin.api_key, "secretkey": admin.secret_key}
     click.echo(json.dumps(keys) if as_json else f"apikey:    {keys['apikey']}\nsecretkey: {keys['secretkey']}")
+
+
+@main.command("sync")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON")
+@click.pass_context
+def sync_command(ctx: click.Context, as_json: bool) -> None:
+    """VMSnapshotSync now: settle what a crash left in flight, finish dead managers' jobs."""
+    with _cloud(ctx, recover="never") as (cloud, caller):
+        done = cloud.manager.sync_vm_snapshots(caller)
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+        return
+    rows = [
+        {"kind": s["kind"], "name": s["name"], "from": s["from"], "to": s["to"], "why": s["why"]}
+        for s in done["settled"]
+    ]
+    rows += [
+        {
+            "kind": "job",
+            "name": f"{j['cmd']} {j['jobid']}",
+            "from": "pending",
+            "to": "succeeded" if j["jobstatus"] == 1 else "failed",
+            "why": j["jobresult"].get("errortext", ""),
+        }
+        for j in done["jobs"]
+    ]
+    _table(rows) if rows else console.print("nothing to settle")
 
 
 # ---------------------------------------------------------------------------------- vm

@@ -30,6 +30,7 @@ from harness.domain.errors import CloudError
 from harness.drivers import Answer, Command, HyperVDriver
 from harness.jobs.runners import ThreadRunner
 from harness.service.cloud import Cloud, open_cloud
+from harness.service.recovery import HostWatch, RecoveryThread
 from harness.service.scheduler import SchedulerThread
 
 log = logging.getLogger("hvsnap.api")
@@ -168,9 +169,12 @@ def serving(
     wall-clock policy scheduler), yield; on exit stop taking requests and scheduling, let
     queued jobs finish, then close the cloud."""
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
-    with open_cloud(home, db, driver, executor=executor, **driver_config) as cloud:
-        if driver == "sim":  # "sim-timed" serializes on its own clock thread
-            cloud.manager.runner = ThreadRunner(_Serialized(cloud.driver))
+    with open_cloud(home, db, driver, executor=executor, recover="always", **driver_config) as cloud:
+        # "sim-timed" serializes on its own clock thread
+        watch = HostWatch(_Serialized(cloud.driver) if driver == "sim" else cloud.driver)
+        cloud.manager.runner = ThreadRunner(watch)
+        recovering = RecoveryThread(cloud.manager.recovery, watch)
+        recovering.start()
         server = ApiServer(ApiApp(cloud.manager), host, port)
         thread = threading.Thread(target=server.serve_forever, name="hvsnap-api", daemon=True)
         thread.start()
@@ -180,6 +184,7 @@ def serving(
         try:
             yield Serving(server, cloud)
         finally:
+            recovering.stop()
             if scheduler is not None:
                 scheduler.stop()
             server.shutdown()

@@ -87,3 +87,11 @@ def list_async_jobs(c: Call) -> Obj:
     """Lists the caller's asynchronous jobs (every job for the root admin), newest first."""
     count, items = c.manager.list_jobs(c.caller, c.get("page"), c.get("pagesize"))
     return listing("asyncjobs", count, items)
+
+
+@command("syncVMSnapshot")
+def sync_vm_snapshot(c: Call) -> Obj:
+    """VMSnapshotSync now (root admin): takes over the jobs of dead management servers,
+    settles snapshots and Instances left in flight, and reconciles with the host; returns
+    what it settled (from, to, why)."""
+    return {"vmsnapshotsync": c.manager.sync_vm_snapshots(c.caller)}

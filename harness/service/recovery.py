@@ -27,8 +27,11 @@ Every manager process (a ``serve``, or a CLI command that opens a cloud) is a ro
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -37,6 +40,7 @@ from typing import Any, Protocol
 from harness.domain import config
 from harness.domain.model import AsyncJob, ManagementServer
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMSnapshotState, VMState
+from harness.drivers import Answer, Command, HostError, HostUnreachable, HyperVDriver
 from harness.jobs.queue import FAILED, SUCCEEDED, AsyncJobs
 from harness.jobs.runners import Runner
 from harness.service import sync, views
@@ -44,6 +48,7 @@ from harness.store.repository import EVERYTHING
 from harness.store.uow import UnitOfWork, UowFactory
 
 Obj = dict[str, Any]
+log = logging.getLogger("hvsnap.recovery")
 
 #: What a taken-over job's command must find after sync to count as done.
 _VM_GOALS = {
@@ -189,6 +194,11 @@ class Recovery:
         report = RecoveryReport(why, self.manager.runner.run(sync.sync(factory, frozenset(busy), allocated_before)))
         for job in taken:
             report.jobs.append(self._finish(job, report.sync))
+        for item in report.sync.settled + report.sync.vms:
+            log.info("sync (%s): %s", why, item)
+        for done in report.jobs:
+            verdict = "succeeded" if done["jobstatus"] == SUCCEEDED else "failed"
+            log.info("sync (%s): job %s %s %s", why, done["jobid"], done["cmd"], verdict)
         return report
 
     def _finish(self, job: AsyncJob, found: sync.SyncReport) -> Obj:
@@ -228,3 +238,69 @@ def _outcome(uow: UnitOfWork, job: AsyncJob, found: sync.SyncReport) -> Obj:
             f"{job.instance_type or 'target'} {state}" + (f" ({why})" if why else "")
         ),
     }
+
+
+class HostWatch:
+    """A driver seen through: notes when the host stops answering (``HostUnreachable``)
+    so the manager can run fullHostSync when it answers again."""
+
+    def __init__(self, inner: HyperVDriver) -> None:
+        self.inner = inner
+        self.capabilities = inner.capabilities
+        self.down = False
+
+    def execute(self, command: Command) -> Answer:
+        try:
+            answer = self.inner.execute(command)
+        except HostUnreachable:
+            self.down = True
+            raise
+        return answer
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class RecoveryThread:
+    """What ``serve`` runs beside the API: a heartbeat every ``cluster.heartbeat.interval``,
+    a sync every ``vmsnapshot.sync.interval`` seconds (0: none), and a sync as soon as a
+    host that was unreachable answers again (host reconnect). A failed round is logged and
+    tried again at the next beat."""
+
+    def __init__(self, recovery: Recovery, watch: HostWatch | None = None) -> None:
+        self.recovery = recovery
+        self.watch = watch
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="hvsnap-recovery", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        last_sync = time.monotonic()
+        while not self._stop.wait(self._beat()):
+            try:
+                self.recovery.heartbeat()
+                every = self.recovery.interval(config.VMSNAPSHOT_SYNC_INTERVAL)
+                if self.watch is not None and self.watch.down:
+                    self.recovery.recover("host reconnect")  # its first command probes the host
+                    self.watch.down = False
+                    last_sync = time.monotonic()
+                elif every and time.monotonic() - last_sync >= every:
+                    self.recovery.recover("periodic")
+                    last_sync = time.monotonic()
+            except HostError as err:
+                log.warning("sync: the host did not answer (%s); trying again", err)
+            except Exception:
+                log.exception("recovery round failed")
+
+    def _beat(self) -> float:
+        try:
+            return self.recovery.interval(config.CLUSTER_HEARTBEAT_INTERVAL)
+        except Exception:
+            log.exception("cannot read %s", config.CLUSTER_HEARTBEAT_INTERVAL.name)
+            return 1.5

@@ -34,9 +34,10 @@ class Gate:
 
 @pytest.fixture(params=STORES)
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
-    with ThreadPoolExecutor(4) as pool, open_cloud(
-        tmp_path, driver="sim", state_file=None, store=request.param, executor=pool
-    ) as cloud:
+    with (
+        ThreadPoolExecutor(4) as pool,
+        open_cloud(tmp_path, driver="sim", state_file=None, store=request.param, executor=pool) as cloud,
+    ):
         yield World(cloud)
 
 
