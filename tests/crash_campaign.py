@@ -240,9 +240,9 @@ class Campaign:
                     if snap.state.value in TRANSIENT_SNAPSHOTS:
                         bad.append(f"round {self.tally.rounds}: snapshot {snap.name} {snap.state}")
                 on_host = inventory.vm(vm.instance_name)
-                if vm.state == VMState.Running and on_host is not None:
-                    if sync.db_tree(uow, vm.id) != sync.host_tree(on_host):
-                        bad.append(f"round {self.tally.rounds}: {vm.instance_name} DB tree != host tree")
+                running = vm.state == VMState.Running and on_host is not None
+                if running and on_host is not None and sync.db_tree(uow, vm.id) != sync.host_tree(on_host):
+                    bad.append(f"round {self.tally.rounds}: {vm.instance_name} DB tree != host tree")
             pending = uow.jobs.pending()
             if pending:
                 bad.append(f"round {self.tally.rounds}: {len(pending)} pending jobs: {[j.cmd for j in pending]}")

@@ -262,7 +262,12 @@ class Manager:
         if not self.capabilities.guest_data:
             raise InvalidParameterValue("Guest data is available on simulated hosts only")
         with self.uow_factory(readonly=True) as uow:
-            return require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+            vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        if vm.state != VMState.Running:
+            raise InvalidParameterValue(
+                f"Instance {vm_uuid} is in state {vm.state}; guest data is read and written on a Running Instance"
+            )
+        return vm
 
     # ------------------------------------------------------------------ catalogue
 
