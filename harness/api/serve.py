@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
+import os
 import signal
 import threading
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -50,9 +55,37 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with serving(root, opts.get("db"), backend, host, port, workers, **config) as running:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_one_server(root))
+        try:
+            running = stack.enter_context(serving(root, opts.get("db"), backend, host, port, workers, **config))
+        except OSError as err:
+            if err.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+                raise
+            _refuse(f"cannot listen on {host}:{port} ({err.strerror}); stop what holds it, or pass --port 0")
         scale = f", time scale {time_scale:g}" if time_scale != INSTANT else ""
         click.echo(f"hvsnap API on {running.endpoint} (driver {driver}{scale}); keys: hvsnap admin-keys --json")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     click.echo("hvsnap API stopped")
+
+
+def _refuse(message: str) -> NoReturn:
+    """A usage error as one line on stderr, exit 2 (no traceback)."""
+    click.echo(f"hvsnap serve: {message}", err=True)
+    raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def _one_server(root: Path) -> Iterator[None]:
+    """Hold ``<home>/serve.lock`` while serving: a second ``serve`` on the same home is
+    refused at once (one manager per home; the lock goes with the process, even on kill -9)."""
+    fd = os.open(root / "serve.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _refuse(f"another hvsnap serve is running on {root}; stop it, or use another --home")
+        yield
+    finally:
+        os.close(fd)
