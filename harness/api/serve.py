@@ -18,6 +18,9 @@ import click
 from harness.api.server import serving
 from harness.service.cloud import home_dir
 
+#: WinRM authentications of the live driver (``live_driver.session.AUTHS``; not imported here,
+#: so that ``serve`` starts without the optional ``live`` extra).
+AUTHS = ("negotiate", "kerberos", "ntlm", "credssp", "basic")
 #: Time scales the simulated host can run at. 0: every command completes at once.
 INSTANT = 0.0
 
@@ -34,8 +37,22 @@ INSTANT = 0.0
     help="Simulated seconds per wall second on the simulated host (0: run each job to completion at once)",
 )
 @click.option("--workers", default=8, show_default=True, type=click.IntRange(1, 256), help="Job threads")
+@click.option("--hyperv-host", help="live: the Hyper-V host, HOST or HOST:PORT (credentials: $HVSNAP_HYPERV_USERNAME, "
+              "$HVSNAP_HYPERV_PASSWORD)")
+@click.option("--auth", type=click.Choice(AUTHS), default="negotiate", show_default=True, help="live: WinRM auth")
+@click.option("--no-tls", is_flag=True, help="live: plain HTTP WinRM (message encryption still applies)")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: float, workers: int) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    driver: str,
+    time_scale: float,
+    workers: int,
+    hyperv_host: str | None,
+    auth: str,
+    no_tls: bool,
+) -> None:
     """Serve the CloudStack API (cs, cloudmonkey) until interrupted.
 
     The first start creates the ROOT domain and the admin; `hvsnap admin-keys --json`
@@ -44,6 +61,10 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     if time_scale != INSTANT and driver != "sim":
         raise click.BadParameter("a time scale applies to the simulated host only", param_hint="--time-scale")
     config: dict[str, Any] = {}
+    if driver == "live":
+        if not hyperv_host:
+            raise click.BadParameter("the live driver needs the host to manage", param_hint="--hyperv-host")
+        config = {"host": hyperv_host, "auth": auth, "ssl": not no_tls}
     backend = driver
     if time_scale != INSTANT:  # the simulated host in SimPy time, its clock tied to the wall
         backend, config["time_scale"] = "sim-timed", time_scale
@@ -58,7 +79,7 @@ def serve(ctx: click.Context, host: str, port: int, driver: str, time_scale: flo
     with contextlib.ExitStack() as stack:
         stack.enter_context(_one_server(root))
         try:
-            running = stack.enter_context(serving(root, opts.get("db"), backend, host, port, workers, **config))
+            running = stack.enter_context(serving(root, opts.get("db"), backend, host, port, workers, driver_options=config))
         except OSError as err:
             if err.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
                 raise

@@ -163,11 +163,13 @@ def serving(
     port: int = 8080,
     workers: int = 8,
     schedule: bool = True,
+    driver_options: dict[str, Any] | None = None,
     **driver_config: Any,
 ) -> Iterator[Serving]:
     """Open the cloud, start the API on a background thread (and, with ``schedule``, the
     wall-clock policy scheduler), yield; on exit stop taking requests and scheduling, let
     queued jobs finish, then close the cloud."""
+    driver_config.update(driver_options or {})  # the live driver's own ``host`` and friends
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
     with open_cloud(home, db, driver, executor=executor, recover="always", **driver_config) as cloud:
         # "sim-timed" serializes on its own clock thread
