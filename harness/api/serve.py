@@ -79,7 +79,8 @@ def serve(
     with contextlib.ExitStack() as stack:
         stack.enter_context(_one_server(root))
         try:
-            running = stack.enter_context(serving(root, opts.get("db"), backend, host, port, workers, driver_options=config))
+            served = serving(root, opts.get("db"), backend, host, port, workers, driver_options=config)
+            running = stack.enter_context(served)
         except OSError as err:
             if err.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
                 raise

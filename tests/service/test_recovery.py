@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -83,3 +84,16 @@ def test_guest_data_of_a_stopped_vm_is_refused_with_its_state(tmp_path: Path) ->
     assert result.exit_code == 3
     assert json.loads(result.output)["errorcode"] == 431
     assert "Stopped" in result.output
+
+
+def test_the_readme_sync_commands_as_printed(tmp_path: Path) -> None:
+    with open_cloud(tmp_path) as cloud:
+        world = World(cloud)
+        vm = world.deploy()
+        _in_flight_revert(world, world.snap(vm)["id"], 77, _dead_pid())
+    hvsnap = str(Path(sys.executable).parent / "hvsnap")
+    env = {**os.environ, "HVSNAP_HOME": str(tmp_path)}
+    text = subprocess.run([hvsnap, "sync"], env=env, capture_output=True, text=True, check=True).stdout
+    assert "Reverting" in text and "revertToVMSnapshot" in text
+    again = subprocess.run([hvsnap, "sync", "--json"], env=env, capture_output=True, text=True, check=True).stdout
+    assert json.loads(again)["settled"] == []  # nothing left to settle
