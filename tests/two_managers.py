@@ -11,11 +11,13 @@ Used by ``tests/test_two_managers.py`` and ``benchmarks/recovery.py``.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ from cs import CloudStack, CloudStackApiException
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from harness.domain.states import VMState
 from harness.service import accounts, sync
 from harness.store.uow import make_engine, uow_factory
 from simulator.psrp_endpoint.endpoint import EmulatedHost
@@ -48,6 +51,7 @@ class Race:
     lost: Counter[str] = field(default_factory=Counter)  # jobs that failed 431 (race lost in the workflow)
     limit: int = 0  # creates refused at vmsnapshot.max (530, CloudStack's limit error)
     samples: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # what the 431 refusals said
     violations: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -57,6 +61,7 @@ class Race:
             "refused_431": dict(self.refused),
             "jobs_failed_431": dict(self.lost),
             "refused_at_max": self.limit,
+            "refusal_reasons": dict(self.reasons.most_common(6)),
             "monitor_samples": self.samples,
             "violations": self.violations,
         }
@@ -86,7 +91,7 @@ class Manager:
             self.proc.wait(30)
 
 
-def run(tmp: Path, db: str, ops: int, vms: int = 3, threads: int = 6, seed: int = 7) -> Race:
+def run(tmp: Path, db: str, ops: int, vms: int = 4, threads: int = 4, seed: int = 7) -> Race:
     race = Race()
     with EmulatedHost(time_scale=400.0) as em:
         managers = [Manager(tmp / f"m{i}", db, f"{em.address}:{em.port}") for i in range(2)]
@@ -117,8 +122,10 @@ def run(tmp: Path, db: str, ops: int, vms: int = 3, threads: int = 6, seed: int 
                 w.start()
             for w in workers:
                 w.join()
+            _wait_for_jobs(engine)
             stop.set()
             monitor.join()
+            _tally_jobs(engine, race)
         finally:
             for m in managers:
                 m.stop()
@@ -142,31 +149,61 @@ def _one(rng: random.Random, api: CloudStack, vm: str, race: Race, lock: threadi
     snaps = api.listVMSnapshot(virtualmachineid=vm).get("vmSnapshot", [])
     ready = [s["id"] for s in snaps if s["state"] == "Ready"]
     op = rng.choice(["create", "create", "revert", "delete"]) if ready else "create"
+    wait = rng.random() < 0.4  # some requests do not wait for their job: more of them collide
     try:
         if op == "create":
-            api.createVMSnapshot(virtualmachineid=vm, snapshotmemory=rng.random() < 0.3, fetch_result=True)
+            api.createVMSnapshot(virtualmachineid=vm, snapshotmemory=rng.random() < 0.3, fetch_result=wait)
         elif op == "revert":
-            api.revertToVMSnapshot(vmsnapshotid=rng.choice(ready), fetch_result=True)
+            api.revertToVMSnapshot(vmsnapshotid=rng.choice(ready), fetch_result=wait)
         else:
-            api.deleteVMSnapshot(vmsnapshotid=rng.choice(ready), fetch_result=True)
+            api.deleteVMSnapshot(vmsnapshotid=rng.choice(ready), fetch_result=wait)
         with lock:
             race.accepted[op] += 1
     except CloudStackApiException as err:
         error = err.error or {}
         code, textual = error.get("errorcode"), str(error.get("errortext", ""))
         with lock:
-            if code == 431:
-                (race.lost if err.args and err.args[0] == "Job failure" else race.refused)[op] += 1
+            if code == 431 and not (err.args and err.args[0] == "Job failure"):
+                race.refused[op] += 1
+                race.reasons[" ".join(textual.split()[:7])] += 1
+            elif code == 431:
+                pass  # counted from the job rows at the end
             elif code == 530 and LIMIT_TEXT in textual:
                 race.limit += 1
             else:
                 race.violations.append(f"{op} on {vm}: {error}")
 
 
+def _wait_for_jobs(engine: Any, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if not conn.execute(text("SELECT COUNT(*) FROM async_job WHERE job_status = 0")).scalar():
+                return
+            conn.commit()
+            time.sleep(0.05)
+
+
+def _tally_jobs(engine: Any, race: Race) -> None:
+    """Every job's outcome, from the database both managers wrote."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT job_cmd, job_status, job_result FROM async_job")).all()
+    for cmd, status, result in rows:
+        if status == 1 or cmd == "deployVirtualMachine":
+            continue
+        error = json.loads(result or "{}")
+        if error.get("errorcode") == 431:
+            race.lost[cmd] += 1
+        elif error.get("errorcode") == 530 and LIMIT_TEXT in str(error.get("errortext")):
+            race.limit += 1
+        else:
+            race.violations.append(f"job {cmd} ended {status}: {error}")
+
+
 def _monitor(db: str, race: Race, stop: threading.Event) -> None:
     engine = create_engine(db, poolclass=NullPool)
     with engine.connect() as conn:
-        while not stop.wait(0.005):
+        while not stop.wait(0.02):
             twice = conn.execute(IN_FLIGHT_TWICE).scalars().all()
             over = conn.execute(OVER_MAX).scalars().all()
             conn.commit()  # a fresh view next time
@@ -192,5 +229,9 @@ def _check_db_equals_host(engine: Any, em: EmulatedHost, race: Race) -> None:
             if sum(1 for s in snaps if s.current) > 1:
                 race.violations.append(f"{vm.instance_name}: more than one current snapshot")
             on_host = inventory.vm(vm.instance_name)
-            if on_host is None or sync.db_tree(uow, vm.id) != sync.host_tree(on_host):
-                race.violations.append(f"{vm.instance_name}: DB tree != host checkpoint tree")
+            if (on_host is None) != (vm.state == VMState.Stopped):
+                race.violations.append(f"{vm.instance_name}: {vm.state} in the DB, registered on the host: {on_host}")
+            elif on_host is not None and sync.db_tree(uow, vm.id) != sync.host_tree(on_host):
+                race.violations.append(
+                    f"{vm.instance_name}: DB tree {sync.db_tree(uow, vm.id)} != host tree {sync.host_tree(on_host)}"
+                )

@@ -213,6 +213,7 @@ class AsyncJob:
     init_msid: int | None = None  # the management server that accepted the job
     executing_msid: int | None = None  # the one running it now (a taker-over after a crash)
     queue_key: str | None = None  # the serial queue it runs in: its VM's uuid
+    process_status: int = 0  # 1 once a manager has started running it
 
 
 @dataclass(slots=True)

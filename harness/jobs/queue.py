@@ -24,8 +24,9 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from harness.domain.errors import CloudError
+from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import Account, AsyncJob
+from harness.drivers import HostError
 from harness.store.repository import existing
 from harness.store.uow import UowFactory
 
@@ -130,12 +131,33 @@ class AsyncJobs:
             return set()
         return self.queues.keys()
 
+    def _claim(self, job: AsyncJob) -> None:
+        """Mark ``job`` running, unless another manager is running a job on the same VM: this
+        manager's queues keep its own jobs on one VM in order, and this check (under the VM's
+        row lock) does the same across managers, as CloudStack's VM work job queue does.
+        Refused: a 431, and the job never starts."""
+        with self.uow_factory() as uow:
+            if job.queue_key:
+                uow.vms.lock_uuid(job.queue_key)
+            busy = [j for j in uow.jobs.running(job.queue_key) if j.id != job.id] if job.queue_key else []
+            if busy:
+                raise InvalidParameterValue(
+                    f"There is other active Instance Snapshot tasks on the instance (job {busy[0].uuid}, "
+                    f"{busy[0].cmd}), please try again later"
+                )
+            uow.jobs.set_running(job)
+            uow.commit()
+
     def _run(self, job: AsyncJob, work: Callable[[], Any], present: Callable[[Any], dict[str, Any]]) -> None:
         try:
+            self._claim(job)
             outcome = present(work())
             status, code = SUCCEEDED, 0
         except CloudError as err:
             outcome, status, code = {"errorcode": err.errorcode, "errortext": err.errortext}, FAILED, err.errorcode
+        except HostError as err:  # a workflow that let one through: the host's words, not a traceback
+            log.warning("job %s (%s): host error %s", job.uuid, job.cmd, err)
+            outcome, status, code = {"errorcode": 530, "errortext": str(err)}, FAILED, 530
         except Exception:
             log.exception("job %s (%s) failed unexpectedly", job.uuid, job.cmd)
             outcome, status, code = {"errorcode": 530, "errortext": "Unexpected exception"}, FAILED, 530

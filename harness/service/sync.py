@@ -132,7 +132,7 @@ def sync(
             expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
         for snap in expunging:
             try:
-                yield from vmsnapshots.delete(uow_factory, snap.id)
+                yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
                 report.settled.append(
                     Settled("snapshot", snap.uuid, snap.name, "Expunging", "Removed", "delete re-sent")
                 )

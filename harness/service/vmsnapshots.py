@@ -342,11 +342,15 @@ def check_delete_all(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> 
     return vm
 
 
-def delete(uow_factory: UowFactory, snapshot_id: int, expected: VMSnapshotState | None = None) -> Workflow[bool]:
+def delete(
+    uow_factory: UowFactory, snapshot_id: int, expected: VMSnapshotState | None = None, resuming: bool = False
+) -> Workflow[bool]:
     """Delete one snapshot: the host merges its checkpoint; children move to its parent;
     its parent becomes current if it was; the row is soft-deleted. ``expected``: the state
     the request's check saw; a snapshot that has since gone to ``Expunging`` is being
-    deleted by another request, and this one is refused (431)."""
+    deleted by another request, and this one is refused (431). ``resuming``: sync re-sends
+    the deletes a crash left ``Expunging``, one after the other, so the VM's other
+    ``Expunging`` snapshots do not block it."""
     with uow_factory(readonly=True) as uow:
         snap = _snapshot(uow, snapshot_id)  # gone: a concurrent delete won
         vm = _vm_of(uow, snap)
@@ -355,9 +359,12 @@ def delete(uow_factory: UowFactory, snapshot_id: int, expected: VMSnapshotState 
     stopped = vm.state == VMState.Stopped
     registered = stopped and not _all_lost(uow_factory, [snap])
     if registered:
-        yield from hostside.register(uow_factory, vm.id)
+        try:
+            yield from hostside.register(uow_factory, vm.id)
+        except HostError as err:
+            raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
     try:
-        yield from _delete_one(uow_factory, snap)
+        yield from _delete_one(uow_factory, snap, resuming)
         if registered or not stopped:  # else nothing of it was on the host: no tree changed there
             yield from hostside.after_tree_change(uow_factory, vm.id)
     except (HostError, CloudError):
@@ -378,7 +385,10 @@ def delete_all(uow_factory: UowFactory, vm_id: int) -> Workflow[int]:
         return 0
     on_host = vm.state == VMState.Stopped and not _all_lost(uow_factory, snaps)
     if on_host:
-        yield from hostside.register(uow_factory, vm_id)
+        try:
+            yield from hostside.register(uow_factory, vm_id)
+        except HostError as err:
+            raise CloudRuntimeError(f"Failed to delete the Instance Snapshots of {vm.display_name}: {err}") from err
     children = {s.parent for s in snaps}
     try:
         for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
@@ -397,7 +407,7 @@ def _all_lost(uow_factory: UowFactory, snaps: list[VMSnapshot]) -> bool:
         return all(uow.vm_snapshots.details(s.id).get(hostside.LOST) for s in snaps)
 
 
-def _delete_one(uow_factory: UowFactory, snap: VMSnapshot) -> Workflow[None]:
+def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = False) -> Workflow[None]:
     with uow_factory() as uow:
         fresh = _snapshot(uow, snap.id)  # gone: a concurrent delete won
         vm = _vm_of(uow, fresh, lock=True)
@@ -408,7 +418,8 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot) -> Workflow[None]:
             )
         if fresh.state == VMSnapshotState.Expunging and snap.state != VMSnapshotState.Expunging:
             raise InvalidParameterValue(f"Instance Snapshot {fresh.uuid} is already being deleted by another request")
-        _others_active(uow, vm, fresh)
+        if not resuming:
+            _others_active(uow, vm, fresh)
         snap = fresh
         on_host = snap.state != VMSnapshotState.Allocated and not uow.vm_snapshots.details(snap.id).get(hostside.LOST)
         if snap.state != VMSnapshotState.Allocated:

@@ -253,6 +253,7 @@ class Jobs(Repo[AsyncJob]):
             job_result_code=m["job_result_code"], job_result=m["job_result"], created=m["created"],
             last_updated=m["last_updated"], completed=m["completed"], init_msid=m["job_init_msid"],
             executing_msid=m["job_executing_msid"], queue_key=m["job_queue_key"],
+            process_status=m["job_process_status"],
         )
 
     def add(self, job: AsyncJob) -> AsyncJob:
@@ -265,6 +266,16 @@ class Jobs(Repo[AsyncJob]):
              "job_queue_key": job.queue_key}
         )
         return job
+
+    def set_running(self, job: AsyncJob) -> None:
+        """A manager has started running ``job`` (``job_process_status`` 1)."""
+        self._set(job.id, job_process_status=1, last_updated=self.clock())
+        job.process_status = 1
+
+    def running(self, queue_key: str) -> list[AsyncJob]:
+        """The pending jobs on ``queue_key`` (a VM) that a manager has started."""
+        c = self.table.c
+        return self._all(self._live().where(c.job_queue_key == queue_key, c.job_status == 0, c.job_process_status == 1))
 
     def take_over(self, job: AsyncJob, msid: int) -> bool:
         """Make ``msid`` the executor of a pending ``job`` whose executor is still the one

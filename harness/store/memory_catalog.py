@@ -192,6 +192,14 @@ class MemoryJobs(MemoryRepo[AsyncJob], catalog.Jobs):
         self._update(job.id, instance_type=instance_type, instance_id=instance_id)
         job.instance_type, job.instance_id = instance_type, instance_id
 
+    def set_running(self, job: AsyncJob) -> None:
+        self._update(job.id, process_status=1, last_updated=self.clock())
+        job.process_status = 1
+
+    def running(self, queue_key: str) -> list[AsyncJob]:
+        live = self.rows_table.live()
+        return self._copies(r for r in live if r.queue_key == queue_key and r.job_status == 0 and r.process_status == 1)
+
     def take_over(self, job: AsyncJob, msid: int) -> bool:
         row = self._row(job.id)
         if row is None or row.job_status != 0 or row.executing_msid != job.executing_msid:

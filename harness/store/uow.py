@@ -43,9 +43,12 @@ def database_url(home: Path, url: str | None = None) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout;
+    PostgreSQL and MariaDB run READ COMMITTED."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, future=True)
+        # READ COMMITTED on every server (MariaDB defaults to REPEATABLE READ): a check that
+        # runs after the VM's row lock must see what the lock's previous holder committed.
+        return create_engine(url, pool_pre_ping=True, future=True, isolation_level="READ COMMITTED")
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,

@@ -66,6 +66,13 @@ class VMs(Repo[VM]):
         stmt = self._cached("lock", lambda: self._live().where(self.table.c.id == bindparam("pk_")).with_for_update())
         return self._one(stmt, {"pk_": vm_id})
 
+    def lock_uuid(self, uuid: str) -> VM | None:
+        """:meth:`lock` by uuid (a job's queue key)."""
+        stmt = self._cached(
+            "lock_uuid", lambda: self._live().where(self.table.c.uuid == bindparam("uuid_")).with_for_update()
+        )
+        return self._one(stmt, {"uuid_": uuid})
+
     def set_instance_name(self, vm: VM, name: str) -> None:
         self._set(vm.id, instance_name=name)
         vm.instance_name = name
