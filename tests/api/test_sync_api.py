@@ -3,6 +3,8 @@ listed by ``listApis``."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from cs import CloudStack, CloudStackApiException
 
@@ -24,3 +26,24 @@ def test_sync_on_demand_is_refused_to_a_user(server: Serving, env_client: CloudS
     with pytest.raises(CloudStackApiException) as refused:
         client(keys["apikey"], keys["secretkey"]).syncVMSnapshot()
     assert refused.value.error["errorcode"] == 531
+
+
+def test_serve_syncs_every_vmsnapshot_sync_interval(server: Serving, env_client: CloudStack) -> None:
+    from harness.domain.states import VMSnapshotEvent
+
+    vm = deploy(env_client)
+    snap = env_client.createVMSnapshot(virtualmachineid=vm, fetch_result=True)["vmsnapshot"]
+    manager = server.cloud.manager
+    with manager.uow_factory() as uow:  # a revert cut short, with no job left to finish it
+        row = uow.vm_snapshots.get_by_uuid(snap["id"])
+        assert row is not None
+        uow.vm_snapshots.transit(row, VMSnapshotEvent.RevertRequested)
+        uow.commit()
+    env_client.updateConfiguration(name="cluster.heartbeat.interval", value="100")
+    env_client.updateConfiguration(name="vmsnapshot.sync.interval", value="1")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if env_client.listVMSnapshot(vmsnapshotid=snap["id"])["vmSnapshot"][0]["state"] == "Ready":
+            break
+        time.sleep(0.1)
+    assert env_client.listVMSnapshot(vmsnapshotid=snap["id"])["vmSnapshot"][0]["state"] == "Ready"
