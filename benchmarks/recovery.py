@@ -71,15 +71,20 @@ def build(home: Path, n_vms: int, per_vm: int, seed: int = 1) -> dict[str, Any]:
             for k, (sid, _vm) in enumerate(transient):
                 state = ("Creating", "Reverting", "Expunging")[k % 3]
                 conn.execute(update(t.vm_snapshots).where(t.vm_snapshots.c.id == sid).values(state=state))
-                cmd = {"Creating": "createVMSnapshot", "Reverting": "revertToVMSnapshot",
-                       "Expunging": "deleteVMSnapshot"}[state]
-                uow.jobs.add(AsyncJob(0, f"crash-{sid}", admin.id, cmd, "{}", "VmSnapshot", sid,
-                                      init_msid=4242, executing_msid=4242))
+                cmd = {
+                    "Creating": "createVMSnapshot",
+                    "Reverting": "revertToVMSnapshot",
+                    "Expunging": "deleteVMSnapshot",
+                }[state]
+                uow.jobs.add(
+                    AsyncJob(
+                        0, f"crash-{sid}", admin.id, cmd, "{}", "VmSnapshot", sid, init_msid=4242, executing_msid=4242
+                    )
+                )
             stopping = rng.sample(range(1, n_vms + 1), max(1, n_vms // 100))
             conn.execute(update(t.vm_instance).where(t.vm_instance.c.id.in_(stopping)).values(state="Stopping"))
             uow.commit()
-        return {"host": host.to_dict(), "snapshots": len(snaps), "transient": len(transient),
-                "stopping": len(stopping)}
+        return {"host": host.to_dict(), "snapshots": len(snaps), "transient": len(transient), "stopping": len(stopping)}
 
 
 def bench_sync(n_vms: int, per_vm: int) -> dict[str, Any]:
@@ -99,15 +104,27 @@ def bench_sync(n_vms: int, per_vm: int) -> dict[str, Any]:
             pass
         sync_s = time.perf_counter() - t0
         with engine.connect() as conn:
-            left = conn.execute(text("SELECT COUNT(*) FROM vm_snapshots WHERE removed IS NULL AND state IN "
-                                     "('Allocated','Creating','Reverting','Expunging')")).scalar()
+            left = conn.execute(
+                text(
+                    "SELECT COUNT(*) FROM vm_snapshots WHERE removed IS NULL AND state IN "
+                    "('Allocated','Creating','Reverting','Expunging')"
+                )
+            ).scalar()
             pending = conn.execute(text("SELECT COUNT(*) FROM async_job WHERE job_status = 0")).scalar()
         engine.dispose()
     return {
-        "vms": n_vms, "snapshots": built["snapshots"], "transient": built["transient"],
-        "vms_stopping": built["stopping"], "build_s": round(build_s, 1), "raw_list_rows": rows,
-        "raw_list_s": round(raw_s, 3), "restart_sync_s": round(sync_s, 2),
-        "ratio": round(sync_s / raw_s, 1), "target_s": 5.0, "left_transient": left, "left_pending": pending,
+        "vms": n_vms,
+        "snapshots": built["snapshots"],
+        "transient": built["transient"],
+        "vms_stopping": built["stopping"],
+        "build_s": round(build_s, 1),
+        "raw_list_rows": rows,
+        "raw_list_s": round(raw_s, 3),
+        "restart_sync_s": round(sync_s, 2),
+        "ratio": round(sync_s / raw_s, 1),
+        "target_s": 5.0,
+        "left_transient": left,
+        "left_pending": pending,
     }
 
 

@@ -42,6 +42,7 @@ from simulator.host import HyperVHost
 ROOT = Path(__file__).resolve().parents[1]
 TRANSIENT_SNAPSHOTS = {"Allocated", "Creating", "Reverting", "Expunging"}
 TRANSIENT_VMS = {"Starting", "Stopping"}
+VMS = 2
 
 
 class Server:
@@ -140,7 +141,7 @@ class Campaign:
         zone = api.listZones()["zone"][0]["id"]
         template = api.listTemplates(templatefilter="featured")["template"][0]["id"]
         small = api.listServiceOfferings(name="small")["serviceoffering"][0]["id"]
-        for i in range(len(self.vms) or 2):
+        for i in range(VMS):
             vm = api.deployVirtualMachine(
                 serviceofferingid=small, templateid=template, zoneid=zone, name=f"crash{i}", fetch_result=True
             )
@@ -178,8 +179,6 @@ class Campaign:
         choices += ["revert", "revert", "delete"] if ready else []
         choices += ["stop"] if running else ["start", "start", "start", "change-offering"]
         op = self.rng.choice(choices)
-        if op.startswith("create") and len(snaps) >= 5:
-            op = "delete"
         self.tally.sent[op] += 1
         try:
             if op.startswith("create"):
@@ -247,16 +246,26 @@ class Campaign:
             if pending:
                 bad.append(f"round {self.tally.rounds}: {len(pending)} pending jobs: {[j.cmd for j in pending]}")
 
-    def _check_restore(self, api: CloudStack) -> None:
-        snaps = [
+    def _restorable(self, api: CloudStack) -> list[dict[str, Any]]:
+        return [
             s
             for vm in self.vms
             for s in api.listVMSnapshot(virtualmachineid=vm).get("vmSnapshot", [])
             if s["state"] == "Ready" and s["id"] in self.expected
         ]
-        if not snaps:
-            return
-        snap = self.rng.choice(snaps)
+
+    def check_every_restore(self) -> None:
+        """Revert to every Ready snapshot whose guest data is known (the campaign's end)."""
+        api = self.api()
+        for snap in self._restorable(api):
+            self._restore(api, snap)
+
+    def _check_restore(self, api: CloudStack) -> None:
+        snaps = self._restorable(api)
+        if snaps:
+            self._restore(api, self.rng.choice(snaps))
+
+    def _restore(self, api: CloudStack, snap: dict[str, Any]) -> None:
         try:
             api.revertToVMSnapshot(vmsnapshotid=snap["id"], fetch_result=True)
             vm = api.listVirtualMachines(id=snap["virtualmachineid"])["virtualmachine"][0]

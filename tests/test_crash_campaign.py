@@ -16,6 +16,7 @@ def test_kill_9_campaign_leaves_nothing_in_flight(tmp_path: Path) -> None:
     with Campaign(tmp_path, seed=11) as campaign:
         for _ in range(ROUNDS):
             campaign.round()
+        campaign.check_every_restore()
         summary = campaign.summary()
     assert summary["violations"] == [], summary
     assert summary["rounds"] == ROUNDS

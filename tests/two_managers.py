@@ -71,9 +71,31 @@ class Manager:
     def __init__(self, home: Path, db: str, host: str) -> None:
         env = {**os.environ, "HVSNAP_HYPERV_USERNAME": "hvsnap", "HVSNAP_HYPERV_PASSWORD": "hvsnap-emulated"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness.cli", "--home", str(home), "--db", db, "serve", "--port", "0",
-             "--driver", "live", "--hyperv-host", host, "--auth", "ntlm", "--no-tls", "--workers", "4"],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "--home",
+                str(home),
+                "--db",
+                db,
+                "serve",
+                "--port",
+                "0",
+                "--driver",
+                "live",
+                "--hyperv-host",
+                host,
+                "--auth",
+                "ntlm",
+                "--no-tls",
+                "--workers",
+                "4",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         assert self.proc.stdout is not None
         banner = self.proc.stdout.readline()
@@ -98,8 +120,12 @@ def run(tmp: Path, db: str, ops: int, vms: int = 4, threads: int = 4, seed: int 
         engine = make_engine(db)
         try:
             admin = accounts.bootstrap(uow_factory(engine))
-            apis = [CloudStack(endpoint=m.endpoint, key=admin.api_key, secret=admin.secret_key, poll_interval=0.02,
-                               job_timeout=120) for m in managers]
+            apis = [
+                CloudStack(
+                    endpoint=m.endpoint, key=admin.api_key, secret=admin.secret_key, poll_interval=0.02, job_timeout=120
+                )
+                for m in managers
+            ]
             apis[0].updateConfiguration(name="vmsnapshot.max", value=str(MAX))
             vm_ids = _deploy(apis[0], vms)
             stop = threading.Event()
@@ -139,8 +165,9 @@ def _deploy(api: CloudStack, n: int) -> list[str]:
     template = api.listTemplates(templatefilter="featured")["template"][0]["id"]
     small = api.listServiceOfferings(name="small")["serviceoffering"][0]["id"]
     return [
-        api.deployVirtualMachine(serviceofferingid=small, templateid=template, zoneid=zone, name=f"shared{i}",
-                                 fetch_result=True)["virtualmachine"]["id"]
+        api.deployVirtualMachine(
+            serviceofferingid=small, templateid=template, zoneid=zone, name=f"shared{i}", fetch_result=True
+        )["virtualmachine"]["id"]
         for i in range(n)
     ]
 

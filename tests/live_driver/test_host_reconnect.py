@@ -22,9 +22,10 @@ pytest.importorskip("pypsrp")
 
 def test_a_host_that_answers_again_is_synced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="hvsnap.recovery")
-    with EmulatedHost() as em, serving(
-        tmp_path, driver="live", port=0, driver_options=em.driver_config(merge_poll_seconds=0.01)
-    ) as served:
+    with (
+        EmulatedHost() as em,
+        serving(tmp_path, driver="live", port=0, driver_options=em.driver_config(merge_poll_seconds=0.01)) as served,
+    ):
         world = World(served.cloud)
         world.config("cluster.heartbeat.interval", "100")
         vm = world.deploy()

@@ -36,8 +36,18 @@ def _in_flight_revert(world: World, snap_uuid: str, msid: int, pid: int) -> Asyn
         vm = uow.vms.get(snap.vm_id)
         assert vm is not None
         job = uow.jobs.add(
-            AsyncJob(0, f"job-{msid}", world.admin.id, "revertToVMSnapshot", "{}", "VmSnapshot", snap.id,
-                     init_msid=msid, executing_msid=msid, queue_key=vm.uuid)
+            AsyncJob(
+                0,
+                f"job-{msid}",
+                world.admin.id,
+                "revertToVMSnapshot",
+                "{}",
+                "VmSnapshot",
+                snap.id,
+                init_msid=msid,
+                executing_msid=msid,
+                queue_key=vm.uuid,
+            )
         )
         uow.commit()
     return job
