@@ -78,7 +78,16 @@ def build(home: Path, n_vms: int, per_vm: int, seed: int = 1) -> dict[str, Any]:
                 }[state]
                 uow.jobs.add(
                     AsyncJob(
-                        0, f"crash-{sid}", admin.id, cmd, "{}", "VmSnapshot", sid, init_msid=4242, executing_msid=4242
+                        0,
+                        f"crash-{sid}",
+                        admin.id,
+                        cmd,
+                        "{}",
+                        "VmSnapshot",
+                        sid,
+                        init_msid=4242,
+                        executing_msid=4242,
+                        process_status=1,
                     )
                 )
             stopping = rng.sample(range(1, n_vms + 1), max(1, n_vms // 100))

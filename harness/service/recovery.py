@@ -211,10 +211,17 @@ class Recovery:
 
 
 def _outcome(uow: UnitOfWork, job: AsyncJob, found: sync.SyncReport) -> Obj:
-    """The result a taken-over job ends with: its command's result object when sync left
-    its target where the command wanted it, else a 530 saying what happened."""
+    """The result a taken-over job ends with: a 530 when it had not started; its command's
+    result object when sync left its target where the command wanted it; else a 530 saying
+    what happened."""
     snap = uow.vm_snapshots.get(job.instance_id) if job.instance_type == "VmSnapshot" and job.instance_id else None
     vm = uow.vms.get(job.instance_id) if job.instance_type == "VirtualMachine" and job.instance_id else None
+    if job.process_status == 0:  # still queued when its manager died: nothing of it ran
+        return {
+            "errorcode": 530,
+            "errortext": "The management server that accepted this job stopped before the job started; "
+            "nothing was done, send the request again",
+        }
     if job.cmd == "createVMSnapshot" and snap is not None and snap.state == VMSnapshotState.Ready:
         return {"vmsnapshot": views.vm_snapshot(uow, snap)}
     if job.cmd == "revertToVMSnapshot" and snap is not None and snap.state == VMSnapshotState.Ready and snap.current:

@@ -263,7 +263,7 @@ class Jobs(Repo[AsyncJob]):
              "instance_type": job.instance_type, "instance_id": job.instance_id, "job_status": 0,
              "job_result_code": 0, "created": job.created, "last_updated": job.created,
              "job_init_msid": job.init_msid, "job_executing_msid": job.executing_msid,
-             "job_queue_key": job.queue_key}
+             "job_queue_key": job.queue_key, "job_process_status": job.process_status}
         )
         return job
 

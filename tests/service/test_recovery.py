@@ -47,6 +47,7 @@ def _in_flight_revert(world: World, snap_uuid: str, msid: int, pid: int) -> Asyn
                 init_msid=msid,
                 executing_msid=msid,
                 queue_key=vm.uuid,
+                process_status=1,
             )
         )
         uow.commit()
@@ -107,3 +108,34 @@ def test_the_readme_sync_commands_as_printed(tmp_path: Path) -> None:
     assert "Reverting" in text and "revertToVMSnapshot" in text
     again = subprocess.run([hvsnap, "sync", "--json"], env=env, capture_output=True, text=True, check=True).stdout
     assert json.loads(again)["settled"] == []  # nothing left to settle
+
+
+def test_a_job_still_queued_when_its_manager_died_fails_and_nothing_changes(tmp_path: Path) -> None:
+    with open_cloud(tmp_path) as cloud:
+        world = World(cloud)
+        vm = world.deploy()
+        snap = world.snap(vm)
+        with world.m.uow_factory() as uow:
+            uow.mshosts.register(ManagementServer(0, 99, socket.gethostname(), _dead_pid()))
+            row = uow.vm_snapshots.get_by_uuid(snap["id"])
+            assert row is not None
+            queued = uow.jobs.add(
+                AsyncJob(
+                    0,
+                    "queued-delete",
+                    world.admin.id,
+                    "deleteVMSnapshot",
+                    "{}",
+                    "VmSnapshot",
+                    row.id,
+                    init_msid=99,
+                    executing_msid=99,
+                    queue_key=vm,
+                )
+            )
+            uow.commit()
+    with open_cloud(tmp_path) as cloud:  # the next manager's start takes it over
+        done = cloud.manager.query_job(cloud.admin, queued.uuid)
+        assert [s["state"] for s in World(cloud).snaps()] == ["Ready"]
+    assert (done["jobstatus"], done["jobresult"]["errorcode"]) == (2, 530)
+    assert "before the job started" in done["jobresult"]["errortext"]
