@@ -5,6 +5,7 @@ snapshot restores what was written before it, every VM takes a new snapshot
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.crash_campaign import Campaign
@@ -18,6 +19,7 @@ def test_kill_9_campaign_leaves_nothing_in_flight(tmp_path: Path) -> None:
             campaign.round()
         campaign.check_every_restore()
         summary = campaign.summary()
+    print(json.dumps(summary))  # the tally, with pytest -s
     assert summary["violations"] == [], summary
     assert summary["rounds"] == ROUNDS
     assert sum(summary["settled"].values()) > 0, summary  # the kills did cut operations short

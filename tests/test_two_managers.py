@@ -22,6 +22,7 @@ def test_two_managers_race_on_one_database(tmp_path: Path, kind: str) -> None:
     wipe(url)
     race = run(tmp_path, url, OPS)
     summary = race.summary()
+    print(kind, json.dumps(summary))  # the figures, with pytest -s
     assert summary["violations"] == [], json.dumps(summary)
     assert race.ops == OPS
     assert sum(race.accepted.values()) > 30, json.dumps(summary)  # the managers did real work
