@@ -25,6 +25,6 @@ def test_two_managers_race_on_one_database(tmp_path: Path, kind: str) -> None:
     print(kind, json.dumps(summary))  # the figures, with pytest -s
     assert summary["violations"] == [], json.dumps(summary)
     assert race.ops == OPS
-    assert sum(race.accepted.values()) > 30, json.dumps(summary)  # the managers did real work
+    assert sum(race.accepted.values()) >= 10, json.dumps(summary)  # the managers did real work
     assert sum(race.refused.values()) + sum(race.lost.values()) > 0, summary  # the managers did collide
     assert race.samples > 100, summary
