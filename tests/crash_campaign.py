@@ -110,7 +110,7 @@ class Tally:
 
 
 class Campaign:
-    def __init__(self, home: Path, seed: int, time_scale: float = 80.0) -> None:
+    def __init__(self, home: Path, seed: int, time_scale: float = 120.0) -> None:
         self.home, self.rng = home, random.Random(seed)
         self.server = Server(home, time_scale)
         self.tally = Tally()
@@ -159,7 +159,7 @@ class Campaign:
         api = self.api()
         for vm in self.vms:
             self._send(api, vm)
-        time.sleep(self.rng.uniform(0.0, 0.4))
+        time.sleep(self.rng.uniform(0.0, 0.3))
         self.server.kill()
         self.tally.restart_s.append(self.server.start())
         self.tally.rounds += 1
