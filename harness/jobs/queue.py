@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -33,6 +34,8 @@ from harness.store.uow import UowFactory
 log = logging.getLogger("hvsnap.jobs")
 
 SUCCEEDED, FAILED = 1, 2
+#: How long a job waits for another manager's job on the same VM before it is refused.
+CLAIM_WAIT_S = 30.0
 
 
 class SerialQueues:
@@ -89,8 +92,11 @@ class AsyncJobs:
         present: Callable[[Any], dict[str, Any]],
         instance: tuple[str, int] | None = None,
         info: dict[str, Any] | None = None,
+        abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
         """Record a job for ``cmd`` and queue ``work`` under ``key`` (a VM uuid).
+        ``abandon()`` runs when the job is refused before its work starts (another manager
+        kept the VM busy too long): it undoes what the synchronous check wrote.
 
         ``work()`` returns the use case's result, which ``present`` turns into the job's
         result object (e.g. ``{"vmsnapshot": {...}}``).
@@ -112,13 +118,13 @@ class AsyncJobs:
             )
             uow.commit()
         if self.queues is None:
-            self._run(job, work, present)
+            self._run(job, work, present, abandon)
             return job
         future: Future[AsyncJob] = Future()
         self.futures[job.uuid] = future
 
         def run() -> None:
-            self._run(job, work, present)
+            self._run(job, work, present, abandon)
             future.set_result(job)
             self.futures.pop(job.uuid, None)
 
@@ -132,25 +138,43 @@ class AsyncJobs:
         return self.queues.keys()
 
     def _claim(self, job: AsyncJob) -> None:
-        """Mark ``job`` running, unless another manager is running a job on the same VM: this
-        manager's queues keep its own jobs on one VM in order, and this check (under the VM's
-        row lock) does the same across managers, as CloudStack's VM work job queue does.
-        Refused: a 431, and the job never starts."""
-        with self.uow_factory() as uow:
-            if job.queue_key:
-                uow.vms.lock_uuid(job.queue_key)
-            busy = [j for j in uow.jobs.running(job.queue_key) if j.id != job.id] if job.queue_key else []
-            if busy:
+        """Mark ``job`` running once no other manager runs a job on the same VM: this
+        manager's queues keep its own jobs on one VM in order, and this (under the VM's row
+        lock) does the same across managers, as CloudStack's VM work job queue does. It waits
+        up to :data:`CLAIM_WAIT_S` for the other job to end, then refuses with a 431 (the
+        job never starts)."""
+        deadline, pause = time.monotonic() + CLAIM_WAIT_S, 0.02
+        while True:
+            with self.uow_factory() as uow:
+                if job.queue_key:
+                    uow.vms.lock_uuid(job.queue_key)
+                busy = [j for j in uow.jobs.running(job.queue_key) if j.id != job.id] if job.queue_key else []
+                if not busy:
+                    uow.jobs.set_running(job)
+                    uow.commit()
+                    return
+            if time.monotonic() >= deadline:
                 raise InvalidParameterValue(
                     f"There is other active Instance Snapshot tasks on the instance (job {busy[0].uuid}, "
                     f"{busy[0].cmd}), please try again later"
                 )
-            uow.jobs.set_running(job)
-            uow.commit()
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
-    def _run(self, job: AsyncJob, work: Callable[[], Any], present: Callable[[Any], dict[str, Any]]) -> None:
+    def _run(
+        self,
+        job: AsyncJob,
+        work: Callable[[], Any],
+        present: Callable[[Any], dict[str, Any]],
+        abandon: Callable[[], None] | None = None,
+    ) -> None:
         try:
-            self._claim(job)
+            try:
+                self._claim(job)
+            except CloudError:
+                if abandon is not None:
+                    abandon()
+                raise
             outcome = present(work())
             status, code = SUCCEEDED, 0
         except CloudError as err:

@@ -57,8 +57,11 @@ class Manager:
         workflow: Callable[[], Workflow[Any]],
         present: Callable[[Any], Obj],
         instance: tuple[str, int] | None = None,
+        abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
-        return self.jobs.submit(caller, cmd, key, lambda: self.runner.run(workflow()), present, instance)
+        return self.jobs.submit(
+            caller, cmd, key, lambda: self.runner.run(workflow()), present, instance, abandon=abandon
+        )
 
     def _present(self, view: Callable[..., Obj], key: str) -> Callable[[Any], Obj]:
         def present(entity: Any) -> Obj:
@@ -102,6 +105,7 @@ class Manager:
             lambda: vmsnapshots.create(self.uow_factory, snap.id, quiesce),
             self._present(views.vm_snapshot, "vmsnapshot"),
             ("VmSnapshot", snap.id),
+            abandon=lambda: vmsnapshots.drop_allocated(self.uow_factory, snap.id),
         )
         return snap, job
 
@@ -159,11 +163,15 @@ class Manager:
 
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)
-        return self._vm_job(caller, "startVirtualMachine", vm, lambda: vms.start(self.uow_factory, vm.id))
+        return self._vm_job(
+            caller, "startVirtualMachine", vm, lambda: vms.start(self.uow_factory, vm.id), self._unbegin(vm)
+        )
 
     def stop_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_stop(self.uow_factory, caller, vm_uuid)
-        return self._vm_job(caller, "stopVirtualMachine", vm, lambda: vms.stop(self.uow_factory, vm.id))
+        return self._vm_job(
+            caller, "stopVirtualMachine", vm, lambda: vms.stop(self.uow_factory, vm.id), self._unbegin(vm)
+        )
 
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid)
@@ -180,10 +188,27 @@ class Manager:
             lambda: vms.change_offering(self.uow_factory, vm.id, offering_id),
         )
 
-    def _vm_job(self, caller: Account, cmd: str, vm: VM, workflow: Callable[[], Workflow[Any]]) -> AsyncJob:
+    def _vm_job(
+        self,
+        caller: Account,
+        cmd: str,
+        vm: VM,
+        workflow: Callable[[], Workflow[Any]],
+        abandon: Callable[[], None] | None = None,
+    ) -> AsyncJob:
         return self._job(
-            caller, cmd, vm.uuid, workflow, self._present(views.vm, "virtualmachine"), ("VirtualMachine", vm.id)
+            caller,
+            cmd,
+            vm.uuid,
+            workflow,
+            self._present(views.vm, "virtualmachine"),
+            ("VirtualMachine", vm.id),
+            abandon,
         )
+
+    def _unbegin(self, vm: VM) -> Callable[[], None]:
+        """A start or stop refused before it ran: the VM goes back from Starting/Stopping."""
+        return lambda: vms.abandon(self.uow_factory, vm.id)
 
     def _vm_key(self, vm_id: int) -> str:
         with self.uow_factory(readonly=True) as uow:

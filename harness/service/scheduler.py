@@ -215,6 +215,7 @@ def job_launch(manager: Any) -> Launch:
             present,
             ("VmSnapshot", order.snapshot.id),
             {"vmsnapshotpolicyid": order.policy.uuid},
+            abandon=lambda: vmsnapshots.drop_allocated(factory, order.snapshot.id),
         )
 
     return launch

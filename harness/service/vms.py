@@ -96,6 +96,11 @@ def deploy(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
     return _settle(uow_factory, vm.id, VMEvent.OperationSucceeded)
 
 
+def abandon(uow_factory: UowFactory, vm_id: int) -> None:
+    """A start or stop whose job was refused before it ran: back to where it began."""
+    _settle(uow_factory, vm_id, VMEvent.OperationFailed)
+
+
 def _settle(uow_factory: UowFactory, vm_id: int, event: VMEvent) -> VM:
     """Finish a Starting/Stopping VM with ``event``; a stable VM is left as it is."""
     with uow_factory() as uow:

@@ -183,19 +183,22 @@ def allocate(
 
 
 def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> Workflow[VMSnapshot]:
-    """Take the checkpoint for an ``Allocated`` snapshot; it ends Ready and current."""
-    with uow_factory() as uow:
-        snap = _snapshot(uow, snapshot_id)  # gone: sync removed a never-sent row
-        vm = _vm_of(uow, snap, lock=True)
-        if vm.state not in STABLE_VM_STATES:
-            uow.vm_snapshots.soft_delete(snap.id)  # never sent: the row just goes
-            uow.commit()
+    """Take the checkpoint for an ``Allocated`` snapshot; it ends Ready and current. Refused
+    before anything is sent (the VM left Running/Stopped, another operation is in flight),
+    the ``Allocated`` row goes: it must not hold the VM's "one operation at a time"."""
+    try:
+        with uow_factory() as uow:
+            snap = _snapshot(uow, snapshot_id)  # gone: sync removed a never-sent row
+            vm = _vm_of(uow, snap, lock=True)
             _stable(vm, "Creating Instance Snapshot")
-        _others_active(uow, vm, snap)
-        current = uow.vm_snapshots.current_of(vm.id)
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
-        uow.vm_snapshots.set_parent(snap, current.id if current else None)
-        uow.commit()
+            _others_active(uow, vm, snap)
+            current = uow.vm_snapshots.current_of(vm.id)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
+            uow.vm_snapshots.set_parent(snap, current.id if current else None)
+            uow.commit()
+    except CloudError:
+        drop_allocated(uow_factory, snapshot_id)
+        raise
     stopped = vm.state == VMState.Stopped
     registered = False  # a stopped VM put on the host for this create
     try:
@@ -227,6 +230,15 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
         raise CloudRuntimeError(f"Failed to create Instance Snapshot {snap.display_name}: {err}") from err
     with uow_factory(readonly=True) as uow:
         return _snapshot(uow, snap.id)
+
+
+def drop_allocated(uow_factory: UowFactory, snapshot_id: int) -> None:
+    """Remove a snapshot row that is still ``Allocated`` (never sent to the host)."""
+    with uow_factory() as uow:
+        snap = uow.vm_snapshots.get(snapshot_id)
+        if snap is not None and snap.state == VMSnapshotState.Allocated:
+            uow.vm_snapshots.soft_delete(snap.id)
+            uow.commit()
 
 
 def _failed(uow_factory: UowFactory, snap: VMSnapshot, err: HostError) -> None:

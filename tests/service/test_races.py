@@ -160,3 +160,20 @@ def _only_snapshot(world: World, vm: str) -> str:
     _all_finished(world)
     (snap,) = world.snaps(vm_uuid=vm)
     return str(snap["id"])
+
+
+def test_a_create_refused_in_its_workflow_leaves_no_allocated_row(world: World) -> None:
+    from harness.domain.states import VMSnapshotEvent
+
+    vm = world.deploy()
+    other = world.snap(vm)["id"]
+    gate = Gate(world, vm)
+    _, create = world.m.create_vm_snapshot(world.admin, vm, "late")
+    with world.m.uow_factory() as uow:  # meanwhile another manager starts deleting a snapshot of the VM
+        row = uow.vm_snapshots.get_by_uuid(other)
+        assert row is not None
+        uow.vm_snapshots.transit(row, VMSnapshotEvent.ExpungeRequested)
+        uow.commit()
+    gate.open()
+    assert outcome(world, create) == (2, 431)
+    assert [s["state"] for s in world.snaps(vm_uuid=vm)] == ["Expunging"]  # "late" is gone, not Allocated
