@@ -176,7 +176,7 @@ def _one(rng: random.Random, api: CloudStack, vm: str, race: Race, lock: threadi
     snaps = api.listVMSnapshot(virtualmachineid=vm).get("vmSnapshot", [])
     ready = [s["id"] for s in snaps if s["state"] == "Ready"]
     op = rng.choice(["create", "create", "revert", "delete"]) if ready else "create"
-    wait = rng.random() < 0.85  # some requests do not wait for their job: more of them collide
+    wait = rng.random() < 0.3  # most requests do not wait for their job: more of them collide
     try:
         if op == "create":
             api.createVMSnapshot(virtualmachineid=vm, snapshotmemory=rng.random() < 0.3, fetch_result=wait)
