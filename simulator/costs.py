@@ -130,7 +130,13 @@ class Costs:
         unknown = sorted(set(overrides) - set(known))
         if unknown:
             raise ValueError(f"unknown cost parameter(s): {', '.join(unknown)}")
-        typed = {k: type(getattr(self, k))(v) for k, v in overrides.items()}
+        typed = {}
+        for k, v in overrides.items():
+            kind = type(getattr(self, k))
+            try:
+                typed[k] = kind(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"cost parameter {k} takes a {kind.__name__}, not {v!r}") from None
         if typed.get("merge_mode", self.merge_mode) not in ("live", "deferred"):
             raise ValueError("merge_mode must be 'live' or 'deferred'")
         return replace(self, **typed)

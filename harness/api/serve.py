@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
+import os
 import signal
 import threading
-from typing import Any
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
@@ -14,6 +19,9 @@ from harness.api.server import serving
 from harness.service.cloud import home_dir
 from simulator.guests.options import guest_config, guest_options
 
+#: WinRM authentications of the live driver (``live_driver.session.AUTHS``; not imported here,
+#: so that ``serve`` starts without the optional ``live`` extra).
+AUTHS = ("negotiate", "kerberos", "ntlm", "credssp", "basic")
 #: Time scales the simulated host can run at. 0: every command completes at once.
 INSTANT = 0.0
 
@@ -114,13 +122,17 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_one_server(root))
         try:
-            running = stack.enter_context(
-                serving(root, opts.get("db"), backend, host, port, workers, driver_options=config)
-            )
+            served = serving(root, opts.get("db"), backend, host, port, workers, driver_options=config)
+            running = stack.enter_context(served)
         except ImportError as err:  # pypsrp is the live extra's
             need = f"--driver live needs: pip install -e '.[live]' (no module {err.name})"
             raise click.ClickException(need) from None
+        except OSError as err:
+            if err.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+                raise
+            _refuse(f"cannot listen on {host}:{port} ({err.strerror}); stop what holds it, or pass --port 0")
         where = f" {hyperv_host}" if driver == "live" else ""
         scale = f", time scale {time_scale:g}" if time_scale != INSTANT else ""
         banner = f"hvsnap API on {running.endpoint} (driver {driver}{where}{scale})"
@@ -132,3 +144,24 @@ def serve(
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     click.echo("hvsnap API stopped")
+
+
+def _refuse(message: str) -> NoReturn:
+    """A usage error as one line on stderr, exit 2 (no traceback)."""
+    click.echo(f"hvsnap serve: {message}", err=True)
+    raise SystemExit(2)
+
+
+@contextlib.contextmanager
+def _one_server(root: Path) -> Iterator[None]:
+    """Hold ``<home>/serve.lock`` while serving: a second ``serve`` on the same home is
+    refused at once (one manager per home; the lock goes with the process, even on kill -9)."""
+    fd = os.open(root / "serve.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _refuse(f"another hvsnap serve is running on {root}; stop it, or use another --home")
+        yield
+    finally:
+        os.close(fd)

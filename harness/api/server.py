@@ -34,6 +34,7 @@ from harness.domain.errors import CloudError
 from harness.drivers import Answer, Command, HyperVDriver
 from harness.jobs.runners import ThreadRunner
 from harness.service.cloud import Cloud, open_cloud
+from harness.service.recovery import HostWatch, RecoveryThread
 from harness.service.scheduler import SchedulerThread
 
 log = logging.getLogger("hvsnap.api")
@@ -198,15 +199,18 @@ def serving(
     **driver_config: Any,
 ) -> Iterator[Serving]:
     """Open the cloud, start the API on a background thread (and, with ``schedule``, the
-    wall-clock policy scheduler), publish the endpoint in the home (``discovery``), yield; on
-    exit stop taking requests and scheduling, let
-    queued jobs finish, then close the cloud. The driver's configuration is ``driver_config``
-    and ``driver_options`` (for names taken here, such as the live driver's ``host``)."""
+    wall-clock policy scheduler), publish the endpoint in the home (``discovery``), yield;
+    on exit stop taking requests and scheduling, let queued jobs finish, then close the
+    cloud. The driver's configuration is ``driver_config`` and ``driver_options`` (for names
+    taken here, such as the live driver's ``host``)."""
     executor = ThreadPoolExecutor(workers, thread_name_prefix="hvsnap-job")
     driver_config = {**driver_config, **(driver_options or {})}
-    with open_cloud(home, db, driver, executor=executor, **driver_config) as cloud:
-        if driver == "sim":  # "sim-timed" serializes on its own clock thread
-            cloud.manager.runner = ThreadRunner(_Serialized(cloud.driver))
+    with open_cloud(home, db, driver, executor=executor, recover="always", **driver_config) as cloud:
+        # "sim-timed" serializes on its own clock thread
+        watch = HostWatch(_Serialized(cloud.driver) if driver == "sim" else cloud.driver)
+        cloud.manager.runner = ThreadRunner(watch)
+        recovering = RecoveryThread(cloud.manager.recovery, watch)
+        recovering.start()
         server = ApiServer(ApiApp(cloud.manager), host, port)
         thread = threading.Thread(target=server.serve_forever, name="hvsnap-api", daemon=True)
         thread.start()
@@ -218,6 +222,7 @@ def serving(
             yield Serving(server, cloud)
         finally:
             discovery.withdraw(cloud.home)
+            recovering.stop()
             if scheduler is not None:
                 scheduler.stop()
             server.shutdown()

@@ -382,6 +382,35 @@ LOGIN = shape(
 
 LOGOUT = shape("logoutresponse", "LogoutCmdResponse", "description string Response description")
 
+SYNC_SETTLED = shape(
+    "settled",
+    None,
+    """
+    kind string VMSnapshot or VirtualMachine
+    id string the id of what was settled
+    name string its name
+    from string the state it was left in
+    to string the state sync settled it in
+    why string why that state
+    """,
+)
+
+VM_SNAPSHOT_SYNC = shape(
+    "vmsnapshotsync",
+    None,
+    """
+    why string what ran the sync: start, host reconnect, schedule or on demand
+    settled list the snapshots and Instances settled, from, to and why
+    jobs list the jobs of dead management servers finished
+    skipped list Instances left alone: a live management server is working on them
+    vanished list snapshots whose checkpoint is gone from the host
+    outofband list checkpoints on the host that hvsnap did not take
+    unknownvms list VMs on the host that hvsnap does not manage
+    failed list what could not be settled, and why
+    """,
+    {"settled": SYNC_SETTLED},
+)
+
 USER_KEYS = shape(
     "userkeys",
     "RegisterResponse",

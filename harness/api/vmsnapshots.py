@@ -7,7 +7,7 @@ from datetime import UTC
 from harness.api.params import P
 from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, listing
-from harness.api.shapes import ASYNC_JOB, SUCCESS, VM, VM_SNAPSHOT
+from harness.api.shapes import ASYNC_JOB, SUCCESS, VM, VM_SNAPSHOT, VM_SNAPSHOT_SYNC
 from harness.domain.model import AccountType
 from harness.service.views import date
 
@@ -168,3 +168,11 @@ def list_async_jobs(c: Call) -> Obj:
     items = [j for j in c.manager.list_jobs(c.caller)[1] if (j.get("created") or "") >= (stamp or "")]
     size, page = c.get("pagesize"), c.get("page") or 1
     return listing("asyncjobs", len(items), items[(page - 1) * size : page * size] if size else items)
+
+
+@command("syncVMSnapshot", response=VM_SNAPSHOT_SYNC, extension=True)
+def sync_vm_snapshot(c: Call) -> Obj:
+    """VMSnapshotSync now (root admin): takes over the jobs of dead management servers,
+    settles snapshots and Instances left in flight, and reconciles with the host; returns
+    what it settled (from, to, why)."""
+    return {"vmsnapshotsync": c.manager.sync_vm_snapshots(c.caller)}

@@ -9,7 +9,7 @@ import click
 from harness.cli.account import account, user_id
 from harness.cli.capabilities import capabilities
 from harness.cli.client import Api
-from harness.cli.common import Obj, RootGroup, command
+from harness.cli.common import Obj, Output, RootGroup, command, console, table
 from harness.cli.config import config
 from harness.cli.guest import guest
 from harness.cli.job import job
@@ -59,6 +59,27 @@ def init(api: Api) -> Obj:
         out["password"] = passwords.random_password()
         api.call("updateUser", id=user_id(api, api.caller.name), password=out["password"])
     return out
+
+
+@command(
+    main,
+    "sync",
+    "hvsnap sync --json",
+    recover="never",  # the sync it asks for reports what it settled: none runs before it
+    short_help="Settle what a crash left in flight, now",
+)
+def sync(api: Api) -> Output:
+    """VMSnapshotSync now (root admin): settle snapshots and Instances left in flight,
+    finish the jobs of dead management servers, and reconcile with the host."""
+    done = api.call("syncVMSnapshot")["vmsnapshotsync"]
+    rows = [{k: s.get(k) for k in ("kind", "name", "from", "to", "why")} for s in done.get("settled", [])]
+    for j in done.get("jobs", []):
+        status = "succeeded" if j.get("jobstatus") == 1 else "failed"
+        why = (j.get("jobresult") or {}).get("errortext", "")
+        name = f"{j.get('cmd')} {j.get('jobid')}"
+        rows.append({"kind": "job", "name": name, "from": "pending", "to": status, "why": why})
+    shown = table(rows, ("kind", "name", "from", "to", "why"), console().width) if rows else "nothing to settle"
+    return Output(done, shown)
 
 
 @main.command("admin-keys", epilog="\b\nExample:\n  hvsnap admin-keys --json", short_help="Print the admin's API keys")

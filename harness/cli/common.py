@@ -175,9 +175,10 @@ def _example(example: str) -> str:
 
 
 @contextmanager
-def open_api(ctx: click.Context, wait: bool = True) -> Iterator[Api]:
+def open_api(ctx: click.Context, wait: bool = True, recover: str = "if-needed") -> Iterator[Api]:
     """The API on the root options' home as the calling account: the server's when one
-    serves the home, else the home's cloud opened in-process. Errors become `Refused`."""
+    serves the home, else the home's cloud opened in-process (``recover``: when its
+    opening syncs first, ``harness.service.cloud.open_cloud``). Errors become `Refused`."""
     opts = ctx.find_root().obj
     root = home_dir(opts["home"])
     root.mkdir(parents=True, exist_ok=True)
@@ -191,7 +192,7 @@ def open_api(ctx: click.Context, wait: bool = True) -> Iterator[Api]:
                 caller = admin if opts["account"] is None else accounts.account_named(factory, opts["account"])
                 yield Api(OverHttp(served.endpoint), caller, factory, wait)
         else:
-            with open_cloud(root, opts["db"]) as cloud:
+            with open_cloud(root, opts["db"], recover=recover) as cloud:
                 yield Api(InProcess(cloud), cloud.account(opts["account"]), cloud.manager.uow_factory, wait)
     except ApiRefusal as err:
         raise Refused(err.error) from None
@@ -207,18 +208,18 @@ def open_api(ctx: click.Context, wait: bool = True) -> Iterator[Api]:
 
 
 def command(
-    parent: click.Group, name: str, example: str, mutating: bool = False, **kw: Any
+    parent: click.Group, name: str, example: str, mutating: bool = False, recover: str = "if-needed", **kw: Any
 ) -> Callable[[Callable[..., Any]], click.Command]:
     """A subcommand that calls the API, takes ``--json``, and prints what it returns.
-    ``mutating``: it starts jobs, and takes ``--wait/--no-wait``. The function receives the
-    :class:`Api` and the command's parameters; it returns an object, a :class:`Listing` or
-    an :class:`Output`."""
+    ``mutating``: it starts jobs, and takes ``--wait/--no-wait``. ``recover``: as
+    :func:`open_api`'s. The function receives the :class:`Api` and the command's
+    parameters; it returns an object, a :class:`Listing` or an :class:`Output`."""
 
     def wrap(fn: Callable[..., Any]) -> click.Command:
         @click.pass_context
         @wraps(fn)
         def run(ctx: click.Context, as_json: bool, wait: bool = True, **args: Any) -> None:
-            with open_api(ctx, wait) as api:
+            with open_api(ctx, wait, recover) as api:
                 out = fn(api, **args)
             show(out, as_json)
 

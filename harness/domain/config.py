@@ -59,7 +59,7 @@ MAX_ACCOUNT_VMSNAPSHOTS = ConfigKey(
 MAX_DOMAIN_VMSNAPSHOTS = ConfigKey(
     "max.domain.vmsnapshots", "-1", int, "Default VM snapshot limit of a domain (-1: unlimited)", minimum=-1
 )
-# NICs (migration 0006): the zone's guest network, from which every VM's default NIC takes
+# NICs: the zone's guest network, from which every VM's default NIC takes
 # its address (CloudStack's zone guest CIDR). Loopback by default, so that the simulated
 # guests' addresses are reachable on this machine and nowhere else.
 GUEST_NETWORK_CIDR = ConfigKey(
@@ -67,6 +67,24 @@ GUEST_NETWORK_CIDR = ConfigKey(
     "127.10.0.0/16",
     ipaddress.IPv4Network,
     "The zone's guest network (IPv4 CIDR, /8 to /30): VMs' default NICs take addresses from it",
+)
+# Recovery: VMSnapshotSync on a schedule while ``serve`` runs, and CloudStack's
+# management-server heartbeat (mshost.last_update) that tells a live manager from a dead one.
+VMSNAPSHOT_SYNC_INTERVAL = ConfigKey(
+    "vmsnapshot.sync.interval",
+    "300",
+    int,
+    "Seconds between VM snapshot syncs while the server runs (0: only at start, on host reconnect and on demand)",
+)
+CLUSTER_HEARTBEAT_INTERVAL = ConfigKey(
+    "cluster.heartbeat.interval", "1500", int, "Milliseconds between a management server's heartbeats", minimum=100
+)
+CLUSTER_HEARTBEAT_THRESHOLD = ConfigKey(
+    "cluster.heartbeat.threshold",
+    "15000",
+    int,
+    "Milliseconds without a heartbeat after which a management server counts as dead and its jobs are taken over",
+    minimum=1000,
 )
 POLICY_CEILINGS = {
     "HOURLY": VMSNAPSHOT_MAX_HOURLY,
@@ -86,6 +104,9 @@ KEYS: dict[str, ConfigKey] = {
         MAX_ACCOUNT_VMSNAPSHOTS,
         MAX_DOMAIN_VMSNAPSHOTS,
         GUEST_NETWORK_CIDR,
+        VMSNAPSHOT_SYNC_INTERVAL,
+        CLUSTER_HEARTBEAT_INTERVAL,
+        CLUSTER_HEARTBEAT_THRESHOLD,
     )
 }
 

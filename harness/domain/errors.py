@@ -51,8 +51,10 @@ class CloudRuntimeError(CloudError):
     cserrorcode = 4250
 
 
-class ConcurrentOperation(CloudRuntimeError):
-    """530: another manager advanced the same row first (compare-and-swap lost)."""
+class ConcurrentOperation(InvalidParameterValue):
+    """431: another request (in this manager or another one sharing the database) advanced
+    the same row first (compare-and-swap lost). A race is the caller's to retry, never an
+    internal error."""
 
 
 class ResourceAllocationError(CloudError):

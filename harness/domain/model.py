@@ -213,6 +213,22 @@ class AsyncJob:
     created: datetime | None = None
     last_updated: datetime | None = None
     completed: datetime | None = None
+    init_msid: int | None = None  # the management server that accepted the job
+    executing_msid: int | None = None  # the one running it now (a taker-over after a crash)
+    queue_key: str | None = None  # the serial queue it runs in: its VM's uuid
+    process_status: int = 0  # 1 once a manager has started running it
+
+
+@dataclass(slots=True)
+class ManagementServer:
+    """An ``mshost`` row: one manager process, alive while its heartbeat is fresh."""
+
+    id: int
+    msid: int
+    name: str  # the machine it runs on
+    pid: int
+    state: str = "Up"  # Up, or Down after a clean stop or a takeover
+    last_update: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

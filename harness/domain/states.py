@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from harness.domain.errors import InvalidParameterValue
+
 
 class VMSnapshotState(StrEnum):
     Allocated = "Allocated"
@@ -85,8 +87,9 @@ S = TypeVar("S", bound=StrEnum)
 E = TypeVar("E", bound=StrEnum)
 
 
-class InvalidTransition(Exception):
-    """An event that the entity's current state does not accept.
+class InvalidTransition(InvalidParameterValue):
+    """An event that the entity's current state does not accept: 431 when it reaches a
+    caller (the state forbids the action, typically because a concurrent request moved it).
 
     Attributes:
         action: what was attempted (the event name, e.g. ``RevertRequested``).

@@ -18,19 +18,24 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from harness.domain.errors import CloudError
+from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import Account, AsyncJob
+from harness.drivers import HostError
+from harness.store.repository import existing
 from harness.store.uow import UowFactory
 
 log = logging.getLogger("hvsnap.jobs")
 
 SUCCEEDED, FAILED = 1, 2
+#: How long a job waits for another manager's job on the same VM before it is refused.
+CLAIM_WAIT_S = 30.0
 
 
 class SerialQueues:
@@ -50,6 +55,10 @@ class SerialQueues:
             self._pending[key] = deque([work])
         self.executor.submit(self._drain, key)
 
+    def keys(self) -> set[str]:
+        with self._lock:
+            return set(self._pending)
+
     def _drain(self, key: str) -> None:
         while True:
             with self._lock:
@@ -68,8 +77,9 @@ class SerialQueues:
 class AsyncJobs:
     """Creates job rows and runs their work, serially per VM."""
 
-    def __init__(self, uow_factory: UowFactory, executor: Executor | None = None) -> None:
+    def __init__(self, uow_factory: UowFactory, executor: Executor | None = None, msid: int | None = None) -> None:
         self.uow_factory = uow_factory
+        self.msid = msid  # this manager's mshost id, recorded on every job it accepts
         self.queues = SerialQueues(executor) if executor is not None else None
         self.futures: dict[str, Future[AsyncJob]] = {}
 
@@ -82,8 +92,11 @@ class AsyncJobs:
         present: Callable[[Any], dict[str, Any]],
         instance: tuple[str, int] | None = None,
         info: dict[str, Any] | None = None,
+        abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
         """Record a job for ``cmd`` and queue ``work`` under ``key`` (a VM uuid).
+        ``abandon()`` runs when the job is refused before its work starts (another manager
+        kept the VM busy too long): it undoes what the synchronous check wrote.
 
         ``work()`` returns the use case's result, which ``present`` turns into the job's
         result object (e.g. ``{"vmsnapshot": {...}}``).
@@ -98,29 +111,77 @@ class AsyncJobs:
                     cmd_info=json.dumps(info or {}, default=str),
                     instance_type=instance[0] if instance else None,
                     instance_id=instance[1] if instance else None,
+                    init_msid=self.msid,
+                    executing_msid=self.msid,
+                    queue_key=key,
                 )
             )
             uow.commit()
         if self.queues is None:
-            self._run(job, work, present)
+            self._run(job, work, present, abandon)
             return job
         future: Future[AsyncJob] = Future()
         self.futures[job.uuid] = future
 
         def run() -> None:
-            self._run(job, work, present)
+            self._run(job, work, present, abandon)
             future.set_result(job)
             self.futures.pop(job.uuid, None)
 
         self.queues.put(key, run)
         return job
 
-    def _run(self, job: AsyncJob, work: Callable[[], Any], present: Callable[[Any], dict[str, Any]]) -> None:
+    def pending_keys(self) -> set[str]:
+        """The queue keys (VM uuids) with work of this manager queued or running."""
+        if self.queues is None:
+            return set()
+        return self.queues.keys()
+
+    def _claim(self, job: AsyncJob) -> None:
+        """Mark ``job`` running once no other manager runs a job on the same VM: this
+        manager's queues keep its own jobs on one VM in order, and this (under the VM's row
+        lock) does the same across managers, as CloudStack's VM work job queue does. It waits
+        up to :data:`CLAIM_WAIT_S` for the other job to end, then refuses with a 431 (the
+        job never starts)."""
+        deadline, pause = time.monotonic() + CLAIM_WAIT_S, 0.02
+        while True:
+            with self.uow_factory() as uow:
+                if job.queue_key:
+                    uow.vms.lock_uuid(job.queue_key)
+                busy = [j for j in uow.jobs.running(job.queue_key) if j.id != job.id] if job.queue_key else []
+                if not busy:
+                    uow.jobs.set_running(job)
+                    uow.commit()
+                    return
+            if time.monotonic() >= deadline:
+                raise InvalidParameterValue(
+                    f"There is other active Instance Snapshot tasks on the instance (job {busy[0].uuid}, "
+                    f"{busy[0].cmd}), please try again later"
+                )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _run(
+        self,
+        job: AsyncJob,
+        work: Callable[[], Any],
+        present: Callable[[Any], dict[str, Any]],
+        abandon: Callable[[], None] | None = None,
+    ) -> None:
         try:
+            try:
+                self._claim(job)
+            except CloudError:
+                if abandon is not None:
+                    abandon()
+                raise
             outcome = present(work())
             status, code = SUCCEEDED, 0
         except CloudError as err:
             outcome, status, code = {"errorcode": err.errorcode, "errortext": err.errortext}, FAILED, err.errorcode
+        except HostError as err:  # a workflow that let one through: the host's words, not a traceback
+            log.warning("job %s (%s): host error %s", job.uuid, job.cmd, err)
+            outcome, status, code = {"errorcode": 530, "errortext": str(err)}, FAILED, 530
         except Exception:
             log.exception("job %s (%s) failed unexpectedly", job.uuid, job.cmd)
             outcome, status, code = {"errorcode": 530, "errortext": "Unexpected exception"}, FAILED, 530
@@ -134,9 +195,7 @@ class AsyncJobs:
         if future is not None:
             future.result(timeout)
         with self.uow_factory(readonly=True) as uow:
-            finished = uow.jobs.get(job.id)
-        assert finished is not None
-        return finished
+            return existing(uow.jobs.get(job.id), "async job", job.uuid)
 
     @staticmethod
     def result(job: AsyncJob) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from harness.domain.errors import InvalidParameterValue, PermissionDenied
 from harness.domain.model import Account, AccountType
-from harness.store.repository import EVERYTHING, Scope
+from harness.store.repository import EVERYTHING, Scope, existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 
@@ -32,8 +32,7 @@ def scope_of(uow: UnitOfWork, caller: Account) -> Scope:
     if caller.type == AccountType.Admin:
         return EVERYTHING
     if caller.type == AccountType.DomainAdmin:
-        domain = uow.domains.get(caller.domain_id)
-        assert domain is not None
+        domain = existing(uow.domains.get(caller.domain_id), "domain", caller.domain_id)
         return Scope(domain_ids=uow.domains.subtree_ids(domain))
     return Scope(account_id=caller.id)
 

@@ -55,11 +55,17 @@ def open_cloud(
     driver: str = "sim",
     executor: Executor | None = None,
     store: str = "sql",
+    recover: str = "if-needed",
     **driver_config: Any,
 ) -> Iterator[Cloud]:
     """Open (creating on first use) the cloud under ``home``; the driver is closed, and the
     simulated host's state saved, on exit. ``store``: ``"sql"`` (the database ``db``) or
-    ``"memory"`` (a fresh in-memory store; ``db`` is ignored)."""
+    ``"memory"`` (a fresh in-memory store; ``db`` is ignored).
+
+    The cloud is a manager (an ``mshost`` row, Down again on exit). Before it is handed out
+    it recovers (:mod:`harness.service.recovery`): ``"always"`` runs a full sync (``serve``),
+    ``"if-needed"`` only when something is in flight that no live manager owns (every CLI
+    command), ``"never"`` skips it (``hvsnap sync`` runs its own)."""
     root = home_dir(home)
     with open_store(root, db, store) as (factory, admin):
         if driver in ("sim", "sim-timed"):
@@ -67,7 +73,13 @@ def open_cloud(
         host = load_driver(driver, **driver_config)
         try:
             manager = Manager(factory, ThreadRunner(host), AsyncJobs(factory, executor), host.capabilities)
-            yield Cloud(manager, admin, host, root)
+            manager.recovery.register()
+            try:
+                if recover == "always" or (recover == "if-needed" and manager.recovery.needs_recovery()):
+                    manager.recovery.recover("manager start")
+                yield Cloud(manager, admin, host, root)
+            finally:
+                manager.recovery.retire()
         finally:
             host.close()
 

@@ -35,6 +35,7 @@ from harness.drivers import (
     VolumeState,
 )
 from harness.service import nics
+from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 #: detail set on a snapshot whose checkpoint the host no longer has
@@ -67,10 +68,8 @@ def record_volumes(uow: UnitOfWork, volumes: Iterable[VolumeState]) -> None:
 def register(uow_factory: UowFactory, vm_id: int) -> Steps:
     """Put a stopped VM back on the host, Off: imported from its export when it has one."""
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
-        offering = uow.offerings.get(vm.service_offering_id)
-        assert offering is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
+        offering = existing(uow.offerings.get(vm.service_offering_id), "service offering", vm.service_offering_id)
         spec = disks(uow, vm)
         address = nics.default_address(uow, vm_id)
     kind = ImportVM if vm.exported else RegisterVM
@@ -84,8 +83,7 @@ def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Step
     """Export the VM when the configured strategy is ``when``, it has snapshots, and the
     host holds no export of its current tree yet (``vm.exported`` means a fresh one)."""
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         wanted = strategy(uow) == when and not vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
     if not wanted:
         return
@@ -99,8 +97,7 @@ def after_tree_change(uow_factory: UowFactory, vm_id: int) -> Steps:
     """The checkpoint tree changed, so any export is stale; under ``on-snapshot`` take a
     fresh one now. With no snapshot left, the stale export is deleted."""
     with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         if vm.exported:
             uow.vms.set_exported(vm, False)
             uow.commit()
@@ -131,8 +128,7 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
     """
     yield from export_if(uow_factory, vm_id, ExportStrategy.on_stop)
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         exported = vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
     answer = yield UnregisterVM(ref(vm))
     assert isinstance(answer, UnregisterAnswer)
@@ -151,8 +147,7 @@ def release_fresh(uow_factory: UowFactory, vm_id: int) -> Steps:
     (its tree may have changed since): a fresh export under either strategy, then
     :func:`release`."""
     with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         uow.vms.set_exported(vm, False)
         uow.commit()
     yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)

@@ -23,6 +23,7 @@ from harness.domain.errors import InvalidParameterValue, PermissionDenied, Resou
 from harness.domain.model import Account, AccountType, Domain
 from harness.domain.policy import UNLIMITED, VMSNAPSHOT_RESOURCE_NAME, VMSNAPSHOT_RESOURCE_TYPE
 from harness.service.access import check_access
+from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 Obj = dict[str, Any]
@@ -103,14 +104,12 @@ def _target(
         if account is None:
             raise InvalidParameterValue(f"Unable to find account {account_name}")
         check_access(uow, caller, account, f"account {account.name}")
-        owner_domain = uow.domains.get(account.domain_id)
-        assert owner_domain is not None
+        owner_domain = existing(uow.domains.get(account.domain_id), "domain", account.domain_id)
         return account, owner_domain
     if domain is not None:
         check_access(uow, caller, _DomainOwner(domain), f"domain {domain.name}")
         return None, domain
-    own = uow.domains.get(caller.domain_id)
-    assert own is not None
+    own = existing(uow.domains.get(caller.domain_id), "domain", caller.domain_id)
     return caller, own
 
 

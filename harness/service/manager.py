@@ -29,6 +29,7 @@ from harness.service import (
     nics,
     passwords,
     policies,
+    recovery,
     scheduler,
     tags,
     views,
@@ -37,6 +38,7 @@ from harness.service import (
     volumes,
 )
 from harness.service.access import listing_scope_owner, require, scope_of
+from harness.store.repository import existing
 from harness.store.uow import UowFactory
 
 Obj = dict[str, Any]
@@ -48,6 +50,8 @@ class Manager:
         self.runner = runner
         self.jobs = jobs
         self.capabilities = capabilities
+        self.recovery = recovery.Recovery(self, jobs.msid)
+        jobs.msid = self.recovery.msid
 
     # ------------------------------------------------------------------ plumbing
 
@@ -59,9 +63,10 @@ class Manager:
         workflow: Callable[[], Workflow[Any]],
         present: Callable[[Any], Obj],
         instance: tuple[str, int] | None = None,
+        abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
         work = events.around(self.uow_factory, caller, cmd, key, instance, lambda: self.runner.run(workflow()))
-        return self.jobs.submit(caller, cmd, key, work, present, instance)
+        return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon)
 
     def _present(self, view: Callable[..., Obj], key: str) -> Callable[[Any], Obj]:
         def present(entity: Any) -> Obj:
@@ -119,6 +124,7 @@ class Manager:
             lambda: vmsnapshots.create(self.uow_factory, snap.id, quiesce),
             self._created,
             ("VmSnapshot", snap.id),
+            abandon=lambda: vmsnapshots.drop_allocated(self.uow_factory, snap.id),
         )
         return snap, job
 
@@ -136,12 +142,15 @@ class Manager:
     def delete_vm_snapshot(self, caller: Account, snapshot_uuid: str, subtree: bool = False) -> AsyncJob:
         """``subtree``: the snapshots below it go too (Remove-VMSnapshot -IncludeAllChildSnapshots)."""
         snap = vmsnapshots.check_delete(self.uow_factory, caller, snapshot_uuid, subtree)
-        delete = vmsnapshots.delete_subtree if subtree else vmsnapshots.delete
+        if subtree:
+            work = lambda: vmsnapshots.delete_subtree(self.uow_factory, snap.id)  # noqa: E731
+        else:
+            work = lambda: vmsnapshots.delete(self.uow_factory, snap.id, expected=snap.state)  # noqa: E731
         return self._job(
             caller,
             "deleteVMSnapshot",
             self._vm_key(snap.vm_id),
-            lambda: delete(self.uow_factory, snap.id),
+            work,
             self._success,
             ("VmSnapshot", snap.id),
         )
@@ -180,7 +189,9 @@ class Manager:
 
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)
-        return self._vm_job(caller, "startVirtualMachine", vm, lambda: vms.start(self.uow_factory, vm.id))
+        return self._vm_job(
+            caller, "startVirtualMachine", vm, lambda: vms.start(self.uow_factory, vm.id), self._unbegin(vm)
+        )
 
     def stop_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_stop(self.uow_factory, caller, vm_uuid)
@@ -189,6 +200,7 @@ class Manager:
             "stopVirtualMachine",
             vm,
             lambda: vms.stop(self.uow_factory, vm.id, not self.capabilities.deferred_merges),
+            self._unbegin(vm),
         )
 
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
@@ -250,16 +262,31 @@ class Manager:
             lambda: vms.change_offering(self.uow_factory, vm.id, offering_id),
         )
 
-    def _vm_job(self, caller: Account, cmd: str, vm: VM, workflow: Callable[[], Workflow[Any]]) -> AsyncJob:
+    def _vm_job(
+        self,
+        caller: Account,
+        cmd: str,
+        vm: VM,
+        workflow: Callable[[], Workflow[Any]],
+        abandon: Callable[[], None] | None = None,
+    ) -> AsyncJob:
         return self._job(
-            caller, cmd, vm.uuid, workflow, self._present(views.vm, "virtualmachine"), ("VirtualMachine", vm.id)
+            caller,
+            cmd,
+            vm.uuid,
+            workflow,
+            self._present(views.vm, "virtualmachine"),
+            ("VirtualMachine", vm.id),
+            abandon,
         )
+
+    def _unbegin(self, vm: VM) -> Callable[[], None]:
+        """A start or stop refused before it ran: the VM goes back from Starting/Stopping."""
+        return lambda: vms.abandon(self.uow_factory, vm.id)
 
     def _vm_key(self, vm_id: int) -> str:
         with self.uow_factory(readonly=True) as uow:
-            vm = uow.vms.get(vm_id)
-        assert vm is not None
-        return vm.uuid
+            return existing(uow.vms.get(vm_id), "Instance", vm_id).uuid
 
     def list_vms(self, caller: Account, **filters: Any) -> tuple[int, list[Obj]]:
         with self.uow_factory(readonly=True) as uow:
@@ -334,7 +361,12 @@ class Manager:
         if not self.capabilities.guest_data:
             raise InvalidParameterValue("Guest data is available on simulated hosts only")
         with self.uow_factory(readonly=True) as uow:
-            return require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+            vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        if vm.state != VMState.Running:
+            raise InvalidParameterValue(
+                f"Instance {vm_uuid} is in state {vm.state}; guest data is read and written on a Running Instance"
+            )
+        return vm
 
     # ------------------------------------------------------------------ catalogue
 
@@ -622,6 +654,13 @@ class Manager:
     def policy_scheduler(self, clock: scheduler.Clock | None = None) -> scheduler.Scheduler:
         """A policy scheduler whose runs are this manager's async jobs."""
         return scheduler.Scheduler(self.uow_factory, clock or scheduler.WallClock(), scheduler.job_launch(self))
+
+    def sync_vm_snapshots(self, caller: Account) -> Obj:
+        """VMSnapshotSync on demand (``hvsnap sync``, ``syncVMSnapshot``; root admin): take
+        over the jobs of dead managers, settle what is in flight on no live manager, and
+        reconcile with the host. Returns what it settled, per snapshot and VM."""
+        accounts.require_root_admin(caller)
+        return self.recovery.recover("on demand").as_dict()
 
     def run_due_policies(self, caller: Account, clock: scheduler.Clock | None = None) -> Obj:
         """Run every policy that is due now, once (``hvsnap policy run-due``; root admin)."""

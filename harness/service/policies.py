@@ -248,7 +248,7 @@ def prune(uow_factory: UowFactory, policy_id: int) -> Workflow[int]:
             log.warning("policy %s: snapshot %s is %s; pruned at a later run", policy.uuid, snap.name, snap.state)
             continue
         try:
-            yield from vmsnapshots.delete(uow_factory, snap.id)
+            yield from vmsnapshots.delete(uow_factory, snap.id, expected=snap.state)
         except CloudError as err:
             log.warning("policy %s: pruning %s failed: %s", policy.uuid, snap.name, err.errortext)
             continue

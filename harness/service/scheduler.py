@@ -42,6 +42,7 @@ from harness.domain.policy import VMSnapshotPolicy
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMState
 from harness.jobs.runners import Workflow
 from harness.service import policies, views, vmsnapshots
+from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory, utcnow
 
 log = logging.getLogger("hvsnap.scheduler")
@@ -124,9 +125,8 @@ class Scheduler:
         return report
 
     def _one(self, policy: VMSnapshotPolicy, now: datetime, report: TickReport) -> None:
-        assert policy.next_run is not None
         sched = policy.parsed
-        slot = policy.next_run
+        slot = policy.next_run or now  # due() lists only policies with a next run
         with self.uow_factory() as uow:
             vm = uow.vms.get(policy.vm_id)
             if vm is None or vm.state in policies.GONE_VM_STATES:
@@ -135,8 +135,7 @@ class Scheduler:
                 log.info("policy %s: its Instance is gone; policy deleted", policy.uuid)
                 report.removed.append(policy.uuid)
                 return
-            owner = uow.accounts.get(vm.account_id)
-            assert owner is not None
+            owner = existing(uow.accounts.get(vm.account_id), "account", vm.account_id)
             if not uow.vm_snapshot_policies.advance(policy, sched.next_after(now), last_run=now):
                 return  # another manager claimed this run
             uow.commit()
@@ -216,6 +215,7 @@ def job_launch(manager: Any) -> Launch:
             present,
             ("VmSnapshot", order.snapshot.id),
             {"vmsnapshotpolicyid": order.policy.uuid},
+            abandon=lambda: vmsnapshots.drop_allocated(factory, order.snapshot.id),
         )
 
     return launch

@@ -45,6 +45,7 @@ whichever node owns it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from harness.domain.errors import CloudError
 from harness.domain.model import VM, VMSnapshot
@@ -52,50 +53,98 @@ from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMS
 from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
 from harness.jobs.runners import Workflow
 from harness.service import hostside, vmsnapshots
-from harness.store.repository import EVERYTHING
+from harness.store.repository import EVERYTHING, existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 LIVE_STATES = (VMState.Running, VMState.Stopped, VMState.Starting, VMState.Stopping, VMState.Error)
 
 
+@dataclass(frozen=True)
+class Settled:
+    """One thing a sync settled: a snapshot or a VM (``kind``), from which state to which, and why."""
+
+    kind: str  # "snapshot" or "vm"
+    uuid: str
+    name: str
+    before: str
+    after: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.before} -> {self.after} ({self.why})"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "id": self.uuid,
+            "name": self.name,
+            "from": self.before,
+            "to": self.after,
+            "why": self.why,
+        }
+
+
 @dataclass
 class SyncReport:
-    """What a sync found and did; every list is of human-readable lines."""
+    """What a sync found and did: ``settled`` snapshots and ``vms``; the rest are lines or
+    ``(vm, checkpoint)`` pairs. ``skipped``: VMs left alone because a live manager is working
+    on them."""
 
-    settled: list[str] = field(default_factory=list)
-    vms: list[str] = field(default_factory=list)
+    settled: list[Settled] = field(default_factory=list)
+    vms: list[Settled] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
     out_of_band: list[tuple[str, str]] = field(default_factory=list)
     vanished: list[tuple[str, str]] = field(default_factory=list)
     unknown_vms: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
 
-def sync(uow_factory: UowFactory) -> Workflow[SyncReport]:
-    """Settle transient snapshots and VMs, then reconcile with the host (module doc)."""
+def sync(
+    uow_factory: UowFactory, busy: frozenset[str] = frozenset(), allocated_before: datetime | None = None
+) -> Workflow[SyncReport]:
+    """Settle transient snapshots and VMs, then reconcile with the host (module doc).
+
+    ``busy``: uuids of VMs a live manager is working on (a pending job of its own): they are
+    left alone entirely, so a sync never settles what is still in flight. ``allocated_before``:
+    an ``Allocated`` row newer than this may belong to a request whose job row is not written
+    yet, and is left alone (``None``: every ``Allocated`` row is settled)."""
     report = SyncReport()
     inventory = yield GetInventory(VMRef("*"))
     assert isinstance(inventory, Inventory)
     with uow_factory(readonly=True) as uow:
         vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
     moving = {v.name for v in inventory.vms if v.role_pending}
+    report.skipped = sorted(v.instance_name for v in vms if v.uuid in busy)
+    vms = [v for v in vms if v.uuid not in busy]
     for vm in sorted(vms, key=lambda v: v.id):
         on_host = inventory.vm(vm.instance_name)
-        if vm.instance_name in moving:  # its cluster role is failing over: it will be back
-            report.vms.append(f"{vm.instance_name}: its cluster role is failing over; left for the next sync")
+        if vm.instance_name in moving:  # its cluster role is failing over: left for the next sync
+            report.skipped.append(vm.instance_name)
             continue
-        _settle_snapshots(uow_factory, vm, on_host, report)
+        _settle_snapshots(uow_factory, vm, on_host, report, allocated_before)
         if _settle_vm(uow_factory, vm, on_host, report):
             try:
                 yield from hostside.release_fresh(uow_factory, vm.id)
-                report.vms.append(f"{vm.instance_name}: exported as the strategy asks and unregistered")
+                report.vms.append(
+                    Settled(
+                        "vm",
+                        vm.uuid,
+                        vm.instance_name,
+                        "registered",
+                        "unregistered",
+                        "a stopped VM still on the host: exported as the strategy asks, then unregistered",
+                    )
+                )
             except HostError as err:
                 report.failed.append(f"{vm.instance_name}: release failed: {err}")
         with uow_factory(readonly=True) as uow:
             expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
         for snap in expunging:
             try:
-                yield from vmsnapshots.delete(uow_factory, snap.id)
-                report.settled.append(f"{snap.name}: Expunging -> Removed (delete re-sent)")
+                yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
+                report.settled.append(
+                    Settled("snapshot", snap.uuid, snap.name, "Expunging", "Removed", "delete re-sent")
+                )
             except (CloudError, HostError) as err:
                 report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
     inventory = yield GetInventory(VMRef("*"))
@@ -104,7 +153,7 @@ def sync(uow_factory: UowFactory) -> Workflow[SyncReport]:
     with uow_factory() as uow:
         for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):
             known.add(vm.instance_name)
-            if vm.state in LIVE_STATES and vm.instance_name not in moving:
+            if vm.state in LIVE_STATES and vm.instance_name not in moving and vm.uuid not in busy:
                 _reconcile(uow, vm, inventory, report)
         uow.commit()
     report.unknown_vms = [v.name for v in inventory.vms if v.name not in known]
@@ -129,33 +178,45 @@ def host_tree(vm: VMInventory) -> dict[str, str | None]:
 # --------------------------------------------------------------------------- steps
 
 
-def _settle_snapshots(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> None:
+def _settle_snapshots(
+    uow_factory: UowFactory,
+    vm: VM,
+    on_host: VMInventory | None,
+    report: SyncReport,
+    allocated_before: datetime | None,
+) -> None:
     held = {c.name for c in on_host.checkpoints} if on_host else set()
+
+    def settled(snap: VMSnapshot, before: str, after: str, why: str) -> None:
+        report.settled.append(Settled("snapshot", snap.uuid, snap.name, before, after, why))
+
     with uow_factory() as uow:
+        uow.vms.lock(vm.id)  # no operation on the VM begins while its rows are settled
         for snap in uow.vm_snapshots.by_vm(vm.id):
             if snap.state == VMSnapshotState.Allocated:
+                if allocated_before is not None and snap.created is not None and snap.created >= allocated_before:
+                    continue  # its request may still be on its way to the job queue
                 uow.vm_snapshots.soft_delete(snap.id)
-                report.settled.append(f"{snap.name}: Allocated -> removed (never sent)")
-            elif snap.state == VMSnapshotState.Creating and snap.name in held:
-                assert on_host is not None
+                settled(snap, "Allocated", "Removed", "never sent to the host")
+            elif snap.state == VMSnapshotState.Creating and on_host is not None and snap.name in held:
                 _make_current(uow, vm.id, snap, on_host)
                 uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
                 hostside.record_volumes(uow, on_host.volumes)
                 uow.vms.set_exported(vm, False)  # the tree changed after any export
-                report.settled.append(f"{snap.name}: Creating -> Ready (checkpoint found on the host)")
+                settled(snap, "Creating", "Ready", "checkpoint found on the host")
             elif snap.state == VMSnapshotState.Creating:
                 uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
                 uow.vm_snapshots.set_details(snap.id, {hostside.LAST_ERROR: "sync: the host has no such checkpoint"})
-                report.settled.append(f"{snap.name}: Creating -> Error (no checkpoint on the host)")
+                settled(snap, "Creating", "Error", "no checkpoint on the host")
             elif snap.state == VMSnapshotState.Reverting:
                 if on_host is not None and on_host.current == snap.name:
                     _make_current(uow, vm.id, snap, on_host)
                     hostside.record_volumes(uow, on_host.volumes)
                     uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
-                    report.settled.append(f"{snap.name}: Reverting -> Ready (current on the host)")
+                    settled(snap, "Reverting", "Ready", "current on the host: the revert was applied")
                 else:
                     uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-                    report.settled.append(f"{snap.name}: Reverting -> Ready (not applied on the host)")
+                    settled(snap, "Reverting", "Ready", "not current on the host: the revert was not applied")
         uow.commit()
 
 
@@ -172,8 +233,7 @@ def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, rep
     """Settle the VM's state from the host's; True when it must still leave the host."""
     running = on_host is not None and on_host.power_state != PowerState.Off
     with uow_factory() as uow:
-        fresh = uow.vms.get(vm.id)
-        assert fresh is not None
+        fresh = existing(uow.vms.get(vm.id), "Instance", vm.id)
         before = fresh.state
         if fresh.state in (VMState.Starting, VMState.Stopping):
             succeeded = running == (fresh.state == VMState.Starting)
@@ -181,7 +241,11 @@ def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, rep
         elif fresh.state == VMState.Running and not running:
             uow.vms.transit(fresh, VMEvent.FollowAgentPowerOffReport)
         if fresh.state != before:
-            report.vms.append(f"{vm.instance_name}: {before} -> {fresh.state} (host reports {_power(on_host)})")
+            report.vms.append(
+                Settled(
+                    "vm", vm.uuid, vm.instance_name, str(before), str(fresh.state), f"host reports {_power(on_host)}"
+                )
+            )
         uow.commit()
     return fresh.state == VMState.Stopped and on_host is not None and not running
 

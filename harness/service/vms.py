@@ -12,12 +12,12 @@ import uuid
 
 from harness.domain.errors import CloudRuntimeError, InvalidParameterValue
 from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeType
-from harness.domain.states import VMEvent, VMSnapshotType, VMState
+from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMEvent, VMSnapshotType, VMState
 from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
 from harness.jobs.runners import Workflow
 from harness.service import accounts, hostside, nics, vmsnapshots
 from harness.service.access import require
-from harness.store.repository import Scope
+from harness.store.repository import Scope, existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 GiB = 1 << 30
@@ -89,10 +89,8 @@ def check_deploy(
 
 def deploy(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
-        offering = uow.offerings.get(vm.service_offering_id)
-        assert offering is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
+        offering = existing(uow.offerings.get(vm.service_offering_id), "service offering", vm.service_offering_id)
         disks = hostside.disks(uow, vm)
         address = nics.default_address(uow, vm.id)
     starting = vm.state == VMState.Starting
@@ -110,11 +108,15 @@ def deploy(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
     return _settle(uow_factory, vm.id, VMEvent.OperationSucceeded)
 
 
+def abandon(uow_factory: UowFactory, vm_id: int) -> None:
+    """A start or stop whose job was refused before it ran: back to where it began."""
+    _settle(uow_factory, vm_id, VMEvent.OperationFailed)
+
+
 def _settle(uow_factory: UowFactory, vm_id: int, event: VMEvent) -> VM:
     """Finish a Starting/Stopping VM with ``event``; a stable VM is left as it is."""
     with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         if vm.state in (VMState.Starting, VMState.Stopping):
             uow.vms.transit(vm, event)
         uow.commit()
@@ -128,8 +130,14 @@ def _begin(uow_factory: UowFactory, caller: Account, vm_uuid: str, required: VMS
     """The synchronous half of start and stop: the VM in ``required`` state, moved by ``event``."""
     with uow_factory() as uow:
         vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)  # one operation per VM, across managers
         if vm.state != required:
             raise InvalidParameterValue(f"Instance {vm_uuid} is in state {vm.state}; only a {required} one can {verb}")
+        if any(s.state in ACTIVE_VM_SNAPSHOT_STATES for s in uow.vm_snapshots.briefs_of_vm(vm.id)):
+            raise InvalidParameterValue(
+                f"Unable to {verb} Instance {vm_uuid}: there is other active Instance Snapshot tasks on the instance, "
+                "please try again later"
+            )
         uow.vms.transit(vm, event)
         uow.commit()
     return vm
@@ -144,8 +152,7 @@ def start(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
     try:
         yield from hostside.register(uow_factory, vm_id)
         with uow_factory(readonly=True) as uow:
-            vm = uow.vms.get(vm_id)
-            assert vm is not None
+            vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         yield StartVM(hostside.ref(vm))
     except HostError as err:
         _settle(uow_factory, vm_id, VMEvent.OperationFailed)
@@ -163,8 +170,7 @@ def stop(uow_factory: UowFactory, vm_id: int, export_first: bool = True) -> Work
     ``export_first`` (a host that defers merges until the power-off): the export follows
     the power-off, so it copies the merged chain rather than the files about to merge."""
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
     try:
         if export_first:
             yield from hostside.export_if(uow_factory, vm_id, hostside.ExportStrategy.on_stop)
@@ -200,8 +206,7 @@ def destroy(uow_factory: UowFactory, vm_id: int, expunge: bool = False) -> Workf
     """Delete every VM snapshot (CloudStack does so before destroying), then the VM."""
     yield from vmsnapshots.delete_all(uow_factory, vm_id)
     with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         if vm.state == VMState.Running:
             uow.vms.transit(vm, VMEvent.StopRequested)
             uow.commit()
@@ -211,8 +216,7 @@ def destroy(uow_factory: UowFactory, vm_id: int, expunge: bool = False) -> Workf
         _settle(uow_factory, vm_id, VMEvent.OperationFailed)
         raise CloudRuntimeError(f"Failed to destroy Instance {vm.display_name}: {err}") from err
     with uow_factory() as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         if vm.state == VMState.Stopping:
             uow.vms.transit(vm, VMEvent.OperationSucceeded)
         uow.vms.transit(vm, VMEvent.DestroyRequested)
@@ -298,8 +302,7 @@ def check_change_offering(uow_factory: UowFactory, caller: Account, vm_uuid: str
 def change_offering(uow_factory: UowFactory, vm_id: int, offering_id: int) -> Workflow[VM]:
     """Change the offering; the VM's memory snapshots are discarded (spec), disk ones kept."""
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         memory = [s for s in uow.vm_snapshots.by_vm(vm_id) if s.type == VMSnapshotType.DiskAndMemory]
     for snap in memory:
         yield from vmsnapshots.delete(uow_factory, snap.id)

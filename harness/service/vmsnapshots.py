@@ -42,6 +42,7 @@ from harness.drivers import (
 from harness.jobs.runners import Workflow
 from harness.service import hostside, limits
 from harness.service.access import require, scope_of
+from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 HYPERVISOR = "Hyperv"
@@ -63,11 +64,32 @@ def internal_name(uow: UnitOfWork, vm: VM, taken: set[str] | None = None) -> str
         moment += timedelta(seconds=1)
 
 
-def _vm_of(uow: UnitOfWork, snap: VMSnapshot) -> VM:
-    vm = uow.vms.get(snap.vm_id)
+def _vm_of(uow: UnitOfWork, snap: VMSnapshot, lock: bool = False) -> VM:
+    """The snapshot's VM; ``lock``: with its row locked for the rest of the unit of work
+    (every workflow's first step takes it, so its re-checks hold across managers)."""
+    vm = uow.vms.lock(snap.vm_id) if lock else uow.vms.get(snap.vm_id)
     if vm is None:
         raise InvalidParameterValue(f"Unable to find the Instance of Instance Snapshot {snap.uuid}")
     return vm
+
+
+def _snapshot(uow: UnitOfWork, snapshot_id: int) -> VMSnapshot:
+    return existing(uow.vm_snapshots.get(snapshot_id), "Instance Snapshot", snapshot_id)
+
+
+#: States in which a snapshot's command is on its way to, or on, the host.
+IN_FLIGHT = frozenset({VMSnapshotState.Creating, VMSnapshotState.Reverting, VMSnapshotState.Expunging})
+
+
+def _others_active(uow: UnitOfWork, vm: VM, snap: VMSnapshot) -> None:
+    """Refuse when a snapshot of ``vm`` other than ``snap`` has a command in flight (the
+    re-check a workflow makes under the VM's row lock before it sends anything: another
+    manager may have started one since the synchronous check). ``Allocated`` rows wait in
+    a queue and do not count here; they count at the synchronous checks."""
+    if any(s.state in IN_FLIGHT and s.id != snap.id for s in uow.vm_snapshots.briefs_of_vm(vm.id)):
+        raise InvalidParameterValue(
+            "There is other active Instance Snapshot tasks on the instance, please try again later"
+        )
 
 
 def _no_active_tasks(
@@ -110,6 +132,7 @@ def allocate(
     the recurring policy taking it (the row is tagged as scheduled in the same transaction)."""
     with uow_factory() as uow:
         vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)  # the checks below hold until commit
         caps = uow.capabilities.lookup(HYPERVISOR)
         if caps is None or not caps.vm_snapshot_enabled:
             raise InvalidParameterValue(f"Instance Snapshot is not enabled for hypervisor type: {HYPERVISOR}")
@@ -134,8 +157,7 @@ def allocate(
                 f"Creating Instance Snapshot failed due to a Instance can just have : {limit} Instance "
                 "Snapshots. Please delete old ones"
             )
-        owner = uow.accounts.get(vm.account_id)
-        assert owner is not None
+        owner = existing(uow.accounts.get(vm.account_id), "account", vm.account_id)
         limits.check_vm_snapshot(uow, owner)  # account and domain limits (issue 7): 535
         _no_active_tasks(uow, vm, snaps=snaps)  # active volume snapshots first, then VM snapshot tasks
         name = internal_name(uow, vm, {s.name for s in snaps})
@@ -161,19 +183,22 @@ def allocate(
 
 
 def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> Workflow[VMSnapshot]:
-    """Take the checkpoint for an ``Allocated`` snapshot; it ends Ready and current."""
-    with uow_factory() as uow:
-        snap = uow.vm_snapshots.get(snapshot_id)
-        assert snap is not None
-        vm = _vm_of(uow, snap)
-        if vm.state not in STABLE_VM_STATES:
-            uow.vm_snapshots.soft_delete(snap.id)  # never sent: the row just goes
-            uow.commit()
+    """Take the checkpoint for an ``Allocated`` snapshot; it ends Ready and current. Refused
+    before anything is sent (the VM left Running/Stopped, another operation is in flight),
+    the ``Allocated`` row goes: it must not hold the VM's "one operation at a time"."""
+    try:
+        with uow_factory() as uow:
+            snap = _snapshot(uow, snapshot_id)  # gone: sync removed a never-sent row
+            vm = _vm_of(uow, snap, lock=True)
             _stable(vm, "Creating Instance Snapshot")
-        current = uow.vm_snapshots.current_of(vm.id)
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
-        uow.vm_snapshots.set_parent(snap, current.id if current else None)
-        uow.commit()
+            _others_active(uow, vm, snap)
+            current = uow.vm_snapshots.current_of(vm.id)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
+            uow.vm_snapshots.set_parent(snap, current.id if current else None)
+            uow.commit()
+    except CloudError:
+        drop_allocated(uow_factory, snapshot_id)
+        raise
     stopped = vm.state == VMState.Stopped
     registered = False  # a stopped VM put on the host for this create
     try:
@@ -204,9 +229,16 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
             yield from hostside.release_after_failure(uow_factory, vm.id)
         raise CloudRuntimeError(f"Failed to create Instance Snapshot {snap.display_name}: {err}") from err
     with uow_factory(readonly=True) as uow:
-        done = uow.vm_snapshots.get(snap.id)
-    assert done is not None
-    return done
+        return _snapshot(uow, snap.id)
+
+
+def drop_allocated(uow_factory: UowFactory, snapshot_id: int) -> None:
+    """Remove a snapshot row that is still ``Allocated`` (never sent to the host)."""
+    with uow_factory() as uow:
+        snap = uow.vm_snapshots.get(snapshot_id)
+        if snap is not None and snap.state == VMSnapshotState.Allocated:
+            uow.vm_snapshots.soft_delete(snap.id)
+            uow.commit()
 
 
 def _failed(uow_factory: UowFactory, snap: VMSnapshot, err: HostError) -> None:
@@ -243,10 +275,14 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
     host is a failover cluster, so the revert goes through the cluster service (the
     contract's ``RevertToVMSnapshot.through_cluster``)."""
     with uow_factory() as uow:
-        snap = uow.vm_snapshots.get(snapshot_id)
-        assert snap is not None
-        vm = _vm_of(uow, snap)
+        snap = _snapshot(uow, snapshot_id)  # gone: deleted while this revert waited
+        vm = _vm_of(uow, snap, lock=True)
         _stable(vm, "Reverting to Instance Snapshot")
+        if snap.state != VMSnapshotState.Ready:
+            raise InvalidParameterValue(
+                f"Instance Snapshot {snap.uuid} is in state {snap.state}; only a Ready snapshot can be reverted to"
+            )
+        _others_active(uow, vm, snap)
         was_stopped = vm.state == VMState.Stopped
         with_memory = snap.type == VMSnapshotType.DiskAndMemory
         uow.vm_snapshots.transit(snap, VMSnapshotEvent.RevertRequested)
@@ -286,8 +322,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
             yield from hostside.release_after_failure(uow_factory, vm.id)
         raise CloudRuntimeError(f"Failed to revert to Instance Snapshot {snap.display_name}: {err}") from err
     with uow_factory() as uow:
-        fresh = uow.vms.get(vm.id)
-        assert fresh is not None
+        fresh = existing(uow.vms.get(vm.id), "Instance", vm.uuid)
         if fresh.state in (VMState.Starting, VMState.Stopping):
             uow.vms.transit(fresh, VMEvent.OperationSucceeded)
         uow.commit()
@@ -308,6 +343,10 @@ def check_delete(uow_factory: UowFactory, caller: Account, snapshot_uuid: str, s
                     f"Instance Snapshot {s.uuid} is in state {s.state}; it can be deleted only when "
                     "Ready, Error or Expunging"
                 )
+        if snap.state == VMSnapshotState.Expunging and any(
+            j.instance_type == "VmSnapshot" and j.instance_id == snap.id for j in uow.jobs.pending()
+        ):  # a retry is for a delete that is stuck, not one that is running
+            raise InvalidParameterValue(f"Instance Snapshot {snapshot_uuid} is already being deleted; try again later")
         _no_active_tasks(uow, _vm_of(uow, snap), retrying=snap)
     return snap
 
@@ -328,19 +367,29 @@ def check_delete_all(uow_factory: UowFactory, caller: Account, vm_uuid: str) -> 
     return vm
 
 
-def delete(uow_factory: UowFactory, snapshot_id: int) -> Workflow[bool]:
+def delete(
+    uow_factory: UowFactory, snapshot_id: int, expected: VMSnapshotState | None = None, resuming: bool = False
+) -> Workflow[bool]:
     """Delete one snapshot: the host merges its checkpoint; children move to its parent;
-    its parent becomes current if it was; the row is soft-deleted."""
+    its parent becomes current if it was; the row is soft-deleted. ``expected``: the state
+    the request's check saw; a snapshot that has since gone to ``Expunging`` is being
+    deleted by another request, and this one is refused (431). ``resuming``: sync re-sends
+    the deletes a crash left ``Expunging``, one after the other, so the VM's other
+    ``Expunging`` snapshots do not block it."""
     with uow_factory(readonly=True) as uow:
-        snap = uow.vm_snapshots.get(snapshot_id)
-        assert snap is not None
+        snap = _snapshot(uow, snapshot_id)  # gone: a concurrent delete won
         vm = _vm_of(uow, snap)
+    if expected is not None:
+        snap.state = expected
     stopped = vm.state == VMState.Stopped
     registered = stopped and not _all_lost(uow_factory, [snap])
     if registered:
-        yield from hostside.register(uow_factory, vm.id)
+        try:
+            yield from hostside.register(uow_factory, vm.id)
+        except HostError as err:
+            raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
     try:
-        yield from _delete_one(uow_factory, snap)
+        yield from _delete_one(uow_factory, snap, resuming)
         if registered or not stopped:  # else nothing of it was on the host: no tree changed there
             yield from hostside.after_tree_change(uow_factory, vm.id)
     except (HostError, CloudError):
@@ -355,8 +404,7 @@ def delete(uow_factory: UowFactory, snapshot_id: int) -> Workflow[bool]:
 def delete_all(uow_factory: UowFactory, vm_id: int) -> Workflow[int]:
     """Delete every snapshot of the VM, leaves first; returns how many went."""
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         snaps = uow.vm_snapshots.by_vm(vm_id)
     return (yield from _delete_leaves_first(uow_factory, vm, snaps))
 
@@ -380,7 +428,10 @@ def _delete_leaves_first(uow_factory: UowFactory, vm: VM, snaps: list[VMSnapshot
         return 0
     on_host = vm.state == VMState.Stopped and not _all_lost(uow_factory, snaps)
     if on_host:
-        yield from hostside.register(uow_factory, vm.id)
+        try:
+            yield from hostside.register(uow_factory, vm.id)
+        except HostError as err:
+            raise CloudRuntimeError(f"Failed to delete the Instance Snapshots of {vm.display_name}: {err}") from err
     children = {s.parent for s in snaps}
     try:
         for snap in sorted(snaps, key=lambda s: (s.id in children, -s.id)):
@@ -401,12 +452,20 @@ def _all_lost(uow_factory: UowFactory, snaps: list[VMSnapshot]) -> bool:
         return all(uow.vm_snapshots.details(s.id).get(hostside.LOST) for s in snaps)
 
 
-def _delete_one(uow_factory: UowFactory, snap: VMSnapshot) -> Workflow[None]:
+def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = False) -> Workflow[None]:
     with uow_factory() as uow:
-        fresh = uow.vm_snapshots.get(snap.id)
-        assert fresh is not None
+        fresh = _snapshot(uow, snap.id)  # gone: a concurrent delete won
+        vm = _vm_of(uow, fresh, lock=True)
+        if fresh.state not in DELETABLE_VM_SNAPSHOT_STATES and fresh.state != VMSnapshotState.Allocated:
+            raise InvalidParameterValue(
+                f"Instance Snapshot {fresh.uuid} is in state {fresh.state}; it can be deleted only when "
+                "Ready, Error or Expunging"
+            )
+        if fresh.state == VMSnapshotState.Expunging and snap.state != VMSnapshotState.Expunging:
+            raise InvalidParameterValue(f"Instance Snapshot {fresh.uuid} is already being deleted by another request")
+        if not resuming:
+            _others_active(uow, vm, fresh)
         snap = fresh
-        vm = _vm_of(uow, snap)
         on_host = snap.state != VMSnapshotState.Allocated and not uow.vm_snapshots.details(snap.id).get(hostside.LOST)
         if snap.state != VMSnapshotState.Allocated:
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)

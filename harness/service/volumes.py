@@ -25,6 +25,7 @@ from harness.drivers import (
 from harness.jobs.runners import Workflow
 from harness.service import hostside
 from harness.service.access import require
+from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
 
 GiB = 1 << 30
@@ -88,9 +89,8 @@ def attach(uow_factory: UowFactory, volume_id: int, vm_id: int, attach: bool) ->
     registers the VM with the disks it then has."""
     verb = "attach" if attach else "detach"
     with uow_factory(readonly=True) as uow:
-        vol = uow.volumes.get(volume_id)
-        vm = uow.vms.get(vm_id)
-        assert vol is not None and vm is not None
+        vol = existing(uow.volumes.get(volume_id), "volume", volume_id)
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         _layout_frozen(uow, vm, verb)  # again: a snapshot may have been queued before us
         devices = [v.device_id or 0 for v in uow.volumes.of_vm(vm_id)]
     if vm.state == VMState.Running:
@@ -103,8 +103,7 @@ def attach(uow_factory: UowFactory, volume_id: int, vm_id: int, attach: bool) ->
             hostside.record_volumes(uow, getattr(answer, "volumes", ()))
             uow.commit()
     with uow_factory() as uow:
-        fresh = uow.volumes.get(volume_id)
-        assert fresh is not None
+        fresh = existing(uow.volumes.get(volume_id), "volume", volume_id)
         uow.volumes.attach(fresh, vm_id if attach else None, max(devices) + 1 if attach else None)
         uow.commit()
     return fresh
@@ -146,10 +145,8 @@ def check_snapshot(uow_factory: UowFactory, caller: Account, volume_uuid: str, n
 def snapshot(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VolumeSnapshot]:
     """Copy the volume off the host: Creating -> CreatedOnPrimary -> BackingUp -> BackedUp."""
     with uow_factory() as uow:
-        snap = uow.volume_snapshots.get(snapshot_id)
-        assert snap is not None
-        vol = uow.volumes.get(snap.volume_id)
-        assert vol is not None
+        snap = existing(uow.volume_snapshots.get(snapshot_id), "Snapshot", snapshot_id)
+        vol = existing(uow.volumes.get(snap.volume_id), "volume", snap.volume_id)
         vm = uow.vms.get(vol.vm_id) if vol.vm_id is not None else None
         uow.volume_snapshots.transit(snap, VolumeSnapshotEvent.CreateRequested)
         uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, delete, select, update
 
 from harness.domain.config import ConfigKey
 from harness.domain.model import (
@@ -15,6 +15,7 @@ from harness.domain.model import (
     Domain,
     Host,
     HypervisorCapabilities,
+    ManagementServer,
     ServiceOffering,
     Zone,
 )
@@ -254,7 +255,9 @@ class Jobs(Repo[AsyncJob]):
             cmd_info=m["job_cmd_info"],
             instance_type=m["instance_type"], instance_id=m["instance_id"], job_status=m["job_status"],
             job_result_code=m["job_result_code"], job_result=m["job_result"], created=m["created"],
-            last_updated=m["last_updated"], completed=m["completed"],
+            last_updated=m["last_updated"], completed=m["completed"], init_msid=m["job_init_msid"],
+            executing_msid=m["job_executing_msid"], queue_key=m["job_queue_key"],
+            process_status=m["job_process_status"],
         )
 
     def add(self, job: AsyncJob) -> AsyncJob:
@@ -262,9 +265,36 @@ class Jobs(Repo[AsyncJob]):
         job.id = self._insert(
             {"uuid": job.uuid, "account_id": job.account_id, "job_cmd": job.cmd, "job_cmd_info": job.cmd_info,
              "instance_type": job.instance_type, "instance_id": job.instance_id, "job_status": 0,
-             "job_result_code": 0, "created": job.created, "last_updated": job.created}
+             "job_result_code": 0, "created": job.created, "last_updated": job.created,
+             "job_init_msid": job.init_msid, "job_executing_msid": job.executing_msid,
+             "job_queue_key": job.queue_key, "job_process_status": job.process_status}
         )
         return job
+
+    def set_running(self, job: AsyncJob) -> None:
+        """A manager has started running ``job`` (``job_process_status`` 1)."""
+        self._set(job.id, job_process_status=1, last_updated=self.clock())
+        job.process_status = 1
+
+    def running(self, queue_key: str) -> list[AsyncJob]:
+        """The pending jobs on ``queue_key`` (a VM) that a manager has started."""
+        c = self.table.c
+        return self._all(self._live().where(c.job_queue_key == queue_key, c.job_status == 0, c.job_process_status == 1))
+
+    def take_over(self, job: AsyncJob, msid: int) -> bool:
+        """Make ``msid`` the executor of a pending ``job`` whose executor is still the one
+        ``job`` names (a compare-and-swap: two managers never both take one job over)."""
+        c = self.table.c
+        msid_ = c.job_executing_msid
+        owner = msid_.is_(None) if job.executing_msid is None else msid_ == job.executing_msid
+        result = self.conn.execute(
+            update(self.table).where(c.id == job.id, c.job_status == 0, owner)
+            .values(job_executing_msid=msid, last_updated=self.clock())
+        )
+        if result.rowcount != 1:
+            return False
+        job.executing_msid = msid
+        return True
 
     def finish(self, job: AsyncJob, status: int, result_code: int, result: str) -> None:
         now = self.clock()
@@ -286,3 +316,41 @@ class Jobs(Repo[AsyncJob]):
         if account_ids is not None:
             stmt = stmt.where(self.table.c.account_id.in_(account_ids))
         return self._page(stmt, (self.table.c.id.desc(),), page, pagesize)
+
+
+class ManagementServers(Repo[ManagementServer]):
+    """``mshost``: the manager processes sharing this database and their heartbeats."""
+
+    table = t.mshost
+
+    def _entity(self, row: Row[Any]) -> ManagementServer:
+        m = row._mapping
+        return ManagementServer(
+            id=m["id"], msid=m["msid"], name=m["name"], pid=m["pid"], state=m["state"], last_update=m["last_update"]
+        )
+
+    def register(self, server: ManagementServer) -> ManagementServer:
+        """Add ``server`` (state Up, heartbeat now)."""
+        server.last_update = self.clock()
+        server.id = self._insert(
+            {"msid": server.msid, "name": server.name, "pid": server.pid, "state": "Up",
+             "last_update": server.last_update}
+        )
+        return server
+
+    def heartbeat(self, msid: int) -> None:
+        c = self.table.c
+        self.conn.execute(update(self.table).where(c.msid == msid).values(last_update=self.clock()))
+
+    def set_state(self, msid: int, state: str) -> None:
+        """``Down`` after a clean stop, or when another manager took its jobs over."""
+        c = self.table.c
+        self.conn.execute(update(self.table).where(c.msid == msid).values(state=state))
+
+    def remove(self, msid: int) -> None:
+        """A clean stop: the row goes (a CLI command leaves the table as it found it)."""
+        self.conn.execute(delete(self.table).where(self.table.c.msid == msid))
+
+    def up(self) -> list[ManagementServer]:
+        """Every server whose row says Up (alive, or dead and not yet taken over)."""
+        return self._all(select(self.table).where(self.table.c.state == "Up").order_by(self.table.c.id))

@@ -53,6 +53,7 @@ REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = 
     "capabilities": mc.MemoryCapabilities,
     "config": mc.MemoryConfiguration,
     "jobs": mc.MemoryJobs,
+    "mshosts": mc.MemoryManagementServers,
     "vm_snapshot_policies": mc.MemoryVMSnapshotPolicies,
     "resource_limits": mc.MemoryResourceLimits,
     "users": mres.MemoryUsers,

@@ -19,6 +19,7 @@ from harness.domain.model import (
     Domain,
     Host,
     HypervisorCapabilities,
+    ManagementServer,
     Page,
     ServiceOffering,
     User,
@@ -198,6 +199,22 @@ class MemoryJobs(MemoryRepo[AsyncJob], catalog.Jobs):
         self._update(job.id, instance_type=instance_type, instance_id=instance_id)
         job.instance_type, job.instance_id = instance_type, instance_id
 
+    def set_running(self, job: AsyncJob) -> None:
+        self._update(job.id, process_status=1, last_updated=self.clock())
+        job.process_status = 1
+
+    def running(self, queue_key: str) -> list[AsyncJob]:
+        live = self.rows_table.live()
+        return self._copies(r for r in live if r.queue_key == queue_key and r.job_status == 0 and r.process_status == 1)
+
+    def take_over(self, job: AsyncJob, msid: int) -> bool:
+        row = self._row(job.id)
+        if row is None or row.job_status != 0 or row.executing_msid != job.executing_msid:
+            return False
+        self._update(job.id, executing_msid=msid, last_updated=self.clock())
+        job.executing_msid = msid
+        return True
+
     def pending(self) -> list[AsyncJob]:
         return self._copies(r for r in self.rows_table.live() if r.job_status == 0)
 
@@ -336,3 +353,31 @@ class MemoryResourceLimits(MemoryRepo[ResourceLimit], policies.ResourceLimits):
     def vm_snapshots_in_domains(self, domain_ids: frozenset[int]) -> int:
         snapshots = self.store["vm_snapshots"]
         return sum(len(snapshots.group("domain", d)) for d in domain_ids)
+
+
+class MemoryManagementServers(MemoryRepo[ManagementServer], catalog.ManagementServers):
+    table_name = "mshost"
+    entity = ManagementServer
+
+    def register(self, server: ManagementServer) -> ManagementServer:
+        server.last_update = self.clock()
+        server.id = self._add_row(server, state="Up")
+        return server
+
+    def _by_msid(self, msid: int) -> list[int]:
+        return [r.id for r in self.rows_table.live() if r.msid == msid]
+
+    def heartbeat(self, msid: int) -> None:
+        for id_ in self._by_msid(msid):
+            self._update(id_, last_update=self.clock())
+
+    def set_state(self, msid: int, state: str) -> None:
+        for id_ in self._by_msid(msid):
+            self._update(id_, state=state)
+
+    def remove(self, msid: int) -> None:
+        for id_ in self._by_msid(msid):
+            self.store.txn.put(self.rows_table, id_, None)
+
+    def up(self) -> list[ManagementServer]:
+        return self._copies(r for r in self.rows_table.live() if r.state == "Up")

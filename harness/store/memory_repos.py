@@ -158,6 +158,12 @@ class MemoryVMs(MemoryRepo[VM], VMs):
     table_name = "vm_instance"
     entity = VM
 
+    def lock(self, vm_id: int) -> VM | None:
+        return self.get(vm_id)  # one unit of work holds the whole store at a time
+
+    def lock_uuid(self, uuid: str) -> VM | None:
+        return self.get_by_uuid(uuid)
+
     def add(self, vm: VM) -> VM:
         vm.created = vm.created or self.clock()
         vm.id = self._add_row(vm, update_count=0, removed=None)

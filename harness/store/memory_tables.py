@@ -153,6 +153,7 @@ class MemoryStore:
                 MemoryTable("service_offering", {"uuid": attrgetter("uuid")}),
                 MemoryTable("data_center", {"uuid": attrgetter("uuid")}, soft_delete=False),
                 MemoryTable("host", {"uuid": attrgetter("uuid")}, soft_delete=False),
+                MemoryTable("mshost", {}, soft_delete=False),
                 MemoryTable("hypervisor_capabilities", {"uuid": attrgetter("uuid")}, soft_delete=False),
                 MemoryTable("vm_instance", {"uuid": attrgetter("uuid")}),
                 MemoryTable("volumes", {"uuid": attrgetter("uuid"), "vm": attrgetter("vm_id")}),

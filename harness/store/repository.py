@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, select, update
 
+from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Page
 from harness.domain.states import StateMachine
 from harness.store import transitions
@@ -47,6 +48,16 @@ class Scope:
 
 
 EVERYTHING = Scope()
+
+
+def existing(entity: T | None, noun: str, ident: object) -> T:
+    """``entity``, or a 431 saying it is gone: what a finder returns for a row that a
+    concurrent request (a delete, a destroy, a sync) removed between a check and the work
+    that follows it. Service code uses this instead of ``assert x is not None``."""
+    if entity is None:
+        raise InvalidParameterValue(f"Unable to find {noun} {ident}: it was removed by another operation")
+    return entity
+
 
 _STATEMENTS: dict[tuple[str, ...], Any] = {}
 

@@ -258,8 +258,28 @@ async_job = Table(
     Column("last_updated", DateTime),
     Column("completed", DateTime),
     Column("removed", DateTime),
+    # Issue 11 (migration 0005): which management server accepted and which runs the job,
+    # and the per-VM queue it runs in (CloudStack's job_init_msid, job_executing_msid and
+    # vm_work_job's VM).
+    Column("job_init_msid", BigInteger),
+    Column("job_executing_msid", BigInteger),
+    Column("job_queue_key", String(255)),
     Index("i_async_job__instance", "instance_type", "instance_id"),
     Index("i_async_job__account_id", "account_id"),
+    Index("i_async_job__status_msid", "job_status", "job_executing_msid"),
+)
+
+# Issue 11 (migration 0005): CloudStack's management server table; a live manager updates
+# ``last_update`` every cluster.heartbeat.interval.
+mshost = Table(
+    "mshost",
+    metadata,
+    _id(),
+    Column("msid", BigInteger, nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("last_update", DateTime),
 )
 
 configuration = Table(

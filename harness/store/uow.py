@@ -43,9 +43,12 @@ def database_url(home: Path, url: str | None = None) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout."""
+    """An engine for ``url``; SQLite gets WAL, ``synchronous=NORMAL`` and a busy timeout;
+    PostgreSQL and MariaDB run READ COMMITTED."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, future=True)
+        # READ COMMITTED on every server (MariaDB defaults to REPEATABLE READ): a check that
+        # runs after the VM's row lock must see what the lock's previous holder committed.
+        return create_engine(url, pool_pre_ping=True, future=True, isolation_level="READ COMMITTED")
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
@@ -87,6 +90,7 @@ class UnitOfWork:
     capabilities: catalog.Capabilities
     config: catalog.Configuration
     jobs: catalog.Jobs
+    mshosts: catalog.ManagementServers
     vm_snapshot_policies: policies.VMSnapshotPolicies
     resource_limits: policies.ResourceLimits
     users: resources.Users
@@ -119,6 +123,7 @@ class UnitOfWork:
         self.capabilities = catalog.Capabilities(conn, now)
         self.config = catalog.Configuration(conn, now)
         self.jobs = catalog.Jobs(conn, now)
+        self.mshosts = catalog.ManagementServers(conn, now)
         self.vm_snapshot_policies = policies.VMSnapshotPolicies(conn, now)
         self.resource_limits = policies.ResourceLimits(conn, now)
         self.users = resources.Users(conn, now)

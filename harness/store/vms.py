@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, or_
+from sqlalchemy import Row, bindparam, or_
 
 from harness.domain.model import VM, Page
 from harness.domain.states import VM_FSM, VMState
@@ -56,6 +56,24 @@ class VMs(Repo[VM]):
             }
         )
         return vm
+
+    def lock(self, vm_id: int) -> VM | None:
+        """The VM, its row locked until the unit of work ends (``SELECT ... FOR UPDATE``).
+
+        Every check-then-act on a VM (allocate a snapshot, begin an operation) takes this
+        first, so two managers sharing PostgreSQL or MariaDB (READ COMMITTED) run their
+        checks one after the other and the second sees what the first wrote. SQLite needs
+        nothing more: a writing unit of work holds its single writer lock from ``BEGIN
+        IMMEDIATE`` (SQLAlchemy renders no ``FOR UPDATE`` there)."""
+        stmt = self._cached("lock", lambda: self._live().where(self.table.c.id == bindparam("pk_")).with_for_update())
+        return self._one(stmt, {"pk_": vm_id})
+
+    def lock_uuid(self, uuid: str) -> VM | None:
+        """:meth:`lock` by uuid (a job's queue key)."""
+        stmt = self._cached(
+            "lock_uuid", lambda: self._live().where(self.table.c.uuid == bindparam("uuid_")).with_for_update()
+        )
+        return self._one(stmt, {"uuid_": uuid})
 
     def set_instance_name(self, vm: VM, name: str) -> None:
         self._set(vm.id, instance_name=name)

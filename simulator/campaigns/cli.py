@@ -16,9 +16,10 @@ import json
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -26,7 +27,7 @@ from reports import terminal
 from simulator.campaigns import decision
 from simulator.campaigns.run import Simulation
 from simulator.campaigns.scenario import Scenario, seconds
-from simulator.campaigns.sweep import executor_for, parse_axes, sweep, table
+from simulator.campaigns.sweep import executor_for, parse_axes, points, sweep, table
 
 #: the bar appears once a run has taken this many wall seconds
 PROGRESS_AFTER_S = 2.0
@@ -129,8 +130,14 @@ def simulate_command(
     try:
         scenario = Scenario.load(scenario_file)
         parsed = parse_axes(list(axes))
+        for values, _ in points(parsed, [0]):  # every point of a sweep is checked before one runs
+            scenario.with_values(values)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        _refuse(f"{scenario_file} is not valid YAML ({getattr(err, 'problem', None) or err}{where}); fix the file")
     except (ValueError, TypeError) as err:
-        raise click.UsageError(str(err)) from err
+        _refuse(f"{' '.join(str(err).split())}; see hvsnap simulate --help and simulator/scenarios/*.yaml")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
     if parsed:
@@ -164,6 +171,12 @@ def simulate_command(
     else:
         Console(highlight=False).print(terminal.summary(result))
     _written(page)
+
+
+def _refuse(message: str) -> NoReturn:
+    """A usage error as one line on stderr, exit 2 (no usage block, no traceback)."""
+    click.echo(f"hvsnap simulate: {message}", err=True)
+    raise SystemExit(2)
 
 
 def _files() -> ModuleType:

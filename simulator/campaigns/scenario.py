@@ -37,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from simulator.costs import Costs
+
 STRATEGIES = ("none", "on-stop", "on-snapshot")
 OPERATIONS = ("create", "revert", "delete", "stop_start")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -105,6 +107,8 @@ class Scenario:
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
         data = yaml.safe_load(Path(path).read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a scenario is a YAML mapping (name, fleet, workload, ...)")
         data.setdefault("name", Path(path).stem)
         return cls.from_dict(data)
 
@@ -136,6 +140,7 @@ class Scenario:
         return scenario
 
     def check(self) -> None:
+        Costs().with_overrides(self.costs)  # a bad cost name or value is refused here, not mid-run
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}")
         if self.workload.kind not in ("mix", "schedule", "idle"):
