@@ -19,9 +19,6 @@ from harness.api.server import serving
 from harness.service.cloud import home_dir
 from simulator.guests.options import guest_config, guest_options
 
-#: WinRM authentications of the live driver (``live_driver.session.AUTHS``; not imported here,
-#: so that ``serve`` starts without the optional ``live`` extra).
-AUTHS = ("negotiate", "kerberos", "ntlm", "credssp", "basic")
 #: Time scales the simulated host can run at. 0: every command completes at once.
 INSTANT = 0.0
 

@@ -208,7 +208,7 @@ class Simulation:
                     "out_of_band": len(report.out_of_band),
                     "vanished": len(report.vanished),
                     "failed": len(report.failed),
-                    "lines": [*report.settled, *report.vms, *report.failed][:SYNC_LINES],
+                    "lines": [str(x) for x in (*report.settled, *report.vms, *report.failed)][:SYNC_LINES],
                 }
             )
             self.log.record(self.env.now, "manager", "*", "sync", f"{why} settled={len(report.settled)}")

@@ -22,7 +22,7 @@ def test_sync_on_demand_is_listed_and_answers_the_admin(env_client: CloudStack) 
 
 def test_sync_on_demand_is_refused_to_a_user(server: Serving, env_client: CloudStack, client: ClientFactory) -> None:
     account = env_client.createAccount(username="alice", accounttype=0)["account"]
-    keys = env_client.registerUserKeys(id=account["id"])["userkeys"]
+    keys = env_client.registerUserKeys(id=account["user"][0]["id"])["userkeys"]
     with pytest.raises(CloudStackApiException) as refused:
         client(keys["apikey"], keys["secretkey"]).syncVMSnapshot()
     assert refused.value.error["errorcode"] == 531

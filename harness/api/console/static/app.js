@@ -79,7 +79,7 @@ let frame = null;
 
 async function render() {
   const session = currentSession();
-  if (!session) { frame = null; loginView(); return; }
+  if (!session) { ++renderToken; frame = null; loginView(); return; } // in-flight pages stop drawing
   if (!frame) frame = shell(session);
   const token = ++renderToken;
   const { page, args, query } = route();
@@ -101,7 +101,7 @@ async function render() {
     if (err instanceof ApiError && err.code === 401) return; // the session ended: the login shows
     showError(target, err);
   }
-  if (token !== renderToken) return;
+  if (token !== renderToken || !frame) return;
   target.removeAttribute("aria-busy");
   clear(frame.page).append(target);
   performance.mark("hvsnap:page-ready"); // benchmarks/console.py measures time to interactive by it
