@@ -236,17 +236,25 @@ class SimulatedHyperVDriver:
         vm = self.host.vm(name)
         return SnapshotAnswer(vm.power_state, tuple(self.host.volumes(name)), memory)
 
+    def _guest_login(self, c: DeployVM | RegisterVM | ImportVM) -> None:
+        """The login the VM's guest takes from the command (before it can start)."""
+        if c.vm.name not in self.host.vms:
+            self.host.set_guest_login(c.vm.name, c.authorized_keys, c.password)
+
     def _deploy(self, c: DeployVM) -> VMAnswer:
+        self._guest_login(c)
         paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start, c.ip_address)
         if c.start:
             return self._vm_answer(c.vm.name)
         return VMAnswer(None, tuple(VolumeState(v, p, self.host.chain_size(p)) for v, p in paths.items()))
 
     def _register(self, c: RegisterVM) -> VMAnswer:
+        self._guest_login(c)
         self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _import(self, c: ImportVM) -> VMAnswer:
+        self._guest_login(c)
         self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 

@@ -33,6 +33,7 @@ VM_ID = P("id", T.UUID, True, "The ID of the virtual machine", entity="virtualma
         T.BOOLEAN,
         description="true if start vm after creating; defaulted to true if not specified",
     ),
+    P("keypair", description="name of the ssh key pair used to login to the virtual machine"),
     response=VM,
     isasync=True,
 )
@@ -50,6 +51,7 @@ def deploy_virtual_machine(c: Call) -> Obj:
         c["templateid"],
         c.get("account"),
         c.get("domainid"),
+        c.get("keypair"),
     )
     return job(j, vm.uuid)
 

@@ -22,6 +22,7 @@ from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
 from harness.service import (
     accounts,
+    catalogue,
     events,
     hostside,
     instance_search,
@@ -174,15 +175,32 @@ class Manager:
     # ------------------------------------------------------------------ VMs
 
     def deploy_vm(
-        self, caller: Account, name: str, offering: str = "small", start: bool = True, template_uuid: str | None = None
+        self,
+        caller: Account,
+        name: str,
+        offering: str = "small",
+        start: bool = True,
+        template_uuid: str | None = None,
+        keypair: str | None = None,
     ) -> tuple[VM, AsyncJob]:
-        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid)
+        """deployVirtualMachine; from a ``passwordenabled`` template the guest gets a fresh
+        root password, answered once in the job's result (``password``), as CloudStack does."""
+        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid, keypair)
+        template = catalogue.template_by_uuid(template_uuid)
+        password = passwords.random_password() if template is not None and template.password_enabled else None
+        present = self._present(views.vm, "virtualmachine")
+
+        def with_password(entity: Any) -> Obj:
+            out = present(entity)
+            out["virtualmachine"]["password"] = password
+            return out
+
         job = self._job(
             caller,
             "deployVirtualMachine",
             vm.uuid,
-            lambda: vms.deploy(self.uow_factory, vm.id),
-            self._present(views.vm, "virtualmachine"),
+            lambda: vms.deploy(self.uow_factory, vm.id, password),
+            with_password if password is not None else present,
             ("VirtualMachine", vm.id),
         )
         return vm, job
@@ -483,6 +501,7 @@ class Manager:
         template_uuid: str | None = None,
         account_name: str | None = None,
         domain_uuid: str | None = None,
+        keypair: str | None = None,
     ) -> tuple[VM, AsyncJob]:
         """deployVirtualMachine with its zone and template (checked, then placed as usual),
         for ``account`` (in ``domainid``) when an admin deploys on its behalf."""
@@ -491,7 +510,7 @@ class Manager:
         if account_name is not None:
             with self.uow_factory(readonly=True) as uow:
                 owner = listing_scope_owner(uow, caller, account_name, domain_uuid)
-        return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid)
+        return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid, keypair)
 
     def create_volume_job(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
         """createVolume as CloudStack's API has it: async, its job's result the volume."""

@@ -15,7 +15,7 @@ from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeTyp
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMEvent, VMSnapshotType, VMState
 from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
 from harness.jobs.runners import Workflow
-from harness.service import accounts, hostside, nics, vmsnapshots
+from harness.service import accounts, hostside, keypairs, nics, vmsnapshots
 from harness.service.access import require
 from harness.store.repository import Scope, existing
 from harness.store.uow import UnitOfWork, UowFactory
@@ -42,12 +42,15 @@ def check_deploy(
     offering: str,
     start: bool = True,
     template_uuid: str | None = None,
+    keypair: str | None = None,
 ) -> VM:
-    """Validate and record a new VM (Stopped, or Starting when it will start) and its ROOT volume."""
+    """Validate and record a new VM (Stopped, or Starting when it will start) and its ROOT
+    volume; with ``keypair``, the caller's key pair of that name in the VM's details."""
     if not name or len(name) > MAX_NAME:
         raise InvalidParameterValue(f"A virtual machine name must have 1 to {MAX_NAME} characters")
     with uow_factory() as uow:
         chosen = _offering(uow, offering)
+        details = keypairs.for_deploy(uow, caller, keypair) if keypair is not None else {}
         zone = uow.zones.all()[0]
         host = uow.hosts.in_zone(zone.id)[0]
         vm = uow.vms.add(
@@ -67,6 +70,8 @@ def check_deploy(
         )
         uow.vms.set_instance_name(vm, f"i-{caller.id}-{vm.id}-VM")
         nics.allocate(uow, vm)
+        if details:
+            uow.vm_details.set(vm.id, details)
         uow.volumes.add(
             Volume(
                 id=0,
@@ -87,16 +92,26 @@ def check_deploy(
     return vm
 
 
-def deploy(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
+def deploy(uow_factory: UowFactory, vm_id: int, password: str | None = None) -> Workflow[VM]:
+    """Create the VM on the host; ``password`` is the guest's root password (a
+    ``passwordenabled`` template's, generated at deploy), None for the template's own."""
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         offering = existing(uow.offerings.get(vm.service_offering_id), "service offering", vm.service_offering_id)
         disks = hostside.disks(uow, vm)
         address = nics.default_address(uow, vm.id)
+        keys = keypairs.authorized_keys(uow, vm.id)
     starting = vm.state == VMState.Starting
     try:
         answer = yield DeployVM(
-            hostside.ref(vm), offering.ram_size, offering.cpu, disks, start=starting, ip_address=address
+            hostside.ref(vm),
+            offering.ram_size,
+            offering.cpu,
+            disks,
+            start=starting,
+            ip_address=address,
+            authorized_keys=keys,
+            password=password,
         )
     except HostError as err:
         _settle(uow_factory, vm.id, VMEvent.OperationFailed)
