@@ -56,6 +56,23 @@ def deploy_virtual_machine(c: Call) -> Obj:
     return job(j, vm.uuid)
 
 
+@command(
+    "resetPasswordForVirtualMachine",
+    VM_ID,
+    P(
+        "password",
+        description="The new password of the virtual machine. If null, a random password will be generated for the VM.",
+        since="4.19.0",
+    ),
+    response=VM,
+    isasync=True,
+)
+def reset_password_for_virtual_machine(c: Call) -> Obj:
+    """Resets the password for the Instance. The Instance must be in a "Stopped" state and the
+    Template must already support this feature for this command to take effect."""
+    return job(c.manager.reset_password(c.caller, c["id"], c.get("password")))
+
+
 @command("startVirtualMachine", VM_ID, response=VM, isasync=True)
 def start_virtual_machine(c: Call) -> Obj:
     """Starts an Instance."""

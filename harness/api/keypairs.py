@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from harness.api.params import P
 from harness.api.params import ParamType as T
-from harness.api.registry import Call, Obj, command, listing
-from harness.api.shapes import SSH_KEYPAIR, SUCCESS
+from harness.api.registry import Call, Obj, command, job, listing
+from harness.api.shapes import SSH_KEYPAIR, SUCCESS, VM
 from harness.api.vmsnapshots import LISTING, TAGGED
 from harness.service import keypairs, views
 
@@ -75,3 +75,25 @@ def delete_ssh_key_pair(c: Call) -> Obj:
     """Deletes a keypair by name"""
     keypairs.delete(c.manager.uow_factory, c.caller, c["name"], c.get("account"), c.get("domainid"))
     return {"success": True}
+
+
+@command(
+    "resetSSHKeyForVirtualMachine",
+    P("id", T.UUID, True, "The ID of the virtual machine", entity="virtualmachine"),
+    P("keypair", description="name of the ssh key pair used to login to the virtual machine"),
+    P(
+        "keypairs",
+        T.LIST,
+        description="names of the ssh key pairs to be used to login to the virtual machine",
+        since="4.17",
+    ),
+    P("account", description="an optional account for the ssh key. Must be used with domainId."),
+    P("domainid", T.UUID, description="an optional domainId for the virtual machine", entity="domain"),
+    PROJECT,
+    response=VM,
+    isasync=True,
+)
+def reset_ssh_key_for_virtual_machine(c: Call) -> Obj:
+    """Resets the SSH Key for virtual machine. The virtual machine must be in a "Stopped" state."""
+    names = [*(c.get("keypairs") or []), *([c["keypair"]] if c.get("keypair") else [])]
+    return job(c.manager.reset_ssh_key(c.caller, c["id"], names))

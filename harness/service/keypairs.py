@@ -15,6 +15,7 @@ import base64
 import binascii
 import hashlib
 import uuid
+from collections.abc import Sequence
 
 import asyncssh
 
@@ -26,6 +27,8 @@ from harness.store.uow import UnitOfWork, UowFactory
 #: the details a VM keeps its key pair in (CloudStack's ``VmDetailConstants``)
 PUBLIC_KEY = "SSH.PublicKey"
 KEYPAIR_NAMES = "SSH.KeyPairNames"
+#: a reset password waiting for the VM's next registration (CloudStack's ``password`` detail)
+PENDING_PASSWORD = "password"
 MAX_NAME = 256
 
 
@@ -96,15 +99,18 @@ def delete(
         uow.commit()
 
 
-def for_deploy(uow: UnitOfWork, owner: Account, name: str) -> dict[str, str]:
-    """The VM details a deploy with ``keypair=name`` records; 431 when the owner has none."""
-    pair = uow.keypairs.by_name(owner.id, name)
-    if pair is None:
-        raise InvalidParameterValue(f"A key pair with name '{name}' was not found for account {owner.name}")
-    return {PUBLIC_KEY: pair.public_key, KEYPAIR_NAMES: pair.name}
+def for_vm(uow: UnitOfWork, owner: Account, names: Sequence[str]) -> dict[str, str]:
+    """The VM details naming the owner's key pairs ``names`` (keys one a line, names
+    comma-separated, as CloudStack 4.17+ keeps several); 431 for a name the owner lacks."""
+    pairs = []
+    for name in dict.fromkeys(names):
+        pair = uow.keypairs.by_name(owner.id, name)
+        if pair is None:
+            raise InvalidParameterValue(f"A key pair with name '{name}' was not found for account {owner.name}")
+        pairs.append(pair)
+    return {PUBLIC_KEY: "\n".join(p.public_key for p in pairs), KEYPAIR_NAMES: ",".join(p.name for p in pairs)}
 
 
 def authorized_keys(uow: UnitOfWork, vm_id: int) -> tuple[str, ...]:
     """The public keys the VM's guest accepts (from its details)."""
-    key = uow.vm_details.of_vm(vm_id).get(PUBLIC_KEY)
-    return (key,) if key else ()
+    return tuple(line for line in uow.vm_details.of_vm(vm_id).get(PUBLIC_KEY, "").splitlines() if line)

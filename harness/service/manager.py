@@ -188,6 +188,18 @@ class Manager:
         vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid, keypair)
         template = catalogue.template_by_uuid(template_uuid)
         password = passwords.random_password() if template is not None and template.password_enabled else None
+        job = self._job(
+            caller,
+            "deployVirtualMachine",
+            vm.uuid,
+            lambda: vms.deploy(self.uow_factory, vm.id, password),
+            self._with_password(password),
+            ("VirtualMachine", vm.id),
+        )
+        return vm, job
+
+    def _with_password(self, password: str | None) -> Callable[[Any], Obj]:
+        """The VM as a job's result, with the guest's new ``password`` when there is one."""
         present = self._present(views.vm, "virtualmachine")
 
         def with_password(entity: Any) -> Obj:
@@ -195,15 +207,32 @@ class Manager:
             out["virtualmachine"]["password"] = password
             return out
 
-        job = self._job(
+        return present if password is None else with_password
+
+    def reset_password(self, caller: Account, vm_uuid: str, password: str | None = None) -> AsyncJob:
+        """resetPasswordForVirtualMachine (a Stopped VM of a passwordenabled template): the
+        job's result is the VM with its new ``password``, which the guest takes at its next start."""
+        vm, chosen = vms.reset_password(self.uow_factory, caller, vm_uuid, password)
+        return self._job(
             caller,
-            "deployVirtualMachine",
+            "resetPasswordForVirtualMachine",
             vm.uuid,
-            lambda: vms.deploy(self.uow_factory, vm.id, password),
-            with_password if password is not None else present,
+            lambda: _returning(vm),
+            self._with_password(chosen),
             ("VirtualMachine", vm.id),
         )
-        return vm, job
+
+    def reset_ssh_key(self, caller: Account, vm_uuid: str, names: list[str]) -> AsyncJob:
+        """resetSSHKeyForVirtualMachine (a Stopped VM); the job's result is the VM."""
+        vm = vms.reset_ssh_key(self.uow_factory, caller, vm_uuid, names)
+        return self._job(
+            caller,
+            "resetSSHKeyForVirtualMachine",
+            vm.uuid,
+            lambda: _returning(vm),
+            self._present(views.vm, "virtualmachine"),
+            ("VirtualMachine", vm.id),
+        )
 
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)

@@ -9,13 +9,14 @@ back, or registers it afresh from its disk files.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from harness.domain.errors import CloudRuntimeError, InvalidParameterValue
 from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeType
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMEvent, VMSnapshotType, VMState
 from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
 from harness.jobs.runners import Workflow
-from harness.service import accounts, hostside, keypairs, nics, vmsnapshots
+from harness.service import accounts, catalogue, hostside, keypairs, nics, passwords, vmsnapshots
 from harness.service.access import require
 from harness.store.repository import Scope, existing
 from harness.store.uow import UnitOfWork, UowFactory
@@ -50,7 +51,7 @@ def check_deploy(
         raise InvalidParameterValue(f"A virtual machine name must have 1 to {MAX_NAME} characters")
     with uow_factory() as uow:
         chosen = _offering(uow, offering)
-        details = keypairs.for_deploy(uow, caller, keypair) if keypair is not None else {}
+        details = keypairs.for_vm(uow, caller, [keypair]) if keypair is not None else {}
         zone = uow.zones.all()[0]
         host = uow.hosts.in_zone(zone.id)[0]
         vm = uow.vms.add(
@@ -136,6 +137,41 @@ def _settle(uow_factory: UowFactory, vm_id: int, event: VMEvent) -> VM:
             uow.vms.transit(vm, event)
         uow.commit()
     return vm
+
+
+def reset_ssh_key(uow_factory: UowFactory, caller: Account, vm_uuid: str, names: Sequence[str]) -> VM:
+    """resetSSHKeyForVirtualMachine: the Stopped VM's key pairs become the owner's ``names``;
+    its next start hands them to the host (the guest takes no others)."""
+    if not names:
+        raise InvalidParameterValue("Please specify at least one key pair (keypair or keypairs)")
+    with uow_factory() as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)
+        if vm.state != VMState.Stopped:
+            raise InvalidParameterValue(f"Instance {vm_uuid} should be stopped to do SSH Key reset")
+        owner = existing(uow.accounts.get(vm.account_id), "account", vm.account_id)
+        uow.vm_details.set(vm.id, keypairs.for_vm(uow, owner, names))
+        uow.commit()
+    return vm
+
+
+def reset_password(uow_factory: UowFactory, caller: Account, vm_uuid: str, password: str | None) -> tuple[VM, str]:
+    """resetPasswordForVirtualMachine: a Stopped VM of a ``passwordenabled`` template gets
+    ``password`` (a fresh one when blank) at its next start; returns it with the VM."""
+    with uow_factory() as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)
+        template = catalogue.template_by_uuid(vm.template_uuid)
+        if template is None or not template.password_enabled:
+            raise InvalidParameterValue(
+                "Fail to reset password for the virtual machine, the template is not password enabled"
+            )
+        if vm.state != VMState.Stopped:
+            raise InvalidParameterValue(f"Instance {vm_uuid} should be stopped to do password reset")
+        chosen = password if password and password.strip() else passwords.random_password()
+        uow.vm_details.set(vm.id, {keypairs.PENDING_PASSWORD: chosen})
+        uow.commit()
+    return vm, chosen
 
 
 # --------------------------------------------------------------------------- start / stop

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Connection, Row, delete, insert, select
 
 from harness.domain.model import Page, SSHKeyPair
 from harness.store import tables as t
@@ -72,10 +74,13 @@ class SSHKeyPairs(Repo[SSHKeyPair]):
         return self._page(stmt, (c.keypair_name, c.id), page, pagesize)
 
 
-class VMDetails(Repo[Any]):
+class VMDetails:
     """``user_vm_details``: name -> value per VM (``SSH.PublicKey`` and the like)."""
 
     table = t.user_vm_details
+
+    def __init__(self, conn: Connection, clock: Callable[[], datetime]) -> None:
+        self.conn, self.clock = conn, clock
 
     def of_vm(self, vm_id: int) -> dict[str, str]:
         c = self.table.c
@@ -88,3 +93,7 @@ class VMDetails(Repo[Any]):
         for name, value in details.items():
             self.conn.execute(delete(self.table).where(c.vm_id == vm_id, c.name == name))
             self.conn.execute(insert(self.table).values(vm_id=vm_id, name=name, value=value, display=True))
+
+    def remove(self, vm_id: int, name: str) -> None:
+        c = self.table.c
+        self.conn.execute(delete(self.table).where(c.vm_id == vm_id, c.name == name))

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
 from harness.domain.model import Page, SSHKeyPair
 from harness.store import keypairs
 from harness.store.memory_repos import admits
-from harness.store.memory_tables import MemoryRepo, like, page_of
+from harness.store.memory_tables import MemoryRepo, MemoryStore, like, page_of
 from harness.store.repository import Scope
 
 
@@ -64,7 +65,7 @@ class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
 class MemoryVMDetails(keypairs.VMDetails):
     """VM id -> {name: value}, as the memory store keeps ``vm_snapshot_details``."""
 
-    def __init__(self, store: Any, clock: Any) -> None:
+    def __init__(self, store: MemoryStore, clock: Callable[[], datetime]) -> None:
         self.store, self.clock = store, clock
 
     def of_vm(self, vm_id: int) -> dict[str, str]:
@@ -77,3 +78,8 @@ class MemoryVMDetails(keypairs.VMDetails):
             merged.pop(name, None)  # SQL deletes and re-inserts: the name moves to the end
             merged[name] = value
         self.store.txn.put(table, vm_id, merged)
+
+    def remove(self, vm_id: int, name: str) -> None:
+        table = self.store["user_vm_details"]
+        kept = {k: v for k, v in (table.rows.get(vm_id) or {}).items() if k != name}
+        self.store.txn.put(table, vm_id, kept)
