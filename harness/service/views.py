@@ -151,6 +151,7 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
     for n in uow.nics.of_vms(vm_ids):
         nics_of.setdefault(n.vm_id, []).append(n)
     users = {u.account_id: u for u in uow.users.of_accounts({vm.account_id for vm in items})}
+    keypair_names = uow.vm_details.value_of_vms(vm_ids, keypairs.KEYPAIR_NAMES)
     out = []
     for vm in items:
         offering = offerings.get(vm.service_offering_id)
@@ -179,7 +180,7 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
             "templatename": template.name if template else None,
             "templatedisplaytext": template.display_text if template else None,
             "passwordenabled": template.password_enabled if template else None,
-            "keypair": uow.vm_details.of_vm(vm.id).get(keypairs.KEYPAIR_NAMES),
+            "keypair": keypair_names.get(vm.id),
             "ostypeid": template.os_type_uuid if template else None,
             "guestosid": template.os_type_uuid if template else None,
             "hostid": host.uuid if host else None,

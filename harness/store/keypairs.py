@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,9 @@ class SSHKeyPairs(Repo[SSHKeyPair]):
     def remove(self, id_: int) -> None:
         self.conn.execute(delete(self.table).where(self.table.c.id == id_))
 
+    def remove_of_account(self, account_id: int) -> None:
+        self.conn.execute(delete(self.table).where(self.table.c.account_id == account_id))
+
     def search(
         self,
         scope: Scope,
@@ -86,6 +89,14 @@ class VMDetails:
         c = self.table.c
         rows = self.conn.execute(select(c.name, c.value).where(c.vm_id == vm_id).order_by(c.id))
         return {name: value for name, value in rows}  # noqa: C416 (rows are Row objects)
+
+    def value_of_vms(self, vm_ids: Iterable[int], name: str) -> dict[int, str]:
+        """VM id -> its detail ``name``, for the VMs that have it (one query for a list)."""
+        ids, c = set(vm_ids), self.table.c
+        if not ids:
+            return {}
+        rows = self.conn.execute(select(c.vm_id, c.value).where(c.vm_id.in_(ids), c.name == name))
+        return {vm_id: value for vm_id, value in rows}  # noqa: C416 (rows are Row objects)
 
     def set(self, vm_id: int, details: dict[str, str]) -> None:
         """Set each detail of ``details`` (replacing one of the same name)."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from harness.domain.model import Page, SSHKeyPair
@@ -39,6 +39,11 @@ class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
         if id_ in self.rows_table.rows:
             self.store.txn.put(self.rows_table, id_, None)
 
+    def remove_of_account(self, account_id: int) -> None:
+        for r in list(self.rows_table.live()):
+            if r.account_id == account_id:
+                self.remove(r.id)
+
     def search(
         self,
         scope: Scope,
@@ -70,6 +75,10 @@ class MemoryVMDetails(keypairs.VMDetails):
 
     def of_vm(self, vm_id: int) -> dict[str, str]:
         return dict(self.store["user_vm_details"].rows.get(vm_id) or {})
+
+    def value_of_vms(self, vm_ids: Iterable[int], name: str) -> dict[int, str]:
+        rows = self.store["user_vm_details"].rows
+        return {i: rows[i][name] for i in set(vm_ids) if name in (rows.get(i) or {})}
 
     def set(self, vm_id: int, details: dict[str, str]) -> None:
         table = self.store["user_vm_details"]
