@@ -96,6 +96,10 @@ class DeployVM(Command):
     start: bool = True
     #: the address of the VM's default NIC on the guest network (the guest answers on it)
     ip_address: str | None = None
+    #: OpenSSH public key lines the VM's guest accepts for root (its key pair), replacing earlier ones
+    authorized_keys: tuple[str, ...] = ()
+    #: a new root password for the guest (a ``passwordenabled`` template's); None keeps its own
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,10 @@ class RegisterVM(Command):
     disks: tuple[DiskSpec, ...]
     #: the address of the VM's default NIC on the guest network (the guest answers on it)
     ip_address: str | None = None
+    #: OpenSSH public key lines the VM's guest accepts for root (its key pair), replacing earlier ones
+    authorized_keys: tuple[str, ...] = ()
+    #: a new root password for the guest (a ``passwordenabled`` template's); None keeps its own
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,10 @@ class ImportVM(Command):
     disks: tuple[DiskSpec, ...]
     #: the address of the VM's default NIC on the guest network (the guest answers on it)
     ip_address: str | None = None
+    #: OpenSSH public key lines the VM's guest accepts for root (its key pair), replacing earlier ones
+    authorized_keys: tuple[str, ...] = ()
+    #: a new root password for the guest (a ``passwordenabled`` template's); None keeps its own
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -236,18 +236,42 @@ class SimulatedHyperVDriver:
         vm = self.host.vm(name)
         return SnapshotAnswer(vm.power_state, tuple(self.host.volumes(name)), memory)
 
+    @contextlib.contextmanager
+    def _guest_login(self, c: DeployVM | RegisterVM | ImportVM) -> Iterator[None]:
+        """The login the VM's guest takes from the command, in place before the VM can
+        start; a command that fails leaves the guest's login as it was."""
+        name = c.vm.name
+        if name in self.host.vms:  # registered already: the command fails, the login stays
+            yield
+            return
+        keys, password = self.host.guest_keys.get(name), self.host.guest_passwords.get(name)
+        self.host.set_guest_login(name, c.authorized_keys, c.password)
+        try:
+            yield
+        except BaseException:
+            self.host.guest_keys.pop(name, None)
+            self.host.guest_passwords.pop(name, None)
+            if keys is not None:
+                self.host.guest_keys[name] = keys
+            if password is not None:
+                self.host.guest_passwords[name] = password
+            raise
+
     def _deploy(self, c: DeployVM) -> VMAnswer:
-        paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start, c.ip_address)
+        with self._guest_login(c):
+            paths = self.host.deploy(c.vm.name, c.memory_mib, c.cpus, c.disks, c.start, c.ip_address)
         if c.start:
             return self._vm_answer(c.vm.name)
         return VMAnswer(None, tuple(VolumeState(v, p, self.host.chain_size(p)) for v, p in paths.items()))
 
     def _register(self, c: RegisterVM) -> VMAnswer:
-        self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
+        with self._guest_login(c):
+            self.host.register(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _import(self, c: ImportVM) -> VMAnswer:
-        self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
+        with self._guest_login(c):
+            self.host.import_vm(c.vm.name, c.memory_mib, c.cpus, c.disks, c.ip_address)
         return self._vm_answer(c.vm.name)
 
     def _start(self, c: StartVM) -> VMAnswer:

@@ -16,6 +16,9 @@ counts copied or merged). Names are deterministic: no randomness, no wall clock.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any, Protocol
@@ -45,6 +48,7 @@ from simulator.guests.addresses import DEFAULT_GUEST_RANGE, checked, next_free
 from simulator.tree import Checkpoint, ExportRecord, TreeStorage, VirtualMachine
 
 STATE_VERSION = 1
+_GUEST_HASH_ROUNDS = 10_000  # PBKDF2 rounds of a guest's password hash
 
 _BUSY = "The operation cannot be performed while the object is in its current state."
 
@@ -77,6 +81,9 @@ class HyperVHost(TreeStorage):
         self.owners: dict[str, str] = {}  # volume uuid -> VM name that owns its files
         self.boot_ids: dict[str, int] = {}  # survives unregister: the guest's boot count
         self.addresses: dict[str, str] = {}  # survives unregister: the VM's default NIC address
+        # survive unregister, as the guest's own files would: its root keys and password hash
+        self.guest_keys: dict[str, list[str]] = {}
+        self.guest_passwords: dict[str, str] = {}
         self.guest_range = DEFAULT_GUEST_RANGE  # where addresses the manager does not name come from
         self.listeners: list[HostListener] = []  # never persisted
         self.vss_fails = False  # guests cannot quiesce: production checkpoints fail
@@ -234,6 +241,8 @@ class HyperVHost(TreeStorage):
             self.owners.pop(v, None)
         self.boot_ids.pop(name, None)
         self.addresses.pop(name, None)
+        self.guest_keys.pop(name, None)
+        self.guest_passwords.pop(name, None)
         return sorted(gone)
 
     def reclaim(self, name: str, disks: Sequence[DiskSpec]) -> tuple[int, list[str]]:
@@ -466,9 +475,7 @@ class HyperVHost(TreeStorage):
             raise ObjectNotFound(f"Hyper-V was unable to find a hard disk for volume '{disk.volume_uuid}'.")
         return sum(self.file(p).bytes for p in self.chain(path))
 
-    def write(
-        self, name: str, key: str, value: str, volume_uuid: str | None = None, grow: int | None = None
-    ) -> None:
+    def write(self, name: str, key: str, value: str, volume_uuid: str | None = None, grow: int | None = None) -> None:
         """Write ``value`` under ``key`` into the disk's leaf. The leaf grows by ``grow`` bytes
         (default: one block the first time it holds the key; the guest's ``dd`` names its own)."""
         f = self.disk_files[self._guest_leaf(name, volume_uuid)]
@@ -493,11 +500,32 @@ class HyperVHost(TreeStorage):
         kept = self.addresses.get(name)
         return kept if kept is not None else next_free(self.guest_range, self.addresses.values())
 
+    # ------------------------------------------------------------------ guest logins
+
+    def set_guest_login(self, name: str, authorized_keys: Sequence[str], password: str | None) -> None:
+        """What the VM's guest accepts for root from now on: ``authorized_keys`` (replacing
+        earlier ones) and, when given, a new ``password`` (kept as a salted hash)."""
+        self.guest_keys[name] = list(authorized_keys)
+        if password is not None:
+            salt = secrets.token_bytes(16)
+            digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, _GUEST_HASH_ROUNDS)
+            self.guest_passwords[name] = f"{salt.hex()}${digest.hex()}"
+
+    def guest_password_ok(self, name: str, password: str) -> bool | None:
+        """Whether ``password`` is the guest's own; None when it has none (the template's)."""
+        stored = self.guest_passwords.get(name)
+        if stored is None:
+            return None
+        salt, digest = stored.split("$")
+        given = hashlib.pbkdf2_hmac("sha256", password.encode(), bytes.fromhex(salt), _GUEST_HASH_ROUNDS)
+        return hmac.compare_digest(given.hex(), digest)
+
     # ------------------------------------------------------------------ persistence
 
     _PLAIN: tuple[str, ...] = ("storage_root", "_counter", "owners", "boot_ids", "vss_fails", "capacity")
     _PLAIN += ("bytes_merged", "bytes_exported", "bytes_imported")
-    _LATER = {"merge_mode": "live", "pending": {}, "addresses": {}}  # keys newer than some saved states
+    # keys newer than some saved states
+    _LATER = {"merge_mode": "live", "pending": {}, "addresses": {}, "guest_keys": {}, "guest_passwords": {}}
 
     def to_dict(self) -> dict[str, Any]:
         """The whole state as JSON-ready dicts (``from_dict`` reads it back)."""

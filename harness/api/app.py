@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 # Importing the response modules registers their commands.
-from harness.api import accounts, catalogue, instances, policies, resources, vmsnapshots  # noqa: F401
+from harness.api import accounts, catalogue, instances, keypairs, policies, resources, vmsnapshots  # noqa: F401
 from harness.api.params import parse as parse_args
 from harness.api.registry import COMMANDS, Call
 from harness.api.sessions import ANONYMOUS, Exchange, Sessions

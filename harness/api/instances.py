@@ -33,6 +33,7 @@ VM_ID = P("id", T.UUID, True, "The ID of the virtual machine", entity="virtualma
         T.BOOLEAN,
         description="true if start vm after creating; defaulted to true if not specified",
     ),
+    P("keypair", description="name of the ssh key pair used to login to the virtual machine"),
     response=VM,
     isasync=True,
 )
@@ -50,8 +51,26 @@ def deploy_virtual_machine(c: Call) -> Obj:
         c["templateid"],
         c.get("account"),
         c.get("domainid"),
+        c.get("keypair"),
     )
     return job(j, vm.uuid)
+
+
+@command(
+    "resetPasswordForVirtualMachine",
+    VM_ID,
+    P(
+        "password",
+        description="The new password of the virtual machine. If null, a random password will be generated for the VM.",
+        since="4.19.0",
+    ),
+    response=VM,
+    isasync=True,
+)
+def reset_password_for_virtual_machine(c: Call) -> Obj:
+    """Resets the password for the Instance. The Instance must be in a "Stopped" state and the
+    Template must already support this feature for this command to take effect."""
+    return job(c.manager.reset_password(c.caller, c["id"], c.get("password")))
 
 
 @command("startVirtualMachine", VM_ID, response=VM, isasync=True)

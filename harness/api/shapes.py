@@ -167,6 +167,8 @@ VM = shape(
     templatename string the name of the template for the virtual machine
     templatedisplaytext string an alternate display text of the template for the virtual machine
     passwordenabled boolean true if the password reset feature is enabled, false otherwise
+    password string the password (if exists) of the virtual machine
+    keypair string ssh key-pair
     guestosid string Os type ID of the virtual machine
     ostypeid string OS type id of the vm
     zoneid string the ID of the availablility zone for the virtual machine
@@ -185,6 +187,19 @@ VM = shape(
     """
     + OWNER,
     {"nic": NIC, **TAGS},
+)
+
+SSH_KEYPAIR = shape(
+    "sshkeypair",
+    "SSHKeyPairResponse",
+    """
+    id string ID of the ssh keypair
+    name string Name of the keypair
+    fingerprint string Fingerprint of the public key
+    account string the owner of the keypair
+    domainid string the domain id of the keypair owner
+    domain string the domain name of the keypair owner
+    """,
 )
 
 VOLUME = shape(

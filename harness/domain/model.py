@@ -276,6 +276,21 @@ class Nic:
 
 
 @dataclass(slots=True)
+class SSHKeyPair:
+    """A public key registered under a name in an account (CloudStack's ``ssh_keypairs``);
+    names are unique per account. ``fingerprint`` is CloudStack's: the MD5 of the key blob,
+    colon-separated hex."""
+
+    id: int
+    uuid: str
+    name: str
+    account_id: int
+    domain_id: int
+    public_key: str
+    fingerprint: str
+
+
+@dataclass(slots=True)
 class ResourceTag:
     """A key and value on a resource (CloudStack's ``resource_tags``), owned as the
     resource is owned."""
@@ -311,6 +326,8 @@ class Event:
     start_id: int | None = None
     created: datetime | None = None
     resource_uuid: str | None = None  # kept: the resource may be gone when the log is read
+
+
 def chain_depths(snaps: Iterable[VMSnapshot]) -> dict[int, int]:
     """Snapshot id -> its depth in its VM's tree (a root snapshot is 1): how many
     differencing files a disk reverted to it reads through. The spec asks users to keep

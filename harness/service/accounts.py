@@ -181,7 +181,7 @@ def check_delete_account(uow_factory: UowFactory, caller: Account, account_uuid:
 
 def remove_account(uow_factory: UowFactory, account_id: int) -> Account:
     """The last step of deleteAccount, once its VMs are gone: the account, its users (and
-    their keys) and its free volumes are removed."""
+    their keys), its SSH key pairs and its free volumes are removed."""
     with uow_factory() as uow:
         account = uow.accounts.get(account_id)
         if account is None:
@@ -189,6 +189,7 @@ def remove_account(uow_factory: UowFactory, account_id: int) -> Account:
         for volume in uow.volumes.search(Scope(account_id=account_id)).items:
             uow.volumes.soft_delete(volume.id)
         uow.users.remove_of_account(account_id)
+        uow.keypairs.remove_of_account(account_id)
         uow.accounts.soft_delete(account_id)
         uow.commit()
     return account

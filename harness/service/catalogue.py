@@ -41,6 +41,8 @@ class Template:
     name: str
     display_text: str
     os_type: str
+    #: CloudStack's ``passwordenabled``: deploy generates the guest's root password
+    password_enabled: bool = False
 
     @property
     def uuid(self) -> str:
@@ -54,6 +56,7 @@ class Template:
 TEMPLATES = (
     Template("Windows Server 2019 (Hyper-V)", "Windows Server 2019 Datacenter", "Windows Server 2019 (64-bit)"),
     Template("Ubuntu 22.04 (Hyper-V)", "Ubuntu 22.04 LTS", "Ubuntu 22.04 LTS"),
+    Template("CentOS 7 (Hyper-V, password enabled)", "CentOS 7 with password reset", "CentOS 7 (64-bit)", True),
 )
 
 
@@ -109,7 +112,7 @@ def list_templates(
                     "isextractable": False,
                     "crossZones": False,
                     "templatetype": "USER",
-                    "passwordenabled": False,
+                    "passwordenabled": t.password_enabled,
                     "bootable": True,
                     "size": TEMPLATE_SIZE,
                     "status": "Download Complete",

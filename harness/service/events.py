@@ -33,6 +33,8 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
     "destroyVirtualMachine": ("VM.DESTROY", "Destroying Instance with ID"),
     "expungeVirtualMachine": ("VM.EXPUNGE", "Expunging Instance with ID"),
     "changeServiceForVirtualMachine": ("VM.UPGRADE", "Upgrading Instance with ID"),
+    "resetSSHKeyForVirtualMachine": ("VM.RESETSSHKEY", "resetting SSHKey for vm"),
+    "resetPasswordForVirtualMachine": ("VM.RESETPASSWORD", "Resetting password for Instance with ID"),
     "createVolume": ("VOLUME.CREATE", "Creating volume"),
     "attachVolume": ("VOLUME.ATTACH", "Attaching volume to Instance"),
     "detachVolume": ("VOLUME.DETACH", "Detaching volume from Instance"),

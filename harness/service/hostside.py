@@ -34,7 +34,7 @@ from harness.drivers import (
     VMRef,
     VolumeState,
 )
-from harness.service import nics
+from harness.service import keypairs, nics
 from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
 
@@ -72,10 +72,17 @@ def register(uow_factory: UowFactory, vm_id: int) -> Steps:
         offering = existing(uow.offerings.get(vm.service_offering_id), "service offering", vm.service_offering_id)
         spec = disks(uow, vm)
         address = nics.default_address(uow, vm_id)
+        keys = keypairs.authorized_keys(uow, vm_id)
+        password = uow.vm_details.of_vm(vm_id).get(keypairs.PENDING_PASSWORD)
     kind = ImportVM if vm.exported else RegisterVM
-    answer = yield kind(ref(vm), offering.ram_size, offering.cpu, spec, ip_address=address)
+    # without a reset password pending the guest keeps its own, as a real guest's disk does
+    answer = yield kind(
+        ref(vm), offering.ram_size, offering.cpu, spec, ip_address=address, authorized_keys=keys, password=password
+    )
     with uow_factory() as uow:
         record_volumes(uow, getattr(answer, "volumes", ()))
+        if password is not None:
+            uow.vm_details.remove(vm_id, keypairs.PENDING_PASSWORD)  # the guest has it now
         uow.commit()
 
 

@@ -22,6 +22,7 @@ from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
 from harness.service import (
     accounts,
+    catalogue,
     events,
     hostside,
     instance_search,
@@ -174,18 +175,64 @@ class Manager:
     # ------------------------------------------------------------------ VMs
 
     def deploy_vm(
-        self, caller: Account, name: str, offering: str = "small", start: bool = True, template_uuid: str | None = None
+        self,
+        caller: Account,
+        name: str,
+        offering: str = "small",
+        start: bool = True,
+        template_uuid: str | None = None,
+        keypair: str | None = None,
     ) -> tuple[VM, AsyncJob]:
-        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid)
+        """deployVirtualMachine; from a ``passwordenabled`` template the guest gets a fresh
+        root password, answered once in the job's result (``password``), as CloudStack does."""
+        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid, keypair)
+        template = catalogue.template_by_uuid(template_uuid)
+        password = passwords.random_password() if template is not None and template.password_enabled else None
         job = self._job(
             caller,
             "deployVirtualMachine",
             vm.uuid,
-            lambda: vms.deploy(self.uow_factory, vm.id),
-            self._present(views.vm, "virtualmachine"),
+            lambda: vms.deploy(self.uow_factory, vm.id, password),
+            self._with_password(password),
             ("VirtualMachine", vm.id),
         )
         return vm, job
+
+    def _with_password(self, password: str | None) -> Callable[[Any], Obj]:
+        """The VM as a job's result, with the guest's new ``password`` when there is one."""
+        present = self._present(views.vm, "virtualmachine")
+
+        def with_password(entity: Any) -> Obj:
+            out = present(entity)
+            out["virtualmachine"]["password"] = password
+            return out
+
+        return present if password is None else with_password
+
+    def reset_password(self, caller: Account, vm_uuid: str, password: str | None = None) -> AsyncJob:
+        """resetPasswordForVirtualMachine (a Stopped VM of a passwordenabled template): the
+        job's result is the VM with its new ``password``, which the guest takes at its next start."""
+        vm, chosen = vms.reset_password(self.uow_factory, caller, vm_uuid, password)
+        return self._job(
+            caller,
+            "resetPasswordForVirtualMachine",
+            vm.uuid,
+            lambda: _returning(vm),
+            self._with_password(chosen),
+            ("VirtualMachine", vm.id),
+        )
+
+    def reset_ssh_key(self, caller: Account, vm_uuid: str, names: list[str]) -> AsyncJob:
+        """resetSSHKeyForVirtualMachine (a Stopped VM); the job's result is the VM."""
+        vm = vms.reset_ssh_key(self.uow_factory, caller, vm_uuid, names)
+        return self._job(
+            caller,
+            "resetSSHKeyForVirtualMachine",
+            vm.uuid,
+            lambda: _returning(vm),
+            self._present(views.vm, "virtualmachine"),
+            ("VirtualMachine", vm.id),
+        )
 
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)
@@ -483,6 +530,7 @@ class Manager:
         template_uuid: str | None = None,
         account_name: str | None = None,
         domain_uuid: str | None = None,
+        keypair: str | None = None,
     ) -> tuple[VM, AsyncJob]:
         """deployVirtualMachine with its zone and template (checked, then placed as usual),
         for ``account`` (in ``domainid``) when an admin deploys on its behalf."""
@@ -491,7 +539,7 @@ class Manager:
         if account_name is not None:
             with self.uow_factory(readonly=True) as uow:
                 owner = listing_scope_owner(uow, caller, account_name, domain_uuid)
-        return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid)
+        return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid, keypair)
 
     def create_volume_job(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
         """createVolume as CloudStack's API has it: async, its job's result the volume."""

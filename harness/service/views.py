@@ -21,6 +21,7 @@ from harness.domain.model import (
     Nic,
     ResourceTag,
     ServiceOffering,
+    SSHKeyPair,
     User,
     VMSnapshot,
     Volume,
@@ -29,7 +30,7 @@ from harness.domain.model import (
     chain_depths,
 )
 from harness.domain.states import VMState
-from harness.service import catalogue, nics
+from harness.service import catalogue, keypairs, nics
 from harness.store.uow import UnitOfWork
 
 Obj = dict[str, Any]
@@ -150,6 +151,7 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
     for n in uow.nics.of_vms(vm_ids):
         nics_of.setdefault(n.vm_id, []).append(n)
     users = {u.account_id: u for u in uow.users.of_accounts({vm.account_id for vm in items})}
+    keypair_names = uow.vm_details.value_of_vms(vm_ids, keypairs.KEYPAIR_NAMES)
     out = []
     for vm in items:
         offering = offerings.get(vm.service_offering_id)
@@ -177,7 +179,8 @@ def vms(uow: UnitOfWork, items: Sequence[VM]) -> list[Obj]:
             "templateid": template.uuid if template else None,
             "templatename": template.name if template else None,
             "templatedisplaytext": template.display_text if template else None,
-            "passwordenabled": False if template else None,
+            "passwordenabled": template.password_enabled if template else None,
+            "keypair": keypair_names.get(vm.id),
             "ostypeid": template.os_type_uuid if template else None,
             "guestosid": template.os_type_uuid if template else None,
             "hostid": host.uuid if host else None,
@@ -287,11 +290,21 @@ def user(uow: UnitOfWork, u: User, a: Account) -> Obj:
         "isdefault": a.name == "admin",
         "created": date(u.created),
     }
+
+
 def vm_chain_depth(uow: UnitOfWork, vm_id: int) -> int:
     """The depth of the VM's current snapshot (0 without one): the chain its disks run on."""
     snaps = uow.vm_snapshots.by_vm(vm_id)
     current = next((s.id for s in snaps if s.current), None)
     return chain_depths(snaps).get(current, 0) if current is not None else 0
+
+
+def ssh_keypairs(uow: UnitOfWork, items: Sequence[SSHKeyPair]) -> list[Obj]:
+    names = _Names(uow)
+    return [
+        {"id": k.uuid, "name": k.name, "fingerprint": k.fingerprint, **names.owner(k.account_id, k.domain_id)}
+        for k in items
+    ]
 
 
 def vm(uow: UnitOfWork, item: VM) -> Obj:

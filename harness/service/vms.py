@@ -9,13 +9,14 @@ back, or registers it afresh from its disk files.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from harness.domain.errors import CloudRuntimeError, InvalidParameterValue
 from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeType
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMEvent, VMSnapshotType, VMState
 from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
 from harness.jobs.runners import Workflow
-from harness.service import accounts, hostside, nics, vmsnapshots
+from harness.service import accounts, catalogue, hostside, keypairs, nics, passwords, vmsnapshots
 from harness.service.access import require
 from harness.store.repository import Scope, existing
 from harness.store.uow import UnitOfWork, UowFactory
@@ -42,12 +43,15 @@ def check_deploy(
     offering: str,
     start: bool = True,
     template_uuid: str | None = None,
+    keypair: str | None = None,
 ) -> VM:
-    """Validate and record a new VM (Stopped, or Starting when it will start) and its ROOT volume."""
+    """Validate and record a new VM (Stopped, or Starting when it will start) and its ROOT
+    volume; with ``keypair``, the caller's key pair of that name in the VM's details."""
     if not name or len(name) > MAX_NAME:
         raise InvalidParameterValue(f"A virtual machine name must have 1 to {MAX_NAME} characters")
     with uow_factory() as uow:
         chosen = _offering(uow, offering)
+        details = keypairs.for_vm(uow, caller, [keypair]) if keypair is not None else {}
         zone = uow.zones.all()[0]
         host = uow.hosts.in_zone(zone.id)[0]
         vm = uow.vms.add(
@@ -67,6 +71,8 @@ def check_deploy(
         )
         uow.vms.set_instance_name(vm, f"i-{caller.id}-{vm.id}-VM")
         nics.allocate(uow, vm)
+        if details:
+            uow.vm_details.set(vm.id, details)
         uow.volumes.add(
             Volume(
                 id=0,
@@ -87,16 +93,26 @@ def check_deploy(
     return vm
 
 
-def deploy(uow_factory: UowFactory, vm_id: int) -> Workflow[VM]:
+def deploy(uow_factory: UowFactory, vm_id: int, password: str | None = None) -> Workflow[VM]:
+    """Create the VM on the host; ``password`` is the guest's root password (a
+    ``passwordenabled`` template's, generated at deploy), None for the template's own."""
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         offering = existing(uow.offerings.get(vm.service_offering_id), "service offering", vm.service_offering_id)
         disks = hostside.disks(uow, vm)
         address = nics.default_address(uow, vm.id)
+        keys = keypairs.authorized_keys(uow, vm.id)
     starting = vm.state == VMState.Starting
     try:
         answer = yield DeployVM(
-            hostside.ref(vm), offering.ram_size, offering.cpu, disks, start=starting, ip_address=address
+            hostside.ref(vm),
+            offering.ram_size,
+            offering.cpu,
+            disks,
+            start=starting,
+            ip_address=address,
+            authorized_keys=keys,
+            password=password,
         )
     except HostError as err:
         _settle(uow_factory, vm.id, VMEvent.OperationFailed)
@@ -121,6 +137,41 @@ def _settle(uow_factory: UowFactory, vm_id: int, event: VMEvent) -> VM:
             uow.vms.transit(vm, event)
         uow.commit()
     return vm
+
+
+def reset_ssh_key(uow_factory: UowFactory, caller: Account, vm_uuid: str, names: Sequence[str]) -> VM:
+    """resetSSHKeyForVirtualMachine: the Stopped VM's key pairs become the owner's ``names``;
+    its next start hands them to the host (the guest takes no others)."""
+    if not names:
+        raise InvalidParameterValue("Please specify at least one key pair (keypair or keypairs)")
+    with uow_factory() as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)
+        if vm.state != VMState.Stopped:
+            raise InvalidParameterValue(f"Instance {vm_uuid} should be stopped to do SSH Key reset")
+        owner = existing(uow.accounts.get(vm.account_id), "account", vm.account_id)
+        uow.vm_details.set(vm.id, keypairs.for_vm(uow, owner, names))
+        uow.commit()
+    return vm
+
+
+def reset_password(uow_factory: UowFactory, caller: Account, vm_uuid: str, password: str | None) -> tuple[VM, str]:
+    """resetPasswordForVirtualMachine: a Stopped VM of a ``passwordenabled`` template gets
+    ``password`` (a fresh one when blank) at its next start; returns it with the VM."""
+    with uow_factory() as uow:
+        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
+        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)
+        template = catalogue.template_by_uuid(vm.template_uuid)
+        if template is None or not template.password_enabled:
+            raise InvalidParameterValue(
+                "Fail to reset password for the virtual machine, the template is not password enabled"
+            )
+        if vm.state != VMState.Stopped:
+            raise InvalidParameterValue(f"Instance {vm_uuid} should be stopped to do password reset")
+        chosen = password if password and password.strip() else passwords.random_password()
+        uow.vm_details.set(vm.id, {keypairs.PENDING_PASSWORD: chosen})
+        uow.commit()
+    return vm, chosen
 
 
 # --------------------------------------------------------------------------- start / stop

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from harness.store import memory_catalog as mc
+from harness.store import memory_keypairs as mkp
 from harness.store import memory_repos as mr
 from harness.store import memory_resources as mres
 from harness.store.memory_tables import MemoryStore, Transaction
@@ -60,6 +61,8 @@ REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = 
     "nics": mres.MemoryNics,
     "tags": mres.MemoryTags,
     "events": mres.MemoryEvents,
+    "keypairs": mkp.MemorySSHKeyPairs,
+    "vm_details": mkp.MemoryVMDetails,
 }
 
 

@@ -184,6 +184,8 @@ class MemoryStore:
                 MemoryTable("user", {"uuid": attrgetter("uuid")}),
                 MemoryTable("nics", {"uuid": attrgetter("uuid")}),
                 MemoryTable("resource_tags", {"uuid": attrgetter("uuid")}, soft_delete=False),
+                MemoryTable("ssh_keypairs", {"uuid": attrgetter("uuid")}, soft_delete=False),
+                MemoryTable("user_vm_details", soft_delete=False),  # VM id -> {name: value}
                 MemoryTable("event", {"uuid": attrgetter("uuid")}, soft_delete=False),
             )
         }

@@ -363,6 +363,31 @@ nics = Table(
     Index("i_nics__instance_id", "instance_id"),
 )
 
+# migration 0009: SSH key pairs and the details of user VMs
+ssh_keypairs = Table(
+    "ssh_keypairs",
+    metadata,
+    _id(),
+    _uuid(),
+    Column("account_id", Id, ForeignKey("account.id"), nullable=False),
+    Column("domain_id", Id, ForeignKey("domain.id"), nullable=False),
+    Column("keypair_name", String(256), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("public_key", String(5120), nullable=False),
+    UniqueConstraint("account_id", "keypair_name", name="uc_ssh_keypairs__account_name"),
+)
+
+user_vm_details = Table(
+    "user_vm_details",
+    metadata,
+    _id(),
+    Column("vm_id", Id, ForeignKey("vm_instance.id"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("value", String(5120), nullable=False),
+    Column("display", Boolean, nullable=False, default=True),
+    Index("i_user_vm_details__vm_id", "vm_id"),
+)
+
 resource_tags = Table(
     "resource_tags",
     metadata,

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from harness.store import catalog, policies, resources
+from harness.store.keypairs import SSHKeyPairs, VMDetails
 from harness.store.vms import VMs
 from harness.store.vmsnapshots import VMSnapshots
 from harness.store.volumes import Volumes, VolumeSnapshots
@@ -97,6 +98,8 @@ class UnitOfWork:
     nics: resources.Nics
     tags: resources.Tags
     events: resources.Events
+    keypairs: SSHKeyPairs
+    vm_details: VMDetails
 
     def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow, readonly: bool = False):
         self.engine = engine
@@ -130,6 +133,8 @@ class UnitOfWork:
         self.nics = resources.Nics(conn, now)
         self.tags = resources.Tags(conn, now)
         self.events = resources.Events(conn, now)
+        self.keypairs = SSHKeyPairs(conn, now)
+        self.vm_details = VMDetails(conn, now)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,9 +14,11 @@ root) or it is taken on that address, the documented fallback ``fallback_port`` 
 whose address lies elsewhere gets no server (and a warning in the log).
 
 Login: the user ``root`` with the template's password (``password``, CloudStack's built-in
-template's), a per-VM password set by :meth:`GuestNetwork.set_password`, or a public key
-from ``authorized_keys`` or :meth:`GuestNetwork.authorize`. No forwarding of any kind, no
-SFTP, no agent: a session only reaches its guest's shell.
+template's) unless the VM has its own (a ``passwordenabled`` template's, given to the host
+with ``DeployVM.password``, or one set by :meth:`GuestNetwork.set_password`), or with a
+public key from ``authorized_keys``, :meth:`GuestNetwork.authorize` or the VM's key pair
+(``authorized_keys`` of ``DeployVM``/``RegisterVM``/``ImportVM``, kept by the host per VM).
+No forwarding of any kind, no SFTP, no agent: a session only reaches its guest's shell.
 
 Threads: one asyncio loop per process (``hvsnap-guests``, a daemon thread) runs every
 server. A host change (called on the thread that changes the host, holding the host's lock)
@@ -269,11 +271,18 @@ class GuestNetwork:
     # ------------------------------------------------------------------ sessions
 
     def _password_ok(self, vm: str, username: str, password: str) -> bool:
-        expected = self._passwords.get(vm, self.config.password)
-        return username == self.config.username and hmac.compare_digest(password.encode(), expected.encode())
+        if username != self.config.username:
+            return False
+        if vm in self._passwords:
+            return hmac.compare_digest(password.encode(), self._passwords[vm].encode())
+        own = self.host.guest_password_ok(vm, password)  # the password its deploy generated
+        if own is not None:
+            return own
+        return hmac.compare_digest(password.encode(), self.config.password.encode())
 
     def _key_ok(self, vm: str, username: str, key: asyncssh.SSHKey) -> bool:
         keys = [*self._keys[None], *self._keys.get(vm, [])]
+        keys += [asyncssh.import_public_key(line) for line in self.host.guest_keys.get(vm, ())]
         return username == self.config.username and any(k.public_data == key.public_data for k in keys)
 
     def _facts(self, vm: str) -> Facts:

@@ -80,7 +80,7 @@ def test_templates_zones_hypervisors_and_storage(env_client: CloudStack, client:
     assert api.listTemplates(templatefilter="featured", hypervisor="KVM") == {}
     assert api.listTemplates(templatefilter="community") == {}
     assert api.listTemplates(templatefilter="self") == {}
-    assert api.listTemplates(templatefilter="all")["count"] == 2
+    assert api.listTemplates(templatefilter="all")["count"] == 3  # one zone, three catalogue templates
     alice = user(api, client, "alice")
     assert code_of(alice.listTemplates, templatefilter="all") == 431
     assert code_of(api.listTemplates, templatefilter="mine") == 431
