@@ -290,9 +290,11 @@ class Simulation:
         yield from self.workflow("delete", vmsnapshots.delete(self.uow, snap.id))
 
     def _trim(self, vm: VM, keep: int) -> Proc:
-        _, snaps = self._state(vm)
-        for snap in snaps[: max(0, len(snaps) - keep)]:
-            yield from self._delete_one(snap.uuid)
+        with self.uow(readonly=True) as uow:  # the oldest beyond keep, without copying every snapshot
+            briefs = uow.vm_snapshots.briefs_of_vm(vm.id)
+            uuids = [uow.vm_snapshots.get(b.id).uuid for b in briefs[: max(0, len(briefs) - keep)]]  # type: ignore[union-attr]
+        for uuid in uuids:
+            yield from self._delete_one(uuid)
 
     def _stop_start(self, vm: VM, rng: random.Random) -> Proc:
         state, _ = self._state(vm)
