@@ -226,20 +226,32 @@ def merge_series(outputs: list[ShardOutput]) -> dict[str, Any]:
 
 
 def _sketch_percentiles(sketch: DDSketch) -> dict[str, Any]:
+    """count, p50, p95, p99 and mean as :func:`~simulator.campaigns.run.percentiles` has them
+    (nearest rank), each value within the sketch's relative accuracy."""
     n = int(sketch.count)
     if not n:
         return percentiles([])
-    q = {k: _quantile(sketch, p) for k, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+    q = {k: _at_rank(sketch, min(n - 1, max(0, int(p * n + 0.999999) - 1))) for k, p in _PS}
     return {"count": n, **q, "mean": round(sketch.sum / n, 6)}
 
 
 def _sketch_cdf(sketch: DDSketch) -> list[float]:
-    if not sketch.count:
+    """:func:`~simulator.campaigns.series.quantiles` from a sketch."""
+    n = int(sketch.count)
+    if not n:
         return []
-    return [_quantile(sketch, i / (CDF_POINTS - 1)) for i in range(CDF_POINTS)]
+    return [_at_rank(sketch, min(n - 1, round(i * (n - 1) / (CDF_POINTS - 1)))) for i in range(CDF_POINTS)]
 
 
-def _quantile(sketch: DDSketch, q: float) -> float:
+_PS = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+
+
+def _at_rank(sketch: DDSketch, index: int) -> float:
+    """The ``index``-th smallest value (0-based) as the sketch knows it. DDSketch answers a
+    quantile ``q`` with the value of rank ``q * (count - 1)``: half a rank above ``index``
+    keeps float rounding off the neighbouring value."""
+    n = int(sketch.count)
+    q = 0.0 if n == 1 else min(1.0, (index + 0.5) / (n - 1))
     value = sketch.get_quantile_value(q)  # None only for an empty sketch
     return round(float(value or 0.0), 6)
 
