@@ -191,8 +191,8 @@ class SoakRun(Simulation):
     def _restored(self, vm: VM, uuid: str, snap_id: int) -> Proc:
         try:
             vmsnapshots.check_revert(self.uow, self.admin, uuid)
-        except CloudError as err:
-            return f"revert refused: {err.errortext}"
+        except CloudError as err:  # the code and the snapshot's state, not the text: it names random uuids
+            return f"revert refused ({err.errorcode}, snapshot {self._state_of(snap_id)})"
         done = yield from self.workflow("revert", vmsnapshots.revert(self.uow, snap_id))
         if done is None:
             return "revert failed"
@@ -200,7 +200,7 @@ class SoakRun(Simulation):
             try:
                 vms.check_start(self.uow, self.admin, vm.uuid)
             except CloudError as err:
-                return f"start refused: {err.errortext}"
+                return f"start refused ({err.errorcode})"
             yield from self.workflow("start", vms.start(self.uow, vm.id))
         try:
             answer = yield self.fleet.execute(ReadGuestData(hostside.ref(vm), MARKER_KEY))
@@ -228,7 +228,9 @@ def run_one(seed: int) -> Outcome:
     sim = SoakRun(scenario)
     try:
         result = sim.run()
-        wrong = sim.env.run(until=sim.env.process(sim.verify()))
+        check = sim.env.process(sim.verify())
+        sim.env.run(until=check)
+        wrong: list[str] = check.value
     except Exception as err:  # a crash of the simulation itself is a failure of the run, with its seed
         return Outcome(seed, False, [f"the run raised {type(err).__name__}: {err}"])
     problems = [f"invariant: {v}" for v in result["invariants"]["violations"]]
