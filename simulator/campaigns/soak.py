@@ -230,7 +230,7 @@ def run_one(seed: int) -> Outcome:
         result = sim.run()
         check = sim.env.process(sim.verify())
         sim.env.run(until=check)
-        wrong: list[str] = check.value
+        wrong: list[str] = check.value or []
     except Exception as err:  # a crash of the simulation itself is a failure of the run, with its seed
         return Outcome(seed, False, [f"the run raised {type(err).__name__}: {err}"])
     problems = [f"invariant: {v}" for v in result["invariants"]["violations"]]
