@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -120,3 +122,23 @@ def test_a_bad_local_scheduler_is_refused_without_a_traceback(tmp_path: Path) ->
     assert out.exit_code == 1
     assert "worker count" in out.output
     assert "Traceback" not in out.output
+
+
+def test_the_readme_shard_and_soak_commands_run_as_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (SCENARIOS.parents[1] / "README.md").read_text()
+    body = readme.split("## Simulate\n", 1)[1].split("\n## ", 1)[0]
+    lines = [
+        line[4:] for line in body.splitlines() if line.startswith("    ") and ("--shards" in line or "soak" in line)
+    ]
+    assert len(lines) == 3
+    monkeypatch.chdir(SCENARIOS.parents[1])
+    outputs = []
+    for line in lines[:2]:
+        out = CliRunner().invoke(main, shlex.split(line, comments=True)[1:])
+        assert out.exit_code == 0, f"$ {line}\n{out.output}"
+        outputs.append(out.output)
+    assert json.loads(outputs[0])["shards"][1]["hosts"] == [1, 1]
+    assert "invariants" in outputs[1] and "ok" in outputs[1]
+    done = subprocess.run(["bash", "-c", lines[2]], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["outcome"]["ok"] is True
