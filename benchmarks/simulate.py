@@ -61,6 +61,7 @@ class Timing:
     total_wall: float
     total_workflows: int
     result: dict[str, Any]
+    total_cpu: float = 0.0  # CPU seconds of this process: the wall time a machine of our own would take
 
 
 def fleet(vms: int, hosts: int, marks_h: list[float], hours: float, series: bool = False) -> Timing:
@@ -74,7 +75,7 @@ def fleet(vms: int, hosts: int, marks_h: list[float], hours: float, series: bool
         }
     )
     sim = Simulation(scenario, series=series)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     end = sim.start()
     walls: dict[float, float] = {0.0: 0.0}
     workflows: dict[float, int] = {0.0: 0}
@@ -84,7 +85,7 @@ def fleet(vms: int, hosts: int, marks_h: list[float], hours: float, series: bool
             walls[h], workflows[h] = time.perf_counter() - start, sim.workflows
         sim.env.run(until=end)
     total = time.perf_counter() - start
-    return Timing(walls, workflows, total, sim.workflows, sim.result(total))
+    return Timing(walls, workflows, total, sim.workflows, sim.result(total), time.process_time() - cpu)
 
 
 def main() -> None:
@@ -126,8 +127,9 @@ def main() -> None:
             f"{t.walls[d] - t.walls[d - 24]:.1f} s/{(t.workflows[d] - t.workflows[d - 24]) / 1000:.0f}k" for d in days
         ]
         print(f"per simulated day (wall/workflows) {', '.join(per_day)}")
+    print(f"whole run, CPU                 {t.total_cpu:12,.1f} s of one core (the wall time of an idle machine)")
     if hours >= WEEK_H:
-        print(f"7-day keep-24 run, measured    {t.total_wall:12,.1f} s wall (target <= 180 s)")
+        print(f"7-day keep-24 run, measured    {t.total_wall:12,.1f} s wall (target <= 180 s; 10,000 VMs <= 600 s)")
     r = t.result
     print(f"create p50 {r['operations']['create']['p50']} s, invariants ok: {r['invariants']['ok']}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
