@@ -110,7 +110,9 @@ class _Metered:
 
 
 class Simulation:
-    """One seeded run of a scenario."""
+    """One seeded run of a scenario; with ``shard``, of that shard of its fleet only (the
+    shard's hosts and the VMs placed on them, with their fleet-wide names and random
+    streams; :mod:`simulator.campaigns.shards` merges the shards' results)."""
 
     def __init__(
         self,
