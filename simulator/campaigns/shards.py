@@ -27,6 +27,7 @@ render it (the time series of the shards are merged sample by sample).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import resource
 import sys
@@ -76,7 +77,7 @@ def run_shard(scenario: Scenario, seed: int, shard: Shard, series: bool = False,
         for value in sim.latencies.get(op, []):
             sketch.add(value)
         sketches[op] = sketch
-    return ShardOutput(
+    output = ShardOutput(
         shard,
         len(sim.vm_indexes),
         result,
@@ -87,6 +88,9 @@ def run_shard(scenario: Scenario, seed: int, shard: Shard, series: bool = False,
         _peak_rss_mib(),
         sim.log.lines,
     )
+    del sim
+    gc.collect()  # the run's objects hold cycles (SimPy processes): free them before the worker's next shard
+    return output
 
 
 def run_sharded(
