@@ -1,6 +1,7 @@
 """API benchmark: listVMSnapshot over 10,000 snapshots beside a trivial command.
 
-Run: ``.venv/bin/python benchmarks/api.py`` (``--quick`` for a smoke run). It seeds a cloud
+Run: ``.venv/bin/python benchmarks/api.py`` (``--quick`` for a smoke run, ``--snapshots
+100000`` for the large catalogue). It seeds a cloud
 under a temporary home with one VM and 10,000 VM snapshots (rows cloned through the store,
 ``vmsnapshot.max`` raised), starts ``hvsnap serve`` on 127.0.0.1 (a separate process, so the
 clients do not share its interpreter), and runs 32 client threads on loopback, each with
@@ -139,10 +140,11 @@ def run(host: str, port: int, urls: list[str], seconds: float, clients: int) -> 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 snapshots, 2 s per command")
+    parser.add_argument("--snapshots", type=int, default=SNAPSHOTS, help="snapshots seeded (e.g. 100000)")
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=CLIENTS)
     args = parser.parse_args()
-    count = 1_000 if args.quick else SNAPSHOTS
+    count = 1_000 if args.quick else args.snapshots
     seconds = 2.0 if args.quick else args.seconds
     with tempfile.TemporaryDirectory(prefix="hvsnap-bench-") as tmp:
         home = Path(tmp)

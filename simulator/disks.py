@@ -65,10 +65,12 @@ class PrimaryStorage:
     def chain(self, path: str) -> list[str]:
         """The file and its ancestors, leaf first."""
         out: list[str] = []
+        files = self.disk_files
         cur: str | None = path
         while cur is not None:
             out.append(cur)
-            cur = self.file(cur).parent
+            f = files.get(cur)
+            cur = f.parent if f is not None else self.file(cur).parent  # file() raises ObjectNotFound
         return out
 
     def peek(self, path: str, key: str) -> str | None:
@@ -83,7 +85,12 @@ class PrimaryStorage:
         return sum(f.bytes for f in self.disk_files.values())
 
     def chain_size(self, path: str) -> int:
-        return sum(self.disk_files[p].bytes for p in self.chain(path) if self.disk_files[p].parent)
+        files, total = self.disk_files, 0
+        f = self.file(path)
+        while f.parent is not None:  # one walk up the chain, the base .vhdx not counted
+            total += f.bytes
+            f = files.get(f.parent) or self.file(f.parent)
+        return total
 
     # ------------------------------------------------------------------ internals
 

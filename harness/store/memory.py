@@ -71,7 +71,9 @@ class MemoryUnitOfWork(UnitOfWork):
     :class:`UnitOfWork` for its interface; nothing of the SQL one is used.
 
     The repositories hold no state of their own (they write to the store's innermost open
-    transaction), so a factory builds them once and every unit of work shares them."""
+    transaction), so a factory builds them once and every unit of work shares them: the
+    factory's own subclass holds them as class attributes, so that opening a unit of work
+    (several per workflow) costs an object of four fields."""
 
     def __init__(
         self,
@@ -117,10 +119,22 @@ class MemoryUowFactory:
     def __init__(self, store: MemoryStore, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.clock = clock
-        self._repositories = build_repositories(store, clock)
+        self._bound: type[_BoundUnitOfWork] = type(
+            "_BoundUnitOfWork", (_BoundUnitOfWork,), build_repositories(store, clock)
+        )
 
     def __call__(self, readonly: bool = False) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self.store, self.clock, readonly, self._repositories)
+        return self._bound(self.store, self.clock, readonly)
+
+
+class _BoundUnitOfWork(MemoryUnitOfWork):
+    """A unit of work whose class already holds its factory's repositories."""
+
+    def __init__(self, store: MemoryStore, clock: Callable[[], datetime], readonly: bool = False) -> None:
+        self.store = store
+        self.clock = clock
+        self.readonly = readonly
+        self._txn = None
 
 
 def memory_uow_factory(clock: Callable[[], datetime] = utcnow, store: MemoryStore | None = None) -> MemoryUowFactory:

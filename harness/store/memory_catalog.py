@@ -142,14 +142,15 @@ class MemoryCapabilities(MemoryRepo[HypervisorCapabilities], catalog.Capabilitie
         return c
 
     def lookup(self, hypervisor_type: str, version: str = "default") -> HypervisorCapabilities | None:
-        exact = next(
+        found = next(
             (
-                self.clone(r)
+                r
                 for r in self.rows_table.live()
                 if r.hypervisor_type == hypervisor_type and r.hypervisor_version == version
             ),
             None,
         )
+        exact = None if found is None else self.clone(found)
         if exact is not None or version == "default":
             return exact
         return self.lookup(hypervisor_type, "default")

@@ -93,6 +93,7 @@ class MemoryTable:
         self.soft_delete = soft_delete
         self._keys = groups or {}
         self._groups: dict[str, dict[Hashable, set[Any]]] = {g: {} for g in self._keys}
+        self._indexes = [(key_of, self._groups[g]) for g, key_of in self._keys.items()]  # what put walks
 
     def put(self, key: Hashable, row: Any) -> Any:
         """Store ``row`` under ``key`` (``None``: delete it); return the row it replaced."""
@@ -102,12 +103,11 @@ class MemoryTable:
             rows.pop(key, None)
         else:
             rows[key] = row
-        for name, key_of in self._keys.items():
+        for key_of, index in self._indexes:
             before = None if old is None else key_of(old)
             after = None if row is None else key_of(row)
             if before == after:
                 continue
-            index = self._groups[name]
             if before is not None:
                 members = index[before]
                 members.discard(key)

@@ -1,12 +1,14 @@
-"""``hvsnap simulate SCENARIO.yaml [--seed N] [--json] [--out DIR] [--report DIR] [--sweep KEY=V1,V2 ...]``
-and ``hvsnap decide [--report DIR]``.
+"""``hvsnap simulate SCENARIO.yaml [--seed N] [--json] [--out DIR] [--report DIR] [--sweep KEY=V1,V2 ...]
+[--shards N] [--scheduler local:W | tcp://HOST:PORT]`` and ``hvsnap decide [--report DIR]``.
 
 One run prints a summary (or, with ``--json``, the result object). ``--out DIR`` also writes
 ``result.json`` and the event log ``events.log`` (whose SHA-256 is ``event_log_sha256``).
 With ``--sweep``, the scenario runs once per combination of values and seed, on a process
 pool, or on the Dask cluster at ``--scheduler``; the results go to ``DIR/campaign.json``.
 ``--report DIR`` samples the runs' time series and writes the HTML report (``reports``)
-beside the result it was made from. ``decide`` runs the export-strategy decision campaign
+beside the result it was made from. ``--shards N`` splits the fleet into N blocks of hosts
+run as parallel tasks and prints their merged result (:mod:`simulator.campaigns.shards`);
+``events-K.log`` is then shard K's event log. ``decide`` runs the export-strategy decision campaign
 (:mod:`simulator.campaigns.decision`) and prints its recommendation per regime.
 """
 
@@ -26,7 +28,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from reports import terminal
 from simulator.campaigns import decision
 from simulator.campaigns.run import Simulation
-from simulator.campaigns.scenario import Scenario, seconds
+from simulator.campaigns.scenario import Scenario, Shard, seconds
+from simulator.campaigns.shards import run_sharded
 from simulator.campaigns.sweep import executor_for, parse_axes, points, sweep, table
 
 #: the bar appears once a run has taken this many wall seconds
@@ -107,8 +110,19 @@ class _RunsBar:
 )
 @click.option("--sweep", "axes", multiple=True, help="KEY=V1,V2,... (e.g. costs.export_bps=1e8,2e8); repeatable.")
 @click.option("--seeds", default=None, help="Comma-separated seeds for a sweep (default: the scenario's).")
-@click.option("--scheduler", default=None, help="Dask scheduler address for a sweep (default: local processes).")
-@click.option("--workers", type=int, default=None, help="Local worker processes for a sweep.")
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Split the fleet into N shards of hosts, run as parallel tasks, and merge the results.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Where a sweep's runs or the shards run: local:W (a Dask LocalCluster of W workers) or "
+    "tcp://HOST:PORT (a Dask scheduler); default: a local process pool.",
+)
+@click.option("--workers", type=int, default=None, help="Local worker processes for a sweep or the shards.")
 @click.option(
     "--report",
     "report_dir",
@@ -122,6 +136,7 @@ def simulate_command(
     out_dir: Path | None,
     axes: tuple[str, ...],
     seeds: str | None,
+    shards: int | None,
     scheduler: str | None,
     workers: int | None,
     report_dir: Path | None,
@@ -138,8 +153,18 @@ def simulate_command(
         _refuse(f"{scenario_file} is not valid YAML ({getattr(err, 'problem', None) or err}{where}); fix the file")
     except (ValueError, TypeError) as err:
         _refuse(f"{' '.join(str(err).split())}; see hvsnap simulate --help and simulator/scenarios/*.yaml")
+    if shards is not None and parsed:
+        raise click.UsageError("--shards runs one campaign; it does not combine with --sweep")
+    if shards is not None:
+        try:
+            Shard.split(scenario.fleet, shards)
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--shards") from err
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
+    if shards is not None:
+        _sharded(scenario, scenario_file, seed, shards, scheduler, workers, as_json, out_dir, report_dir)
+        return
     if parsed:
         seed_list = [int(s) for s in seeds.split(",")] if seeds else [seed if seed is not None else scenario.seed]
         with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "sweeping") as runs_bar:
@@ -177,6 +202,39 @@ def _refuse(message: str) -> NoReturn:
     """A usage error as one line on stderr, exit 2 (no usage block, no traceback)."""
     click.echo(f"hvsnap simulate: {message}", err=True)
     raise SystemExit(2)
+
+
+def _sharded(
+    scenario: Scenario,
+    scenario_file: Path,
+    seed: int | None,
+    shards: int,
+    scheduler: str | None,
+    workers: int | None,
+    as_json: bool,
+    out_dir: Path | None,
+    report_dir: Path | None,
+) -> None:
+    """``simulate --shards N``: the shards on the process pool or Dask, one merged result."""
+    keep = out_dir is not None or report_dir is not None
+    try:
+        with executor_for(scheduler, workers) as pool, _RunsBar(Console(stderr=True), "shards") as bar:
+            result, outputs = run_sharded(scenario, seed, shards, pool, report_dir is not None, keep, done=bar)
+    except (OSError, TimeoutError, RuntimeError, ValueError) as err:  # no scheduler there, or a bad local:W
+        raise click.ClickException(f"the sharded campaign could not run: {err}") from err
+    for folder in (d for d in (out_dir, report_dir) if d is not None):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "result.json").write_text(json.dumps(result, indent=2))
+        for o in outputs:  # shard K's own log, whose SHA-256 is shards[K].event_log_sha256
+            (folder / f"events-{o.shard.index}.log").write_text("".join(o.log_lines or []))
+    page = _files().write_simulation(report_dir, result, str(scenario_file)) if report_dir is not None else None
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console(highlight=False).print(terminal.summary(result))
+        peak = max(o.peak_rss_mib for o in outputs)
+        click.echo(f"{shards} shards: {result['wall_seconds']:.1f} s wall, peak {peak:,.0f} MiB per worker", err=True)
+    _written(page)
 
 
 def _files() -> ModuleType:

@@ -14,10 +14,12 @@ manager's per-VM job queue runs them.
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +37,7 @@ from harness.store import tables
 from harness.store.memory import memory_uow_factory
 from harness.store.uow import UowFactory, make_engine, uow_factory
 from simulator.campaigns.policies import PolicyScheduler, start_of
-from simulator.campaigns.scenario import Scenario
+from simulator.campaigns.scenario import Scenario, Shard
 from simulator.campaigns.series import Sampler, quantiles
 from simulator.cluster import Cluster
 from simulator.costs import Costs, GiB
@@ -50,6 +52,24 @@ Progress = Callable[[float, float], None]
 SYNC_LINES = 20
 #: a stop "waited" when it took this much longer than a bare power-off and unregister
 STOP_WAIT_MARGIN_S = 1.0
+#: the garbage collector's thresholds while a run runs (see :func:`fewer_collections`)
+RUN_GC_THRESHOLDS = (100_000, 50, 1000)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect garbage rarely while a simulation runs, then as before.
+
+    A large fleet keeps millions of live objects (rows, disk files, SimPy events); with
+    Python's default thresholds the cyclic collector walks them over and over (on 10,000
+    VMs it took a third of the run). Young cycles are still collected; nothing the run
+    computes depends on when."""
+    before = gc.get_threshold()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def percentiles(values: list[float]) -> dict[str, Any]:
@@ -91,7 +111,9 @@ class _Metered:
 
 
 class Simulation:
-    """One seeded run of a scenario."""
+    """One seeded run of a scenario; with ``shard``, of that shard of its fleet only (the
+    shard's hosts and the VMs placed on them, with their fleet-wide names and random
+    streams; :mod:`simulator.campaigns.shards` merges the shards' results)."""
 
     def __init__(
         self,
@@ -100,8 +122,10 @@ class Simulation:
         keep_log: bool = False,
         store: str = "memory",
         series: bool = False,
+        shard: Shard | None = None,
     ) -> None:
         self.sc = scenario
+        self.shard = shard
         self.seed = scenario.seed if seed is None else seed
         self.epoch = start_of(scenario.start)
         self.env = simpy.Environment()
@@ -109,7 +133,8 @@ class Simulation:
         self.log = EventLog(keep=keep_log)
         fl = scenario.fleet
         hosts = []
-        for i in range(1 if scenario.cluster.nodes else fl.hosts):  # a cluster's nodes share one CSV
+        indexes: Iterable[int] = range(fl.hosts) if shard is None else shard.host_indexes()
+        for i in range(1) if scenario.cluster.nodes else indexes:  # a cluster's nodes share one CSV
             state = HyperVHost()
             state.capacity = int(fl.capacity_gib * GiB) if fl.capacity_gib else None
             rng = random.Random(f"{self.seed}:host:{i}")
@@ -142,7 +167,11 @@ class Simulation:
         limit = max(10, scenario.workload.keep + 1, scenario.workload.max_snapshots)
         accounts.set_config(self.uow, self.admin, config.VMSNAPSHOT_MAX.name, str(limit))
         self.life = ManagerLife(self.env)
-        self.plan = FaultPlan.from_specs(scenario.faults, random.Random(f"{self.seed}:faults"))
+        self.vm_indexes = list(range(fl.vms)) if shard is None else shard.vm_indexes(fl)
+        faults, fault_rng = scenario.faults, f"{self.seed}:faults"
+        if shard is not None:
+            faults, fault_rng = _shard_faults(scenario.faults, shard), f"{fault_rng}:{shard.index}"
+        self.plan = FaultPlan.from_specs(faults, random.Random(fault_rng))
         self.plan.install(self.env, hosts, self.life)
         self.hook = self.plan.crash_hook()
         for host in hosts:
@@ -307,9 +336,11 @@ class Simulation:
         yield from self.workflow("delete", vmsnapshots.delete(self.uow, snap.id))
 
     def _trim(self, vm: VM, keep: int) -> Proc:
-        _, snaps = self._state(vm)
-        for snap in snaps[: max(0, len(snaps) - keep)]:
-            yield from self._delete_one(snap.uuid)
+        with self.uow(readonly=True) as uow:  # the oldest beyond keep, without copying every snapshot
+            briefs = uow.vm_snapshots.briefs_of_vm(vm.id)
+            uuids = [uow.vm_snapshots.get(b.id).uuid for b in briefs[: max(0, len(briefs) - keep)]]  # type: ignore[union-attr]
+        for uuid in uuids:
+            yield from self._delete_one(uuid)
 
     def _stop_start(self, vm: VM, rng: random.Random) -> Proc:
         state, _ = self._state(vm)
@@ -343,7 +374,7 @@ class Simulation:
 
         ``run`` is ``start`` then ``env.run`` to that end; a caller may instead advance
         ``env`` in steps (the benchmark times a window of simulated time that way)."""
-        loops: list[simpy.Event] = [self.env.process(self._deploy(i)) for i in range(self.sc.fleet.vms)]
+        loops: list[simpy.Event] = [self.env.process(self._deploy(i)) for i in self.vm_indexes]
         if progress is not None:
             self.env.process(self._ticker(progress))
         if self.sampler is not None:
@@ -355,9 +386,10 @@ class Simulation:
 
     def run(self, progress: Progress | None = None) -> dict[str, Any]:
         wall = time.perf_counter()
-        self.env.run(until=self.start(progress))
-        if self.plan.faults:  # settle what the faults left, as a manager start would
-            self.env.run(until=self.env.process(self._sync("end of run")))
+        with fewer_collections():
+            self.env.run(until=self.start(progress))
+            if self.plan.faults:  # settle what the faults left, as a manager start would
+                self.env.run(until=self.env.process(self._sync("end of run")))
         if progress is not None:
             progress(self.sc.duration_s, self.sc.duration_s)
         return self.result(time.perf_counter() - wall)
@@ -507,6 +539,19 @@ class Simulation:
                 if have != want:
                     violations.append(f"{name}: database tree {want} != host tree {have}")
         return {"ok": not violations, "violations": violations[:50], "count": len(violations)}
+
+
+def _shard_faults(faults: list[dict[str, Any]], shard: Shard) -> list[dict[str, Any]]:
+    """The faults of one shard: a fault aimed at a host (``host``: its fleet-wide index)
+    goes to the shard that has it, re-aimed at the host's index within the shard; every
+    other fault applies to each shard (each shard's hosts and its management server)."""
+    out = []
+    for f in faults:
+        if f.get("host") is None:
+            out.append(dict(f))
+        elif shard.has_host(int(f["host"])):
+            out.append({**f, "host": int(f["host"]) - shard.first_host})
+    return out
 
 
 def _root_cause(err: BaseException) -> str:

@@ -175,6 +175,41 @@ class Scenario:
         return Scenario.from_dict(data)
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` of a fleet split ``count`` ways: a block of hosts and the VMs placed on
+    them. VM ``i`` lives on host ``i % hosts`` in the whole fleet and in its shard alike, so
+    shards share no VM, host or storage; hosts and VMs keep their fleet-wide numbers (names
+    and random streams), and each shard has its own management server."""
+
+    index: int
+    count: int
+    first_host: int
+    hosts: int
+
+    @staticmethod
+    def split(fleet: FleetSpec, count: int) -> list[Shard]:
+        """``count`` shards of as equal blocks of hosts as can be (ValueError past the hosts)."""
+        if not 1 <= count <= fleet.hosts:
+            raise ValueError(f"a fleet of {fleet.hosts} host(s) splits into 1 to {fleet.hosts} shards, not {count}")
+        base, extra = divmod(fleet.hosts, count)
+        shards, first = [], 0
+        for k in range(count):
+            size = base + (1 if k < extra else 0)
+            shards.append(Shard(k, count, first, size))
+            first += size
+        return shards
+
+    def has_host(self, host: int) -> bool:
+        return self.first_host <= host < self.first_host + self.hosts
+
+    def host_indexes(self) -> range:
+        return range(self.first_host, self.first_host + self.hosts)
+
+    def vm_indexes(self, fleet: FleetSpec) -> list[int]:
+        return [i for i in range(fleet.vms) if self.has_host(i % fleet.hosts)]
+
+
 def _build(cls: Any, data: dict[str, Any], what: str) -> Any:
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - names)

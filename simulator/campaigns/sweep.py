@@ -53,20 +53,39 @@ def _one(scenario: Scenario, values: dict[str, Any], seed: int, series: bool = F
 
 @contextmanager
 def executor_for(scheduler: str | None = None, workers: int | None = None) -> Iterator[Executor]:
-    """A process pool, or the executor of the Dask cluster at ``scheduler``."""
+    """A process pool (``scheduler`` None; ``workers`` processes), a Dask ``LocalCluster`` of
+    ``W`` single-threaded worker processes on 127.0.0.1 (``"local:W"``), or the executor of
+    the Dask cluster at ``scheduler`` (``tcp://HOST:PORT``)."""
     if scheduler is None:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             yield pool
         return
     try:
-        from dask.distributed import Client
+        from dask.distributed import Client, LocalCluster
     except ImportError as err:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("a Dask scheduler needs the 'sim' extra: pip install 'hvsnap[sim]'") from err
-    client = Client(scheduler)
+    cluster = None
+    if scheduler.startswith("local:"):
+        count = scheduler.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--scheduler local:W needs a worker count W >= 1, not {scheduler!r}")
+        cluster = LocalCluster(
+            n_workers=int(count),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",  # the diagnostics server: loopback, a free port
+            host="127.0.0.1",
+        )
+        scheduler = cluster.scheduler_address
     try:
-        yield client.get_executor()
+        client = Client(scheduler)
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
     finally:
-        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def sweep(

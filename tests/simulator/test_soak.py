@@ -1,0 +1,57 @@
+"""The seeded fault soak: a 200-run slice on the process pool; every run is checked and a
+failing run reproduces from its seed alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from simulator.campaigns.soak import DURATION_S, QUIET_S, run_one, soak, soak_scenario, tally
+from simulator.faults import KINDS
+
+ROOT = Path(__file__).resolve().parents[2]
+SLICE = range(200)
+
+
+def test_a_200_run_slice_checks_every_run_and_each_outcome_reproduces_from_its_seed() -> None:
+    with ProcessPoolExecutor(2) as pool:
+        outcomes = soak(list(SLICE), pool, batch=25)
+    t = tally(outcomes)
+    assert [o.seed for o in outcomes] == list(SLICE)
+    assert t["runs"] == 200 and t["ok"] + t["failed"] == 200
+    assert t["snapshots_checked"] > 200  # the data of Ready snapshots was restored and read back
+    assert not [o for o in outcomes if any("the run raised" in p for p in o.problems)]  # no simulator crash
+    plans = [soak_scenario(s) for s in SLICE]
+    assert {f["kind"] for sc in plans for f in sc.faults} == set(KINDS)  # the whole vocabulary is drawn
+    for o in [o for o in outcomes if not o.ok][:3] + [o for o in outcomes if o.ok][:1]:
+        again = run_one(o.seed)  # in this process, from the seed alone
+        assert again == o
+
+
+def test_every_fault_window_closes_before_the_run_ends() -> None:
+    for seed in SLICE:
+        for f in soak_scenario(seed).faults:
+            if "at" in f:
+                length = f.get("restart_after", f.get("duration", 0))
+                assert f["at"] + length <= DURATION_S - QUIET_S, (seed, f)
+
+
+def test_the_benchmark_reruns_one_seed_and_prints_its_plan_and_outcome() -> None:
+    seed = 3
+    done = subprocess.run(
+        [sys.executable, "benchmarks/soak.py", "--seed", str(seed)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    printed = json.loads(done.stdout)
+    outcome = run_one(seed)
+    assert printed["outcome"]["event_log_sha256"] == outcome.event_log_sha256
+    assert printed["outcome"]["problems"] == outcome.problems
+    assert printed["scenario"]["faults"] == soak_scenario(seed).faults
+    assert done.returncode == (0 if outcome.ok else 1)
