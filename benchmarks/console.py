@@ -36,17 +36,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT))
+
+from tests.chromium import ARGS, CHROMIUM  # noqa: E402
+from tests.service.conftest import user_id  # noqa: E402
+
 SNAPSHOTS = 100
 PASSWORD = "bench-password"
 TARGET_MS = 300.0
@@ -60,7 +54,7 @@ def seed(home: Path, count: int) -> str:
 
     with open_cloud(home) as cloud:
         m, admin = cloud.manager, cloud.admin
-        m.set_password(admin, admin.uuid, PASSWORD)
+        m.set_password(admin, user_id(m, admin), PASSWORD)
         m.set_config(admin, "vmsnapshot.max", str(count + 10))
         vm, job = m.deploy_vm(admin, "bench-vm")
         m.job_result(job)
@@ -180,7 +174,7 @@ def main() -> None:
         server = Server(home, assets)
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
                 context = browser.new_context(viewport={"width": 1360, "height": 860})
                 page = context.new_page()
                 log_in(page, server.origin)

@@ -7,7 +7,6 @@ everything a test checks goes through the browser."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,19 +18,11 @@ import pytest
 
 from harness.api.server import Serving, serving
 from harness.domain.model import Account, AsyncJob
+from tests.chromium import ARGS as CHROMIUM_ARGS
+from tests.chromium import CHROMIUM
+from tests.chromium import require as chromium_required
 from tests.service.conftest import user_id
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "reports" / "out" / "console"
 ADMIN_PASSWORD = "admin-pw-for-tests"
 TIMEOUT_MS = 15_000
@@ -85,11 +76,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        msg = "no /usr/bin/chromium: run `bash scripts/test.sh` (it installs Debian's chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    chromium_required()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
