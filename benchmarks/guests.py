@@ -15,7 +15,7 @@ Samples alternate guest / bare; a figure's ratio is the median of the paired rat
 - ``50 guests``: wall time to deploy 50 running VMs with their servers, one command in
   each, the process's resident memory growth, and CPU seconds used.
 
-Target (issue 14): the guest's round trips within 2x the bare server's; 50 guests within
+Target: the guest's round trips within 2x the bare server's; 50 guests within
 the 2-core budget. Results are printed and written to ``reports/out/bench-guests.json``.
 """
 

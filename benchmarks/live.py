@@ -19,7 +19,7 @@ same drift.
 - per driver command: ``driver.execute`` wall time, the invocations (PowerShell pipelines,
   i.e. Command+Receive round trips), cmdlets and objects returned it needed.
 
-Target (issue 6): a median of 10 ms or less per command through the driver and the
+Target: a median of 10 ms or less per command through the driver and the
 endpoint. Results are printed and written to ``reports/out/bench-live.json``.
 """
 

@@ -52,7 +52,7 @@ from harness.store.uow import UowFactory, make_engine, uow_factory
 Obj = dict[str, Any]
 SIM_ONLY, GUEST_DATA, LONG_TREE = "sim-only", "guest-data", "long-tree"
 LIVE_DRIVER_MISSING = (
-    "--driver live needs the live Hyper-V driver (live_driver.driver, issue 6), which is not "
+    "--driver live needs the live Hyper-V driver (live_driver.driver), which is not "
     "available yet; run the features with --driver sim"
 )
 

@@ -1,1 +1,1 @@
-"""Real Hyper-V hosts over PowerShell Remoting (pypsrp). Not built yet: see issue 6."""
+"""Real Hyper-V hosts over PowerShell Remoting (pypsrp): the live driver behind the host contract."""

@@ -1,4 +1,4 @@
-"""``hvsnap policy ...`` and ``hvsnap limit ...`` (issue 7): the happy path, and refusals
+"""``hvsnap policy ...`` and ``hvsnap limit ...``: the happy path, and refusals
 with their code, exit status 3 and nothing changed."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CloudStack-compatible HTTP API (issue 5): a thin translator over the service layer.
+"""CloudStack-compatible HTTP API: a thin translator over the service layer.
 
 - ``signing``: CloudStack's request signatures (HMAC-SHA1, ``signatureVersion=3``).
 - ``params``: parameter types (CloudStack's ``@Parameter``: type, length, since, related)

@@ -1,4 +1,4 @@
-"""Recurring VM snapshot policy and resource limit commands (issue 7).
+"""Recurring VM snapshot policy and resource limit commands.
 
 The policy commands mirror CloudStack's volume ``createSnapshotPolicy`` family for a VM:
 ``intervaltype`` HOURLY/DAILY/WEEKLY/MONTHLY, ``schedule`` "MM", "MM:HH", "MM:HH:D",

@@ -42,7 +42,7 @@ VMSNAPSHOT_CHAIN_WARN = ConfigKey(
     "Warn when a new VM snapshot's chain depth (snapshots from the tree's root to it) exceeds this; 0: never",
 )
 
-# Recurring policies (issue 7): a policy's maxsnaps may not exceed the ceiling of its interval
+# Recurring policies: a policy's maxsnaps may not exceed the ceiling of its interval
 # type, as CloudStack's snapshot.max.hourly/daily/weekly/monthly (default 8) cap volume
 # snapshot policies.
 VMSNAPSHOT_MAX_HOURLY = ConfigKey("vmsnapshot.max.hourly", "8", int, "Maximum maxsnaps of an HOURLY VM snapshot policy")
@@ -51,7 +51,7 @@ VMSNAPSHOT_MAX_WEEKLY = ConfigKey("vmsnapshot.max.weekly", "8", int, "Maximum ma
 VMSNAPSHOT_MAX_MONTHLY = ConfigKey(
     "vmsnapshot.max.monthly", "8", int, "Maximum maxsnaps of a MONTHLY VM snapshot policy"
 )
-# Resource limits (issue 7): the default vmsnapshot limit of an account or domain that has no
+# Resource limits: the default vmsnapshot limit of an account or domain that has no
 # resource_limit row of its own, as CloudStack's max.account.* / max.domain.* keys.
 MAX_ACCOUNT_VMSNAPSHOTS = ConfigKey(
     "max.account.vmsnapshots", "-1", int, "Default VM snapshot limit of an account (-1: unlimited)", minimum=-1

@@ -261,7 +261,7 @@ def _root_admin(caller: Account) -> None:
 require_root_admin = _root_admin
 
 
-# ------------------------------------------------------------------ listings for the HTTP API (issue 5)
+# ------------------------------------------------------------------ listings for the HTTP API
 
 
 def check_placement(uow_factory: UowFactory, zone_uuid: str | None, template_uuid_: str | None) -> None:

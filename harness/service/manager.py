@@ -438,7 +438,7 @@ class Manager:
         key, stored = accounts.set_config(self.uow_factory, caller, name, value)
         return {"name": key, "value": stored}
 
-    # ------------------------------------------------------------------ HTTP API (issue 5)
+    # ------------------------------------------------------------------ HTTP API
 
     def account_by_api_key(self, api_key: str) -> Account | None:
         """The account whose user holds ``api_key`` (the API then checks the signature)."""
@@ -645,7 +645,7 @@ class Manager:
     def create_offering(self, caller: Account, name: str, cpu: int, speed: int, ram: int) -> Obj:
         return views.offering(accounts.create_offering(self.uow_factory, caller, name, cpu, speed, ram))
 
-    # ------------------------------------------------------------------ policies and limits (issue 7)
+    # ------------------------------------------------------------------ policies and limits
 
     def create_vm_snapshot_policy(
         self,

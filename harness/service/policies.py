@@ -1,4 +1,4 @@
-"""Recurring VM snapshot policies (spec, "Use cases"; issue 7): create, list, update,
+"""Recurring VM snapshot policies (spec, "Use cases"): create, list, update,
 delete, and the workflow of one scheduled run (snapshot, then retention).
 
 Rules:

@@ -158,7 +158,7 @@ def allocate(
                 "Snapshots. Please delete old ones"
             )
         owner = existing(uow.accounts.get(vm.account_id), "account", vm.account_id)
-        limits.check_vm_snapshot(uow, owner)  # account and domain limits (issue 7): 535
+        limits.check_vm_snapshot(uow, owner)  # account and domain limits: 535
         _no_active_tasks(uow, vm, snaps=snaps)  # active volume snapshots first, then VM snapshot tasks
         name = internal_name(uow, vm, {s.name for s in snaps})
         snap = uow.vm_snapshots.add(

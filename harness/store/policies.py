@@ -1,4 +1,4 @@
-"""Repositories for recurring VM snapshot policies and resource limits (issue 7).
+"""Repositories for recurring VM snapshot policies and resource limits.
 
 Policies are deleted for real (CloudStack deletes ``snapshot_policy`` rows), which lets the
 database keep ``vm_id`` unique: one policy per VM even with two managers on one database.

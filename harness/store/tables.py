@@ -258,7 +258,7 @@ async_job = Table(
     Column("last_updated", DateTime),
     Column("completed", DateTime),
     Column("removed", DateTime),
-    # Issue 11 (migration 0005): which management server accepted and which runs the job,
+    # Migration 0005: which management server accepted and which runs the job,
     # and the per-VM queue it runs in (CloudStack's job_init_msid, job_executing_msid and
     # vm_work_job's VM).
     Column("job_init_msid", BigInteger),
@@ -269,7 +269,7 @@ async_job = Table(
     Index("i_async_job__status_msid", "job_status", "job_executing_msid"),
 )
 
-# Issue 11 (migration 0005): CloudStack's management server table; a live manager updates
+# Migration 0005: CloudStack's management server table; a live manager updates
 # ``last_update`` every cluster.heartbeat.interval.
 mshost = Table(
     "mshost",
@@ -292,7 +292,7 @@ configuration = Table(
     Column("description", String(1024)),
 )
 
-# Issue 7 (migration 0004): recurring VM snapshot policies, which snapshot each one took, and
+# Migration 0004: recurring VM snapshot policies, which snapshot each one took, and
 # CloudStack's resource_limit rows for the ``vmsnapshot`` resource type.
 
 vm_snapshot_policy = Table(

@@ -1,4 +1,4 @@
-"""The policy and resource limit commands over HTTP with the ``cs`` client (issue 7)."""
+"""The policy and resource limit commands over HTTP with the ``cs`` client."""
 
 from __future__ import annotations
 

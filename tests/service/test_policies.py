@@ -1,4 +1,4 @@
-"""Recurring VM snapshot policies, retention, resource limits and the scheduler (issue 7),
+"""Recurring VM snapshot policies, retention, resource limits and the scheduler,
 on the service layer with a clock the test moves."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recurring policies in SimPy time (issue 7's "must show"): a month of an hourly and a daily
+"""Recurring policies in SimPy time: a month of an hourly and a daily
 policy with manual snapshots mixed in, across a daylight-saving change; an outage; a
 collision; and the ``policies`` scenario key of ``hvsnap simulate``."""
 

@@ -1,4 +1,4 @@
-"""Indexes for listVMSnapshot's page and count (issue 5's API benchmark).
+"""Indexes for listVMSnapshot's page and count (the API benchmark).
 
 The list orders live rows by ``created DESC, id DESC`` and pages them; without an index
 SQLite sorts every row on each page (about 100 ms over 10,000 snapshots).

@@ -1,4 +1,4 @@
-"""Recurring VM snapshot policies, their snapshots, and resource limits (issue 7).
+"""Recurring VM snapshot policies, their snapshots, and resource limits.
 
 - ``vm_snapshot_policy``: one row per VM with a policy (``vm_id`` unique), its schedule in
   CloudStack's format, the time zone, ``max_snaps`` and the next and last run (UTC);

@@ -1,4 +1,4 @@
-"""Jobs outlive their manager (issue 11).
+"""Jobs outlive their manager: which management server owns each job.
 
 - ``mshost``: CloudStack's management server table: one row per manager process (``msid``),
   the machine and pid it runs as, ``Up``/``Down``, and the heartbeat (``last_update``);
