@@ -177,6 +177,7 @@ class Campaign:
         creates = ["create", "create-memory", "create-quiesce"] if running else ["create"]
         choices = creates if len(snaps) < 5 else []
         choices += ["revert", "revert", "delete"] if ready else []
+        choices += ["delete-all"] if len(ready) >= 3 else []  # deleteVMSnapshots: all of them, one job
         choices += ["stop"] if running else ["start", "start", "start", "change-offering"]
         op = self.rng.choice(choices)
         self.tally.sent[op] += 1
@@ -197,6 +198,8 @@ class Campaign:
                 api.revertToVMSnapshot(vmsnapshotid=self.rng.choice(ready)["id"])
             elif op == "delete":
                 api.deleteVMSnapshot(vmsnapshotid=self.rng.choice(ready or snaps)["id"])
+            elif op == "delete-all":
+                api.deleteVMSnapshots(virtualmachineid=vm_uuid)
             elif op == "stop":
                 api.stopVirtualMachine(id=vm_uuid)
             elif op == "start":
