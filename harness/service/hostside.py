@@ -119,8 +119,7 @@ def reclaim(uow_factory: UowFactory, vm_id: int) -> Steps:
     the disk files off its volumes' active chains. A host that fails to is logged, not
     raised: the snapshots are already gone, and the next reclaim or destroy retries."""
     with uow_factory(readonly=True) as uow:
-        vm = uow.vms.get(vm_id)
-        assert vm is not None
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         spec = disks(uow, vm)
     try:
         yield ReclaimStorage(ref(vm), spec)

@@ -184,7 +184,8 @@ class Simulation:
         self.created: list[int] = []  # ids of the snapshots the workload allocated
 
     def _node_crash(self, crash: dict[str, Any]) -> Proc:
-        assert self.cluster is not None
+        if self.cluster is None:
+            raise ValueError("a node crash needs a cluster (the scenario's cluster.nodes)")
         node = f"node-{crash['node']}"
         yield self.env.timeout(crash["at"])
         self.cluster.crash(node)
@@ -470,7 +471,8 @@ class Simulation:
         """The cluster's outage figures, and what became of the snapshots: kept (Ready, the
         checkpoint on CSV), lost (the host no longer has it), failed (a create refused while
         a role was failing over or its node was down)."""
-        assert self.cluster is not None
+        if self.cluster is None:
+            raise ValueError("cluster figures need a cluster (the scenario's cluster.nodes)")
         kept = lost = 0
         with self.uow(readonly=True) as uow:
             for vm in self.vms:
