@@ -130,7 +130,8 @@ class Cluster:
     def _run(self, c: Command) -> Proc:
         if isinstance(c, GetInventory):
             inventory = yield self.csv.execute(c)
-            assert isinstance(inventory, Inventory)
+            if not isinstance(inventory, Inventory):
+                raise TypeError(f"GetInventory answered {type(inventory).__name__}, not an Inventory")
             vms = tuple(
                 replace(v, owner_node=self.owner.get(v.name), role_pending=v.name in self.failing)
                 for v in inventory.vms

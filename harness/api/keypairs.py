@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from harness.api.params import P
 from harness.api.params import ParamType as T
-from harness.api.registry import Call, Obj, command, job, listing
+from harness.api.registry import Call, Obj, command, job, listing, listing_scope
 from harness.api.shapes import SSH_KEYPAIR, SUCCESS, VM
 from harness.api.vmsnapshots import LISTING, TAGGED
 from harness.service import keypairs, views
@@ -48,10 +48,7 @@ def list_ssh_key_pairs(c: Call) -> Obj:
     page = keypairs.search(
         c.manager.uow_factory,
         c.caller,
-        listall=bool(c.get("listall")),
-        domain_uuid=c.get("domainid"),
-        isrecursive=bool(c.get("isrecursive")),
-        account_name=c.get("account"),
+        **listing_scope(c),
         uuid=c.get("id"),
         name=c.get("name"),
         fingerprint=c.get("fingerprint"),

@@ -107,6 +107,17 @@ def command(
     return register
 
 
+def listing_scope(c: Call) -> dict[str, object]:
+    """The list commands' scope parameters (``listall``, ``domainid``, ``isrecursive``,
+    ``account``) as the service's listing functions take them."""
+    return {
+        "listall": bool(c.get("listall")),
+        "domain_uuid": c.get("domainid"),
+        "isrecursive": bool(c.get("isrecursive")),
+        "account_name": c.get("account"),
+    }
+
+
 def listing(key: str, count: int, items: list[Obj]) -> Obj:
     """A list response: ``{"count": N, key: [...]}``; no key for an empty page, ``{}`` for none."""
     out: Obj = {}

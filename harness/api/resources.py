@@ -11,22 +11,13 @@ from __future__ import annotations
 
 from harness.api.params import P
 from harness.api.params import ParamType as T
-from harness.api.registry import Call, Obj, command, job, listing
+from harness.api.registry import Call, Obj, command, job, listing, listing_scope
 from harness.api.shapes import EVENT, IP_FORWARDING, PORT_FORWARDING, PUBLIC_IP, SUCCESS, TAG
 from harness.api.vmsnapshots import LISTING, TAGGED
 from harness.domain.errors import InvalidParameterValue
 from harness.service import access, events, tags, views
 
 RESOURCE_TYPE = P("resourcetype", required=True, description="type of the resource (UserVm or VMSnapshot)")
-
-
-def _scope(c: Call) -> dict[str, object]:
-    return {
-        "listall": bool(c.get("listall")),
-        "domain_uuid": c.get("domainid"),
-        "isrecursive": bool(c.get("isrecursive")),
-        "account_name": c.get("account"),
-    }
 
 
 @command(
@@ -75,7 +66,7 @@ def list_tags(c: Call) -> Obj:
     page = tags.search(
         c.manager.uow_factory,
         c.caller,
-        **_scope(c),
+        **listing_scope(c),
         resource_type=c.get("resourcetype"),
         resource_uuid=c.get("resourceid"),
         key=c.get("key"),
@@ -115,7 +106,7 @@ def list_events(c: Call) -> Obj:
     page = events.search(
         c.manager.uow_factory,
         c.caller,
-        **_scope(c),
+        **listing_scope(c),
         type_=c.get("type"),
         level=c.get("level"),
         start=c.get("startdate"),
@@ -140,7 +131,7 @@ def list_events(c: Call) -> Obj:
 
 def _empty_network_list(c: Call) -> Obj:
     """A Basic zone has none: check the scope it names, answer empty."""
-    access.check_listing(c.manager.uow_factory, c.caller, **_scope(c))
+    access.check_listing(c.manager.uow_factory, c.caller, **listing_scope(c))
     if c.get("zoneid") is not None and c.get("zoneid") not in {z["id"] for z in c.manager.list_zones()}:
         raise InvalidParameterValue(f"Unable to find zone with specified id: {c['zoneid']}")
     return {}

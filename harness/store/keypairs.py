@@ -68,10 +68,9 @@ class SSHKeyPairs(Repo[SSHKeyPair]):
     ) -> Page:
         """listSSHKeyPairs: the key pairs in ``scope``, by name; ``keyword`` is part of a name."""
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
-        for column, wanted in ((c.uuid, uuid), (c.keypair_name, name), (c.fingerprint, fingerprint)):
-            if wanted is not None:
-                stmt = stmt.where(column == wanted)
+        stmt = self._equal(
+            scope.apply(self._live(), self.table), (c.uuid, uuid), (c.keypair_name, name), (c.fingerprint, fingerprint)
+        )
         if keyword:
             stmt = stmt.where(c.keypair_name.like(f"%{keyword}%"))
         return self._page(stmt, (c.keypair_name, c.id), page, pagesize)

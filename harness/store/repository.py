@@ -124,6 +124,15 @@ class Repo(Generic[T]):
     def soft_delete(self, id_: int) -> None:
         self._set(id_, removed=self.clock())
 
+    @staticmethod
+    def _equal(stmt: Select, *wanted: tuple[Any, Any]) -> Select:
+        """``stmt`` narrowed to rows whose column equals its value, for each (column, value)
+        pair whose value is given (``None``: not a filter)."""
+        for column, value in wanted:
+            if value is not None:
+                stmt = stmt.where(column == value)
+        return stmt
+
     def _page(self, stmt: Select, order: Any, page: int | None, pagesize: int | None) -> Page:
         """One page of ``stmt`` (a ``select(table)``) and the count before paging."""
         count = self.conn.execute(stmt.with_only_columns(func.count(), maintain_column_froms=True)).scalar_one()

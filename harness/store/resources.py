@@ -190,16 +190,14 @@ class Tags(Repo[ResourceTag]):
         pagesize: int | None = None,
     ) -> Page:
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
-        for column, wanted in (
+        stmt = self._equal(
+            scope.apply(self._live(), self.table),
             (c.resource_type, resource_type),
             (c.resource_uuid, resource_uuid),
             (c.key, key),
             (c.value, value),
             (c.customer, customer),
-        ):
-            if wanted is not None:
-                stmt = stmt.where(column == wanted)
+        )
         return self._page(stmt, (c.id,), page, pagesize)
 
 

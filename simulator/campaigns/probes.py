@@ -67,7 +67,8 @@ class _Probe:
         host = sim.fleet.host_of(name)
         try:
             inventory = yield host.execute(GetInventory(VMRef("*")))
-            assert isinstance(inventory, Inventory)
+            if not isinstance(inventory, Inventory):
+                raise TypeError(f"GetInventory answered {type(inventory).__name__}, not an Inventory")
             on_host = inventory.vm(name)
             reported = on_host.power_state.value if on_host is not None else "not registered"
         except HostError as err:
