@@ -11,6 +11,7 @@ second the password) and are never logged or shown in ``repr``.
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
 import os
@@ -18,15 +19,16 @@ import re
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
-from pypsrp.complex_objects import Command, CommandParameter, GenericComplexObject
+from pypsrp.complex_objects import Command, CommandParameter, GenericComplexObject, ObjectMeta
 from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
 from pypsrp.powershell import PowerShell, RunspacePool
-from pypsrp.serializer import TaggedValue
+from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
 from live_driver.wire import Int64, Invocation, PSObj, Switch, Value
@@ -178,6 +180,7 @@ class Session:
             negotiate_hostname_override=self.spn_host,
         )
         pool = RunspacePool(wsman, configuration_name=self.configuration_name)
+        lean_serializer(pool)
         pool.open()
         # pypsrp applied the environment's proxy and CA settings when it built the
         # requests session (during open); left on, requests re-reads os.environ on every
@@ -280,6 +283,120 @@ def lean(command: Command) -> Command:
 
     command.__deepcopy__ = fresh  # type: ignore[attr-defined]
     return command
+
+
+def lean_serializer(pool: RunspacePool) -> RunspacePool:
+    """Give ``pool`` a :class:`LeanSerializer` (before it opens: every message goes through it)."""
+    serializer = LeanSerializer()
+    serializer.cipher = pool._serializer.cipher
+    pool._serializer = serializer
+    pool._fragmenter.serializer = serializer
+    return pool
+
+
+_WRITERS: dict[str, Any] = {
+    "S": lambda s, d: s._serialize_string(d),
+    "URI": lambda s, d: s._serialize_string(d),
+    "XD": lambda s, d: s._serialize_string(d),
+    "SBK": lambda s, d: s._serialize_string(d),
+    "C": lambda s, d: str(ord(d)),
+    "B": lambda s, d: str(d).lower(),
+    "BA": lambda s, d: base64.b64encode(d).decode(),
+    **dict.fromkeys(
+        ("TS", "By", "SB", "U16", "I16", "U32", "I32", "U64", "I64", "Sg", "Db", "D", "G", "Version"),
+        lambda s, d: str(d),
+    ),
+}
+_BUILDERS: dict[str, Any] = {  # complex values: pypsrp's own methods, looked up without the closure table
+    "Obj": Serializer._serialize_obj,
+    "ObjDynamic": Serializer._serialize_dynamic_obj,
+    "LST": Serializer._serialize_lst,
+    "IE": Serializer._serialize_ie,
+    "QUE": Serializer._serialize_que,
+    "STK": Serializer._serialize_stk,
+    "DCT": Serializer._serialize_dct,
+    "SS": lambda s, m, d: s._serialize_secure_string(d),
+}
+_READERS: dict[str, Any] = {
+    "S": lambda s, d: s._deserialize_string(d.text),
+    "ToString": lambda s, d: s._deserialize_string(d.text),
+    "URI": lambda s, d: s._deserialize_string(d.text),
+    "XD": lambda s, d: s._deserialize_string(d.text),
+    "SBK": lambda s, d: s._deserialize_string(d.text),
+    "C": lambda s, d: chr(int(d.text)),
+    "B": lambda s, d: d.text.lower() == "true",
+    "DT": lambda s, d: d.text,
+    "TS": lambda s, d: d.text,
+    "D": lambda s, d: d.text,
+    "Version": lambda s, d: d.text,
+    **dict.fromkeys(("By", "SB", "U16", "I16", "U32", "I32", "U64", "I64"), lambda s, d: int(d.text)),
+    "Sg": lambda s, d: float(d.text),
+    "Db": lambda s, d: float(d.text),
+    "BA": lambda s, d: base64.b64decode(d.text),
+    "G": lambda s, d: uuid.UUID(d.text),
+    "Nil": lambda s, d: None,
+    "SS": lambda s, d: s._deserialize_secure_string(d),
+    "Ref": lambda s, d: s.obj[d.attrib["RefId"]],
+}
+
+
+class LeanSerializer(Serializer):
+    """pypsrp's serializer with the same output, minus its per-value overhead on
+    primitives (most of the values in a pipeline and in the objects a host returns):
+
+    - ``serialize`` built a table of 30 closures for every value it wrote (objects too);
+    - ``deserialize`` rendered every element back to XML text (``ET.tostring``) before
+      looking at its tag, for the unknown-type fallback and ``ComplexObject._xml``;
+      a primitive needs neither.
+
+    Complex values are still built by pypsrp's own methods and read by its own code;
+    tests/live_driver/test_session.py holds both directions to pypsrp's bytes and values.
+    """
+
+    def serialize(
+        self,
+        value: Any,
+        metadata: ObjectMeta | None = None,
+        parent: ET.Element | None = None,
+        clear: bool = True,
+    ) -> ET.Element | None:
+        if isinstance(value, ET.Element):
+            return super().serialize(value, metadata, parent, clear)
+        if clear:
+            self._clear()
+        metadata = metadata or ObjectMeta()
+        if metadata.tag == "*":  # resolved in place, as pypsrp does (its metadata is reused)
+            if isinstance(value, TaggedValue):
+                metadata.tag, value = value.tag, value.value
+            else:
+                metadata.tag = self._get_tag_from_value(value)
+        writer = _WRITERS.get(metadata.tag)
+        builder = _BUILDERS.get(metadata.tag) if writer is None else None
+        if writer is None and builder is None:  # "DT", "ToString": as pypsrp has them
+            return super().serialize(value, metadata, parent, clear=False)
+        if value is None:
+            if metadata.optional:
+                return None
+            element = ET.Element("Nil")
+        elif writer is not None:
+            element = ET.Element(metadata.tag)
+            element.text = writer(self, value)
+        else:
+            element = _BUILDERS[metadata.tag](self, metadata, value)
+        if metadata.name is not None:
+            element.attrib["N"] = metadata.name
+        if parent is not None:
+            parent.append(element)
+        return element
+
+    def deserialize(self, element: ET.Element | str, metadata: ObjectMeta | None = None, clear: bool = True) -> Any:
+        if not isinstance(element, str) and (reader := _READERS.get(element.tag)) is not None:
+            if clear:
+                self._clear()
+            if metadata is not None and metadata.tag == "*":
+                metadata.tag = element.tag
+            return reader(self, element)
+        return super().deserialize(element, metadata, clear)
 
 
 def _error(record: Any) -> ErrorInfo:

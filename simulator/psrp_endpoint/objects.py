@@ -40,6 +40,29 @@ from harness.drivers import (
     StorageUnavailable,
 )
 
+_PS_GETATTRIBUTE = PSObject.__getattribute__
+
+
+def _getattribute(self: PSObject, item: str) -> Any:
+    """psrpcore's ``PSObject.__getattribute__`` with the same answers, without the dict
+    of every property it built on each attribute access (the emulator's top profile entry:
+    its serializer reads a few attributes of every value it writes). Python attributes
+    first, then the extended and the adapted properties, the last of a name winning."""
+    if item != "__dict__":
+        try:
+            return super(PSObject, self).__getattribute__(item)
+        except AttributeError:
+            pass
+        meta = super(PSObject, self).__getattribute__("PSObject")
+        for props in (meta.extended_properties, meta.adapted_properties):
+            for prop in reversed(props):
+                if prop.name == item:
+                    return prop.get_value(self)
+    return _PS_GETATTRIBUTE(self, item)
+
+
+PSObject.__getattribute__ = _getattribute  # type: ignore[method-assign]
+
 HV = "Microsoft.HyperV.PowerShell"
 _BASE = [f"{HV}.VirtualMachineBase", f"{HV}.VirtualizationObject"]
 _NS = uuid.UUID("6d1c1b38-51a5-4f55-9d8e-0a6f3a1d9c11")

@@ -51,3 +51,32 @@ def test_lean_commands_put_the_same_bytes_on_the_wire_as_pypsrps_deepcopy() -> N
     twin = copy.deepcopy(cheap[2])
     assert twin.args is not cheap[2].args and twin.args[1] is not cheap[2].args[1]
     assert [(a.name, a.value) for a in twin.args] == [(a.name, a.value) for a in cheap[2].args]
+
+
+def test_the_lean_serializer_writes_and_reads_what_pypsrps_does() -> None:
+    from live_driver.session import LeanSerializer
+
+    pool: Any = SimpleNamespace(protocol_version="2.3")
+    lean_bytes = ET.tostring(
+        LeanSerializer().serialize(
+            Pipeline(is_nested=False, cmds=pipeline(pool, INVOCATION).commands, history=None, redirect_err_to_out=False)
+        )  # type: ignore[arg-type]
+    )
+    assert lean_bytes == wire(pipeline(pool, INVOCATION).commands)
+    # an object as a host returns it: typed properties, an enum, a list, a reference
+    clixml = (
+        '<Obj RefId="0"><TN RefId="0"><T>Microsoft.HyperV.PowerShell.VirtualMachine</T><T>System.Object</T></TN>'
+        '<ToString>vm</ToString><Props><S N="Name">a_x0007_b</S><G N="Id">00000000-0000-0000-0000-000000000007</G>'
+        '<I64 N="MemoryStartup">8589934592</I64><B N="IsDeleted">false</B><Nil N="ParentSnapshotName" />'
+        '<Obj N="State" RefId="1"><TN RefId="1"><T>Microsoft.HyperV.PowerShell.VMState</T><T>System.Enum</T></TN>'
+        "<ToString>Running</ToString><I32>2</I32></Obj>"
+        '<Obj N="OperationalStatus" RefId="2"><TN RefId="2"><T>System.Object[]</T></TN><LST><S>Ok</S>'
+        '<Ref RefId="1" /></LST></Obj></Props></Obj>'
+    )
+    mine, theirs = LeanSerializer().deserialize(clixml), Serializer().deserialize(clixml)
+    assert str(mine) == str(theirs) == "vm"
+    assert {k: str(v) for k, v in mine.adapted_properties.items()} == {
+        k: str(v) for k, v in theirs.adapted_properties.items()
+    }
+    assert mine.adapted_properties["Name"] == "a\x07b" and mine.adapted_properties["MemoryStartup"] == 8589934592
+    assert mine.adapted_properties["Id"] == uuid.UUID(int=7) and mine.adapted_properties["IsDeleted"] is False
