@@ -74,7 +74,7 @@ def open_cloud(
             driver_config.setdefault("state_file", root / "host.json")
         host = load_driver(driver, **driver_config)
         try:
-            cloud = cloud_on(factory, admin, host, root, executor)
+            cloud = cloud_on(factory, admin, host, root, executor=executor)
             manager = cloud.manager
             manager.recovery.register()
             try:
@@ -92,6 +92,7 @@ def cloud_on(
     admin: Account,
     host: HyperVDriver,
     home: Path,
+    *,
     executor: Executor | None = None,
     runner_driver: HyperVDriver | None = None,
 ) -> Cloud:
