@@ -46,5 +46,9 @@ Feature: Enable or disable VM snapshots per hypervisor
     Given VM snapshots are disabled for Hyper-V
     Then the Hyper-V capability shows VM snapshots disabled
 
-  Scenario: The host driver declares its capabilities instead of failing
-    Then the driver declares whether it supports production checkpoints
+  Scenario: What the host driver does not declare is refused before the host is asked
+    Given a running VM "web"
+    And the host declares no guest data
+    When I try to write guest data into "web"
+    Then the request is refused with error 431 saying "Guest data is available on simulated hosts only"
+    And the host was sent no WriteGuestData command

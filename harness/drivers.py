@@ -465,9 +465,6 @@ class Capabilities:
 
     Attributes:
         guest_data: accepts :class:`WriteGuestData` / :class:`ReadGuestData`.
-        fault_injection: faults can be planned (simulator only).
-        simulated_time: commands take SimPy time rather than wall time.
-        production_checkpoints: quiesced disk-only checkpoints of running VMs.
         clustered: the host is a failover cluster and its VMs are clustered roles: revert
             and save go ``through_cluster``.
         deferred_merges: the host keeps a deleted checkpoint's AVHDX until the VM is shut
@@ -476,12 +473,8 @@ class Capabilities:
     """
 
     guest_data: bool = False
-    fault_injection: bool = False
-    simulated_time: bool = False
-    production_checkpoints: bool = True
     clustered: bool = False
     deferred_merges: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

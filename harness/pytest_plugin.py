@@ -23,7 +23,6 @@ vocabulary over it is ``features/steps/vocabulary.py``.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -41,13 +40,8 @@ from harness.drivers import (
     HyperVDriver,
     load_driver,
 )
-from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import ThreadRunner
-from harness.service import accounts
-from harness.service.cloud import Cloud
-from harness.service.manager import Manager
-from harness.store import migrate
-from harness.store.uow import UowFactory, make_engine, uow_factory
+from harness.service.cloud import Cloud, PristineDatabase, cloud_on
 
 Obj = dict[str, Any]
 SIM_ONLY, GUEST_DATA, LONG_TREE = "sim-only", "guest-data", "long-tree"
@@ -198,57 +192,25 @@ def hvsnap_backend(pytestconfig: pytest.Config, hvsnap_emulator: Any) -> Backend
     )
 
 
-class Databases:
-    """One in-memory SQLite engine for the whole session, reset to a pristine, migrated and
-    bootstrapped copy before each scenario (SQLite's backup API, about a millisecond).
-    Keeping the engine keeps SQLAlchemy's compiled-statement cache warm across scenarios,
-    which a new engine per scenario would throw away."""
-
-    def __init__(self) -> None:
-        self.engine = make_engine("sqlite://")
-        migrate.ensure_schema(self.engine)
-        accounts.bootstrap(uow_factory(self.engine))
-        self.pristine = sqlite3.connect(":memory:", check_same_thread=False)
-        self._copy(into=self.pristine)
-
-    def _raw(self) -> sqlite3.Connection:
-        raw = self.engine.raw_connection().driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        return raw
-
-    def _copy(self, into: sqlite3.Connection) -> None:
-        self._raw().backup(into)
-
-    def fresh(self) -> UowFactory:
-        self.pristine.backup(self._raw())
-        return uow_factory(self.engine)
-
-    def close(self) -> None:
-        self.pristine.close()
-        self.engine.dispose()
-
-
 @pytest.fixture(scope="session")
-def hvsnap_databases() -> Iterator[Databases]:
-    dbs = Databases()
+def hvsnap_databases() -> Iterator[PristineDatabase]:
+    dbs = PristineDatabase()
     yield dbs
     dbs.close()
 
 
 @contextmanager
 def scenario_cloud(
-    dbs: Databases, backend: Backend, home: Path, driver: HyperVDriver | None = None
+    dbs: PristineDatabase, backend: Backend, home: Path, driver: HyperVDriver | None = None
 ) -> Iterator[Cloud]:
     """A cloud as ``harness.service.cloud.open_cloud`` assembles one, on the session's
-    engine reset to its pristine state, with a new host driver (or ``driver``)."""
-    factory = dbs.fresh()
-    admin = accounts.bootstrap(factory)
+    database reset to its pristine state, with a new host driver (or ``driver``)."""
+    factory, admin = dbs.fresh()
     if backend.emulator is not None and driver is None:
         backend.emulator.reset()
     host = driver if driver is not None else load_driver(backend.name, **backend.config)
     try:
-        manager = Manager(factory, ThreadRunner(ObservedHost(host)), AsyncJobs(factory), host.capabilities)
-        yield Cloud(manager, admin, host, home)
+        yield cloud_on(factory, admin, host, home, runner_driver=ObservedHost(host))
     finally:
         host.close()
 
@@ -269,7 +231,7 @@ def hvsnap_guests(hvsnap_backend: Backend, hvsnap_driver: HyperVDriver | None) -
 def hvsnap_cloud(
     request: pytest.FixtureRequest,
     hvsnap_backend: Backend,
-    hvsnap_databases: Databases,
+    hvsnap_databases: PristineDatabase,
     hvsnap_driver: HyperVDriver | None,
     hvsnap_guests: GuestAccess | None,
 ) -> Iterator[Cloud]:

@@ -88,7 +88,7 @@ class PowerShellHyperVDriver:
             FailoverClusters cmdlets, and the inventory names each role's owner node.
     """
 
-    capabilities = Capabilities(guest_data=False, fault_injection=False, simulated_time=False)
+    capabilities = Capabilities()
 
     def __init__(
         self,

@@ -29,9 +29,6 @@ plt.rcParams.update(
     }
 )
 
-#: line styles: ``line`` joins points, ``step`` holds a value until the next point,
-#: ``points`` draws markers only, ``bar`` draws bars at the x values
-STYLES = ("line", "step", "points", "bar")
 PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#57606a", "#bf3989", "#0a7ea4")
 
 
@@ -40,6 +37,8 @@ class Series:
     label: str
     x: list[float]
     y: list[float]
+    #: ``line`` joins points, ``step`` holds a value until the next point, ``points`` draws
+    #: markers only, ``bar`` draws bars at the x values
     style: str = "line"
 
 

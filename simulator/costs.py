@@ -107,7 +107,7 @@ class Costs:
     read_latency_ms: float = _p(0.5, "assumption: 0.5 ms base read latency of an SSD-backed fixed disk")
     chain_alpha: float = _p(0.05, "hyperv.md §5.2 lat = base x (1 + alpha x depth), alpha 0.02-0.1")
     # ---------------------------------------------------------------- faults
-    command_timeout_s: float = _p(1800.0, "CloudStack vmsnapshot.create.wait default 1800 s (config.py)")
+    command_timeout_s: float = _p(1800.0, "CloudStack's vmsnapshot.create.wait default, 1800 s (cloudstack.md)")
     storage_tick_s: float = _p(
         300.0, "assumption: free space is checked every 5 simulated minutes when the volume has a capacity"
     )

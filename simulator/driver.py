@@ -142,7 +142,7 @@ class SimulatedHyperVDriver:
     lines take turns on ``self.lock``.
     """
 
-    capabilities = Capabilities(guest_data=True, fault_injection=False, simulated_time=False)
+    capabilities = Capabilities(guest_data=True)
 
     def __init__(
         self,

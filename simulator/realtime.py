@@ -82,9 +82,7 @@ class RealtimeHyperVDriver:
         if not time_scale > 0:
             raise ValueError("time_scale must be > 0 (use SimulatedHyperVDriver for instant commands)")
         self.time_scale = float(time_scale)
-        self.capabilities = Capabilities(
-            guest_data=True, fault_injection=False, simulated_time=False, extra={"time_scale": self.time_scale}
-        )
+        self.capabilities = Capabilities(guest_data=True)
         self.state_file = Path(state_file) if state_file is not None else None
         self._store = StateFile(self.state_file, lock_wait) if self.state_file is not None else None
         try:

@@ -149,7 +149,7 @@ class CommandFaults(Protocol):
 class TimedHost:
     """One Hyper-V host and its primary storage in simulated time."""
 
-    capabilities = Capabilities(guest_data=True, fault_injection=True, simulated_time=True)
+    capabilities = Capabilities(guest_data=True)
 
     def __init__(
         self,

@@ -41,7 +41,6 @@ from simulator.host import HyperVHost
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSIENT_SNAPSHOTS = {"Allocated", "Creating", "Reverting", "Expunging"}
-TRANSIENT_VMS = {"Starting", "Stopping"}
 VMS = 2
 
 

@@ -87,8 +87,12 @@ def _(cloud: C) -> None: cloud.vm_snapshots_enabled(False)
 def _(cloud: C) -> None: cloud.vm_snapshots_enabled(True)
 @then("the Hyper-V capability shows VM snapshots disabled")
 def _(cloud: C) -> None: assert [c["vmsnapshotenabled"] for c in cloud.m.list_capabilities()] == [False]
-@then("the driver declares whether it supports production checkpoints")
-def _(cloud: C) -> None: assert isinstance(cloud.host.capabilities.production_checkpoints, bool)
+@given("the host declares no guest data")
+def _(cloud: C) -> None: cloud.declare_no_guest_data()
+@when(P('I try to write guest data into "{vm:N}"'))
+def _(cloud: C, vm: str) -> None: cloud.attempt(cloud.write_through_manager, vm)
+@then(P("the host was sent no {command:w} command"))
+def _(cloud: C, command: str) -> None: assert cloud.sent(command) == 0
 
 
 # --------------------------------------------------------------------------- VMs

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from features.steps.guests import GuestSessions
@@ -213,6 +214,18 @@ class ScenarioCloud:
             self.m.write_guest_data(self.caller, self.vm_id(vm), DATA_KEY, value)
         self.written[vm] = value
         return value
+
+    def write_through_manager(self, vm: str) -> None:
+        """Write guest data through the manager (never over SSH), whatever the host declares."""
+        self.m.write_guest_data(self.caller, self.vm_id(vm), DATA_KEY, self.fake.pystr(min_chars=12, max_chars=12))
+
+    def declare_no_guest_data(self) -> None:
+        """Tell the manager what a host without guest data (a live one) declares."""
+        self.m.capabilities = replace(self.m.capabilities, guest_data=False)
+
+    def sent(self, command: str) -> int:
+        """How many ``command`` commands (a class name) the host was sent, answered or not."""
+        return sum(1 for c in self.host.calls if c.command == command)
 
     def read(self, vm: str) -> str | None:
         if self.guests is not None:

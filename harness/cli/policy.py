@@ -35,17 +35,21 @@ policy_group = group(
 @click.option("--quiesce", is_flag=True, help="Quiesce the VM for disk snapshots")
 def policy_create(api: Api, vm_ref: str, **opts: Any) -> Obj:
     """Give a VM a recurring snapshot policy."""
-    reply = api.call(
-        "createVMSnapshotPolicy",
-        virtualmachineid=vm_id(api, vm_ref),
-        intervaltype=opts["intervaltype"].upper(),
-        schedule=opts["schedule"],
-        timezone=opts["timezone"],
-        maxsnaps=opts["maxsnaps"],
-        snapshotmemory=opts["memory"],
-        quiescevm=opts["quiesce"],
-    )
+    reply = api.call("createVMSnapshotPolicy", virtualmachineid=vm_id(api, vm_ref), **_policy_fields(opts))
     return dict(reply["vmsnapshotpolicy"])
+
+
+def _policy_fields(opts: dict[str, Any]) -> dict[str, Any]:
+    """The policy's API parameters from the command's options (None: not given)."""
+    interval = opts["intervaltype"]
+    return {
+        "intervaltype": interval.upper() if interval else None,
+        "schedule": opts["schedule"],
+        "timezone": opts["timezone"],
+        "maxsnaps": opts["maxsnaps"],
+        "snapshotmemory": opts["memory"],
+        "quiescevm": opts["quiesce"],
+    }
 
 
 @command(policy_group, "list", "hvsnap policy list --vm web1")
@@ -68,16 +72,7 @@ def policy_list(api: Api, policy_uuid: str | None, vm_ref: str | None) -> Listin
 @click.option("--quiesce/--no-quiesce", default=None)
 def policy_update(api: Api, policyid: str, **opts: Any) -> Obj:
     """Change a policy; a new schedule starts from now."""
-    reply = api.call(
-        "updateVMSnapshotPolicy",
-        id=policyid,
-        intervaltype=opts["intervaltype"].upper() if opts["intervaltype"] else None,
-        schedule=opts["schedule"],
-        timezone=opts["timezone"],
-        maxsnaps=opts["maxsnaps"],
-        snapshotmemory=opts["memory"],
-        quiescevm=opts["quiesce"],
-    )
+    reply = api.call("updateVMSnapshotPolicy", id=policyid, **_policy_fields(opts))
     return dict(reply["vmsnapshotpolicy"])
 
 

@@ -25,9 +25,6 @@ class ConfigKey:
 
 
 VMSNAPSHOT_MAX = ConfigKey("vmsnapshot.max", "10", int, "Maximum non-removed VM snapshots per VM")
-VMSNAPSHOT_CREATE_WAIT = ConfigKey(
-    "vmsnapshot.create.wait", "1800", int, "Seconds the host is given to create a VM snapshot"
-)
 EXPORT_STRATEGY = ConfigKey(
     "hyperv.vmsnapshot.export.strategy",
     ExportStrategy.on_stop.value,
@@ -97,7 +94,6 @@ KEYS: dict[str, ConfigKey] = {
     k.name: k
     for k in (
         VMSNAPSHOT_MAX,
-        VMSNAPSHOT_CREATE_WAIT,
         EXPORT_STRATEGY,
         VMSNAPSHOT_CHAIN_WARN,
         *POLICY_CEILINGS.values(),

@@ -66,10 +66,6 @@ class Account:
     password_hash: str | None = None  # the user's salted hash; None: the user cannot log in
 
     @property
-    def is_root_admin(self) -> bool:
-        return self.type == AccountType.Admin
-
-    @property
     def account_id(self) -> int:
         """An account owns itself (so access checks treat it like any owned resource)."""
         return self.id

@@ -121,9 +121,6 @@ class StateMachine(Generic[S, E]):
             allowed = sorted({str(s) for (s, e) in self.table if e == event})
             raise InvalidTransition(self.entity, str(event), str(state), allowed) from None
 
-    def allowed_from(self, event: E) -> frozenset[S]:
-        return frozenset(s for (s, e) in self.table if e == event)
-
 
 _VS, _VE = VMSnapshotState, VMSnapshotEvent
 VM_SNAPSHOT_FSM: StateMachine[VMSnapshotState, VMSnapshotEvent] = StateMachine(

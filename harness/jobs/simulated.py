@@ -143,9 +143,3 @@ def _stop_if_crashed(
     if life.epoch != epoch or not life.up:
         life.graveyard.append(workflow)  # never closed: no finally block runs
         raise ManagerCrashed(step)
-
-
-def run_until_complete(env: simpy.Environment, process: simpy.Process) -> Any:
-    """Run ``env`` until ``process`` ends and return its value (tests, one-off commands)."""
-    env.run(until=process)
-    return process.value

@@ -6,12 +6,14 @@ State lives under a home folder (``--home``, ``$HVSNAP_HOME``, default ``./.hvsn
 ``hvsnap.db`` (unless another database URL is given) and, for the simulated host,
 ``host.json``. ``store="memory"`` keeps the database in memory instead
 (:mod:`harness.store.memory`: no engine, no migrations, nothing saved), for tests and
-simulations that run the same service code without SQL.
+simulations that run the same service code without SQL. A test session keeps one
+:class:`PristineDatabase` and opens each scenario's cloud on it with :func:`cloud_on`.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -72,16 +74,33 @@ def open_cloud(
             driver_config.setdefault("state_file", root / "host.json")
         host = load_driver(driver, **driver_config)
         try:
-            manager = Manager(factory, ThreadRunner(host), AsyncJobs(factory, executor), host.capabilities)
+            cloud = cloud_on(factory, admin, host, root, executor=executor)
+            manager = cloud.manager
             manager.recovery.register()
             try:
                 if recover == "always" or (recover == "if-needed" and manager.recovery.needs_recovery()):
                     manager.recovery.recover("manager start")
-                yield Cloud(manager, admin, host, root)
+                yield cloud
             finally:
                 manager.recovery.retire()
         finally:
             host.close()
+
+
+def cloud_on(
+    factory: UowFactory,
+    admin: Account,
+    host: HyperVDriver,
+    home: Path,
+    *,
+    executor: Executor | None = None,
+    runner_driver: HyperVDriver | None = None,
+) -> Cloud:
+    """The cloud on an open store and an open host driver: the one place a manager is wired.
+    Its runner sends commands to ``runner_driver`` (default ``host``: a wrapper of the host,
+    such as the test plugin's observer, goes here); nothing is recovered or registered."""
+    runner = ThreadRunner(runner_driver if runner_driver is not None else host)
+    return Cloud(Manager(factory, runner, AsyncJobs(factory, executor), host.capabilities), admin, host, home)
 
 
 @contextmanager
@@ -105,3 +124,33 @@ def open_store(
         yield factory, accounts.bootstrap(factory)
     finally:
         engine.dispose()
+
+
+class PristineDatabase:
+    """One in-memory SQLite database for a whole test session, migrated and bootstrapped
+    once; :meth:`fresh` resets it to that pristine copy (SQLite's backup API, about a
+    millisecond). Keeping the one engine keeps SQLAlchemy's compiled-statement cache warm
+    across scenarios, which a new engine per scenario would throw away."""
+
+    def __init__(self) -> None:
+        self.engine = make_engine("sqlite://")
+        migrate.ensure_schema(self.engine)
+        accounts.bootstrap(uow_factory(self.engine))
+        self.pristine = sqlite3.connect(":memory:", check_same_thread=False)
+        self._raw().backup(self.pristine)
+
+    def _raw(self) -> sqlite3.Connection:
+        raw = self.engine.raw_connection().driver_connection
+        if not isinstance(raw, sqlite3.Connection):
+            raise TypeError(f"a pristine database is SQLite's, not {type(raw).__name__}")
+        return raw
+
+    def fresh(self) -> tuple[UowFactory, Account]:
+        """The database as it was after bootstrap, and its admin."""
+        self.pristine.backup(self._raw())
+        factory = uow_factory(self.engine)
+        return factory, accounts.bootstrap(factory)
+
+    def close(self) -> None:
+        self.pristine.close()
+        self.engine.dispose()

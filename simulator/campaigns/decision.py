@@ -57,10 +57,6 @@ DAY_S = 86400.0
 RISK_WEIGHT_S = 3600.0
 
 
-def regime_key(regime: dict[str, float]) -> tuple[float, ...]:
-    return tuple(regime[k] for k in sorted(regime) if k not in ANALYTIC)
-
-
 def regimes(base: dict[str, float], axes: dict[str, list[float]]) -> list[tuple[str, dict[str, float]]]:
     """``(axis, regime)`` for the base regime and every value of every axis, one axis away
     from the base at a time (the base appears once, as axis ``base``)."""

@@ -26,21 +26,21 @@ per policy, logged, no burst. Each run is a SimPy process of its own, driven by
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import simpy
 
 from harness.domain import config
 from harness.domain.errors import CloudError
-from harness.domain.model import VM
+from harness.domain.model import VM, Account
 from harness.domain.policy import Schedule
+from harness.jobs.runners import Workflow
+from harness.jobs.simulated import ManagerLife
 from harness.service import accounts, policies
 from harness.service.scheduler import RunOrder, Scheduler
-
-if TYPE_CHECKING:
-    from simulator.campaigns.run import Simulation
+from harness.store.uow import UowFactory
 
 Proc = Generator[simpy.Event, Any, Any]
 POLICY_KEYS = {"vms", "intervaltype", "schedule", "timezone", "maxsnaps", "snapshotmemory", "quiescevm"}
@@ -94,28 +94,60 @@ class SimPyClock:
         return self.start + timedelta(seconds=self.env.now)
 
 
-class PolicyScheduler:
-    """The policy scheduler of one :class:`~simulator.campaigns.run.Simulation`."""
+class ScheduledRuns(Protocol):
+    """What the scheduler needs of the simulation it serves (a
+    :class:`~simulator.campaigns.run.Simulation` is one): its SimPy environment, the
+    management server's lifetime, and a way to run a workflow and note an event."""
 
-    def __init__(self, sim: Simulation, poll_s: float = 3600.0, retry_s: float = 60.0) -> None:
-        self.sim = sim
+    @property
+    def env(self) -> simpy.Environment: ...
+
+    @property
+    def life(self) -> ManagerLife: ...
+
+    def workflow(self, kind: str, workflow: Workflow[Any]) -> Proc:
+        """Run ``workflow`` under the SimPy runner; its result, or None when it failed."""
+        ...
+
+    def note(self, what: str, detail: str) -> None:
+        """Record a manager event (``what``, ``detail``) in the run's event log."""
+        ...
+
+
+class PolicyScheduler:
+    """The policy scheduler of one simulation (``runs``) on the store ``uow``, acting as
+    ``admin``: the policies ``items`` of a fleet of ``fleet_vms`` VMs, beside a workload that
+    keeps up to ``manual_snapshots`` snapshots of its own per VM."""
+
+    def __init__(
+        self,
+        runs: ScheduledRuns,
+        uow: UowFactory,
+        admin: Account,
+        start: datetime,
+        items: list[dict[str, Any]],
+        fleet_vms: int,
+        manual_snapshots: int = 0,
+        poll_s: float = 3600.0,
+        retry_s: float = 60.0,
+    ) -> None:
+        self.runs, self.uow, self.admin, self.items, self.fleet_vms = runs, uow, admin, items, fleet_vms
         self.poll_s = poll_s
-        self.clock = SimPyClock(sim.env, sim.epoch)
-        self.scheduler = Scheduler(sim.uow, self.clock, self._launch, retry_s)
+        self.clock = SimPyClock(runs.env, start)
+        self.scheduler = Scheduler(uow, self.clock, self._launch, retry_s)
         self.totals: Counter[str] = Counter()
         self.policy_ids: list[int] = []
-        self._wake = sim.env.event()
-        self._make_room()
+        self._wake = runs.env.event()
+        self._make_room(manual_snapshots)
 
-    def _make_room(self) -> None:
+    def _make_room(self, manual: int) -> None:
         """Raise ``vmsnapshot.max`` and the interval ceilings to what the policies need."""
-        uow, admin = self.sim.uow, self.sim.admin
-        need = max(int(p["maxsnaps"]) for p in self.sim.sc.policies)
-        manual = self.sim.sc.workload.max_snapshots if self.sim.sc.workload.kind != "idle" else 0
+        uow, admin = self.uow, self.admin
+        need = max(int(p["maxsnaps"]) for p in self.items)
         with uow(readonly=True) as u:
             per_vm = int(u.config.get(config.VMSNAPSHOT_MAX))
         accounts.set_config(uow, admin, config.VMSNAPSHOT_MAX.name, str(max(per_vm, need + manual + 1)))
-        for item in self.sim.sc.policies:
+        for item in self.items:
             key = config.POLICY_CEILINGS[str(item["intervaltype"]).upper()]
             with uow(readonly=True) as u:
                 ceiling = int(u.config.get(key))
@@ -123,11 +155,11 @@ class PolicyScheduler:
 
     def attach(self, index: int, vm: VM) -> None:
         """Give the freshly deployed VM number ``index`` the policies that name it."""
-        for item in self.sim.sc.policies:
-            if index in vm_indexes(item, self.sim.sc.fleet.vms):
+        for item in self.items:
+            if index in vm_indexes(item, self.fleet_vms):
                 policy = policies.create(
-                    self.sim.uow,
-                    self.sim.admin,
+                    self.uow,
+                    self.admin,
                     vm.uuid,
                     str(item["intervaltype"]),
                     str(item["schedule"]),
@@ -142,10 +174,10 @@ class PolicyScheduler:
 
     def process(self) -> Proc:
         """Tick whenever a policy is due; hold while the management server is down."""
-        env = self.sim.env
+        env, life = self.runs.env, self.runs.life
         while True:
-            if not self.sim.life.up:
-                yield self.sim.life.wait_up()
+            if not life.up:
+                yield life.wait_up()
             report = self.scheduler.tick()
             self.totals["launched"] += len(report.launched)
             self.totals["retried"] += len(report.retried)
@@ -154,7 +186,7 @@ class PolicyScheduler:
             self.totals["recoveries"] += len(report.missed)
             self.totals["removed"] += len(report.removed)
             for uuid, n in report.missed.items():
-                self.sim.log.record(env.now, "manager", "*", "policy-missed", f"{uuid} missed={n}")
+                self.runs.note("policy-missed", f"{uuid} missed={n}")
             wake = self.scheduler.next_wakeup()
             wait = self.poll_s
             if wake is not None:
@@ -163,19 +195,19 @@ class PolicyScheduler:
             yield env.timeout(max(wait, 1.0)) | self._wake
 
     def _launch(self, order: RunOrder) -> None:
-        self.sim.env.process(self._run(order))
+        self.runs.env.process(self._run(order))
 
     def _run(self, order: RunOrder) -> Proc:
-        pruned = yield from self.sim.workflow("scheduled", order.workflow(self.sim.uow))
+        pruned = yield from self.runs.workflow("scheduled", order.workflow(self.uow))
         if pruned is not None:
             self.totals["snapshots"] += 1
             self.totals["pruned"] += pruned
 
-    def result(self) -> dict[str, Any]:
-        """Counts for the run's result: runs, retries, refusals, misses, and what is stored."""
+    def result(self, vms: Sequence[VM]) -> dict[str, Any]:
+        """Counts for the run's result: runs, retries, refusals, misses, and what ``vms`` store."""
         scheduled = manual = 0
-        with self.sim.uow(readonly=True) as uow:
-            for vm in self.sim.vms:
+        with self.uow(readonly=True) as uow:
+            for vm in vms:
                 tagged = uow.vm_snapshot_policies.scheduled_ids(vm.id)
                 for snap in uow.vm_snapshots.by_vm(vm.id):
                     if snap.id in tagged:

@@ -178,10 +178,19 @@ class Simulation:
             host.on_reconnect.append(lambda _h: self._sync_soon("host reconnect"))
         self.life.on_restart.append(lambda: self._sync_soon("manager start"))
         self.vms: list[VM] = []
-        self.policies = PolicyScheduler(self) if scenario.policies else None
-        self.sampler = Sampler(self) if series else None
+        self.policies = self._policy_scheduler() if scenario.policies else None
+        self.sampler = Sampler(self, scenario.duration_s) if series else None
         self.sync_runs: list[dict[str, Any]] = []
         self.created: list[int] = []  # ids of the snapshots the workload allocated
+
+    def _policy_scheduler(self) -> PolicyScheduler:
+        wl = self.sc.workload
+        manual = wl.max_snapshots if wl.kind != "idle" else 0
+        return PolicyScheduler(self, self.uow, self.admin, self.epoch, self.sc.policies, self.sc.fleet.vms, manual)
+
+    def note(self, what: str, detail: str) -> None:
+        """Record a manager event in the run's event log."""
+        self.log.record(self.env.now, "manager", "*", what, detail)
 
     def _node_crash(self, crash: dict[str, Any]) -> Proc:
         if self.cluster is None:
@@ -241,7 +250,7 @@ class Simulation:
                     "lines": [str(x) for x in (*report.settled, *report.vms, *report.failed)][:SYNC_LINES],
                 }
             )
-            self.log.record(self.env.now, "manager", "*", "sync", f"{why} settled={len(report.settled)}")
+            self.note("sync", f"{why} settled={len(report.settled)}")
 
     # ------------------------------------------------------------------ the workload
 
@@ -440,7 +449,7 @@ class Simulation:
             "paused_critical": sum(h.stats["paused_critical"] for h in self.hosts),
             "faults_fired": list(self.plan.fired),
             "sync": dict(self.sync_totals),
-            **({"policies": self.policies.result()} if self.policies is not None else {}),
+            **({"policies": self.policies.result(self.vms)} if self.policies is not None else {}),
             "latency_cdf": {op: quantiles(self.latencies.get(op, [])) for op in ops},
             "stop_waits": self._stop_waits(),
             "sync_runs": self.sync_runs,

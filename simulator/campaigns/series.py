@@ -16,15 +16,16 @@ without it. :func:`quantiles` turns a list of latencies into the points of their
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Generator, Sequence
+from typing import Any, Protocol
 
 import simpy
 
+from harness.domain.model import VM
 from harness.drivers import PowerState
-
-if TYPE_CHECKING:
-    from simulator.campaigns.run import Simulation
+from simulator.campaigns.policies import PolicyScheduler
+from simulator.cluster import Cluster
+from simulator.timed import Fleet, TimedHost
 
 #: samples per run (the grid is ``duration / POINTS``)
 POINTS = 200
@@ -42,12 +43,36 @@ def quantiles(values: list[float], points: int = CDF_POINTS) -> list[float]:
     return [round(s[min(n - 1, round(i * (n - 1) / (points - 1)))], 6) for i in range(points)]
 
 
-class Sampler:
-    """Samples a :class:`~simulator.campaigns.run.Simulation` on a grid of simulated time."""
+class SampledRun(Protocol):
+    """What the sampler reads of the run it samples (a
+    :class:`~simulator.campaigns.run.Simulation` is one)."""
 
-    def __init__(self, sim: Simulation, points: int = POINTS) -> None:
-        self.sim = sim
-        self.step = sim.sc.duration_s / points
+    @property
+    def env(self) -> simpy.Environment: ...
+
+    @property
+    def hosts(self) -> Sequence[TimedHost]: ...
+
+    @property
+    def fleet(self) -> Fleet | Cluster: ...
+
+    @property
+    def vms(self) -> Sequence[VM]: ...
+
+    @property
+    def policies(self) -> PolicyScheduler | None: ...
+
+    def data_at_risk(self) -> dict[str, Any]:
+        """``snapshots`` and ``bytes`` whose only copy is the live host registration."""
+        ...
+
+
+class Sampler:
+    """Samples a run that lasts ``duration_s`` on a grid of simulated time."""
+
+    def __init__(self, sim: SampledRun, duration_s: float, points: int = POINTS) -> None:
+        self.sim, self.end = sim, duration_s
+        self.step = duration_s / points
         hosts = [h.name for h in sim.hosts]
         self.t: list[float] = []
         self.depth_mean: list[float] = []
@@ -67,7 +92,7 @@ class Sampler:
         self._written_total = 0
 
     def process(self) -> Generator[simpy.Event, Any, None]:
-        env, end = self.sim.env, self.sim.sc.duration_s
+        env, end = self.sim.env, self.end
         while True:
             self.sample()
             if env.now + self.step > end + 1e-9:

@@ -44,6 +44,7 @@ from harness.drivers import GuestDataAnswer, HostError, ReadGuestData, WriteGues
 from harness.service import hostside, vms, vmsnapshots
 from simulator.campaigns.run import Proc, Simulation
 from simulator.campaigns.scenario import Scenario
+from simulator.faults import KINDS
 
 #: the guest file every marker is written to
 MARKER_KEY = "soak-marker"
@@ -63,19 +64,7 @@ def fault_plan(rng: random.Random) -> list[dict[str, Any]]:
         return at, round(rng.uniform(60, min(1800, latest - at)), 1)
 
     plan: list[dict[str, Any]] = []
-    for kind in rng.sample(
-        [
-            "host_crash",
-            "storage_outage",
-            "agent_disconnect",
-            "command_timeout",
-            "vss_failure_rate",
-            "merge_failure",
-            "manager_crash",
-            "storage_down_mid_export",
-        ],
-        rng.randint(1, 4),
-    ):
+    for kind in rng.sample(list(KINDS), rng.randint(1, 4)):
         if kind == "host_crash":
             at, length = window()
             plan.append({"kind": kind, "at": at, "restart_after": length})

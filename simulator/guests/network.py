@@ -46,7 +46,8 @@ import asyncssh
 from harness.drivers import PowerState
 from simulator.guests.addresses import bindable
 from simulator.guests.files import GuestFiles
-from simulator.guests.shell import Facts, GuestShell, Result
+from simulator.guests.procfs import Facts
+from simulator.guests.shell import GuestShell, Result
 from simulator.host import HyperVHost
 
 log = logging.getLogger(__name__)

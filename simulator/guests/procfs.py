@@ -1,18 +1,27 @@
 """What a guest shows of its VM: ``/proc`` files, ``df``, ``uptime`` and ``ls -l`` lines.
 
-Pure functions of :class:`~simulator.guests.shell.Facts` (the VM's name, its current
-service offering, its uptime) and of disk sizes; nothing here reads the real machine.
+Pure functions of :class:`Facts` (the VM's name, its current service offering, its
+uptime) and of disk sizes; nothing here reads the real machine.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from simulator.guests.files import Entry
 
-if TYPE_CHECKING:
-    from simulator.guests.shell import Facts
+
+@dataclass
+class Facts:
+    """What the guest knows of its VM: asked fresh for every command."""
+
+    hostname: str
+    cpus: int
+    memory_mib: int
+    cpu_mhz: int
+    uptime: float
+
 
 _VIRTUAL = ("/proc/cpuinfo", "/proc/meminfo", "/proc/uptime", "/etc/hostname")
 _UNITS = {"": 1, "c": 1, "w": 2, "b": 512, "k": 1024, "K": 1024, "M": 2**20, "G": 2**30}

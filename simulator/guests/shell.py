@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from harness.drivers import HostError, InsufficientSpace
 from simulator.guests import procfs
 from simulator.guests.files import HOME, SYSTEM_DIRS, GuestFiles, TooLarge, normalise
+from simulator.guests.procfs import Facts
 
 MAX_LINE = 64 * 1024
 _OPS = ("&&", "||", ">>", ";", "|", ">", "<", "&")
@@ -52,17 +53,6 @@ class Result:
 class Command:
     argv: list[str] = field(default_factory=list)
     redirects: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class Facts:
-    """What the guest knows of its VM: asked fresh for every command."""
-
-    hostname: str
-    cpus: int
-    memory_mib: int
-    cpu_mhz: int
-    uptime: float
 
 
 # --------------------------------------------------------------------------- parsing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,16 +43,24 @@ def env_client(server: Serving, monkeypatch: pytest.MonkeyPatch) -> CloudStack:
 ClientFactory = Callable[..., CloudStack]
 
 
+def client_of(server: Serving, key: str | None, secret: str | None, **options: Any) -> CloudStack:
+    """A ``cs`` client on ``server`` with ``key`` and ``secret``; it polls a job every
+    ``POLL_INTERVAL`` and waits 30 s for it unless ``options`` say otherwise."""
+    options.setdefault("poll_interval", float(POLL_INTERVAL))
+    options.setdefault("job_timeout", 30)
+    return CloudStack(endpoint=server.endpoint, key=key, secret=secret, **options)
+
+
+def admin_client(server: Serving, **options: Any) -> CloudStack:
+    """The admin's ``cs`` client on ``server`` (see :func:`client_of`)."""
+    admin = server.cloud.admin
+    return client_of(server, admin.api_key, admin.secret_key, **options)
+
+
 @pytest.fixture
 def client(server: Serving) -> ClientFactory:
     """``client(key, secret, **options)``: a ``cs`` client on the server."""
-
-    def make(key: str | None, secret: str | None, **options: Any) -> CloudStack:
-        options.setdefault("poll_interval", float(POLL_INTERVAL))
-        options.setdefault("job_timeout", 30)
-        return CloudStack(endpoint=server.endpoint, key=key, secret=secret, **options)
-
-    return make
+    return functools.partial(client_of, server)
 
 
 def raw(server: Serving, params: dict[str, str], secret: str | None = None, method: str = "get") -> Any:

@@ -14,7 +14,7 @@ import pytest
 from cs import CloudStack, CloudStackApiException
 
 from harness.api.server import Serving, serving
-from tests.api.conftest import POLL_INTERVAL, ClientFactory, deploy
+from tests.api.conftest import ClientFactory, admin_client, deploy
 from tests.api.test_security import code_of
 
 GUEST = ipaddress.IPv4Network("127.10.0.0/16")
@@ -295,14 +295,7 @@ def slow_server(tmp_path: Path) -> Iterator[Serving]:
 
 
 def test_a_pending_job_has_no_jobresult(slow_server: Serving) -> None:
-    admin = slow_server.cloud.admin
-    api = CloudStack(
-        endpoint=slow_server.endpoint,
-        key=admin.api_key,
-        secret=admin.secret_key,
-        poll_interval=float(POLL_INTERVAL),
-        job_timeout=60,
-    )
+    api = admin_client(slow_server, job_timeout=60)
     vm = deploy(api, "slow")
     started = api.createVMSnapshot(virtualmachineid=vm, snapshotmemory=True)
     pending = api.queryAsyncJobResult(jobid=started["jobid"])

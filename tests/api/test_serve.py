@@ -19,7 +19,7 @@ from harness.cli import main
 from harness.service import accounts
 from harness.store.uow import make_engine, uow_factory
 from simulator.realtime import RealtimeHyperVDriver
-from tests.api.conftest import POLL_INTERVAL, deploy
+from tests.api.conftest import admin_client, deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,14 +67,7 @@ def timed_server(tmp_path: Path) -> Iterator[Serving]:
 
 def test_a_snapshot_job_runs_to_completion_in_scaled_time(timed_server: Serving) -> None:
     assert isinstance(timed_server.cloud.driver, RealtimeHyperVDriver)
-    admin = timed_server.cloud.admin
-    api = CloudStack(
-        endpoint=timed_server.endpoint,
-        key=admin.api_key,
-        secret=admin.secret_key,
-        poll_interval=float(POLL_INTERVAL),
-        job_timeout=30,
-    )
+    api = admin_client(timed_server)
     vm = deploy(api, "timed-vm")
     api.writeGuestData(virtualmachineid=vm, key="data", value="one")
 

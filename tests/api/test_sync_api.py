@@ -47,3 +47,13 @@ def test_serve_syncs_every_vmsnapshot_sync_interval(server: Serving, env_client:
             break
         time.sleep(0.1)
     assert env_client.listVMSnapshot(vmsnapshotid=snap["id"])["vmSnapshot"][0]["state"] == "Ready"
+
+
+def test_sync_reports_a_vm_made_on_the_host_outside_hvsnap_and_leaves_it_alone(
+    server: Serving, env_client: CloudStack
+) -> None:
+    ours = env_client.listVirtualMachines(id=deploy(env_client))["virtualmachine"][0]["instancename"]
+    server.cloud.driver.host.register("made-in-hyperv-manager", 512, 1, [])  # type: ignore[attr-defined]
+    done = env_client.syncVMSnapshot()["vmsnapshotsync"]
+    assert (done["unknownvms"], done["settled"], done["failed"]) == (["made-in-hyperv-manager"], [], [])
+    assert [vm["instancename"] for vm in env_client.listVirtualMachines()["virtualmachine"]] == [ours]

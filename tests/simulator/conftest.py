@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMState
 from harness.jobs.runners import Workflow
 from harness.jobs.simulated import StepHook, simpy_process
@@ -83,8 +81,3 @@ class SimWorld:
         if have != want:
             out.append(f"db {want} != host {have}")
         return out
-
-
-@pytest.fixture
-def simworld() -> SimWorld:
-    return SimWorld()

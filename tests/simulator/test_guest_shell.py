@@ -11,7 +11,8 @@ import pytest
 from harness.drivers import DiskSpec
 from simulator.guests.files import GuestFiles
 from simulator.guests.network import GuestConfig, GuestNetwork
-from simulator.guests.shell import Facts, GuestShell
+from simulator.guests.procfs import Facts
+from simulator.guests.shell import GuestShell
 from simulator.host import HyperVHost
 
 VM = "i-2-7-VM"

@@ -1,4 +1,4 @@
-"""The example scenarios and `hvsnap simulate`: the numbers the issue asks to show."""
+"""The example scenarios and `hvsnap simulate`: the figures a run reports (latency, bytes, risk, faults)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_outage_settles_and_keeps_the_trees_equal() -> None:
     assert r["invariants"]["ok"], r["invariants"]
 
 
-def test_cli_prints_the_json_the_issue_names(tmp_path: Path) -> None:
+def test_cli_prints_the_run_as_json_with_its_figures(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text((SCENARIOS / "baseline.yaml").read_text().replace("duration: 2d", "duration: 2h"))
     out = CliRunner().invoke(main, ["simulate", str(scenario), "--seed", "4", "--json", "--out", str(tmp_path / "o")])
