@@ -9,10 +9,12 @@ moment the real host would finish it; this module only decides *when* and at wha
 Contract (what a SimPy runner relies on):
 
 - :meth:`TimedHost.execute` takes a :class:`~harness.drivers.Command` (or one of the
-  simulator's own :class:`HostOperation` s, which the emulated host's cmdlets run) and
+  simulator's own :class:`~simulator.operations.HostOperation` s, which the emulated host's
+  cmdlets run) and
   returns a SimPy process whose value is the answer, or which fails with the same
   :class:`~harness.drivers.HostError` the instant driver (or a real host) would raise. Each
-  operation's timing is one method, found by the operation's class in a table.
+  operation's timing is one method, found by the operation's class in a table. Several
+  hosts behind one ``execute`` are a :class:`~simulator.fleet.Fleet`.
 - One state-changing operation per VM at a time: a command for a VM that is busy
   (``CreatingSnapshot``, ``MergingDisks``, ``ExportingVirtualMachine``, ...) fails at once
   with :class:`~harness.drivers.InvalidState`, as Hyper-V does (hyperv.md §5.2).
@@ -23,6 +25,9 @@ Contract (what a SimPy runner relies on):
   returns after the merge (the VM shows ``MergingDisks``); ``"deferred"`` (2008 R2) only
   records the bytes, merges after the next power-off in the background, and a start before
   the merge ends cancels it with all progress lost. Deferred bytes stay on storage.
+- A Production checkpoint's VSS freeze succeeds or fails here (``Costs.vss_failure_p``, or
+  a fault plan's ``vss_fails``), and the outcome is handed to the instant model with the
+  command (``SimulatedHyperVDriver.create_snapshot(..., vss_fails=)``).
 - Guests write: a running VM's leaves grow by ``guest_write_bps``; when the volume has a
   capacity and fills, every running VM on it is paused (paused-critical) until space frees.
 - Faults (:mod:`simulator.faults`) call :meth:`crash`/:meth:`restart`,

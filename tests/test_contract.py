@@ -15,31 +15,6 @@ import simpy
 from mypy import api
 
 import harness.drivers as contract
-from harness.drivers import (
-    AttachVolume,
-    Command,
-    CreateVMSnapshot,
-    CreateVolumeSnapshot,
-    DeleteVMSnapshot,
-    DeployVM,
-    DestroyVM,
-    DetachVolume,
-    DiskSpec,
-    ExportVM,
-    GetInventory,
-    ImportVM,
-    PowerOffVM,
-    ReadGuestData,
-    ReclaimStorage,
-    RegisterVM,
-    RevertToVMSnapshot,
-    SaveVM,
-    SnapshotRef,
-    StartVM,
-    UnregisterVM,
-    VMRef,
-    WriteGuestData,
-)
 from live_driver.driver import PowerShellHyperVDriver
 from simulator.costs import Costs
 from simulator.driver import SimulatedHyperVDriver
@@ -49,9 +24,9 @@ from simulator.timed import EventLog, TimedHost
 
 ROOT_DIR = Path(__file__).resolve().parents[1]
 CHECKS = Path(__file__).resolve().parent / "contract_typing"
-VM = VMRef("i-2-7-VM")
-ROOT = DiskSpec("vol-root", 8 * 2**30)
-DATA = DiskSpec("vol-data", 2**30)
+VM = contract.VMRef("i-2-7-VM")
+ROOT = contract.DiskSpec("vol-root", 8 * 2**30)
+DATA = contract.DiskSpec("vol-data", 2**30)
 
 
 def mypy(path: Path) -> tuple[int, list[str]]:
@@ -78,60 +53,66 @@ def test_mypy_rejects_a_wrong_answer_type_and_an_untyped_driver() -> None:
     status, errors = mypy(path)
     found = {(int(m.group(1)), m.group(2)) for e in errors if (m := re.search(r":(\d+): error: .*\[([\w-]+)\]$", e))}
     assert status == 1
-    assert len(marked) == 6
+    assert len(marked) == 7
     assert found == marked
 
 
 # --------------------------------------------------------------------------- at run time
 
 
-def declared_answer(command: type[Command[Any]]) -> type:
+def declared_answer(command: type[contract.Command[Any]]) -> type:
     """The answer class a command class names as its type argument."""
-    (base,) = (b for b in command.__orig_bases__ if get_origin(b) is Command)  # type: ignore[attr-defined]
+    (base,) = (b for b in command.__orig_bases__ if get_origin(b) is contract.Command)  # type: ignore[attr-defined]
     (arg,) = get_args(base)
     answer = getattr(contract, arg.__forward_arg__) if isinstance(arg, ForwardRef) else arg
     assert isinstance(answer, type) and issubclass(answer, contract.Answer)
     return answer
 
 
-def every_command() -> set[type[Command[Any]]]:
-    return {c for c in vars(contract).values() if isinstance(c, type) and issubclass(c, Command) and c is not Command}
+def every_command() -> set[type[contract.Command[Any]]]:
+    return {
+        c
+        for c in vars(contract).values()
+        if isinstance(c, type) and issubclass(c, contract.Command) and c is not contract.Command
+    }
 
 
-def lifecycle(execute: Callable[[Command[Any]], Any], guest_data: bool) -> list[tuple[Command[Any], object]]:
+def lifecycle(
+    execute: Callable[[contract.Command[Any]], Any], guest_data: bool
+) -> list[tuple[contract.Command[Any], object]]:
     """Every command of the contract at least once, in an order a host accepts; returns each
     command with its answer."""
-    done: list[tuple[Command[Any], object]] = []
+    done: list[tuple[contract.Command[Any], object]] = []
 
-    def do(command: Command[Any]) -> Any:
+    def do(command: contract.Command[Any]) -> Any:
         answer = execute(command)
         done.append((command, answer))
         return answer
 
-    do(DeployVM(VM, 512, 1, (ROOT,)))
+    do(contract.DeployVM(VM, 512, 1, (ROOT,)))
     if guest_data:
-        do(WriteGuestData(VM, "motd", "hello"))
-        do(ReadGuestData(VM, "motd"))
-    do(CreateVMSnapshot(VM, SnapshotRef("A")))
-    do(CreateVMSnapshot(VM, SnapshotRef("B"), memory=True))
-    do(RevertToVMSnapshot(VM, SnapshotRef("B")))
-    do(AttachVolume(VM, DATA))
-    do(DetachVolume(VM, DATA))
-    do(CreateVolumeSnapshot(VM, ROOT))
-    do(DeleteVMSnapshot(VM, SnapshotRef("B")))
-    do(SaveVM(VM))
-    do(StartVM(VM))
-    do(PowerOffVM(VM))
-    do(ExportVM(VM))
-    do(GetInventory(VMRef("*")))
-    gone = do(UnregisterVM(VM))
-    disks = tuple(DiskSpec(v.volume_uuid, ROOT.size, v.path) for v in gone.volumes)
-    do(ImportVM(VM, 512, 1, disks))
-    do(UnregisterVM(VM))
-    do(RegisterVM(VM, 512, 1, disks))
-    do(UnregisterVM(VM))
-    do(ReclaimStorage(VM, disks))
-    do(DestroyVM(VM))
+        do(contract.WriteGuestData(VM, "motd", "hello"))
+        do(contract.ReadGuestData(VM, "motd"))
+    do(contract.CreateVMSnapshot(VM, contract.SnapshotRef("A")))
+    do(contract.CreateVMSnapshot(VM, contract.SnapshotRef("B"), memory=True))
+    do(contract.RevertToVMSnapshot(VM, contract.SnapshotRef("B")))
+    do(contract.AttachVolume(VM, DATA))
+    do(contract.DetachVolume(VM, DATA))
+    do(contract.CreateVolumeSnapshot(VM, ROOT))
+    do(contract.DeleteVMSnapshot(VM, contract.SnapshotRef("B")))
+    do(contract.SaveVM(VM))
+    do(contract.StartVM(VM))
+    do(contract.PowerOffVM(VM))
+    do(contract.ExportVM(VM))
+    do(contract.GetInventory(contract.VMRef("*")))
+    gone = do(contract.UnregisterVM(VM))
+    disks = tuple(contract.DiskSpec(v.volume_uuid, ROOT.size, v.path) for v in gone.volumes)
+    do(contract.ImportVM(VM, 512, 1, disks))
+    do(contract.UnregisterVM(VM))
+    do(contract.RegisterVM(VM, 512, 1, disks))
+    do(contract.UnregisterVM(VM))
+    do(contract.ReclaimStorage(VM, disks))
+    do(contract.DestroyVM(VM))
     return done
 
 
@@ -150,11 +131,11 @@ def test_every_command_names_an_answer_class_and_the_lifecycle_sends_each() -> N
     }
 
 
-def timed() -> tuple[Callable[[Command[Any]], Any], Callable[[], None]]:
+def timed() -> tuple[Callable[[contract.Command[Any]], Any], Callable[[], None]]:
     env = simpy.Environment()
     host = TimedHost(env, Costs(), random.Random(7), EventLog())
 
-    def execute(command: Command[Any]) -> Any:
+    def execute(command: contract.Command[Any]) -> Any:
         process = host.execute(command)
         env.run(until=process)
         return process.value
@@ -166,7 +147,7 @@ def timed() -> tuple[Callable[[Command[Any]], Any], Callable[[], None]]:
 def test_every_driver_answers_each_command_with_the_class_it_declares(kind: str) -> None:
     with contextlib.ExitStack() as stack:
         if kind == "instant":
-            execute: Callable[[Command[Any]], Any] = stack.enter_context(SimulatedHyperVDriver()).execute
+            execute: Callable[[contract.Command[Any]], Any] = stack.enter_context(SimulatedHyperVDriver()).execute
         elif kind == "timed":
             execute, close = timed()
             stack.callback(close)

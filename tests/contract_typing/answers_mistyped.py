@@ -8,52 +8,43 @@ from typing import Any
 
 import simpy
 
-from harness.drivers import (
-    Answer,
-    Capabilities,
-    Command,
-    CreateVMSnapshot,
-    GetInventory,
-    HyperVDriver,
-    Inventory,
-    ReadGuestData,
-    SnapshotAnswer,
-    SnapshotRef,
-    VMAnswer,
-    VMRef,
-)
+from harness import drivers as hv
 from harness.jobs.runners import ThreadRunner, Workflow, ask
-from simulator.operations import TimedDriver
+from simulator.operations import RestoreCheckpoint, TimedDriver
 from simulator.operations import ask as wait_for
 
-VM = VMRef("i-2-7-VM")
+VM = hv.VMRef("i-2-7-VM")
 
 
-def wrong_answer_from_a_driver(driver: HyperVDriver) -> None:
-    answer: VMAnswer = driver.execute(CreateVMSnapshot(VM, SnapshotRef("A")))  # E: assignment
+def wrong_answer_from_a_driver(driver: hv.HyperVDriver) -> None:
+    answer: hv.VMAnswer = driver.execute(hv.CreateVMSnapshot(VM, hv.SnapshotRef("A")))  # E: assignment
     print(answer)
 
 
 def wrong_answer_in_a_workflow() -> Workflow[None]:
-    inventory: Inventory = yield from ask(ReadGuestData(VM, "motd"))  # E: assignment
+    inventory: hv.Inventory = yield from ask(hv.ReadGuestData(VM, "motd"))  # E: assignment
     print(inventory)
 
 
 def an_answer_read_without_ask() -> Workflow[None]:
-    answer = yield CreateVMSnapshot(VM, SnapshotRef("A"))
+    answer = yield hv.CreateVMSnapshot(VM, hv.SnapshotRef("A"))
     print(answer.volumes)  # E: attr-defined
 
 
 def not_a_command() -> Workflow[None]:
-    yield SnapshotAnswer  # E: misc
+    yield hv.SnapshotAnswer  # E: misc
+
+
+def a_simulator_operation_sent_to_a_driver(driver: hv.HyperVDriver) -> None:
+    driver.execute(RestoreCheckpoint(VM, hv.SnapshotRef("A")))  # E: arg-type
 
 
 class UntypedDriver:
     """An execute that loses the answer's type does not implement the contract."""
 
-    capabilities = Capabilities()
+    capabilities = hv.Capabilities()
 
-    def execute(self, command: Command[Any]) -> Answer:
+    def execute(self, command: hv.Command[Any]) -> hv.Answer:
         raise NotImplementedError
 
     def close(self) -> None: ...
@@ -64,5 +55,5 @@ def runs_an_untyped_driver() -> ThreadRunner:
 
 
 def wrong_answer_in_a_simpy_process(host: TimedDriver) -> Generator[simpy.Event, Any, None]:
-    answer: VMAnswer = yield from wait_for(host, GetInventory(VMRef("*")))  # E: assignment
+    answer: hv.VMAnswer = yield from wait_for(host, hv.GetInventory(hv.VMRef("*")))  # E: assignment
     print(answer)

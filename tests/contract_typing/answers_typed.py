@@ -8,51 +8,32 @@ from typing import Any, assert_type
 
 import simpy
 
-from harness.drivers import (
-    CreateVMSnapshot,
-    DeleteVMSnapshot,
-    DeployVM,
-    ExportAnswer,
-    ExportVM,
-    GetInventory,
-    GuestDataAnswer,
-    HyperVDriver,
-    ImportVM,
-    Inventory,
-    ReadGuestData,
-    RegisterVM,
-    SnapshotAnswer,
-    SnapshotRef,
-    UnregisterAnswer,
-    UnregisterVM,
-    VMAnswer,
-    VMRef,
-)
+from harness import drivers as hv
 from harness.jobs.runners import Workflow, ask
 from simulator.operations import TimedDriver
 from simulator.operations import ask as wait_for
 
-VM = VMRef("i-2-7-VM")
+VM = hv.VMRef("i-2-7-VM")
 
 
-def through_a_driver(driver: HyperVDriver) -> None:
-    assert_type(driver.execute(CreateVMSnapshot(VM, SnapshotRef("A"))), SnapshotAnswer)
-    assert_type(driver.execute(UnregisterVM(VM)), UnregisterAnswer)
-    assert_type(driver.execute(GetInventory(VMRef("*"))), Inventory)
-    assert_type(driver.execute(ExportVM(VM)), ExportAnswer)
+def through_a_driver(driver: hv.HyperVDriver) -> None:
+    assert_type(driver.execute(hv.CreateVMSnapshot(VM, hv.SnapshotRef("A"))), hv.SnapshotAnswer)
+    assert_type(driver.execute(hv.UnregisterVM(VM)), hv.UnregisterAnswer)
+    assert_type(driver.execute(hv.GetInventory(hv.VMRef("*"))), hv.Inventory)
+    assert_type(driver.execute(hv.ExportVM(VM)), hv.ExportAnswer)
 
 
 def in_a_workflow(register: bool) -> Workflow[int]:
-    created = yield from ask(CreateVMSnapshot(VM, SnapshotRef("A")))
-    assert_type(created, SnapshotAnswer)
-    kind = RegisterVM if register else ImportVM  # either command answers a VMAnswer
-    assert_type((yield from ask(kind(VM, 512, 1, ()))), VMAnswer)
-    deployed = yield from ask(DeployVM(VM, 512, 1, ()))
-    assert_type(deployed, VMAnswer)
-    yield DeleteVMSnapshot(VM, SnapshotRef("A"))  # an answer nobody reads needs no ask
+    created = yield from ask(hv.CreateVMSnapshot(VM, hv.SnapshotRef("A")))
+    assert_type(created, hv.SnapshotAnswer)
+    kind = hv.RegisterVM if register else hv.ImportVM  # either command answers a VMAnswer
+    assert_type((yield from ask(kind(VM, 512, 1, ()))), hv.VMAnswer)
+    deployed = yield from ask(hv.DeployVM(VM, 512, 1, ()))
+    assert_type(deployed, hv.VMAnswer)
+    yield hv.DeleteVMSnapshot(VM, hv.SnapshotRef("A"))  # an answer nobody reads needs no ask
     return len(created.volumes) + len(deployed.volumes)
 
 
 def in_a_simpy_process(host: TimedDriver) -> Generator[simpy.Event, Any, None]:
-    assert_type((yield from wait_for(host, GetInventory(VMRef("*")))), Inventory)
-    assert_type((yield from wait_for(host, ReadGuestData(VM, "motd"))), GuestDataAnswer)
+    assert_type((yield from wait_for(host, hv.GetInventory(hv.VMRef("*")))), hv.Inventory)
+    assert_type((yield from wait_for(host, hv.ReadGuestData(VM, "motd"))), hv.GuestDataAnswer)
