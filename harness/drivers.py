@@ -2,7 +2,11 @@
 
 The manager's workflows never talk to a host. They *yield* a :class:`Command` and receive an
 :class:`Answer` (or have a :class:`HostError` thrown in). A runner passes each command to a
-driver's :meth:`HyperVDriver.execute`. Two drivers implement this contract:
+driver's :meth:`HyperVDriver.execute`. Every command class names its answer's class as its
+type argument (``class CreateVMSnapshot(Command[SnapshotAnswer])``), and ``execute`` is
+typed ``(Command[A]) -> A``, so mypy knows what each command answers and a workflow needs
+no ``isinstance`` on an answer (``harness.jobs.runners.ask``). Two drivers implement this
+contract:
 
 - ``simulator.driver.SimulatedHyperVDriver``: an in-memory Hyper-V host
   (``simulator.host.HyperVHost``) that models checkpoint trees, AVHDX chains, merges,
@@ -33,7 +37,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 # --------------------------------------------------------------------------- references
 
@@ -75,15 +79,20 @@ class PowerState(StrEnum):
 # --------------------------------------------------------------------------- commands
 
 
+#: The answer type of a command (``Command[SnapshotAnswer]`` answers a :class:`SnapshotAnswer`).
+A = TypeVar("A", bound="Answer", covariant=True)
+
+
 @dataclass(frozen=True, slots=True)
-class Command:
-    """Base of every host command. ``vm`` is the VM the command acts on."""
+class Command(Generic[A]):
+    """Base of every host command, generic in the class of its answer: a driver's
+    ``execute`` of a ``Command[A]`` returns an ``A``. ``vm`` is the VM the command acts on."""
 
     vm: VMRef
 
 
 @dataclass(frozen=True, slots=True)
-class DeployVM(Command):
+class DeployVM(Command["VMAnswer"]):
     """Create the VM's disk files; when ``start``, also register and start it.
 
     Answer: :class:`VMAnswer` with every volume's path. Errors: :class:`InvalidState` if a VM
@@ -103,7 +112,7 @@ class DeployVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class RegisterVM(Command):
+class RegisterVM(Command["VMAnswer"]):
     """Define an Off VM from its disk files (CloudStack's start creates the VM this way).
     No checkpoints. Answer: :class:`VMAnswer`. Errors: :class:`InvalidState` if registered,
     :class:`ObjectNotFound` if a disk file is missing."""
@@ -120,7 +129,7 @@ class RegisterVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class ImportVM(Command):
+class ImportVM(Command["VMAnswer"]):
     """Register the VM from its export in place (``Import-VM -Register``: nothing copied,
     the VM keeps its Id), checkpoint tree included, attached to ``disks`` (the live active
     files: a drive the export names an older file for is pointed at the live one) and sized
@@ -141,19 +150,19 @@ class ImportVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class StartVM(Command):
+class StartVM(Command["VMAnswer"]):
     """Start a registered VM (from Off, or resume from Saved). Answer: :class:`VMAnswer`
     (Running). Errors: :class:`ObjectNotFound`, :class:`InvalidState` if already running."""
 
 
 @dataclass(frozen=True, slots=True)
-class PowerOffVM(Command):
+class PowerOffVM(Command["VMAnswer"]):
     """Turn a registered VM off (``Stop-VM -TurnOff``); it stays registered. Off already is
     not an error. Answer: :class:`VMAnswer` (Off)."""
 
 
 @dataclass(frozen=True, slots=True)
-class SaveVM(Command):
+class SaveVM(Command["VMAnswer"]):
     """Save a running VM's memory to disk (``Save-VM``); it stays registered, Saved, and a
     :class:`StartVM` resumes it. On a host that defers merges (2008 R2) this is one of the
     three moments the AVHDX of deleted checkpoints merge ("until the virtual machine is shut
@@ -168,25 +177,26 @@ class SaveVM(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class UnregisterVM(Command):
+class UnregisterVM(Command["UnregisterAnswer"]):
     """Remove the VM's registration (``Remove-VM``). Disk files stay; the checkpoint tree is
     discarded (its AVHDX files stay on storage as orphans). Answer: :class:`UnregisterAnswer`
     naming the checkpoints that went with it. The VM must be Off."""
 
 
 @dataclass(frozen=True, slots=True)
-class DestroyVM(Command):
-    """Unregister the VM if registered, and delete its disk files and its export."""
+class DestroyVM(Command["VMAnswer"]):
+    """Unregister the VM if registered, and delete its disk files and its export.
+    Answer: :class:`VMAnswer` without a power state."""
 
 
 @dataclass(frozen=True, slots=True)
-class ExportVM(Command):
+class ExportVM(Command["ExportAnswer"]):
     """Export the registered VM with its whole checkpoint tree, replacing any older export
     (``Export-VM``). Answer: :class:`ExportAnswer` with the bytes copied."""
 
 
 @dataclass(frozen=True, slots=True)
-class ReclaimStorage(Command):
+class ReclaimStorage(Command["ReclaimAnswer"]):
     """Delete the checkpoint storage nothing needs any more ("remove a snapshot and delete
     any associated storage"): the VM's export, and, while the VM is not registered, every
     file of the volumes in ``disks`` that is not on the chain of its active file
@@ -200,7 +210,7 @@ class ReclaimStorage(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class CreateVMSnapshot(Command):
+class CreateVMSnapshot(Command["SnapshotAnswer"]):
     """Take a checkpoint named ``snapshot.name`` of a registered VM.
 
     ``memory`` asks for disk and memory (a Standard checkpoint of a Running VM). Without it,
@@ -219,7 +229,7 @@ class CreateVMSnapshot(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class RevertToVMSnapshot(Command):
+class RevertToVMSnapshot(Command["SnapshotAnswer"]):
     """Apply the checkpoint (``Restore-VMSnapshot``). A checkpoint with memory leaves the VM
     Saved and the driver starts it (answer: Running); one without leaves it Off. The
     checkpoint becomes current; the abandoned leaf is discarded unless something depends on
@@ -241,7 +251,7 @@ class RevertToVMSnapshot(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class DeleteVMSnapshot(Command):
+class DeleteVMSnapshot(Command["SnapshotAnswer"]):
     """Delete the checkpoint (``Remove-VMSnapshot``) and wait for its merge. Its AVHDX is
     merged into the chain, or kept when two or more files depend on it; on a host that
     defers merges (2008 R2) a running or saved VM keeps it in the chain until it is shut
@@ -254,7 +264,7 @@ class DeleteVMSnapshot(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class AttachVolume(Command):
+class AttachVolume(Command["VMAnswer"]):
     """Attach a disk to a registered VM (``Add-VMHardDiskDrive``), creating its file if
     ``disk.path`` is None. Answer: :class:`VMAnswer`."""
 
@@ -262,14 +272,15 @@ class AttachVolume(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class DetachVolume(Command):
-    """Detach a disk from a registered VM (``Remove-VMHardDiskDrive``); the file stays."""
+class DetachVolume(Command["VMAnswer"]):
+    """Detach a disk from a registered VM (``Remove-VMHardDiskDrive``); the file stays.
+    Answer: :class:`VMAnswer`."""
 
     disk: DiskSpec
 
 
 @dataclass(frozen=True, slots=True)
-class CreateVolumeSnapshot(Command):
+class CreateVolumeSnapshot(Command["VolumeSnapshotAnswer"]):
     """Copy the volume's current content (its whole chain, collapsed) off the host.
     Answer: :class:`VolumeSnapshotAnswer` with the bytes copied."""
 
@@ -277,15 +288,16 @@ class CreateVolumeSnapshot(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class GetInventory(Command):
+class GetInventory(Command["Inventory"]):
     """Report every registered VM with its power state, disks and checkpoint tree, and the
     VMs that have an export. ``vm`` is ignored (use ``VMRef("*")``). Answer: :class:`Inventory`."""
 
 
 @dataclass(frozen=True, slots=True)
-class WriteGuestData(Command):
+class WriteGuestData(Command["GuestDataAnswer"]):
     """Write ``value`` under ``key`` on the volume's disk, as a guest would (simulated hosts
-    only: ``capabilities.guest_data``). ``volume_uuid`` None means the ROOT disk."""
+    only: ``capabilities.guest_data``). ``volume_uuid`` None means the ROOT disk.
+    Answer: :class:`GuestDataAnswer` with the value written."""
 
     key: str
     value: str
@@ -293,7 +305,7 @@ class WriteGuestData(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class ReadGuestData(Command):
+class ReadGuestData(Command["GuestDataAnswer"]):
     """Read ``key`` from the volume's disk through its chain. Answer: :class:`GuestDataAnswer`."""
 
     key: str
@@ -483,8 +495,9 @@ class HyperVDriver(Protocol):
 
     capabilities: Capabilities
 
-    def execute(self, command: Command) -> Answer:
-        """Carry out ``command`` on the host and return its answer.
+    def execute(self, command: Command[A]) -> A:
+        """Carry out ``command`` on the host and return its answer, of the class the
+        command names (a :class:`CreateVMSnapshot` answers a :class:`SnapshotAnswer`).
 
         Blocks until the host has finished (a delete returns after its merge). Raises a
         :class:`HostError` subclass on failure; anything else is a driver bug.

@@ -34,7 +34,7 @@ import pytest
 
 from harness.domain.errors import CloudError
 from harness.drivers import (
-    Answer,
+    A,
     Capabilities,
     Command,
     HyperVDriver,
@@ -288,7 +288,7 @@ class ObservedHost:
         value = now() if callable(now) else now
         return float(value) if isinstance(value, int | float) else None
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         hook, self.on_next = self.on_next, None
         if hook is not None:
             hook()

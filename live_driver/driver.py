@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.drivers import (
-    Answer,
+    A,
     Capabilities,
     Command,
     HostError,
@@ -140,7 +140,7 @@ class PowerShellHyperVDriver:
         self.known = Known()  # checkpoint Ids seen on this host
         self._closed = False
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         if self._closed:
             raise RuntimeError("PowerShellHyperVDriver used after close()")
         try:
@@ -153,7 +153,7 @@ class PowerShellHyperVDriver:
             try:
                 step = steps.throw(error) if error is not None else steps.send(reply)
             except StopIteration as done:
-                answer: Answer = done.value
+                answer: A = done.value
                 return answer
             reply, error = None, None
             if isinstance(step, Sleep):

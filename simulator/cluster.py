@@ -43,10 +43,13 @@ from harness.drivers import (
     PowerState,
     RevertToVMSnapshot,
     SaveVM,
+    SnapshotAnswer,
     StartVM,
+    VMAnswer,
     VMRef,
 )
 from simulator.costs import MiB
+from simulator.operations import ask
 from simulator.timed import Proc, TimedHost
 
 
@@ -129,9 +132,7 @@ class Cluster:
 
     def _run(self, c: Command) -> Proc:
         if isinstance(c, GetInventory):
-            inventory = yield self.csv.execute(c)
-            if not isinstance(inventory, Inventory):
-                raise TypeError(f"GetInventory answered {type(inventory).__name__}, not an Inventory")
+            inventory = yield from ask(self.csv, c)
             vms = tuple(
                 replace(v, owner_node=self.owner.get(v.name), role_pending=v.name in self.failing)
                 for v in inventory.vms
@@ -167,11 +168,12 @@ class Cluster:
         if running:
             memory = self.csv.state.vm(c.vm.name).memory_mib * MiB
             yield self.env.timeout(k.group_offline_s + memory / k.state_write_bps)
+        answer: VMAnswer | SnapshotAnswer
         if isinstance(c, SaveVM):
-            answer = yield self.csv.execute(SaveVM(c.vm))
+            answer = yield from ask(self.csv, SaveVM(c.vm))
         else:
-            answer = yield self.csv.execute(RevertToVMSnapshot(c.vm, c.snapshot))
-            if getattr(answer, "power_state", None) == PowerState.Running:
+            answer = yield from ask(self.csv, RevertToVMSnapshot(c.vm, c.snapshot))
+            if answer.power_state == PowerState.Running:
                 yield self.env.timeout(k.group_offline_s)  # Start-ClusterGroup resumes it
         self._down("revert" if isinstance(c, RevertToVMSnapshot) else "save", start)
         return answer

@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.drivers import (
-    Answer,
+    A,
     AttachVolume,
     Capabilities,
     Command,
@@ -166,7 +166,8 @@ class SimulatedHyperVDriver:
             self.host.guest_range = str(parse_range(guest_range))
         self.lock = threading.RLock()
         self.guests = start_guests(self.host, guests, self.lock, time.monotonic)
-        self._handlers: dict[type[Command], Callable[[Any], Answer]] = {
+        # each handler returns its command's answer class (the command's type argument)
+        self._handlers: dict[type[Command[Any]], Callable[[Any], Any]] = {
             DeployVM: self._deploy,
             RegisterVM: self._register,
             ImportVM: self._import,
@@ -190,15 +191,23 @@ class SimulatedHyperVDriver:
 
     # ------------------------------------------------------------------ contract
 
-    def execute(self, command: Command) -> Answer:
-        if self._closed:
-            raise RuntimeError("SimulatedHyperVDriver used after close()")
+    def execute(self, command: Command[A]) -> A:
         handler = self._handlers.get(type(command))
         if handler is None:
             raise TypeError(f"SimulatedHyperVDriver cannot execute {type(command).__name__}")
+        return self._locked(handler, command)
+
+    def create_snapshot(self, command: CreateVMSnapshot, vss_fails: bool | None = None) -> SnapshotAnswer:
+        """:meth:`execute` of ``command``, the guest's VSS freeze failing as ``vss_fails``
+        says (None: as the host's own ``vss_fails``): a timed host decides each freeze."""
+        return self._locked(self._create_snapshot, command, vss_fails)
+
+    def _locked(self, handler: Callable[..., Any], *args: Any) -> Any:
+        if self._closed:
+            raise RuntimeError("SimulatedHyperVDriver used after close()")
         with self.lock:
             try:
-                return handler(command)
+                return handler(*args)
             finally:
                 self.save()
 
@@ -305,8 +314,8 @@ class SimulatedHyperVDriver:
         freed, removed = self.host.reclaim(c.vm.name, c.disks)
         return ReclaimAnswer(freed, tuple(removed))
 
-    def _create_snapshot(self, c: CreateVMSnapshot) -> SnapshotAnswer:
-        memory = self.host.checkpoint(c.vm.name, c.snapshot.name, c.memory, c.quiesce)
+    def _create_snapshot(self, c: CreateVMSnapshot, vss_fails: bool | None = None) -> SnapshotAnswer:
+        memory = self.host.checkpoint(c.vm.name, c.snapshot.name, c.memory, c.quiesce, vss_fails)
         return self._snapshot_answer(c.vm.name, memory)
 
     def _revert(self, c: RevertToVMSnapshot) -> SnapshotAnswer:

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import simpy
 
 from harness.drivers import Command
+from simulator.operations import Operation
 from simulator.timed import TimedHost
 
 KINDS = (
@@ -152,7 +153,7 @@ class FaultPlan:
 
     # ------------------------------------------------------------------ per-command decisions
 
-    def times_out(self, host: str, command: Command) -> bool:
+    def times_out(self, host: str, command: Operation) -> bool:
         return any(
             f.get("command") in (None, type(command).__name__) and self.rng.random() < float(f.get("probability", 0))
             for f in self.of("command_timeout")

@@ -284,15 +284,16 @@ class HyperVHost(TreeStorage):
 
     # ------------------------------------------------------------------ checkpoints
 
-    def checkpoint(self, name: str, snapshot: str, memory: bool, quiesce: bool) -> bool:
-        """Take a checkpoint; returns whether it holds memory."""
+    def checkpoint(self, name: str, snapshot: str, memory: bool, quiesce: bool, vss_fails: bool | None = None) -> bool:
+        """Take a checkpoint; returns whether it holds memory. ``vss_fails``: whether the
+        guest's VSS freeze fails this time (None: as :attr:`vss_fails` says)."""
         vm = self.vm(name)
         if snapshot in vm.checkpoints:
             raise InvalidState(f"A checkpoint named '{snapshot}' already exists for '{name}'.")
         running = vm.power_state == PowerState.Running
         if memory and not running:
             raise _busy(name, vm.power_state)
-        if running and not memory and self.vss_fails:
+        if running and not memory and (self.vss_fails if vss_fails is None else vss_fails):
             if quiesce:
                 raise OperationFailed(
                     f"Production checkpoints cannot be created for '{name}'. Checkpoint operation failed."

@@ -41,17 +41,18 @@ from typing import Any
 import simpy
 import simpy.rt
 
-from harness.drivers import Answer, Capabilities, Command, HostUnreachable
+from harness.drivers import A, Capabilities, Command, HostUnreachable
 from simulator.costs import Costs
 from simulator.driver import StateFile, start_guests
 from simulator.guests.addresses import guest_range as parse_range
 from simulator.host import HyperVHost
+from simulator.operations import Operation
 from simulator.timed import EventLog, Proc, TimedHost
 
 #: Longest the clock thread sleeps without looking at its queue (wall seconds).
 MAX_IDLE = 0.5
 
-_Job = tuple[Command, "Future[Answer]"]
+_Job = tuple[Operation, "Future[Any]"]
 
 
 class RealtimeHyperVDriver:
@@ -101,7 +102,7 @@ class RealtimeHyperVDriver:
         self.lock = lock if lock is not None else threading.Lock()
         self.guests = start_guests(self.host, guests, self.lock, lambda: float(self.env.now))
         self._inbox: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._pending: set[Future[Answer]] = set()
+        self._pending: set[Future[Any]] = set()
         self._closing = threading.Event()  # set (under _submit) once no command may be queued
         self._submit = threading.Lock()
         self._closed = False
@@ -110,13 +111,19 @@ class RealtimeHyperVDriver:
 
     # ------------------------------------------------------------------ contract
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         """Hand ``command`` to the clock thread and wait for its answer (or its HostError)."""
-        future: Future[Answer] = Future()
+        answer: A = self.perform(command)
+        return answer
+
+    def perform(self, operation: Operation) -> Any:
+        """:meth:`execute` for whatever the timed host takes, the simulator's own operations
+        too (:class:`~simulator.operations.HostOperation`, which the emulated host runs)."""
+        future: Future[Any] = Future()
         with self._submit:
             if self._closing.is_set():
                 raise RuntimeError("RealtimeHyperVDriver used after close() (or its clock thread stopped)")
-            self._inbox.put((command, future))
+            self._inbox.put((operation, future))
         return future.result()
 
     def close(self) -> None:
@@ -211,7 +218,7 @@ class RealtimeHyperVDriver:
         self._pending.add(future)
         self.env.process(self._serve(command, future))
 
-    def _serve(self, command: Command, future: Future[Answer]) -> Proc:
+    def _serve(self, command: Operation, future: Future[Any]) -> Proc:
         answer: Any = None
         error: BaseException | None = None
         try:

@@ -8,9 +8,13 @@ moment the real host would finish it; this module only decides *when* and at wha
 
 Contract (what a SimPy runner relies on):
 
-- :meth:`TimedHost.execute` takes a :class:`~harness.drivers.Command` and returns a SimPy
-  process whose value is the answer, or which fails with the same
-  :class:`~harness.drivers.HostError` the instant driver (or a real host) would raise.
+- :meth:`TimedHost.execute` takes a :class:`~harness.drivers.Command` (or one of the
+  simulator's own :class:`~simulator.operations.HostOperation` s, which the emulated host's
+  cmdlets run) and
+  returns a SimPy process whose value is the answer, or which fails with the same
+  :class:`~harness.drivers.HostError` the instant driver (or a real host) would raise. Each
+  operation's timing is one method, found by the operation's class in a table. Several
+  hosts behind one ``execute`` are a :class:`~simulator.fleet.Fleet`.
 - One state-changing operation per VM at a time: a command for a VM that is busy
   (``CreatingSnapshot``, ``MergingDisks``, ``ExportingVirtualMachine``, ...) fails at once
   with :class:`~harness.drivers.InvalidState`, as Hyper-V does (hyperv.md §5.2).
@@ -21,6 +25,9 @@ Contract (what a SimPy runner relies on):
   returns after the merge (the VM shows ``MergingDisks``); ``"deferred"`` (2008 R2) only
   records the bytes, merges after the next power-off in the background, and a start before
   the merge ends cancels it with all progress lost. Deferred bytes stay on storage.
+- A Production checkpoint's VSS freeze succeeds or fails here (``Costs.vss_failure_p``, or
+  a fault plan's ``vss_fails``), and the outcome is handed to the instant model with the
+  command (``SimulatedHyperVDriver.create_snapshot(..., vss_fails=)``).
 - Guests write: a running VM's leaves grow by ``guest_write_bps``; when the volume has a
   capacity and fills, every running VM on it is paused (paused-critical) until space frees.
 - Faults (:mod:`simulator.faults`) call :meth:`crash`/:meth:`restart`,
@@ -37,8 +44,8 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Generator
+from dataclasses import replace
 from typing import Any, Protocol
 
 import simpy
@@ -59,7 +66,6 @@ from harness.drivers import (
     ImportVM,
     InsufficientSpace,
     InvalidState,
-    Inventory,
     OperationFailed,
     OperationTimeout,
     PowerOffVM,
@@ -69,51 +75,20 @@ from harness.drivers import (
     RegisterVM,
     RevertToVMSnapshot,
     SaveVM,
-    SnapshotRef,
     StartVM,
     StorageUnavailable,
     UnregisterVM,
-    VMInventory,
-    VMRef,
     WriteGuestData,
 )
 from simulator.costs import Costs, MiB
 from simulator.disks import AVHDX_BASE_BYTES
 from simulator.driver import SimulatedHyperVDriver
 from simulator.host import HyperVHost
+from simulator.operations import STATUS, CopyImportVM, Operation, RestoreCheckpoint
 
 Proc = Generator[simpy.Event, Any, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreCheckpoint(Command):
-    """Hyper-V's ``Restore-VMSnapshot`` alone: the VM takes the checkpoint's state (Saved
-    for a memory checkpoint) and is not resumed. Not a contract command: the emulated
-    host's cmdlets run it; :class:`~harness.drivers.RevertToVMSnapshot` is this plus the
-    resume."""
-
-    snapshot: SnapshotRef
-
-
-@dataclass(frozen=True, slots=True)
-class CopyImportVM(ImportVM):
-    """Hyper-V's ``Import-VM -Copy`` (the Restore import type): every file of the export
-    copied back into the VM's folder. Not a contract command (the contract's import
-    registers in place); the emulated host's cmdlets run it, so that its cost is the copy's."""
-
-
-_STATUS: dict[type[Command], str] = {
-    CreateVMSnapshot: "CreatingSnapshot",
-    RevertToVMSnapshot: "ApplyingSnapshot",
-    RestoreCheckpoint: "ApplyingSnapshot",
-    DeleteVMSnapshot: "DeletingSnapshot",
-    ExportVM: "ExportingVirtualMachine",
-    ImportVM: "ImportingVirtualMachine",
-    CopyImportVM: "ImportingVirtualMachine",
-    StartVM: "Starting",
-    PowerOffVM: "Stopping",
-    SaveVM: "Saving",
-}
+#: The host's and its storage's outage counts when an operation began (see ``_check``).
+Epoch = tuple[int, int]
 
 
 class EventLog:
@@ -139,7 +114,7 @@ class EventLog:
 class CommandFaults(Protocol):
     """What a fault plan decides per command (see :mod:`simulator.faults`)."""
 
-    def times_out(self, host: str, command: Command) -> bool: ...
+    def times_out(self, host: str, command: Operation) -> bool: ...
 
     def merge_fails(self, host: str) -> bool: ...
 
@@ -178,12 +153,35 @@ class TimedHost:
         self._merging: dict[str, simpy.Process] = {}
         self._written: dict[str, float] = {}
         self._paused: set[str] = set()
+        # each operation's timing; the state changes and answers are the instant driver's
+        self._timings: dict[type[Operation], Callable[[Any, Epoch], Proc]] = {
+            CreateVMSnapshot: self._checkpoint,
+            RestoreCheckpoint: self._restore,
+            RevertToVMSnapshot: self._revert,
+            DeleteVMSnapshot: self._delete,
+            ExportVM: self._export,
+            CopyImportVM: self._copy_import,
+            ImportVM: self._import,
+            StartVM: self._start,
+            PowerOffVM: self._power_off,
+            SaveVM: self._save,
+            RegisterVM: self._register,
+            DeployVM: self._deploy,
+            UnregisterVM: self._unregister,
+            DestroyVM: self._unregister,
+            ReclaimStorage: self._reclaim,
+            AttachVolume: self._attach,
+            DetachVolume: self._attach,
+            CreateVolumeSnapshot: self._volume_snapshot,
+            ReadGuestData: self._read,
+            WriteGuestData: self._write,
+        }
         if self.state.capacity is not None:
             env.process(self._storage_watch())
 
     # ------------------------------------------------------------------ the contract
 
-    def execute(self, command: Command) -> simpy.Process:
+    def execute(self, command: Operation) -> simpy.Process:
         """A process that carries out ``command``; its value is the answer."""
         return self.env.process(self._run(command))
 
@@ -276,7 +274,7 @@ class TimedHost:
 
     # ------------------------------------------------------------------ one command
 
-    def _run(self, c: Command) -> Proc:
+    def _run(self, c: Operation) -> Proc:
         name, kind = c.vm.name, type(c).__name__
         if not (self.up and self.agent_up):
             self.log.record(self.env.now, self.name, name, "refused", f"{kind} HostUnreachable")
@@ -292,7 +290,7 @@ class TimedHost:
                 f"'{name}' ({self.busy[name]}): The operation cannot be performed while the object is in its "
                 "current state."
             )
-        self.busy[name] = _STATUS.get(type(c), "Busy")
+        self.busy[name] = STATUS.get(type(c), "Busy")
         epoch = (self.host_epoch, self.storage_epoch)
         self.log.record(self.env.now, self.name, name, "begin", kind)
         try:
@@ -311,111 +309,15 @@ class TimedHost:
         self.log.record(self.env.now, self.name, name, "end", kind)
         return answer
 
-    def _perform(self, c: Command, epoch: tuple[int, int]) -> Proc:
-        k, env, name = self.costs, self.env, c.vm.name
-        if isinstance(c, CreateVMSnapshot):
-            return (yield from self._checkpoint(c, epoch))
-        if isinstance(c, RestoreCheckpoint):
-            if c.snapshot.name in self.state.vm(name).checkpoints:
-                yield env.timeout(k.restore_s)
-                self._check(epoch)
-            return self.state.revert(name, c.snapshot.name)  # ObjectNotFound for a missing one
-        if isinstance(c, RevertToVMSnapshot):
-            cp = self.state.vm(name).checkpoints.get(c.snapshot.name)
-            if cp is None:
-                return self.driver.execute(c)  # raises Hyper-V's ObjectNotFound
-            yield env.timeout(k.restore_s)
-            self._check(epoch)
-            answer = self.driver.execute(c)
-            if cp.memory:  # the driver resumes the VM from the checkpoint's saved state
-                yield env.timeout(k.start_s)
-                yield from self._transfer(cp.memory_mib * MiB, k.state_read_bps, epoch)
-            return answer
-        if isinstance(c, DeleteVMSnapshot):
-            return (yield from self._delete(c, epoch))
-        if isinstance(c, ExportVM):
-            if name in self._merging:  # an off VM's deferred merge finishes before its export
-                yield self._merging[name]
-            nbytes = self.export_bytes(name)
-            if self.on_export is not None:
-                self.on_export(self, c)
-            yield from self._transfer(nbytes, k.export_bps, epoch)
-            answer = self.driver.execute(c)
-            self.stats["bytes_exported"] += nbytes
-            return answer
-        if isinstance(c, CopyImportVM):  # every file of the export copied back
-            self._cancel_merge(name)
-            yield env.timeout(k.register_s)
-            record = self.state.exports.get(name)
-            if record is not None:
-                yield from self._transfer(sum(f.bytes for f in record.files.values()), k.import_copy_bps, epoch)
-            self._check(epoch)
-            return self.state.copy_import(name)
-        if isinstance(c, ImportVM):  # in place: only files gone since the export are copied back
-            self._cancel_merge(name)
-            yield env.timeout(k.register_s)
-            yield from self._transfer(self.state.bytes_to_restore(name, c.disks), k.import_copy_bps, epoch)
-            self._check(epoch)
-            return self.driver.execute(c)
-        if isinstance(c, StartVM):
-            self._cancel_merge(name)
-            vm = self.state.vm(name)
-            yield env.timeout(k.start_s)
-            if vm.power_state == PowerState.Saved:
-                yield from self._transfer(vm.memory_mib * MiB, k.state_read_bps, epoch)
-            self._check(epoch)
-            answer = self.driver.execute(c)
-            self._written[name] = env.now
-            return answer
-        if isinstance(c, PowerOffVM):
-            yield env.timeout(k.power_off_s)
-            self._check(epoch)
-            answer = self.driver.execute(c)
-            self._paused.discard(name)
-            self._merge_offline(name)
-            return answer
-        if isinstance(c, SaveVM):  # the memory goes to disk, then deferred merges may run
-            vm = self.state.vm(name)
-            if vm.power_state == PowerState.Running:
-                yield from self._transfer(vm.memory_mib * MiB, k.state_write_bps, epoch)
-            self._check(epoch)
-            answer = self.driver.execute(c)
-            self._merge_offline(name)
-            return answer
-        if isinstance(c, (RegisterVM, DeployVM)):
-            self._cancel_merge(name)
-            delay = k.register_s if isinstance(c, RegisterVM) else k.deploy_s + (k.start_s if c.start else 0.0)
-            yield env.timeout(delay)
-            self._check(epoch)
-            answer = self.driver.execute(c)
-            self._written[name] = env.now
-            return answer
-        if isinstance(c, (UnregisterVM, DestroyVM)):
-            yield env.timeout(k.unregister_s)
-            self._check(epoch)
-            if isinstance(c, DestroyVM):
-                self._cancel_merge(name)
-            return self.driver.execute(c)
-        if isinstance(c, ReclaimStorage):  # file deletions: a constant per file
-            answer = self.driver.execute(c)
-            yield env.timeout(k.delete_file_s * len(getattr(answer, "removed", ())))
-            return answer
-        if isinstance(c, (AttachVolume, DetachVolume)):
-            yield env.timeout(k.attach_s)
-            self._check(epoch)
-            return self.driver.execute(c)
-        if isinstance(c, CreateVolumeSnapshot):
-            answer = self.driver.execute(c)
-            yield from self._transfer(getattr(answer, "bytes_copied", 0), k.export_bps, epoch)
-            return answer
-        if isinstance(c, ReadGuestData):
-            yield env.timeout(self.read_latency_ms(name) / 1000)
-            return self.driver.execute(c)
-        if isinstance(c, WriteGuestData):
-            return self.driver.execute(c)
-        raise TypeError(f"TimedHost cannot execute {type(c).__name__}")
+    def _perform(self, c: Operation, epoch: Epoch) -> Proc:
+        timing = self._timings.get(type(c))
+        if timing is None:
+            raise TypeError(f"TimedHost cannot execute {type(c).__name__}")
+        return (yield from timing(c, epoch))
 
-    def _checkpoint(self, c: CreateVMSnapshot, epoch: tuple[int, int]) -> Proc:
+    # ------------------------------------------------------------------ what each command costs
+
+    def _checkpoint(self, c: CreateVMSnapshot, epoch: Epoch) -> Proc:
         k, env = self.costs, self.env
         vm = self.state.vm(c.vm.name)
         disks = len(vm.disks)
@@ -436,13 +338,133 @@ class TimedHost:
             if c.memory or fails:  # saved state written while the VM runs again
                 yield from self._transfer(vm.memory_mib * MiB, k.state_write_bps, epoch)
         self._check(epoch)
-        self.state.vss_fails = fails
-        try:
-            return self.driver.execute(c)
-        finally:
-            self.state.vss_fails = False
+        return self.driver.create_snapshot(c, vss_fails=fails)
 
-    def _delete(self, c: DeleteVMSnapshot, epoch: tuple[int, int]) -> Proc:
+    def _restore(self, c: RestoreCheckpoint, epoch: Epoch) -> Proc:
+        if c.snapshot.name in self.state.vm(c.vm.name).checkpoints:
+            yield self.env.timeout(self.costs.restore_s)
+            self._check(epoch)
+        return self.state.revert(c.vm.name, c.snapshot.name)  # ObjectNotFound for a missing one
+
+    def _revert(self, c: RevertToVMSnapshot, epoch: Epoch) -> Proc:
+        k, env = self.costs, self.env
+        cp = self.state.vm(c.vm.name).checkpoints.get(c.snapshot.name)
+        if cp is None:
+            return self.driver.execute(c)  # raises Hyper-V's ObjectNotFound
+        yield env.timeout(k.restore_s)
+        self._check(epoch)
+        answer = self.driver.execute(c)
+        if cp.memory:  # the driver resumes the VM from the checkpoint's saved state
+            yield env.timeout(k.start_s)
+            yield from self._transfer(cp.memory_mib * MiB, k.state_read_bps, epoch)
+        return answer
+
+    def _export(self, c: ExportVM, epoch: Epoch) -> Proc:
+        name = c.vm.name
+        if name in self._merging:  # an off VM's deferred merge finishes before its export
+            yield self._merging[name]
+        nbytes = self.export_bytes(name)
+        if self.on_export is not None:
+            self.on_export(self, c)
+        yield from self._transfer(nbytes, self.costs.export_bps, epoch)
+        answer = self.driver.execute(c)
+        self.stats["bytes_exported"] += nbytes
+        return answer
+
+    def _copy_import(self, c: CopyImportVM, epoch: Epoch) -> Proc:  # every file of the export copied back
+        name = c.vm.name
+        self._cancel_merge(name)
+        yield self.env.timeout(self.costs.register_s)
+        record = self.state.exports.get(name)
+        if record is not None:
+            nbytes = sum(f.bytes for f in record.files.values())
+            yield from self._transfer(nbytes, self.costs.import_copy_bps, epoch)
+        self._check(epoch)
+        return self.state.copy_import(name)
+
+    def _import(self, c: ImportVM, epoch: Epoch) -> Proc:  # in place: only files gone since the export
+        self._cancel_merge(c.vm.name)
+        yield self.env.timeout(self.costs.register_s)
+        nbytes = self.state.bytes_to_restore(c.vm.name, c.disks)
+        yield from self._transfer(nbytes, self.costs.import_copy_bps, epoch)
+        self._check(epoch)
+        return self.driver.execute(c)
+
+    def _start(self, c: StartVM, epoch: Epoch) -> Proc:
+        name = c.vm.name
+        self._cancel_merge(name)
+        vm = self.state.vm(name)
+        yield self.env.timeout(self.costs.start_s)
+        if vm.power_state == PowerState.Saved:
+            yield from self._transfer(vm.memory_mib * MiB, self.costs.state_read_bps, epoch)
+        self._check(epoch)
+        answer = self.driver.execute(c)
+        self._written[name] = self.env.now
+        return answer
+
+    def _power_off(self, c: PowerOffVM, epoch: Epoch) -> Proc:
+        yield self.env.timeout(self.costs.power_off_s)
+        self._check(epoch)
+        answer = self.driver.execute(c)
+        self._paused.discard(c.vm.name)
+        self._merge_offline(c.vm.name)
+        return answer
+
+    def _save(self, c: SaveVM, epoch: Epoch) -> Proc:  # the memory goes to disk, then deferred merges may run
+        vm = self.state.vm(c.vm.name)
+        if vm.power_state == PowerState.Running:
+            yield from self._transfer(vm.memory_mib * MiB, self.costs.state_write_bps, epoch)
+        self._check(epoch)
+        answer = self.driver.execute(c)
+        self._merge_offline(c.vm.name)
+        return answer
+
+    def _register(self, c: RegisterVM, epoch: Epoch) -> Proc:
+        return (yield from self._define(c, self.costs.register_s, epoch))
+
+    def _deploy(self, c: DeployVM, epoch: Epoch) -> Proc:
+        k = self.costs
+        return (yield from self._define(c, k.deploy_s + (k.start_s if c.start else 0.0), epoch))
+
+    def _define(self, c: RegisterVM | DeployVM, delay: float, epoch: Epoch) -> Proc:
+        self._cancel_merge(c.vm.name)
+        yield self.env.timeout(delay)
+        self._check(epoch)
+        answer = self.driver.execute(c)
+        self._written[c.vm.name] = self.env.now
+        return answer
+
+    def _unregister(self, c: UnregisterVM | DestroyVM, epoch: Epoch) -> Proc:
+        yield self.env.timeout(self.costs.unregister_s)
+        self._check(epoch)
+        if isinstance(c, DestroyVM):
+            self._cancel_merge(c.vm.name)
+        return self.driver.execute(c)
+
+    def _reclaim(self, c: ReclaimStorage, epoch: Epoch) -> Proc:  # file deletions: a constant per file
+        answer = self.driver.execute(c)
+        yield self.env.timeout(self.costs.delete_file_s * len(answer.removed))
+        return answer
+
+    def _attach(self, c: AttachVolume | DetachVolume, epoch: Epoch) -> Proc:
+        yield self.env.timeout(self.costs.attach_s)
+        self._check(epoch)
+        return self.driver.execute(c)
+
+    def _volume_snapshot(self, c: CreateVolumeSnapshot, epoch: Epoch) -> Proc:
+        answer = self.driver.execute(c)
+        yield from self._transfer(answer.bytes_copied, self.costs.export_bps, epoch)
+        return answer
+
+    def _read(self, c: ReadGuestData, epoch: Epoch) -> Proc:
+        yield self.env.timeout(self.read_latency_ms(c.vm.name) / 1000)
+        return self.driver.execute(c)
+
+    def _write(self, c: WriteGuestData, epoch: Epoch) -> Proc:  # no time: the guest writes as it runs
+        yield from ()
+        return self.driver.execute(c)
+
+    def _delete(self, c: DeleteVMSnapshot, epoch: Epoch) -> Proc:
         k, env, name = self.costs, self.env, c.vm.name
         vm = self.state.vm(name)
         cp = vm.checkpoints.get(c.snapshot.name)
@@ -473,7 +495,7 @@ class TimedHost:
 
     # ------------------------------------------------------------------ storage
 
-    def _transfer(self, nbytes: int, bps: float, epoch: tuple[int, int]) -> Proc:
+    def _transfer(self, nbytes: int, bps: float, epoch: Epoch) -> Proc:
         """Copy ``nbytes`` through the host's shared storage, a chunk per channel turn."""
         rate = min(bps, self.costs.channel_bps())
         remaining = nbytes
@@ -486,7 +508,7 @@ class TimedHost:
             self._check(epoch)
             remaining -= chunk
 
-    def _check(self, epoch: tuple[int, int]) -> None:
+    def _check(self, epoch: Epoch) -> None:
         if not self.up or self.host_epoch != epoch[0]:
             raise HostUnreachable(f"The connection to '{self.name}' was lost during the operation.")
         if not self.storage_up or self.storage_epoch != epoch[1]:
@@ -565,39 +587,3 @@ class TimedHost:
                 self._written[name] = self.env.now
                 self.state.power_changed(name)
         self._paused.clear()
-
-
-class Fleet:
-    """Several timed hosts behind one ``execute``: a VM lives on the host it was deployed
-    to (round robin); an inventory merges every reachable host's."""
-
-    def __init__(self, hosts: Iterable[TimedHost]) -> None:
-        self.hosts = list(hosts)
-        self.capabilities = self.hosts[0].capabilities if self.hosts else TimedHost.capabilities
-        self.placement: dict[str, TimedHost] = {}
-        self._next = 0
-
-    def host_of(self, vm: str) -> TimedHost:
-        host = self.placement.get(vm)
-        if host is None:
-            host = self.placement[vm] = self.hosts[self._next % len(self.hosts)]
-            self._next += 1
-        return host
-
-    def execute(self, command: Command) -> simpy.Process:
-        if isinstance(command, GetInventory):
-            return self.hosts[0].env.process(self._inventory())
-        return self.host_of(command.vm.name).execute(command)
-
-    def _inventory(self) -> Proc:
-        vms: list[VMInventory] = []
-        exported: list[str] = []
-        for host in self.hosts:
-            inv = yield host.execute(GetInventory(VMRef("*")))
-            assert isinstance(inv, Inventory)
-            vms.extend(inv.vms)
-            exported.extend(inv.exported)
-        return Inventory(tuple(sorted(vms, key=lambda v: v.name)), tuple(sorted(exported)))
-
-    def close(self) -> None:
-        """Nothing to release."""

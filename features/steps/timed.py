@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, cast
 
 import simpy
 
-from harness.drivers import Answer, Capabilities, Command
+from harness.drivers import A, Capabilities, Command
 from simulator.costs import Costs
 from simulator.timed import EventLog, TimedHost
 
@@ -29,16 +29,14 @@ class SimulatedClockDriver:
     def now(self) -> float:
         return float(self.env.now)
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         kind = type(command).__name__
         planned = self.planned.pop(kind, None)
         if planned is not None:
             self.env.process(self._later(*planned))
         process = self.timed.execute(command)
         self.env.run(until=process)
-        answer = process.value
-        assert isinstance(answer, Answer)
-        return answer
+        return cast(A, process.value)  # the timed host's answer to ``command``
 
     def close(self) -> None:
         self.timed.close()

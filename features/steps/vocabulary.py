@@ -529,9 +529,7 @@ class ScenarioCloud:
     # ---------------------------------------------------------------- the host (driver contract)
 
     def inventory(self) -> Inventory:
-        answer = self.host.inner.execute(GetInventory(VMRef("*")))
-        assert isinstance(answer, Inventory)
-        return answer
+        return self.host.inner.execute(GetInventory(VMRef("*")))
 
     def host_vm(self, vm: str) -> VMInventory | None:
         return self.inventory().vm(self.instances[vm])

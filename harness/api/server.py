@@ -31,7 +31,7 @@ from harness.api import discovery
 from harness.api.app import ApiApp, RequestTooLarge, Response, error, parse_params
 from harness.api.console.assets import ConsoleAssets
 from harness.domain.errors import CloudError
-from harness.drivers import Answer, Command, HyperVDriver
+from harness.drivers import A, Command, HyperVDriver
 from harness.jobs.runners import ThreadRunner
 from harness.service.cloud import Cloud, open_cloud
 from harness.service.recovery import HostWatch, RecoveryThread
@@ -168,7 +168,7 @@ class _Serialized:
         self.capabilities = inner.capabilities
         self._lock = threading.Lock()
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         with self._lock:
             return self.inner.execute(command)
 

@@ -56,7 +56,7 @@ class TimedExecutor(Protocol):
     """A host in simulated time: ``execute`` returns an event whose value is the answer
     (or which fails with a :class:`~harness.drivers.HostError`)."""
 
-    def execute(self, command: Command) -> simpy.Event: ...
+    def execute(self, command: Command[Any]) -> simpy.Event: ...
 
 
 class ManagerCrashed(Exception):

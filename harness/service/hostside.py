@@ -14,26 +14,24 @@ These are sub-generators (``yield from``); each database step inside is one tran
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from contextlib import suppress
 
 from harness.domain import config
 from harness.domain.model import VM, ExportStrategy
 from harness.domain.states import VMSnapshotEvent, VMSnapshotState
 from harness.drivers import (
-    Answer,
-    Command,
     DiskSpec,
     ExportVM,
     HostError,
     ImportVM,
     ReclaimStorage,
     RegisterVM,
-    UnregisterAnswer,
     UnregisterVM,
     VMRef,
     VolumeState,
 )
+from harness.jobs.runners import Workflow, ask
 from harness.service import keypairs, nics
 from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
@@ -43,7 +41,7 @@ LOST = "hyperv.checkpoint.lost"
 #: detail holding the host's error text for a failed operation
 LAST_ERROR = "hyperv.last.error"
 
-Steps = Generator[Command, Answer, None]
+Steps = Workflow[None]
 log = logging.getLogger(__name__)
 
 
@@ -76,11 +74,13 @@ def register(uow_factory: UowFactory, vm_id: int) -> Steps:
         password = uow.vm_details.of_vm(vm_id).get(keypairs.PENDING_PASSWORD)
     kind = ImportVM if vm.exported else RegisterVM
     # without a reset password pending the guest keeps its own, as a real guest's disk does
-    answer = yield kind(
-        ref(vm), offering.ram_size, offering.cpu, spec, ip_address=address, authorized_keys=keys, password=password
+    answer = yield from ask(
+        kind(
+            ref(vm), offering.ram_size, offering.cpu, spec, ip_address=address, authorized_keys=keys, password=password
+        )
     )
     with uow_factory() as uow:
-        record_volumes(uow, getattr(answer, "volumes", ()))
+        record_volumes(uow, answer.volumes)
         if password is not None:
             uow.vm_details.remove(vm_id, keypairs.PENDING_PASSWORD)  # the guest has it now
         uow.commit()
@@ -136,8 +136,7 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         exported = vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
-    answer = yield UnregisterVM(ref(vm))
-    assert isinstance(answer, UnregisterAnswer)
+    answer = yield from ask(UnregisterVM(ref(vm)))
     with uow_factory() as uow:
         record_volumes(uow, answer.volumes)
         if not exported:

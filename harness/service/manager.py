@@ -17,9 +17,9 @@ from harness.domain import config
 from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
 from harness.domain.states import VMState
-from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
+from harness.drivers import A, Capabilities, Command, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
-from harness.jobs.runners import Runner, Workflow
+from harness.jobs.runners import Runner, Workflow, ask
 from harness.service import (
     accounts,
     catalogue,
@@ -402,7 +402,7 @@ class Manager:
     def read_guest_data(self, caller: Account, vm_uuid: str, key: str) -> Obj:
         vm = self._guest_vm(caller, vm_uuid)
         answer = self.runner.run(_one_command(ReadGuestData(hostside.ref(vm), key)))
-        return {"virtualmachineid": vm_uuid, "key": key, "value": getattr(answer, "value", None)}
+        return {"virtualmachineid": vm_uuid, "key": key, "value": answer.value}
 
     def _guest_vm(self, caller: Account, vm_uuid: str) -> VM:
         if not self.capabilities.guest_data:
@@ -723,8 +723,8 @@ class Manager:
         }
 
 
-def _one_command(command: Any) -> Workflow[Any]:
-    return (yield command)
+def _one_command(command: Command[A]) -> Workflow[A]:
+    return (yield from ask(command))
 
 
 def _returning(value: Any) -> Workflow[Any]:

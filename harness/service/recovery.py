@@ -40,7 +40,7 @@ from typing import Any, Protocol
 from harness.domain import config
 from harness.domain.model import AsyncJob, ManagementServer
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMSnapshotState, VMState
-from harness.drivers import Answer, Command, HostError, HostUnreachable, HyperVDriver
+from harness.drivers import A, Command, HostError, HostUnreachable, HyperVDriver
 from harness.jobs.queue import FAILED, SUCCEEDED, AsyncJobs
 from harness.jobs.runners import Runner
 from harness.service import sync, views
@@ -256,7 +256,7 @@ class HostWatch:
         self.capabilities = inner.capabilities
         self.down = False
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         try:
             answer = self.inner.execute(command)
         except HostUnreachable:

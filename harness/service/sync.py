@@ -51,7 +51,7 @@ from harness.domain.errors import CloudError
 from harness.domain.model import VM, VMSnapshot
 from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMState
 from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
-from harness.jobs.runners import Workflow
+from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, vmsnapshots
 from harness.store.repository import EVERYTHING, existing
 from harness.store.uow import UnitOfWork, UowFactory
@@ -109,8 +109,7 @@ def sync(
     an ``Allocated`` row newer than this may belong to a request whose job row is not written
     yet, and is left alone (``None``: every ``Allocated`` row is settled)."""
     report = SyncReport()
-    inventory = yield GetInventory(VMRef("*"))
-    assert isinstance(inventory, Inventory)
+    inventory = yield from ask(GetInventory(VMRef("*")))
     with uow_factory(readonly=True) as uow:
         vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
     moving = {v.name for v in inventory.vms if v.role_pending}
@@ -147,8 +146,7 @@ def sync(
                 )
             except (CloudError, HostError) as err:
                 report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
-    inventory = yield GetInventory(VMRef("*"))
-    assert isinstance(inventory, Inventory)
+    inventory = yield from ask(GetInventory(VMRef("*")))
     known: set[str] = set()
     with uow_factory() as uow:
         for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):

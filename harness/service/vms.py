@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from harness.domain.errors import CloudRuntimeError, InvalidParameterValue
 from harness.domain.model import VM, Account, ServiceOffering, Volume, VolumeType
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMEvent, VMSnapshotType, VMState
-from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM, VMAnswer
-from harness.jobs.runners import Workflow
+from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM
+from harness.jobs.runners import Workflow, ask
 from harness.service import accounts, catalogue, hostside, keypairs, nics, passwords, vmsnapshots
 from harness.service.access import require
 from harness.store.repository import Scope, existing
@@ -104,20 +104,21 @@ def deploy(uow_factory: UowFactory, vm_id: int, password: str | None = None) -> 
         keys = keypairs.authorized_keys(uow, vm.id)
     starting = vm.state == VMState.Starting
     try:
-        answer = yield DeployVM(
-            hostside.ref(vm),
-            offering.ram_size,
-            offering.cpu,
-            disks,
-            start=starting,
-            ip_address=address,
-            authorized_keys=keys,
-            password=password,
+        answer = yield from ask(
+            DeployVM(
+                hostside.ref(vm),
+                offering.ram_size,
+                offering.cpu,
+                disks,
+                start=starting,
+                ip_address=address,
+                authorized_keys=keys,
+                password=password,
+            )
         )
     except HostError as err:
         _settle(uow_factory, vm.id, VMEvent.OperationFailed)
         raise CloudRuntimeError(f"Failed to deploy Instance {vm.display_name}: {err}") from err
-    assert isinstance(answer, VMAnswer)
     with uow_factory() as uow:
         hostside.record_volumes(uow, answer.volumes)
         uow.commit()

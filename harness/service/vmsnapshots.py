@@ -39,7 +39,7 @@ from harness.drivers import (
     SnapshotAnswer,
     SnapshotRef,
 )
-from harness.jobs.runners import Workflow
+from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, limits
 from harness.service.access import require, scope_of
 from harness.store.repository import existing
@@ -205,10 +205,11 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
         if stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield CreateVMSnapshot(
-            hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+        answer = yield from ask(
+            CreateVMSnapshot(
+                hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+            )
         )
-        assert isinstance(answer, SnapshotAnswer)
         with uow_factory() as uow:
             hostside.record_volumes(uow, answer.volumes)
             if answer.memory and snap.type == VMSnapshotType.Disk:
@@ -296,8 +297,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
         if was_stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster)
-        assert isinstance(answer, SnapshotAnswer)
+        answer = yield from ask(RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster))
         with uow_factory() as uow:
             hostside.record_volumes(uow, answer.volumes)
             previous = uow.vm_snapshots.current_of(vm.id)
@@ -471,14 +471,15 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
         uow.commit()
     if on_host:
+        answer: SnapshotAnswer | None
         try:
-            answer = yield DeleteVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name))
+            answer = yield from ask(DeleteVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name)))
         except ObjectNotFound:
             answer = None  # already gone from the host: the delete's goal is reached
         except HostError as err:
             _failed(uow_factory, snap, err)
             raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
-        if isinstance(answer, SnapshotAnswer):
+        if answer is not None:
             with uow_factory() as uow:
                 hostside.record_volumes(uow, answer.volumes)
                 uow.commit()

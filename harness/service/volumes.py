@@ -20,9 +20,8 @@ from harness.drivers import (
     DiskSpec,
     HostError,
     VMRef,
-    VolumeSnapshotAnswer,
 )
-from harness.jobs.runners import Workflow
+from harness.jobs.runners import Workflow, ask
 from harness.service import hostside
 from harness.service.access import require
 from harness.store.repository import existing
@@ -96,11 +95,11 @@ def attach(uow_factory: UowFactory, volume_id: int, vm_id: int, attach: bool) ->
     if vm.state == VMState.Running:
         command = AttachVolume if attach else DetachVolume
         try:
-            answer = yield command(hostside.ref(vm), DiskSpec(vol.uuid, vol.size, vol.path))
+            answer = yield from ask(command(hostside.ref(vm), DiskSpec(vol.uuid, vol.size, vol.path)))
         except HostError as err:
             raise CloudRuntimeError(f"Failed to {verb} volume {vol.name}: {err}") from err
         with uow_factory() as uow:
-            hostside.record_volumes(uow, getattr(answer, "volumes", ()))
+            hostside.record_volumes(uow, answer.volumes)
             uow.commit()
     with uow_factory() as uow:
         fresh = existing(uow.volumes.get(volume_id), "volume", volume_id)
@@ -151,10 +150,9 @@ def snapshot(uow_factory: UowFactory, snapshot_id: int) -> Workflow[VolumeSnapsh
         uow.volume_snapshots.transit(snap, VolumeSnapshotEvent.CreateRequested)
         uow.commit()
     try:
-        answer = yield CreateVolumeSnapshot(
-            VMRef(vm.instance_name if vm else "-"), DiskSpec(vol.uuid, vol.size, vol.path)
+        answer = yield from ask(
+            CreateVolumeSnapshot(VMRef(vm.instance_name if vm else "-"), DiskSpec(vol.uuid, vol.size, vol.path))
         )
-        assert isinstance(answer, VolumeSnapshotAnswer)
     except HostError as err:
         with uow_factory() as uow:
             uow.volume_snapshots.transit(snap, VolumeSnapshotEvent.OperationFailed)

@@ -23,10 +23,11 @@ import simpy
 
 from harness.domain.errors import CloudError
 from harness.domain.model import VM
-from harness.drivers import GetInventory, HostError, Inventory, VMRef
+from harness.drivers import GetInventory, HostError, VMRef
 from harness.service import vms
 from simulator.campaigns.run import Simulation
 from simulator.campaigns.scenario import Scenario
+from simulator.operations import ask
 
 Proc = Generator[simpy.Event, Any, Any]
 #: when the probe stops the VM (simulated seconds), after its snapshots
@@ -66,9 +67,7 @@ class _Probe:
         sim, name = self.sim, self.vm.instance_name
         host = sim.fleet.host_of(name)
         try:
-            inventory = yield host.execute(GetInventory(VMRef("*")))
-            if not isinstance(inventory, Inventory):
-                raise TypeError(f"GetInventory answered {type(inventory).__name__}, not an Inventory")
+            inventory = yield from ask(host, GetInventory(VMRef("*")))
             on_host = inventory.vm(name)
             reported = on_host.power_state.value if on_host is not None else "not registered"
         except HostError as err:

@@ -42,8 +42,9 @@ from simulator.campaigns.series import Sampler, quantiles
 from simulator.cluster import Cluster
 from simulator.costs import Costs, GiB
 from simulator.faults import FaultPlan
+from simulator.fleet import Fleet
 from simulator.host import HyperVHost
-from simulator.timed import EventLog, Fleet, TimedHost
+from simulator.timed import EventLog, TimedHost
 
 EPOCH = datetime(2024, 1, 1)
 Proc = Generator[simpy.Event, Any, Any]

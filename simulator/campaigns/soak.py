@@ -40,11 +40,12 @@ from typing import Any
 from harness.domain.errors import CloudError
 from harness.domain.model import VM
 from harness.domain.states import VMSnapshotState, VMSnapshotType, VMState
-from harness.drivers import GuestDataAnswer, HostError, ReadGuestData, WriteGuestData
+from harness.drivers import HostError, ReadGuestData, WriteGuestData
 from harness.service import hostside, vms, vmsnapshots
 from simulator.campaigns.run import Proc, Simulation
 from simulator.campaigns.scenario import Scenario
 from simulator.faults import KINDS
+from simulator.operations import ask
 
 #: the guest file every marker is written to
 MARKER_KEY = "soak-marker"
@@ -192,10 +193,10 @@ class SoakRun(Simulation):
                 return f"start refused ({err.errorcode})"
             yield from self.workflow("start", vms.start(self.uow, vm.id))
         try:
-            answer = yield self.fleet.execute(ReadGuestData(hostside.ref(vm), MARKER_KEY))
+            answer = yield from ask(self.fleet, ReadGuestData(hostside.ref(vm), MARKER_KEY))
         except HostError as err:
             return f"read failed: {err.code}"
-        return answer.value if isinstance(answer, GuestDataAnswer) else None
+        return answer.value
 
 
 @dataclass

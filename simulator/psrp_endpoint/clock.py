@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import threading
 
-from harness.drivers import Command
 from simulator.costs import Costs
 from simulator.host import HyperVHost
+from simulator.operations import Operation
 from simulator.realtime import RealtimeHyperVDriver
 
 #: What Get-VM's OperationalStatus shows for a timed host's busy states.
@@ -48,12 +48,12 @@ class Clock:
         self.lock = lock
         self.realtime = RealtimeHyperVDriver(time_scale, host=host, costs=costs, seed=seed, lock=lock)
 
-    def perform(self, command: Command) -> None:
+    def perform(self, command: Operation) -> None:
         """Run ``command`` in simulated time; raise its ``HostError``. The caller's hold on
         the lock is let go meanwhile, so reads and the clock go on."""
         self.lock.release()
         try:
-            self.realtime.execute(command)
+            self.realtime.perform(command)
         finally:
             self.lock.acquire()
 

@@ -38,12 +38,12 @@ from harness.drivers import (
 )
 from simulator.driver import SimulatedHyperVDriver
 from simulator.host import MIB, HyperVHost, VirtualMachine
+from simulator.operations import CopyImportVM, Operation, RestoreCheckpoint
 from simulator.psrp_endpoint import objects as o
 from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletError, binding_error, check
 from simulator.psrp_endpoint.clock import Clock
 from simulator.psrp_endpoint.clustering import Clustering
 from simulator.psrp_endpoint.storage import Storage
-from simulator.timed import CopyImportVM, RestoreCheckpoint
 
 
 class Cmdlets(Storage, Clustering):
@@ -207,7 +207,7 @@ class Cmdlets(Storage, Clustering):
     def hyperv_error(self, err: HostError, cmdlet: str, target: str | None) -> CmdletError:
         return CmdletError(o.host_error_record(err, cmdlet, target))
 
-    def act(self, command: Command) -> None:
+    def act(self, command: Operation) -> None:
         """A state change of the model, as the simulator makes it: the timed host's with a
         clock (the caller waits its simulated time), else the instant driver's."""
         if self.clock is not None:
@@ -216,8 +216,10 @@ class Cmdlets(Storage, Clustering):
             self.host.revert(command.vm.name, command.snapshot.name)
         elif isinstance(command, CopyImportVM):
             self.host.copy_import(command.vm.name)
-        else:
+        elif isinstance(command, Command):
             self.instant.execute(command)
+        else:
+            raise TypeError(f"the emulated host cannot perform {type(command).__name__}")
 
     # ------------------------------------------------------------------ objects
 
@@ -511,7 +513,7 @@ class Cmdlets(Storage, Clustering):
             folder = self.vm_folder(name)
             if any(d is not None and d.rstrip("\\").lower() != folder.lower() for d in destinations):
                 raise OperationFailed(f"Import of '{name}' is only supported into '{folder}'.")
-            self.act(CopyImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, ()))
+            self.act(CopyImportVM(VMRef(name)))
         else:
             disks = tuple(self.host.export_disks(name))
             self.act(ImportVM(VMRef(name), record.vm.memory_mib, record.vm.cpus, disks))

@@ -29,8 +29,9 @@ from harness.drivers import (
 from live_driver.driver import PowerShellHyperVDriver, classify
 from live_driver.wire import SWITCH, Invocation, cmd
 from simulator.costs import Costs
+from simulator.operations import CopyImportVM
 from simulator.psrp_endpoint.endpoint import EmulatedHost
-from simulator.timed import CopyImportVM, EventLog, TimedHost
+from simulator.timed import EventLog, TimedHost
 
 VM = VMRef("i-2-7-VM")
 ROOT = DiskSpec("vol-root", 8 * 2**30)
@@ -160,6 +161,6 @@ def test_the_timed_import_costs_what_its_mode_copies() -> None:
     for path in state.files(ROOT.volume_uuid):
         state._drop_file(path)
     nbytes = sum(f.bytes for f in state.exports[VM.name].files.values())
-    copied = took(CopyImportVM(VM, 512, 1, ()))
+    copied = took(CopyImportVM(VM))
     assert copied == pytest.approx(timed.costs.register_s + nbytes / timed.costs.import_copy_bps, rel=0.05)
     assert state.tree(VM.name) == {"A": None}

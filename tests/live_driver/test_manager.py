@@ -14,7 +14,7 @@ import pytest
 
 from harness.domain.errors import CloudError
 from harness.drivers import (
-    Answer,
+    A,
     Command,
     CreateVMSnapshot,
     DeleteVMSnapshot,
@@ -48,7 +48,7 @@ class _Failing:
     def __init__(self, inner: HyperVDriver, kind: type[Command], error: HostError) -> None:
         self.inner, self.kind, self.error, self.capabilities = inner, kind, error, inner.capabilities
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         if isinstance(command, self.kind):
             self.kind = type(None)  # type: ignore[assignment]  # once
             raise self.error

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from harness.domain.errors import CloudError
 from harness.domain.model import Account, AccountType
 from harness.drivers import (
-    Answer,
+    A,
     Command,
     GetInventory,
     HostError,
@@ -131,7 +131,7 @@ class Failing:
     def __init__(self, world: World, kind: type[Command], error: type[HostError] = OperationFailed) -> None:
         self.inner, self.kind, self.error = world.cloud.driver, kind, error
 
-    def execute(self, command: Command) -> Answer:
+    def execute(self, command: Command[A]) -> A:
         if isinstance(command, self.kind):
             raise self.error("The operation failed.")
         return self.inner.execute(command)
