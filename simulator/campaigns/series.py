@@ -25,7 +25,8 @@ from harness.domain.model import VM
 from harness.drivers import PowerState
 from simulator.campaigns.policies import PolicyScheduler
 from simulator.cluster import Cluster
-from simulator.timed import Fleet, TimedHost
+from simulator.fleet import Fleet
+from simulator.timed import TimedHost
 
 #: samples per run (the grid is ``duration / POINTS``)
 POINTS = 200
