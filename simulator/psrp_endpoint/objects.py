@@ -61,7 +61,15 @@ def _getattribute(self: PSObject, item: str) -> Any:
     return _PS_GETATTRIBUTE(self, item)
 
 
-PSObject.__getattribute__ = _getattribute  # type: ignore[method-assign]
+def _meta_has_property_lists() -> bool:
+    """Whether this psrpcore keeps a PSObject's properties where :func:`_getattribute` reads
+    them (0.3.x does); another layout keeps psrpcore's own lookup, slower but right."""
+    meta = PSObject().PSObject
+    return all(isinstance(getattr(meta, name, None), list) for name in ("extended_properties", "adapted_properties"))
+
+
+if _meta_has_property_lists():
+    PSObject.__getattribute__ = _getattribute  # type: ignore[method-assign]
 
 HV = "Microsoft.HyperV.PowerShell"
 _BASE = [f"{HV}.VirtualMachineBase", f"{HV}.VirtualizationObject"]

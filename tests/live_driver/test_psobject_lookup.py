@@ -1,0 +1,37 @@
+"""The emulator's faster ``PSObject`` attribute lookup answers as psrpcore's own does."""
+
+from __future__ import annotations
+
+import pytest
+from psrpcore.types import PSObject, add_alias_property, add_note_property
+
+from simulator.psrp_endpoint import objects
+
+
+def _sample() -> PSObject:
+    obj = PSObject()
+    add_note_property(obj, "Name", "vm-1")
+    add_note_property(obj, "Size", 42)
+    add_alias_property(obj, "VMName", "Name")
+    return obj
+
+
+@pytest.mark.parametrize("name", ["Name", "Size", "VMName", "PSObject", "PSTypeNames", "__class__"])
+def test_patched_lookup_matches_psrpcore(name: str) -> None:
+    obj = _sample()
+    assert PSObject.__getattribute__ is objects._getattribute  # installed on psrpcore 0.3.x
+    assert objects._getattribute(obj, name) == objects._PS_GETATTRIBUTE(obj, name)
+
+
+def test_missing_property_raises_like_psrpcore() -> None:
+    obj = _sample()
+    with pytest.raises(AttributeError):
+        objects._PS_GETATTRIBUTE(obj, "Nope")
+    with pytest.raises(AttributeError):
+        objects._getattribute(obj, "Nope")
+
+
+def test_a_later_note_of_the_same_name_wins() -> None:
+    obj = _sample()
+    add_note_property(obj, "Size", 43, force=True)
+    assert objects._getattribute(obj, "Size") == objects._PS_GETATTRIBUTE(obj, "Size") == 43
