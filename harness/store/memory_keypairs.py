@@ -1,5 +1,5 @@
 """In-memory repositories for SSH key pairs and user VM details
-(:mod:`harness.store.keypairs`); the SQL docstrings are the contract."""
+(their ports are in :mod:`harness.store.ports`; the SQL side is :mod:`harness.store.keypairs`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from harness.domain.model import Page, SSHKeyPair
-from harness.store import keypairs
-from harness.store.memory_repos import admits
 from harness.store.memory_tables import MemoryRepo, MemoryStore, like, page_of
-from harness.store.repository import Scope
+from harness.store.ports import Scope
 
 
-class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
+class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair]):
     table_name = "ssh_keypairs"
     entity = SSHKeyPair
 
@@ -59,7 +57,7 @@ class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
         rows = [
             r
             for r in self.rows_table.live()
-            if admits(scope, r)
+            if scope.admits(r)
             and all(v is None or getattr(r, k) == v for k, v in wanted.items())
             and (matches is None or matches(r.name))
         ]
@@ -67,7 +65,7 @@ class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
         return page_of(rows, self.clone, page, pagesize)
 
 
-class MemoryVMDetails(keypairs.VMDetails):
+class MemoryVMDetails:
     """VM id -> {name: value}, as the memory store keeps ``vm_snapshot_details``."""
 
     def __init__(self, store: MemoryStore, clock: Callable[[], datetime]) -> None:
