@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from harness.domain.model import Page, SSHKeyPair
-from harness.store.memory_tables import MemoryRepo, MemoryStore, like, page_of
+from harness.store.memory_tables import MemoryRepo, MemoryStore, like, page_of, set_details
 from harness.store.ports import Scope
 
 
@@ -79,12 +79,7 @@ class MemoryVMDetails:
         return {i: rows[i][name] for i in set(vm_ids) if name in (rows.get(i) or {})}
 
     def set(self, vm_id: int, details: dict[str, str]) -> None:
-        table = self.store["user_vm_details"]
-        merged = dict(table.rows.get(vm_id) or {})
-        for name, value in details.items():
-            merged.pop(name, None)  # SQL deletes and re-inserts: the name moves to the end
-            merged[name] = value
-        self.store.txn.put(table, vm_id, merged)
+        set_details(self.store, "user_vm_details", vm_id, details)
 
     def remove(self, vm_id: int, name: str) -> None:
         table = self.store["user_vm_details"]

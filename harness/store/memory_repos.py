@@ -26,7 +26,7 @@ from harness.domain.states import (
     VMState,
 )
 from harness.store import transitions
-from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of
+from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of, set_details
 from harness.store.ports import EVERYTHING, Scope
 
 
@@ -98,12 +98,7 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
         return dict(self.store["vm_snapshot_details"].rows.get(snap_id) or {})
 
     def set_details(self, snap_id: int, details: dict[str, str]) -> None:
-        table = self.store["vm_snapshot_details"]
-        merged = dict(table.rows.get(snap_id) or {})
-        for name, value in details.items():
-            merged.pop(name, None)  # SQL deletes and re-inserts: the name moves to the end
-            merged[name] = value
-        self.store.txn.put(table, snap_id, merged)
+        set_details(self.store, "vm_snapshot_details", snap_id, details)
 
     def names_of_vm(self, vm_id: int) -> set[str]:
         return {row.name for row in self._live_of_vm(vm_id)}

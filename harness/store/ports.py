@@ -119,18 +119,9 @@ class VMSnapshotRepository(Finder[VMSnapshot], SoftDeleting, Protocol):
     def set_details(self, snap_id: int, details: dict[str, str]) -> None: ...
     def names_of_vm(self, vm_id: int) -> set[str]: ...
 
-    def search(
-        self,
-        scope: Scope = EVERYTHING,
-        *,
-        ids: Sequence[int] | None = None,
-        vm_id: int | None = None,
-        states: Iterable[VMSnapshotState] | None = None,
-        name: str | None = None,
-        keyword: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page: ...
+    def search(self, scope: Scope = EVERYTHING, *, ids: Sequence[int] | None = None, vm_id: int | None = None,
+            states: Iterable[VMSnapshotState] | None = None, name: str | None = None, keyword: str | None = None,
+            page: int | None = None, pagesize: int | None = None) -> Page: ...
 
 
 class VMRepository(Finder[VM], SoftDeleting, Protocol):
@@ -142,15 +133,8 @@ class VMRepository(Finder[VM], SoftDeleting, Protocol):
     def set_offering(self, vm: VM, offering_id: int) -> None: ...
     def set_exported(self, vm: VM, exported: bool) -> None: ...
 
-    def search(
-        self,
-        scope: Scope = EVERYTHING,
-        *,
-        state: VMState | None = None,
-        keyword: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page: ...
+    def search(self, scope: Scope = EVERYTHING, *, state: VMState | None = None, keyword: str | None = None,
+            page: int | None = None, pagesize: int | None = None) -> Page: ...
 
 
 class VolumeRepository(Finder[Volume], SoftDeleting, Protocol):
@@ -159,14 +143,8 @@ class VolumeRepository(Finder[Volume], SoftDeleting, Protocol):
     def record_host_state(self, volume_uuid: str, path: str, chain_size: int) -> None: ...
     def attach(self, vol: Volume, vm_id: int | None, device_id: int | None) -> None: ...
 
-    def search(
-        self,
-        scope: Scope = EVERYTHING,
-        *,
-        vm_id: int | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page: ...
+    def search(self, scope: Scope = EVERYTHING, *, vm_id: int | None = None, page: int | None = None,
+            pagesize: int | None = None) -> Page: ...
 
 
 class VolumeSnapshotRepository(Finder[VolumeSnapshot], SoftDeleting, Protocol):
@@ -175,14 +153,8 @@ class VolumeSnapshotRepository(Finder[VolumeSnapshot], SoftDeleting, Protocol):
     def set_size(self, snap: VolumeSnapshot, size: int) -> None: ...
     def active_for_vm(self, vm_id: int) -> list[VolumeSnapshot]: ...
 
-    def search(
-        self,
-        scope: Scope = EVERYTHING,
-        *,
-        volume_id: int | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page: ...
+    def search(self, scope: Scope = EVERYTHING, *, volume_id: int | None = None, page: int | None = None,
+            pagesize: int | None = None) -> Page: ...
 
 
 # ---------------------------------------------------------------------- the catalogue
@@ -288,8 +260,7 @@ class VMSnapshotPolicyRepository(Finder[VMSnapshotPolicy], Protocol):
     def due(self, now: datetime) -> list[VMSnapshotPolicy]: ...
     def earliest(self) -> datetime | None: ...
 
-    def search(
-        self, scope: Scope, ids: Iterable[int] | None = None, vm_id: int | None = None
+    def search(self, scope: Scope, ids: Iterable[int] | None = None, vm_id: int | None = None
     ) -> list[VMSnapshotPolicy]: ...
 
     def tag(self, snapshot_id: int, policy_id: int, vm_id: int) -> None: ...
@@ -342,33 +313,17 @@ class TagRepository(Finder[ResourceTag], Protocol):
     def matching(self, resource_type: str, pairs: list[tuple[str, str]]) -> set[int]:
         """The ids of the resources of ``resource_type`` carrying every (key, value) pair."""
 
-    def search(
-        self,
-        scope: Scope,
-        resource_type: str | None = None,
-        resource_uuid: str | None = None,
-        key: str | None = None,
-        value: str | None = None,
-        customer: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page: ...
+    def search(self, scope: Scope, resource_type: str | None = None, resource_uuid: str | None = None,
+            key: str | None = None, value: str | None = None, customer: str | None = None, page: int | None = None,
+            pagesize: int | None = None) -> Page: ...
 
 
 class EventRepository(Finder[Event], Protocol):
     def add(self, e: Event) -> Event: ...
 
-    def search(
-        self,
-        scope: Scope,
-        type_: str | None = None,
-        level: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        keyword: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page:
+    def search(self, scope: Scope, type_: str | None = None, level: str | None = None, start: datetime | None = None,
+            end: datetime | None = None, keyword: str | None = None, page: int | None = None,
+            pagesize: int | None = None) -> Page:
         """Newest first, as listEvents orders them."""
 
 
@@ -381,16 +336,8 @@ class SSHKeyPairRepository(Finder[SSHKeyPair], Protocol):
     def remove(self, id_: int) -> None: ...
     def remove_of_account(self, account_id: int) -> None: ...
 
-    def search(
-        self,
-        scope: Scope,
-        uuid: str | None = None,
-        name: str | None = None,
-        fingerprint: str | None = None,
-        keyword: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-    ) -> Page:
+    def search(self, scope: Scope, uuid: str | None = None, name: str | None = None, fingerprint: str | None = None,
+            keyword: str | None = None, page: int | None = None, pagesize: int | None = None) -> Page:
         """listSSHKeyPairs: the key pairs in ``scope``, by name; ``keyword`` is part of a name."""
 
 
