@@ -96,12 +96,6 @@ class MemoryUnitOfWork(UnitOfWork):
         txn, self._txn = self._open(), None
         self.store.end(txn)  # undoes whatever was not committed
 
-    def commit(self) -> None:
-        self._open().commit()
-
-    def rollback(self) -> None:
-        self._open().rollback()
-
     def _open(self) -> Transaction:
         if self._txn is None:
             raise RuntimeError("the unit of work is not open")

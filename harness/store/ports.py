@@ -358,6 +358,13 @@ class VMDetailRepository(Protocol):
 # ---------------------------------------------------------------------- the unit of work
 
 
+class Transaction(Protocol):
+    """What a store's open transaction does for its unit of work."""
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
 class UnitOfWork(ABC):
     """One transaction and the repositories that work inside it:
 
@@ -401,11 +408,17 @@ class UnitOfWork(ABC):
     def __exit__(self, *exc: object) -> None:
         """End the transaction, undoing whatever was not committed."""
 
-    @abstractmethod
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Make the block's writes so far stay."""
+        self._open().commit()
+
+    def rollback(self) -> None:
+        """Undo the block's writes since the last commit."""
+        self._open().rollback()
 
     @abstractmethod
-    def rollback(self) -> None: ...
+    def _open(self) -> Transaction:
+        """The block's open transaction; ``RuntimeError`` outside the block."""
 
     @property
     def now(self) -> datetime:

@@ -117,12 +117,6 @@ class SqlUnitOfWork(UnitOfWork):
         finally:
             conn.close()
 
-    def commit(self) -> None:
-        self._open().commit()
-
-    def rollback(self) -> None:
-        self._open().rollback()
-
     def _open(self) -> Connection:
         if self._conn is None:
             raise RuntimeError("the unit of work is not open")

@@ -15,7 +15,7 @@ import pytest
 
 from harness.domain.config import VMSNAPSHOT_MAX
 from harness.domain.errors import ConcurrentOperation
-from harness.domain.model import VMSnapshot
+from harness.domain.model import VM, VMSnapshot
 from harness.domain.states import InvalidTransition, VMSnapshotEvent, VMSnapshotState, VMSnapshotType
 from harness.service import accounts
 from harness.store.memory_tables import like
@@ -33,17 +33,17 @@ def factory(store: UowFactory) -> UowFactory:
     return store
 
 
-def _snap(vm_id: int = 1, name: str = "s", **kw: Any) -> VMSnapshot:
+def _snap(vm: VM, name: str = "s", **kw: Any) -> VMSnapshot:
     values: dict[str, Any] = {
         "id": 0,
         "uuid": f"uuid-{name}",
         "name": name,
         "display_name": name,
         "description": None,
-        "vm_id": vm_id,
-        "account_id": 1,
-        "domain_id": 1,
-        "service_offering_id": 1,
+        "vm_id": vm.id,
+        "account_id": vm.account_id,
+        "domain_id": vm.domain_id,
+        "service_offering_id": vm.service_offering_id,
         "type": VMSnapshotType.Disk,
         "state": VMSnapshotState.Allocated,
     }
@@ -64,9 +64,9 @@ def test_every_port_is_served_with_all_its_methods(store: UowFactory) -> None:
 
 
 def test_leaving_without_commit_undoes_every_write(factory: UowFactory) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        snap = uow.vm_snapshots.add(_snap(vm_id, details={"a": "1"}))
+        snap = uow.vm_snapshots.add(_snap(vm, details={"a": "1"}))
         uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
         uow.vm_snapshots.set_details(snap.id, {"b": "2"})
         uow.config.set(VMSNAPSHOT_MAX, "3")
@@ -77,25 +77,25 @@ def test_leaving_without_commit_undoes_every_write(factory: UowFactory) -> None:
 
 
 def test_rollback_inside_the_block_undoes_what_came_before(factory: UowFactory) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        uow.vm_snapshots.add(_snap(vm_id, name="kept"))
+        uow.vm_snapshots.add(_snap(vm, name="kept"))
         uow.commit()
-        uow.vm_snapshots.add(_snap(vm_id, name="undone"))
+        uow.vm_snapshots.add(_snap(vm, name="undone"))
         uow.rollback()
     with factory(readonly=True) as uow:
-        assert [s.name for s in uow.vm_snapshots.by_vm(vm_id)] == ["kept"]
+        assert [s.name for s in uow.vm_snapshots.by_vm(vm.id)] == ["kept"]
 
 
 def test_commit_keeps_writes_and_ids_count_per_table(factory: UowFactory, store_kind: str) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        first = uow.vm_snapshots.add(_snap(vm_id, name="a"))
+        first = uow.vm_snapshots.add(_snap(vm, name="a"))
         uow.commit()
     with factory() as uow:
-        rolled = uow.vm_snapshots.add(_snap(vm_id, name="b"))
+        rolled = uow.vm_snapshots.add(_snap(vm, name="b"))
     with factory() as uow:
-        again = uow.vm_snapshots.add(_snap(vm_id, name="c"))
+        again = uow.vm_snapshots.add(_snap(vm, name="c"))
         uow.commit()
         assert uow.vm_snapshots.get(first.id) is not None
         assert uow.vm_snapshots.get_by_uuid("uuid-b") is None
@@ -105,9 +105,9 @@ def test_commit_keeps_writes_and_ids_count_per_table(factory: UowFactory, store_
 
 
 def test_entities_are_copies(factory: UowFactory) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        snap = uow.vm_snapshots.add(_snap(vm_id))
+        snap = uow.vm_snapshots.add(_snap(vm))
         snap.name = "changed by the caller"
         fetched = uow.vm_snapshots.get(snap.id)
         assert fetched is not None and fetched.name == "s"
@@ -118,9 +118,9 @@ def test_entities_are_copies(factory: UowFactory) -> None:
 
 
 def test_transit_is_a_compare_and_swap(factory: UowFactory, caplog: pytest.LogCaptureFixture) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        snap = uow.vm_snapshots.add(_snap(vm_id))
+        snap = uow.vm_snapshots.add(_snap(vm))
         stale = uow.vm_snapshots.get(snap.id)
         assert stale is not None
         with caplog.at_level(logging.INFO, logger="hvsnap.transitions"):
@@ -136,21 +136,21 @@ def test_transit_is_a_compare_and_swap(factory: UowFactory, caplog: pytest.LogCa
 
 
 def test_search_hides_removed_rows_orders_newest_first_and_pages(factory: UowFactory) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        made = [uow.vm_snapshots.add(_snap(vm_id, name=f"n{i}", created=datetime(2024, 1, 1, 0, i))) for i in range(5)]
+        made = [uow.vm_snapshots.add(_snap(vm, name=f"n{i}", created=datetime(2024, 1, 1, 0, i))) for i in range(5)]
         uow.vm_snapshots.soft_delete(made[1].id)
-        account_id = made[0].account_id
+        account_id = vm.account_id
         page = uow.vm_snapshots.search(Scope(account_id=account_id), page=2, pagesize=2)
         assert page.count == 4 and [s.name for s in page.items] == ["n2", "n0"]
         assert uow.vm_snapshots.search(Scope(account_id=account_id + 99)).count == 0
 
 
 def test_keyword_is_a_literal_case_insensitive_substring(factory: UowFactory, store_kind: str) -> None:
-    vm_id = _vm_id(factory)
+    vm = _vm(factory)
     with factory() as uow:
-        uow.vm_snapshots.add(_snap(vm_id, name="a_1", description="50% Done"))
-        uow.vm_snapshots.add(_snap(vm_id, name="ab1"))
+        uow.vm_snapshots.add(_snap(vm, name="a_1", description="50% Done"))
+        uow.vm_snapshots.add(_snap(vm, name="ab1"))
         assert [s.name for s in uow.vm_snapshots.search(keyword="a_").items] == ["a_1"]
         assert [s.name for s in uow.vm_snapshots.search(keyword="0%").items] == ["a_1"]
         if store_kind != "postgres":  # PostgreSQL's LIKE is case-sensitive
@@ -165,7 +165,7 @@ def test_memory_like_follows_sqlite(pattern: str, value: str, matches: bool) -> 
     assert like(pattern)(value) is matches
 
 
-def _vm_id(factory: UowFactory) -> int:
+def _vm(factory: UowFactory) -> VM:
     """A VM of the bootstrapped admin (what a snapshot row's foreign keys need)."""
     with factory() as uow:
         admin = uow.accounts.by_name("admin")
@@ -174,4 +174,4 @@ def _vm_id(factory: UowFactory) -> int:
         zone = uow.zones.all()[0]
         vm = add_vm(uow, admin, offering, zone, "vm")
         uow.commit()
-    return vm.id
+    return vm
