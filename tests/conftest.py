@@ -25,8 +25,9 @@ from sqlalchemy.pool import NullPool
 
 from harness.store import uow as store_uow
 from harness.store.migrate import HEAD, current_revision, ensure_schema
+from harness.store.ports import UowFactory
 from harness.store.tables import metadata
-from harness.store.uow import UowFactory, make_engine
+from harness.store.uow import make_engine
 
 SERVER_URL_ENV = {"postgres": "HVSNAP_TEST_PG_URL", "mysql": "HVSNAP_TEST_MYSQL_URL"}
 DATABASES = [
@@ -95,7 +96,7 @@ def db_url(db_kind: str, tmp_path: Path) -> str:
     return url
 
 
-def _migrated(url: str) -> Iterator[Engine]:
+def migrated(url: str) -> Iterator[Engine]:
     server = not url.startswith("sqlite")
     engine = make_engine(url)
     try:
@@ -116,7 +117,7 @@ def _migrated(url: str) -> Iterator[Engine]:
 def engine(db_kind: str, tmp_path: Path) -> Iterator[Engine]:
     """An engine on a database at the head revision with no rows (each of the three)."""
     url = sqlite_url(tmp_path / "hvsnap.db") if db_kind == "sqlite" else server_url(db_kind)
-    yield from _migrated(url)
+    yield from migrated(url)
 
 
 @pytest.fixture
@@ -128,4 +129,4 @@ def uow_factory(engine: Engine) -> UowFactory:
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """A migrated SQLite engine, for tests that need no other database."""
-    yield from _migrated(sqlite_url(tmp_path / "sqlite-engine.db"))
+    yield from migrated(sqlite_url(tmp_path / "sqlite-engine.db"))

@@ -11,7 +11,7 @@ from pytest_bdd import given, scenarios, then, when
 from features.steps.conftest import P
 from features.steps.vocabulary import ScenarioCloud as C
 from harness.service.scheduler import Scheduler, TickReport
-from harness.store.uow import utcnow
+from harness.store.ports import utcnow
 
 scenarios("policies.feature")
 

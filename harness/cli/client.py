@@ -33,7 +33,7 @@ from harness.api.app import ApiApp
 from harness.api.signing import sign
 from harness.domain.model import Account
 from harness.service.cloud import Cloud
-from harness.store.uow import UowFactory
+from harness.store.ports import UowFactory
 
 Obj = dict[str, Any]
 PENDING = 0

@@ -28,8 +28,7 @@ from typing import Any
 from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import Account, AsyncJob
 from harness.drivers import HostError
-from harness.store.repository import existing
-from harness.store.uow import UowFactory
+from harness.store.ports import UowFactory, existing
 
 log = logging.getLogger("hvsnap.jobs")
 

@@ -12,8 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from harness.domain.errors import InvalidParameterValue, PermissionDenied
 from harness.domain.model import Account, AccountType
-from harness.store.repository import EVERYTHING, Scope, existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import EVERYTHING, Scope, UnitOfWork, UowFactory, existing
 
 
 class Owned(Protocol):

@@ -20,8 +20,7 @@ from harness.domain.model import (
 )
 from harness.service import catalogue
 from harness.service.access import check_access
-from harness.store.repository import Scope
-from harness.store.uow import UowFactory
+from harness.store.ports import Scope, UowFactory
 
 ADMIN = "admin"
 #: offerings every new cloud starts with: name, cpus, MHz, MiB

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.domain.errors import InvalidParameterValue, PermissionDenied
 from harness.domain.model import Account, AccountType, Host
-from harness.store.uow import UowFactory
+from harness.store.ports import UowFactory
 
 Obj = dict[str, Any]
 

@@ -29,7 +29,8 @@ from harness.service import accounts
 from harness.service.manager import Manager
 from harness.store import migrate
 from harness.store.memory import memory_uow_factory
-from harness.store.uow import UowFactory, database_url, make_engine, uow_factory
+from harness.store.ports import UowFactory
+from harness.store.uow import database_url, make_engine, uow_factory
 
 HOME_ENV = "HVSNAP_HOME"
 

@@ -16,7 +16,7 @@ from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Account, Event, Page
 from harness.service import views
 from harness.service.access import listing_scope
-from harness.store.uow import UowFactory
+from harness.store.ports import UowFactory
 
 T = TypeVar("T")
 

@@ -33,8 +33,7 @@ from harness.drivers import (
 )
 from harness.jobs.runners import Workflow, ask
 from harness.service import keypairs, nics
-from harness.store.repository import existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory, existing
 
 #: detail set on a snapshot whose checkpoint the host no longer has
 LOST = "hyperv.checkpoint.lost"

@@ -9,8 +9,7 @@ from harness.domain.model import Account
 from harness.domain.states import VMState
 from harness.service import tags, views
 from harness.service.access import check_access, scope_of
-from harness.store.repository import Scope
-from harness.store.uow import UowFactory
+from harness.store.ports import Scope, UowFactory
 
 Obj = dict[str, Any]
 

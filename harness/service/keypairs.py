@@ -22,7 +22,7 @@ import asyncssh
 from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Account, Page, SSHKeyPair
 from harness.service.access import listing_scope, listing_scope_owner
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory
 
 #: the details a VM keeps its key pair in (CloudStack's ``VmDetailConstants``)
 PUBLIC_KEY = "SSH.PublicKey"

@@ -23,8 +23,7 @@ from harness.domain.errors import InvalidParameterValue, PermissionDenied, Resou
 from harness.domain.model import Account, AccountType, Domain
 from harness.domain.policy import UNLIMITED, VMSNAPSHOT_RESOURCE_NAME, VMSNAPSHOT_RESOURCE_TYPE
 from harness.service.access import check_access
-from harness.store.repository import existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory, existing
 
 Obj = dict[str, Any]
 #: the accepted spellings of the resource type

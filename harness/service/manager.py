@@ -39,8 +39,7 @@ from harness.service import (
     volumes,
 )
 from harness.service.access import listing_scope_owner, require, scope_of
-from harness.store.repository import existing
-from harness.store.uow import UowFactory
+from harness.store.ports import UowFactory, existing
 
 Obj = dict[str, Any]
 

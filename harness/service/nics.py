@@ -15,7 +15,7 @@ import uuid
 from harness.domain import config
 from harness.domain.errors import CloudRuntimeError
 from harness.domain.model import VM, Nic, Zone
-from harness.store.uow import UnitOfWork
+from harness.store.ports import UnitOfWork
 
 
 def guest_network(uow: UnitOfWork) -> ipaddress.IPv4Network:

@@ -19,7 +19,7 @@ import secrets
 from harness.domain.errors import InvalidParameterValue, PermissionDenied
 from harness.domain.model import Account, AccountType, Domain
 from harness.service.access import check_access
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory
 
 SCHEME = "pbkdf2_sha256"
 ITERATIONS = 600_000

@@ -34,7 +34,7 @@ from harness.domain.states import DELETABLE_VM_SNAPSHOT_STATES, VMState
 from harness.jobs.runners import Workflow
 from harness.service import vmsnapshots
 from harness.service.access import require, scope_of
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory
 
 log = logging.getLogger("hvsnap.policies")
 Obj = dict[str, Any]

@@ -44,8 +44,7 @@ from harness.drivers import A, Command, HostError, HostUnreachable, HyperVDriver
 from harness.jobs.queue import FAILED, SUCCEEDED, AsyncJobs
 from harness.jobs.runners import Runner
 from harness.service import sync, views
-from harness.store.repository import EVERYTHING
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import EVERYTHING, UnitOfWork, UowFactory
 
 Obj = dict[str, Any]
 log = logging.getLogger("hvsnap.recovery")

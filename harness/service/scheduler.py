@@ -42,8 +42,7 @@ from harness.domain.policy import VMSnapshotPolicy
 from harness.domain.states import ACTIVE_VM_SNAPSHOT_STATES, VMState
 from harness.jobs.runners import Workflow
 from harness.service import policies, views, vmsnapshots
-from harness.store.repository import existing
-from harness.store.uow import UnitOfWork, UowFactory, utcnow
+from harness.store.ports import UnitOfWork, UowFactory, existing, utcnow
 
 log = logging.getLogger("hvsnap.scheduler")
 

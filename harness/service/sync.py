@@ -53,8 +53,7 @@ from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMS
 from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, vmsnapshots
-from harness.store.repository import EVERYTHING, existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import EVERYTHING, UnitOfWork, UowFactory, existing
 
 LIVE_STATES = (VMState.Running, VMState.Stopped, VMState.Starting, VMState.Stopping, VMState.Error)
 

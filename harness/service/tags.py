@@ -17,7 +17,7 @@ from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Account, Page, ResourceTag
 from harness.domain.states import VMState
 from harness.service.access import check_access, listing_scope
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory
 
 #: resourcetype -> (unit-of-work repository, the name errors use)
 RESOURCE_TYPES = {"UserVm": ("vms", "Instance"), "VMSnapshot": ("vm_snapshots", "VM snapshot")}

@@ -31,7 +31,7 @@ from harness.domain.model import (
 )
 from harness.domain.states import VMState
 from harness.service import catalogue, keypairs, nics
-from harness.store.uow import UnitOfWork
+from harness.store.ports import UnitOfWork
 
 Obj = dict[str, Any]
 

@@ -18,8 +18,7 @@ from harness.drivers import DeployVM, DestroyVM, HostError, PowerOffVM, StartVM
 from harness.jobs.runners import Workflow, ask
 from harness.service import accounts, catalogue, hostside, keypairs, nics, passwords, vmsnapshots
 from harness.service.access import require
-from harness.store.repository import Scope, existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import Scope, UnitOfWork, UowFactory, existing
 
 GiB = 1 << 30
 ROOT_SIZE = 20 * GiB

@@ -42,8 +42,7 @@ from harness.drivers import (
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, limits
 from harness.service.access import require, scope_of
-from harness.store.repository import existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory, existing
 
 HYPERVISOR = "Hyperv"
 MAX_TEXT = 255

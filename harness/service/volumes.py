@@ -24,8 +24,7 @@ from harness.drivers import (
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside
 from harness.service.access import require
-from harness.store.repository import existing
-from harness.store.uow import UnitOfWork, UowFactory
+from harness.store.ports import UnitOfWork, UowFactory, existing
 
 GiB = 1 << 30
 MAX_NAME = 255

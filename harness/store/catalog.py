@@ -302,10 +302,6 @@ class Jobs(Repo[AsyncJob]):
                   last_updated=now, completed=now)
         job.job_status, job.job_result_code, job.job_result, job.completed = status, result_code, result, now
 
-    def set_instance(self, job: AsyncJob, instance_type: str, instance_id: int) -> None:
-        self._set(job.id, instance_type=instance_type, instance_id=instance_id)
-        job.instance_type, job.instance_id = instance_type, instance_id
-
     def pending(self) -> list[AsyncJob]:
         return self._all(self._live().where(self.table.c.job_status == 0).order_by(self.table.c.id))
 

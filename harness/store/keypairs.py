@@ -11,7 +11,8 @@ from sqlalchemy import Connection, Row, delete, insert, select
 
 from harness.domain.model import Page, SSHKeyPair
 from harness.store import tables as t
-from harness.store.repository import Repo, Scope
+from harness.store.ports import Scope
+from harness.store.repository import Repo, scoped
 
 
 class SSHKeyPairs(Repo[SSHKeyPair]):
@@ -69,7 +70,10 @@ class SSHKeyPairs(Repo[SSHKeyPair]):
         """listSSHKeyPairs: the key pairs in ``scope``, by name; ``keyword`` is part of a name."""
         c = self.table.c
         stmt = self._equal(
-            scope.apply(self._live(), self.table), (c.uuid, uuid), (c.keypair_name, name), (c.fingerprint, fingerprint)
+            scoped(self._live(), self.table, scope),
+            (c.uuid, uuid),
+            (c.keypair_name, name),
+            (c.fingerprint, fingerprint),
         )
         if keyword:
             stmt = stmt.where(c.keypair_name.like(f"%{keyword}%"))

@@ -1,4 +1,4 @@
-"""The in-memory store: the unit of work and repositories of :mod:`harness.store.uow`
+"""The in-memory store: the unit of work and repositories of :mod:`harness.store.ports`
 without a database, for simulations (and for tests that prove both stores equivalent).
 
 One interface, two backends, chosen in one place: the caller picks a factory,
@@ -11,7 +11,7 @@ service code cannot tell them apart:
         uow.vm_snapshots.transit(snap, VMSnapshotEvent.RevertRequested)
         uow.commit()
 
-The contract is the SQL store's:
+The contract is the ports', as the SQL store keeps it:
 
 - leaving the block without :meth:`MemoryUnitOfWork.commit` undoes every write of the unit
   of work (an undo log), so a refused request changes nothing; ``commit`` makes them stay;
@@ -27,6 +27,7 @@ Nothing persists: the data lives as long as the :class:`MemoryStore` (the factor
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -36,44 +37,41 @@ from harness.store import memory_keypairs as mkp
 from harness.store import memory_repos as mr
 from harness.store import memory_resources as mres
 from harness.store.memory_tables import MemoryStore, Transaction
-from harness.store.uow import UnitOfWork, utcnow
+from harness.store.ports import UnitOfWork, utcnow
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork", "MemoryUowFactory", "memory_uow_factory"]
 
-#: the repositories a unit of work exposes, by attribute
-REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = {
-    "vm_snapshots": mr.MemoryVMSnapshots,
-    "vms": mr.MemoryVMs,
-    "volumes": mr.MemoryVolumes,
-    "volume_snapshots": mr.MemoryVolumeSnapshots,
-    "domains": mc.MemoryDomains,
-    "accounts": mc.MemoryAccounts,
-    "offerings": mc.MemoryOfferings,
-    "zones": mc.MemoryZones,
-    "hosts": mc.MemoryHosts,
-    "capabilities": mc.MemoryCapabilities,
-    "config": mc.MemoryConfiguration,
-    "jobs": mc.MemoryJobs,
-    "mshosts": mc.MemoryManagementServers,
-    "vm_snapshot_policies": mc.MemoryVMSnapshotPolicies,
-    "resource_limits": mc.MemoryResourceLimits,
-    "users": mres.MemoryUsers,
-    "nics": mres.MemoryNics,
-    "tags": mres.MemoryTags,
-    "events": mres.MemoryEvents,
-    "keypairs": mkp.MemorySSHKeyPairs,
-    "vm_details": mkp.MemoryVMDetails,
-}
-
 
 class MemoryUnitOfWork(UnitOfWork):
-    """One transaction on a :class:`MemoryStore` and the repositories inside it. Subclasses
-    :class:`UnitOfWork` for its interface; nothing of the SQL one is used.
+    """One transaction on a :class:`MemoryStore` and the repositories inside it.
 
     The repositories hold no state of their own (they write to the store's innermost open
     transaction), so a factory builds them once and every unit of work shares them: the
     factory's own subclass holds them as class attributes, so that opening a unit of work
-    (several per workflow) costs an object of four fields."""
+    (several per workflow) costs an object of four fields. The annotations below say which
+    class serves each port (mypy checks each against it)."""
+
+    vm_snapshots: mr.MemoryVMSnapshots
+    vms: mr.MemoryVMs
+    volumes: mr.MemoryVolumes
+    volume_snapshots: mr.MemoryVolumeSnapshots
+    domains: mc.MemoryDomains
+    accounts: mc.MemoryAccounts
+    offerings: mc.MemoryOfferings
+    zones: mc.MemoryZones
+    hosts: mc.MemoryHosts
+    capabilities: mc.MemoryCapabilities
+    config: mc.MemoryConfiguration
+    jobs: mc.MemoryJobs
+    mshosts: mc.MemoryManagementServers
+    vm_snapshot_policies: mc.MemoryVMSnapshotPolicies
+    resource_limits: mc.MemoryResourceLimits
+    users: mres.MemoryUsers
+    nics: mres.MemoryNics
+    tags: mres.MemoryTags
+    events: mres.MemoryEvents
+    keypairs: mkp.MemorySSHKeyPairs
+    vm_details: mkp.MemoryVMDetails
 
     def __init__(
         self,
@@ -89,22 +87,25 @@ class MemoryUnitOfWork(UnitOfWork):
         self.__dict__.update(repositories or build_repositories(store, clock))
 
     def __enter__(self) -> MemoryUnitOfWork:
-        assert self._txn is None, "a unit of work is entered once at a time"
+        if self._txn is not None:
+            raise RuntimeError("a unit of work is entered once at a time")
         self._txn = self.store.begin()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._txn is not None
-        txn, self._txn = self._txn, None
+        txn, self._txn = self._open(), None
         self.store.end(txn)  # undoes whatever was not committed
 
-    def commit(self) -> None:
-        assert self._txn is not None, "commit outside a unit of work"
-        self._txn.commit()
+    def _open(self) -> Transaction:
+        if self._txn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._txn
 
-    def rollback(self) -> None:
-        assert self._txn is not None
-        self._txn.rollback()
+
+#: the repositories a unit of work exposes, by attribute: what its annotations name
+REPOSITORIES: dict[str, Callable[[MemoryStore, Callable[[], datetime]], Any]] = dict(
+    inspect.get_annotations(MemoryUnitOfWork, eval_str=True)
+)
 
 
 def build_repositories(store: MemoryStore, clock: Callable[[], datetime]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """In-memory repositories for the catalogue (:mod:`harness.store.catalog`) and for policies
 and resource limits (:mod:`harness.store.policies`).
 
-As in :mod:`harness.store.memory_repos`, each class subclasses its SQL twin for the
-interface and overrides every public method; the SQL docstrings are the contract.
+As in :mod:`harness.store.memory_repos`, each class implements its port of
+:mod:`harness.store.ports` beside the SQL repository of that port.
 """
 
 from __future__ import annotations
@@ -27,13 +27,11 @@ from harness.domain.model import (
     Zone,
 )
 from harness.domain.policy import ResourceLimit, VMSnapshotPolicy
-from harness.store import catalog, policies
-from harness.store.memory_repos import admits
 from harness.store.memory_tables import MemoryRepo, MemoryStore, cloner, like, page_of
-from harness.store.repository import Scope
+from harness.store.ports import Scope
 
 
-class MemoryDomains(MemoryRepo[Domain], catalog.Domains):
+class MemoryDomains(MemoryRepo[Domain]):
     table_name = "domain"
     entity = Domain
 
@@ -57,7 +55,7 @@ class MemoryDomains(MemoryRepo[Domain], catalog.Domains):
         return self._copies(sorted(self.rows_table.live(), key=lambda r: (r.path, r.id)))
 
 
-class MemoryAccounts(MemoryRepo[Account], catalog.Accounts):
+class MemoryAccounts(MemoryRepo[Account]):
     """Accounts with their user's keys (SQL joins the ``user`` table; here the row has them)."""
 
     table_name = "account"
@@ -94,7 +92,7 @@ class MemoryAccounts(MemoryRepo[Account], catalog.Accounts):
         return self._copies(r for r in self.rows_table.live() if domain_ids is None or r.domain_id in domain_ids)
 
 
-class MemoryOfferings(MemoryRepo[ServiceOffering], catalog.Offerings):
+class MemoryOfferings(MemoryRepo[ServiceOffering]):
     table_name = "service_offering"
     entity = ServiceOffering
 
@@ -109,7 +107,7 @@ class MemoryOfferings(MemoryRepo[ServiceOffering], catalog.Offerings):
         return self._copies(self.rows_table.live())
 
 
-class MemoryZones(MemoryRepo[Zone], catalog.Zones):
+class MemoryZones(MemoryRepo[Zone]):
     table_name = "data_center"
     entity = Zone
 
@@ -121,7 +119,7 @@ class MemoryZones(MemoryRepo[Zone], catalog.Zones):
         return self._copies(self.rows_table.live())
 
 
-class MemoryHosts(MemoryRepo[Host], catalog.Hosts):
+class MemoryHosts(MemoryRepo[Host]):
     table_name = "host"
     entity = Host
 
@@ -133,7 +131,7 @@ class MemoryHosts(MemoryRepo[Host], catalog.Hosts):
         return self._copies(r for r in self.rows_table.live() if r.zone_id == zone_id)
 
 
-class MemoryCapabilities(MemoryRepo[HypervisorCapabilities], catalog.Capabilities):
+class MemoryCapabilities(MemoryRepo[HypervisorCapabilities]):
     table_name = "hypervisor_capabilities"
     entity = HypervisorCapabilities
 
@@ -163,7 +161,7 @@ class MemoryCapabilities(MemoryRepo[HypervisorCapabilities], catalog.Capabilitie
         caps.vm_snapshot_enabled = enabled
 
 
-class MemoryConfiguration(catalog.Configuration):
+class MemoryConfiguration:
     """Configuration values by key name; an absent or NULL value reads as the default."""
 
     def __init__(self, store: MemoryStore, clock: Callable[[], datetime]) -> None:
@@ -178,7 +176,7 @@ class MemoryConfiguration(catalog.Configuration):
         self.store.txn.put(self.rows_table, key.name, value)
 
 
-class MemoryJobs(MemoryRepo[AsyncJob], catalog.Jobs):
+class MemoryJobs(MemoryRepo[AsyncJob]):
     table_name = "async_job"
     entity = AsyncJob
 
@@ -195,10 +193,6 @@ class MemoryJobs(MemoryRepo[AsyncJob], catalog.Jobs):
             job.id, job_status=status, job_result_code=result_code, job_result=result, last_updated=now, completed=now
         )
         job.job_status, job.job_result_code, job.job_result, job.completed = status, result_code, result, now
-
-    def set_instance(self, job: AsyncJob, instance_type: str, instance_id: int) -> None:
-        self._update(job.id, instance_type=instance_type, instance_id=instance_id)
-        job.instance_type, job.instance_id = instance_type, instance_id
 
     def set_running(self, job: AsyncJob) -> None:
         self._update(job.id, process_status=1, last_updated=self.clock())
@@ -228,7 +222,7 @@ class MemoryJobs(MemoryRepo[AsyncJob], catalog.Jobs):
 _snapshot = cloner(VMSnapshot)
 
 
-class MemoryVMSnapshotPolicies(MemoryRepo[VMSnapshotPolicy], policies.VMSnapshotPolicies):
+class MemoryVMSnapshotPolicies(MemoryRepo[VMSnapshotPolicy]):
     """Policies (deleted for real) and ``vm_snapshot_policy_ref``: snapshot id -> (policy
     id, VM id)."""
 
@@ -289,7 +283,7 @@ class MemoryVMSnapshotPolicies(MemoryRepo[VMSnapshotPolicy], policies.VMSnapshot
         return self._copies(
             r
             for r in self.rows_table.live()
-            if admits(scope, r) and (wanted is None or r.id in wanted) and (vm_id is None or r.vm_id == vm_id)
+            if scope.admits(r) and (wanted is None or r.id in wanted) and (vm_id is None or r.vm_id == vm_id)
         )
 
     # ------------------------------------------------------------------ scheduled snapshots
@@ -299,10 +293,6 @@ class MemoryVMSnapshotPolicies(MemoryRepo[VMSnapshotPolicy], policies.VMSnapshot
 
     def tag(self, snapshot_id: int, policy_id: int, vm_id: int) -> None:
         self.store.txn.put(self._refs(), snapshot_id, (policy_id, vm_id))
-
-    def policy_of_snapshot(self, snapshot_id: int) -> int | None:
-        ref = self._refs().rows.get(snapshot_id)
-        return None if ref is None else int(ref[0])
 
     def snapshots(self, policy_id: int, vm_id: int) -> list[VMSnapshot]:
         rows = self.store["vm_snapshots"].rows
@@ -315,7 +305,7 @@ class MemoryVMSnapshotPolicies(MemoryRepo[VMSnapshotPolicy], policies.VMSnapshot
         return set(self._refs().group("vm", vm_id))
 
 
-class MemoryResourceLimits(MemoryRepo[ResourceLimit], policies.ResourceLimits):
+class MemoryResourceLimits(MemoryRepo[ResourceLimit]):
     table_name = "resource_limit"
     entity = ResourceLimit
 
@@ -356,7 +346,7 @@ class MemoryResourceLimits(MemoryRepo[ResourceLimit], policies.ResourceLimits):
         return sum(len(snapshots.group("domain", d)) for d in domain_ids)
 
 
-class MemoryManagementServers(MemoryRepo[ManagementServer], catalog.ManagementServers):
+class MemoryManagementServers(MemoryRepo[ManagementServer]):
     table_name = "mshost"
     entity = ManagementServer
 

@@ -1,5 +1,5 @@
 """In-memory repositories for SSH key pairs and user VM details
-(:mod:`harness.store.keypairs`); the SQL docstrings are the contract."""
+(their ports are in :mod:`harness.store.ports`; the SQL side is :mod:`harness.store.keypairs`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from harness.domain.model import Page, SSHKeyPair
-from harness.store import keypairs
-from harness.store.memory_repos import admits
-from harness.store.memory_tables import MemoryRepo, MemoryStore, like, page_of
-from harness.store.repository import Scope
+from harness.store.memory_tables import MemoryRepo, MemoryStore, like, page_of, set_details
+from harness.store.ports import Scope
 
 
-class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
+class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair]):
     table_name = "ssh_keypairs"
     entity = SSHKeyPair
 
@@ -59,7 +57,7 @@ class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
         rows = [
             r
             for r in self.rows_table.live()
-            if admits(scope, r)
+            if scope.admits(r)
             and all(v is None or getattr(r, k) == v for k, v in wanted.items())
             and (matches is None or matches(r.name))
         ]
@@ -67,7 +65,7 @@ class MemorySSHKeyPairs(MemoryRepo[SSHKeyPair], keypairs.SSHKeyPairs):
         return page_of(rows, self.clone, page, pagesize)
 
 
-class MemoryVMDetails(keypairs.VMDetails):
+class MemoryVMDetails:
     """VM id -> {name: value}, as the memory store keeps ``vm_snapshot_details``."""
 
     def __init__(self, store: MemoryStore, clock: Callable[[], datetime]) -> None:
@@ -81,12 +79,7 @@ class MemoryVMDetails(keypairs.VMDetails):
         return {i: rows[i][name] for i in set(vm_ids) if name in (rows.get(i) or {})}
 
     def set(self, vm_id: int, details: dict[str, str]) -> None:
-        table = self.store["user_vm_details"]
-        merged = dict(table.rows.get(vm_id) or {})
-        for name, value in details.items():
-            merged.pop(name, None)  # SQL deletes and re-inserts: the name moves to the end
-            merged[name] = value
-        self.store.txn.put(table, vm_id, merged)
+        set_details(self.store, "user_vm_details", vm_id, details)
 
     def remove(self, vm_id: int, name: str) -> None:
         table = self.store["user_vm_details"]

@@ -1,12 +1,11 @@
 """In-memory repositories for the stateful entities: VM snapshots, VMs, volumes, volume
 snapshots.
 
-Each class subclasses its SQL twin (:mod:`harness.store.vmsnapshots`,
-:mod:`~harness.store.vms`, :mod:`~harness.store.volumes`) only to share its
-interface (mypy checks every override against it; ``tests/store/test_memory.py`` checks
-that no SQL method is left un-overridden) and overrides every public method with the same
-semantics over a :class:`~harness.store.memory_tables.MemoryTable`. The docstrings of the
-SQL methods are the contract.
+Each class implements its port of :mod:`harness.store.ports` over a
+:class:`~harness.store.memory_tables.MemoryTable`, side by side with the SQL repository of
+the same port (:mod:`harness.store.vmsnapshots`, :mod:`~harness.store.vms`,
+:mod:`~harness.store.volumes`) and sharing nothing with it: mypy checks both against the
+port, ``tests/store/test_contract*.py`` runs the same behaviour on both.
 """
 
 from __future__ import annotations
@@ -27,18 +26,8 @@ from harness.domain.states import (
     VMState,
 )
 from harness.store import transitions
-from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of
-from harness.store.repository import EVERYTHING, Scope
-from harness.store.vms import VMs
-from harness.store.vmsnapshots import VMSnapshots
-from harness.store.volumes import Volumes, VolumeSnapshots
-
-
-def admits(scope: Scope, row: Any) -> bool:
-    """Whether ``scope`` lets a caller see ``row`` (what ``Scope.apply`` adds to a query)."""
-    return (scope.account_id is None or row.account_id == scope.account_id) and (
-        scope.domain_ids is None or row.domain_id in scope.domain_ids
-    )
+from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of, set_details
+from harness.store.ports import EVERYTHING, Scope
 
 
 def transit(
@@ -59,7 +48,7 @@ def transit(
     transitions.applied(fsm, entity, event, old, new)
 
 
-class MemoryVMSnapshots(MemoryRepo[VMSnapshot], VMSnapshots):
+class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
     table_name = "vm_snapshots"
     entity = VMSnapshot
 
@@ -109,12 +98,7 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot], VMSnapshots):
         return dict(self.store["vm_snapshot_details"].rows.get(snap_id) or {})
 
     def set_details(self, snap_id: int, details: dict[str, str]) -> None:
-        table = self.store["vm_snapshot_details"]
-        merged = dict(table.rows.get(snap_id) or {})
-        for name, value in details.items():
-            merged.pop(name, None)  # SQL deletes and re-inserts: the name moves to the end
-            merged[name] = value
-        self.store.txn.put(table, snap_id, merged)
+        set_details(self.store, "vm_snapshot_details", snap_id, details)
 
     def names_of_vm(self, vm_id: int) -> set[str]:
         return {row.name for row in self._live_of_vm(vm_id)}
@@ -137,7 +121,7 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot], VMSnapshots):
         needle = fold(keyword) if keyword else None
         found = []
         for row in rows:
-            if not admits(scope, row):
+            if not scope.admits(row):
                 continue
             if wanted_ids is not None and row.id not in wanted_ids:
                 continue
@@ -154,7 +138,7 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot], VMSnapshots):
         return page_of(found, self.clone, page, pagesize)
 
 
-class MemoryVMs(MemoryRepo[VM], VMs):
+class MemoryVMs(MemoryRepo[VM]):
     table_name = "vm_instance"
     entity = VM
 
@@ -198,14 +182,14 @@ class MemoryVMs(MemoryRepo[VM], VMs):
             row
             for row in self.rows_table.live()
             if row.state != VMState.Expunging
-            and admits(scope, row)
+            and scope.admits(row)
             and (state is None or row.state == state)
             and (matches is None or matches(row.display_name) or matches(row.instance_name))
         ]
         return page_of(found, self.clone, page, pagesize)
 
 
-class MemoryVolumes(MemoryRepo[Volume], Volumes):
+class MemoryVolumes(MemoryRepo[Volume]):
     table_name = "volumes"
     entity = Volume
 
@@ -236,11 +220,11 @@ class MemoryVolumes(MemoryRepo[Volume], Volumes):
         page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
-        found = [row for row in self.rows_table.live() if admits(scope, row) and (vm_id is None or row.vm_id == vm_id)]
+        found = [row for row in self.rows_table.live() if scope.admits(row) and (vm_id is None or row.vm_id == vm_id)]
         return page_of(found, self.clone, page, pagesize)
 
 
-class MemoryVolumeSnapshots(MemoryRepo[VolumeSnapshot], VolumeSnapshots):
+class MemoryVolumeSnapshots(MemoryRepo[VolumeSnapshot]):
     table_name = "snapshots"
     entity = VolumeSnapshot
 
@@ -280,7 +264,7 @@ class MemoryVolumeSnapshots(MemoryRepo[VolumeSnapshot], VolumeSnapshots):
         found = [
             row
             for row in self.rows_table.live()
-            if admits(scope, row) and (volume_id is None or row.volume_id == volume_id)
+            if scope.admits(row) and (volume_id is None or row.volume_id == volume_id)
         ]
         found.sort(key=newest_first, reverse=True)
         return page_of(found, self.clone, page, pagesize)

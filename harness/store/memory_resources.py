@@ -1,5 +1,5 @@
 """In-memory repositories for users, NICs, resource tags and events
-(:mod:`harness.store.resources`); the SQL docstrings are the contract."""
+(their ports are in :mod:`harness.store.ports`; the SQL side is :mod:`harness.store.resources`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from harness.domain.model import Event, Nic, Page, ResourceTag, User
-from harness.store import resources
-from harness.store.memory_repos import admits
 from harness.store.memory_tables import MemoryRepo, like, page_of
-from harness.store.repository import Scope
+from harness.store.ports import Scope
 
 
-class MemoryUsers(MemoryRepo[User], resources.Users):
+class MemoryUsers(MemoryRepo[User]):
     table_name = "user"
     entity = User
 
@@ -31,7 +29,7 @@ class MemoryUsers(MemoryRepo[User], resources.Users):
                 self._update(r.id, removed=self.clock())
 
 
-class MemoryNics(MemoryRepo[Nic], resources.Nics):
+class MemoryNics(MemoryRepo[Nic]):
     table_name = "nics"
     entity = Nic
 
@@ -56,7 +54,7 @@ class MemoryNics(MemoryRepo[Nic], resources.Nics):
                 self._update(r.id, ip4_address=None, removed=self.clock())
 
 
-class MemoryTags(MemoryRepo[ResourceTag], resources.Tags):
+class MemoryTags(MemoryRepo[ResourceTag]):
     table_name = "resource_tags"
     entity = ResourceTag
 
@@ -110,12 +108,12 @@ class MemoryTags(MemoryRepo[ResourceTag], resources.Tags):
         rows = [
             r
             for r in self.rows_table.live()
-            if admits(scope, r) and all(v is None or getattr(r, k) == v for k, v in wanted.items())
+            if scope.admits(r) and all(v is None or getattr(r, k) == v for k, v in wanted.items())
         ]
         return page_of(rows, self.clone, page, pagesize)
 
 
-class MemoryEvents(MemoryRepo[Event], resources.Events):
+class MemoryEvents(MemoryRepo[Event]):
     table_name = "event"
     entity = Event
 
@@ -139,7 +137,7 @@ class MemoryEvents(MemoryRepo[Event], resources.Events):
         rows = [
             r
             for r in self.rows_table.live()
-            if admits(scope, r)
+            if scope.admits(r)
             and (type_ is None or r.type == type_)
             and (level is None or r.level == level)
             and (start is None or (r.created is not None and r.created >= start))

@@ -80,6 +80,17 @@ def page_of(rows: list[Any], clone: Callable[[Any], Any], page: int | None, page
     return Page(count=count, items=[clone(r) for r in rows])
 
 
+def set_details(store: MemoryStore, table_name: str, owner: Hashable, details: dict[str, str]) -> None:
+    """Set each of ``details`` in the ``{name: value}`` row of ``owner`` in a details table,
+    replacing one of the same name (SQL deletes and re-inserts it: the name moves to the end)."""
+    table = store[table_name]
+    merged = dict(table.rows.get(owner) or {})
+    for name, value in details.items():
+        merged.pop(name, None)
+        merged[name] = value
+    store.txn.put(table, owner, merged)
+
+
 class MemoryTable:
     """The rows of one table by key, and the grouping indexes kept in step with them.
 

@@ -17,7 +17,8 @@ from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import VMSnapshot
 from harness.domain.policy import IntervalType, ResourceLimit, VMSnapshotPolicy
 from harness.store import tables as t
-from harness.store.repository import Repo, Scope
+from harness.store.ports import Scope
+from harness.store.repository import Repo, scoped
 
 _INTERVALS = {k.value: k for k in IntervalType}
 
@@ -126,7 +127,7 @@ class VMSnapshotPolicies(Repo[VMSnapshotPolicy]):
         self, scope: Scope, ids: Iterable[int] | None = None, vm_id: int | None = None
     ) -> list[VMSnapshotPolicy]:
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
+        stmt = scoped(self._live(), self.table, scope)
         if ids is not None:
             stmt = stmt.where(c.id.in_(list(ids)))
         if vm_id is not None:
@@ -139,10 +140,6 @@ class VMSnapshotPolicies(Repo[VMSnapshotPolicy]):
         """Mark a snapshot as taken by ``policy_id``."""
         stmt = self._cached("tag", lambda: insert(t.vm_snapshot_policy_ref))
         self.conn.execute(stmt, {"vm_snapshot_id": snapshot_id, "policy_id": policy_id, "vm_id": vm_id})
-
-    def policy_of_snapshot(self, snapshot_id: int) -> int | None:
-        r = t.vm_snapshot_policy_ref.c
-        return self.conn.execute(select(r.policy_id).where(r.vm_snapshot_id == snapshot_id)).scalar()
 
     def snapshots(self, policy_id: int, vm_id: int) -> list[VMSnapshot]:
         """The live snapshots ``policy_id`` took of the VM, oldest first."""

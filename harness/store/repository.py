@@ -1,4 +1,4 @@
-"""What every SQL repository shares: :class:`Repo`, :class:`Scope` and :func:`transit`.
+"""What every SQL repository shares: :class:`Repo`, :func:`scoped` and :func:`transit`.
 
 Each repository maps rows to the plain domain classes with SQLAlchemy Core (the ORM costs
 about six times more per transaction here; reference/tooling.md §4). Finders skip
@@ -15,48 +15,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, select, update
 
-from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Page
 from harness.domain.states import StateMachine
 from harness.store import transitions
+from harness.store.ports import Scope
 
 log = logging.getLogger("hvsnap.transitions")
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which owners a caller may see: ``None`` fields mean no restriction."""
-
-    account_id: int | None = None
-    domain_ids: frozenset[int] | None = None
-
-    def apply(self, stmt: Select, table: Table) -> Select:
-        if self.account_id is not None:
-            stmt = stmt.where(table.c.account_id == self.account_id)
-        if self.domain_ids is not None:
-            stmt = stmt.where(table.c.domain_id.in_(self.domain_ids))
-        return stmt
-
-
-EVERYTHING = Scope()
-
-
-def existing(entity: T | None, noun: str, ident: object) -> T:
-    """``entity``, or a 431 saying it is gone: what a finder returns for a row that a
-    concurrent request (a delete, a destroy, a sync) removed between a check and the work
-    that follows it. Service code uses this instead of ``assert x is not None``."""
-    if entity is None:
-        raise InvalidParameterValue(f"Unable to find {noun} {ident}: it was removed by another operation")
-    return entity
+def scoped(stmt: Select, table: Table, scope: Scope) -> Select:
+    """``stmt`` narrowed to the rows of ``table`` that ``scope`` admits (what
+    :meth:`Scope.admits` says of one row, as a ``WHERE``)."""
+    if scope.account_id is not None:
+        stmt = stmt.where(table.c.account_id == scope.account_id)
+    if scope.domain_ids is not None:
+        stmt = stmt.where(table.c.domain_id.in_(scope.domain_ids))
+    return stmt
 
 
 _STATEMENTS: dict[tuple[str, ...], Any] = {}

@@ -11,7 +11,8 @@ from sqlalchemy import Row, and_, delete, or_, select, update
 
 from harness.domain.model import Event, Nic, Page, ResourceTag, User
 from harness.store import tables as t
-from harness.store.repository import Repo, Scope
+from harness.store.ports import Scope
+from harness.store.repository import Repo, scoped
 
 
 class Users(Repo[User]):
@@ -191,7 +192,7 @@ class Tags(Repo[ResourceTag]):
     ) -> Page:
         c = self.table.c
         stmt = self._equal(
-            scope.apply(self._live(), self.table),
+            scoped(self._live(), self.table, scope),
             (c.resource_type, resource_type),
             (c.resource_uuid, resource_uuid),
             (c.key, key),
@@ -260,7 +261,7 @@ class Events(Repo[Event]):
     ) -> Page:
         """Newest first, as listEvents orders them."""
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
+        stmt = scoped(self._live(), self.table, scope)
         if type_ is not None:
             stmt = stmt.where(c.type == type_)
         if level is not None:

@@ -1,23 +1,19 @@
-"""Engines and the unit of work.
+"""Engines and the SQL unit of work.
 
-A :class:`UnitOfWork` is one database transaction with the repositories bound to it:
-
-    with uow_factory() as uow:
-        snap = uow.vm_snapshots.get_by_uuid(uuid)
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.RevertRequested)
-        uow.commit()
-
-Leaving the block without :meth:`UnitOfWork.commit` rolls everything back, so a rejected
-request changes nothing. On SQLite (the embedded default) a writing unit of work starts with
+A :class:`SqlUnitOfWork` is one database transaction with the SQL repositories bound to it
+(the port it implements: :class:`harness.store.ports.UnitOfWork`). Leaving the block
+without :meth:`SqlUnitOfWork.commit` rolls everything back, so a rejected request changes
+nothing. On SQLite (the embedded default) a writing unit of work starts with
 ``BEGIN IMMEDIATE``: SQLite has one writer, and taking the lock up front turns a would-be
 deadlock between two upgrading readers into a short wait (``busy_timeout``).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +22,12 @@ from sqlalchemy.pool import StaticPool
 
 from harness.store import catalog, policies, resources
 from harness.store.keypairs import SSHKeyPairs, VMDetails
+from harness.store.ports import UnitOfWork, UowFactory, utcnow
 from harness.store.vms import VMs
 from harness.store.vmsnapshots import VMSnapshots
 from harness.store.volumes import Volumes, VolumeSnapshots
 
 DB_ENV = "HVSNAP_DB"
-
-
-def utcnow() -> datetime:
-    """Naive UTC, as CloudStack stores dates (GMT)."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def database_url(home: Path, url: str | None = None) -> str:
@@ -76,8 +68,9 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class UnitOfWork:
-    """One transaction and the repositories that work inside it."""
+class SqlUnitOfWork(UnitOfWork):
+    """One database transaction and the SQL repositories that work inside it (the
+    annotations say which class serves each port; mypy checks each against it)."""
 
     vm_snapshots: VMSnapshots
     vms: VMs
@@ -107,65 +100,39 @@ class UnitOfWork:
         self.readonly = readonly
         self._conn: Connection | None = None
 
-    def __enter__(self) -> UnitOfWork:
+    def __enter__(self) -> SqlUnitOfWork:
         conn = self.engine.connect()
         if self.readonly and self.engine.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="DEFERRED")
         conn.begin()
         self._conn = conn
-        now = self.clock
-        self.vm_snapshots = VMSnapshots(conn, now)
-        self.vms = VMs(conn, now)
-        self.volumes = Volumes(conn, now)
-        self.volume_snapshots = VolumeSnapshots(conn, now)
-        self.domains = catalog.Domains(conn, now)
-        self.accounts = catalog.Accounts(conn, now)
-        self.offerings = catalog.Offerings(conn, now)
-        self.zones = catalog.Zones(conn, now)
-        self.hosts = catalog.Hosts(conn, now)
-        self.capabilities = catalog.Capabilities(conn, now)
-        self.config = catalog.Configuration(conn, now)
-        self.jobs = catalog.Jobs(conn, now)
-        self.mshosts = catalog.ManagementServers(conn, now)
-        self.vm_snapshot_policies = policies.VMSnapshotPolicies(conn, now)
-        self.resource_limits = policies.ResourceLimits(conn, now)
-        self.users = resources.Users(conn, now)
-        self.nics = resources.Nics(conn, now)
-        self.tags = resources.Tags(conn, now)
-        self.events = resources.Events(conn, now)
-        self.keypairs = SSHKeyPairs(conn, now)
-        self.vm_details = VMDetails(conn, now)
+        self.__dict__.update({name: repo(conn, self.clock) for name, repo in _REPOSITORIES.items()})
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._conn is not None
+        conn, self._conn = self._open(), None
         try:
-            if self._conn.in_transaction():
-                self._conn.rollback()
+            if conn.in_transaction():
+                conn.rollback()
         finally:
-            self._conn.close()
-            self._conn = None
+            conn.close()
 
-    def commit(self) -> None:
-        assert self._conn is not None, "commit outside a unit of work"
-        self._conn.commit()
-
-    def rollback(self) -> None:
-        assert self._conn is not None
-        self._conn.rollback()
-
-    @property
-    def now(self) -> datetime:
-        return self.clock()
+    def _open(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
 
 
-UowFactory = Callable[..., UnitOfWork]
+#: the repositories a unit of work binds to its connection, by attribute: what its annotations name
+_REPOSITORIES: dict[str, Callable[[Connection, Callable[[], datetime]], Any]] = dict(
+    inspect.get_annotations(SqlUnitOfWork, eval_str=True)
+)
 
 
 def uow_factory(engine: Engine, clock: Callable[[], datetime] = utcnow) -> UowFactory:
     """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one."""
 
-    def make(readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(engine, clock, readonly)
+    def make(readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, clock, readonly)
 
     return make

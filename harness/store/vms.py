@@ -10,7 +10,8 @@ from sqlalchemy import Row, bindparam, or_
 from harness.domain.model import VM, Page
 from harness.domain.states import VM_FSM, VMState
 from harness.store import tables as t
-from harness.store.repository import EVERYTHING, Repo, Scope, transit
+from harness.store.ports import EVERYTHING, Scope
+from harness.store.repository import Repo, scoped, transit
 
 
 class VMs(Repo[VM]):
@@ -100,7 +101,7 @@ class VMs(Repo[VM]):
         pagesize: int | None = None,
     ) -> Page:
         c = self.table.c
-        stmt = scope.apply(self._live().where(c.state != VMState.Expunging.value), self.table)
+        stmt = scoped(self._live().where(c.state != VMState.Expunging.value), self.table, scope)
         if state is not None:
             stmt = stmt.where(c.state == state.value)
         if keyword:

@@ -13,7 +13,8 @@ from sqlalchemy import Row, bindparam, insert, or_, select, update
 from harness.domain.model import Page, SnapshotBrief, VMSnapshot
 from harness.domain.states import VM_SNAPSHOT_FSM, VMSnapshotState, VMSnapshotType
 from harness.store import tables as t
-from harness.store.repository import EVERYTHING, Repo, Scope, transit
+from harness.store.ports import EVERYTHING, Scope
+from harness.store.repository import Repo, scoped, transit
 
 _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}
 _SNAPSHOT_STATES = {s.value: s for s in VMSnapshotState}
@@ -232,7 +233,7 @@ class VMSnapshots(Repo[VMSnapshot]):
         is a substring of name, display name or description; ``states=None`` means any
         state; newest first."""
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
+        stmt = scoped(self._live(), self.table, scope)
         if ids is not None:
             stmt = stmt.where(c.id.in_(ids))
         if vm_id is not None:

@@ -11,7 +11,8 @@ from sqlalchemy import Row, bindparam, select, update
 from harness.domain.model import Page, Volume, VolumeSnapshot, VolumeType
 from harness.domain.states import ACTIVE_VOLUME_SNAPSHOT_STATES, VOLUME_SNAPSHOT_FSM, VolumeSnapshotState
 from harness.store import tables as t
-from harness.store.repository import EVERYTHING, Repo, Scope, transit
+from harness.store.ports import EVERYTHING, Scope
+from harness.store.repository import Repo, scoped, transit
 
 
 class Volumes(Repo[Volume]):
@@ -82,7 +83,7 @@ class Volumes(Repo[Volume]):
         pagesize: int | None = None,
     ) -> Page:
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
+        stmt = scoped(self._live(), self.table, scope)
         if vm_id is not None:
             stmt = stmt.where(c.instance_id == vm_id)
         return self._page(stmt, (c.id,), page, pagesize)
@@ -157,7 +158,7 @@ class VolumeSnapshots(Repo[VolumeSnapshot]):
         pagesize: int | None = None,
     ) -> Page:
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
+        stmt = scoped(self._live(), self.table, scope)
         if volume_id is not None:
             stmt = stmt.where(c.volume_id == volume_id)
         return self._page(stmt, (c.created.desc(), c.id.desc()), page, pagesize)

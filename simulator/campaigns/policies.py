@@ -40,7 +40,7 @@ from harness.jobs.runners import Workflow
 from harness.jobs.simulated import ManagerLife
 from harness.service import accounts, policies
 from harness.service.scheduler import RunOrder, Scheduler
-from harness.store.uow import UowFactory
+from harness.store.ports import UowFactory
 
 Proc = Generator[simpy.Event, Any, Any]
 POLICY_KEYS = {"vms", "intervaltype", "schedule", "timezone", "maxsnaps", "snapshotmemory", "quiescevm"}

@@ -35,7 +35,8 @@ from harness.jobs.simulated import ManagerCrashed, ManagerLife, simpy_process
 from harness.service import accounts, hostside, sync, vms, vmsnapshots
 from harness.store import tables
 from harness.store.memory import memory_uow_factory
-from harness.store.uow import UowFactory, make_engine, uow_factory
+from harness.store.ports import UowFactory
+from harness.store.uow import make_engine, uow_factory
 from simulator.campaigns.policies import PolicyScheduler, start_of
 from simulator.campaigns.scenario import Scenario, Shard
 from simulator.campaigns.series import Sampler, quantiles

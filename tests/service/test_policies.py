@@ -12,8 +12,7 @@ from harness.domain.model import AccountType
 from harness.domain.policy import Schedule
 from harness.service import vmsnapshots
 from harness.service.scheduler import SchedulerThread, WallClock
-from harness.store.repository import EVERYTHING
-from harness.store.uow import utcnow
+from harness.store.ports import EVERYTHING, utcnow
 from tests.service.conftest import World, refused
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from harness.domain.model import AccountType
 from harness.drivers import DeployVM, ImportVM, RegisterVM
 from harness.service import accounts, events, tags
-from harness.store.repository import Scope
+from harness.store.ports import Scope
 from tests.service.conftest import World, refused
 
 

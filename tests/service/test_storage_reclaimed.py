@@ -14,7 +14,7 @@ import pytest
 
 from harness.domain import config
 from harness.service.cloud import open_cloud
-from harness.store.uow import utcnow
+from harness.store.ports import utcnow
 from simulator.driver import SimulatedHyperVDriver
 from simulator.host import HyperVHost
 from tests.service.conftest import World
