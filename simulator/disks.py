@@ -49,6 +49,9 @@ class PrimaryStorage:
         # merge costs in proportion to the chain it touches, not to the host: parent path ->
         # its dependants (an ordered set), kept wherever a file is added, removed or re-parented.
         self._children: dict[str, dict[str, None]] = {}
+        # The bytes of every file on storage, kept wherever a file is added, removed or resized
+        # (``_resize``), so a sample or a capacity check costs nothing per file.
+        self._used = 0
 
     # ------------------------------------------------------------------ queries
 
@@ -82,7 +85,7 @@ class PrimaryStorage:
         return None
 
     def used_bytes(self) -> int:
-        return sum(f.bytes for f in self.disk_files.values())
+        return self._used
 
     def chain_size(self, path: str) -> int:
         files, total = self.disk_files, 0
@@ -148,29 +151,39 @@ class PrimaryStorage:
             moved[p] = path
         return restored, moved
 
-    # -- the dependants index: every change to ``disk_files`` or a file's ``parent`` goes
-    # -- through these (or, for a merge, ``HyperVHost._merge``)
+    # -- the dependants index and the byte total: every change to ``disk_files``, a file's
+    # -- ``parent`` or its ``bytes`` goes through these (or, for a merge, ``HyperVHost._merge``)
 
     def _reindex(self) -> None:
-        """Rebuild the index from the files (after loading them)."""
+        """Rebuild the index and the byte total from the files (after loading them)."""
         self._children = {}
+        self._used = sum(f.bytes for f in self.disk_files.values())
         for p, f in self.disk_files.items():
             if f.parent is not None:
                 self._children.setdefault(f.parent, {})[p] = None
 
     def _add_file(self, f: DiskFile) -> None:
         old = self.disk_files.get(f.path)
-        if old is not None and old.parent is not None:  # replaced in place (not reached today)
-            self._unlink(old.parent, f.path)
+        if old is not None:  # replaced in place (not reached today)
+            self._used -= old.bytes
+            if old.parent is not None:
+                self._unlink(old.parent, f.path)
         self.disk_files[f.path] = f
+        self._used += f.bytes
         if f.parent is not None:
             self._children.setdefault(f.parent, {})[f.path] = None
 
     def _drop_file(self, path: str) -> DiskFile:
         f = self.disk_files.pop(path)
+        self._used -= f.bytes
         if f.parent is not None:
             self._unlink(f.parent, path)
         return f
+
+    def _resize(self, f: DiskFile, nbytes: int) -> None:
+        """Set the allocated bytes of ``f``, a file on this storage."""
+        self._used += nbytes - f.bytes
+        f.bytes = nbytes
 
     def _unlink(self, parent: str, child: str) -> None:
         siblings = self._children[parent]

@@ -484,7 +484,7 @@ class HyperVHost(TreeStorage):
             grow = 0 if key in f.blocks else BLOCK_BYTES
         if grow:
             self._need(grow)
-            f.bytes += grow
+            self._resize(f, f.bytes + grow)
         f.blocks[key] = value
 
     def read(self, name: str, key: str, volume_uuid: str | None = None) -> str | None:

@@ -557,7 +557,7 @@ class TimedHost:
             return
         for path in vm.disks.values():
             f = self.state.disk_files[path]
-            f.bytes = min(f.bytes + nbytes, f.size + AVHDX_BASE_BYTES)
+            self.state._resize(f, min(f.bytes + nbytes, f.size + AVHDX_BASE_BYTES))
 
     def _storage_watch(self) -> Proc:
         """With a capacity: a full volume pauses the running VMs; freed space resumes them."""

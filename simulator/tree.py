@@ -146,7 +146,7 @@ class TreeStorage(PrimaryStorage):
         """Merge ``child`` into ``parent``; the parent takes the child's place everywhere."""
         g, f = self.disk_files[child], self.disk_files[parent]
         overlap = len(g.blocks.keys() & f.blocks.keys())
-        f.bytes += max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES)
+        self._resize(f, f.bytes + max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES))
         f.blocks.update(g.blocks)
         for grandchild in self._children.pop(child, ()):
             self.disk_files[grandchild].parent = parent

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from harness.domain.model import VM, Page, SnapshotBrief, VMSnapshot, Volume, VolumeSnapshot
@@ -69,8 +70,9 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
     def by_vm(self, vm_id: int) -> list[VMSnapshot]:
         return self._copies(self._live_of_vm(vm_id))
 
-    def briefs_of_vm(self, vm_id: int) -> list[SnapshotBrief]:
-        return [SnapshotBrief(r.id, r.name, r.state, r.type) for r in self._live_of_vm(vm_id)]
+    def briefs_of_vm(self, vm_id: int) -> list[SnapshotBrief]:  # the rules ask on every create and delete
+        fields = attrgetter("id", "name", "state", "type")  # in C: a tuple per row, then the brief from it
+        return list(map(SnapshotBrief._make, map(fields, self._live_of_vm(vm_id))))
 
     def current_of(self, vm_id: int) -> VMSnapshot | None:
         for row in self._live_of_vm(vm_id):

@@ -72,7 +72,7 @@ class Storage:
         self.host._need(VHDX_BASE_BYTES)
         volume = leaf[: -len(".vhdx")]
         f = DiskFile(path, volume, None, VHDX_BASE_BYTES, int(b.get("sizebytes")))
-        self.host.disk_files[path] = f
+        self.host._add_file(f)
         self.host.owners[volume] = owner
         return [self._vhd(f)]
 

@@ -106,7 +106,7 @@ def test_another_session_sees_the_merge_while_a_delete_runs() -> None:
         d.execute(DeployVM(VM, 1024, 1, (DiskSpec("vol-root", 8 * GIB),)))
         d.execute(CreateVMSnapshot(VM, SnapshotRef("A"), memory=True))
         with em.lock:  # the guest wrote 500 MB since A: deleting A merges them (~1 s)
-            em.host.disk_files[em.host.vm(VM.name).disks["vol-root"]].bytes = 500 * MB
+            em.host._resize(em.host.disk_files[em.host.vm(VM.name).disks["vol-root"]], 500 * MB)
         seen: set[str] = set()
         delete = threading.Thread(target=d.execute, args=(DeleteVMSnapshot(VM, SnapshotRef("A")),))
         delete.start()
@@ -124,7 +124,7 @@ def test_a_pipeline_longer_than_the_operation_timeout_is_polled_through() -> Non
     with timed(1, **QUICK, export_bps=200 * MB) as em, driver(em, operation_timeout=1, read_timeout=5) as d:
         d.execute(DeployVM(VM, 1024, 1, (DiskSpec("vol-root", 8 * GIB),)))
         with em.lock:  # a 500 MB disk: the export takes 2.5 s, over two OperationTimeouts
-            em.host.disk_files[d.layout.disk(VM.name, "vol-root")].bytes = 500 * MB
+            em.host._resize(em.host.disk_files[d.layout.disk(VM.name, "vol-root")], 500 * MB)
         start = time.monotonic()
         answer = d.execute(ExportVM(VM))
         wall = time.monotonic() - start

@@ -1,15 +1,21 @@
-"""The host's derived indexes (dependants by parent, VM references by path) stay equal to a
-full scan of the state through every kind of operation, and are rebuilt on load."""
+"""The host's derived indexes (dependants by parent, VM references by path, the bytes in use)
+stay equal to a full scan of the state through every kind of operation, and are rebuilt on
+load; under the timed host too, whose guests grow their disks and whose capacity pauses them."""
 
 from __future__ import annotations
 
 import contextlib
 import random
+from pathlib import Path
 
 import pytest
 
 from harness.drivers import DiskSpec, HostError, PowerState
+from simulator.campaigns.run import Simulation
+from simulator.campaigns.scenario import Scenario
 from simulator.host import HyperVHost
+
+SCENARIOS = Path(__file__).parents[2] / "simulator" / "scenarios"
 
 GIB = 2**30
 VMS = ("vm-a", "vm-b", "vm-c")
@@ -36,6 +42,7 @@ def scanned_holders(host: HyperVHost) -> dict[str, dict[str, int]]:
 def assert_indexes(host: HyperVHost) -> None:
     assert {p: set(c) for p, c in host._children.items()} == scanned_children(host)
     assert host._holders == scanned_holders(host)
+    assert host.used_bytes() == sum(f.bytes for f in host.disk_files.values())
 
 
 def step(host: HyperVHost, rng: random.Random, n: int) -> None:
@@ -87,6 +94,7 @@ def test_indexes_match_a_full_scan_through_a_random_walk(seed: int) -> None:
     loaded = HyperVHost.from_dict(host.to_dict())
     assert loaded._holders == host._holders
     assert {p: set(c) for p, c in loaded._children.items()} == {p: set(c) for p, c in host._children.items()}
+    assert loaded.used_bytes() == host.used_bytes()
     assert loaded.to_dict() == host.to_dict()
 
 
@@ -97,3 +105,18 @@ def test_indexes_are_not_persisted() -> None:
     state = host.to_dict()
     assert not any(k.startswith("_children") or k.startswith("_holders") for k in state)
     assert_indexes(HyperVHost.from_dict(state))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "capacity_gib"),
+    [("chain-depth", None), ("chain-depth", 12), ("export-on-stop", None), ("deferred-merges", None)],
+)
+def test_bytes_in_use_match_a_full_scan_after_a_timed_run(scenario: str, capacity_gib: int | None) -> None:
+    sc = Scenario.load(SCENARIOS / f"{scenario}.yaml")
+    sim = Simulation(sc.with_values({"duration_s": min(sc.duration_s, 12 * 3600), "fleet.capacity_gib": capacity_gib}))
+    result = sim.run()
+    assert result["storage"]["peak_used_bytes"] > 0
+    if capacity_gib is not None:
+        assert result["paused_critical"] > 0  # the guest filled the volume: the capacity path ran
+    for host in sim.hosts:
+        assert_indexes(host.state)
