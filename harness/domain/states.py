@@ -37,6 +37,8 @@ class VMSnapshotEvent(StrEnum):
     OperationSucceeded = "OperationSucceeded"
     RevertRequested = "RevertRequested"
     ExpungeRequested = "ExpungeRequested"
+    #: the host no longer has the checkpoint (not in CloudStack's table: its sync never looks)
+    Lost = "Lost"
 
 
 class VMSnapshotType(StrEnum):
@@ -138,6 +140,10 @@ VM_SNAPSHOT_FSM: StateMachine[VMSnapshotState, VMSnapshotEvent] = StateMachine(
         (_VS.Expunging, _VE.ExpungeRequested): _VS.Expunging,
         (_VS.Expunging, _VE.OperationSucceeded): _VS.Removed,
         (_VS.Expunging, _VE.OperationFailed): _VS.Error,
+        # The checkpoint is gone from the host (a stop without an export, a vanished export,
+        # a checkpoint sync no longer finds): the snapshot can never be reverted to again.
+        (_VS.Ready, _VE.Lost): _VS.Error,
+        (_VS.Expunging, _VE.Lost): _VS.Error,
     },
 )
 

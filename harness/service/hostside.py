@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 
 from harness.domain import config
-from harness.domain.model import VM, ExportStrategy
+from harness.domain.model import VM, ExportStrategy, VMSnapshot
 from harness.domain.states import VMSnapshotEvent, VMSnapshotState
 from harness.drivers import (
     DiskSpec,
@@ -32,7 +32,7 @@ from harness.drivers import (
     VolumeState,
 )
 from harness.jobs.runners import Workflow, ask
-from harness.service import keypairs, nics
+from harness.service import events, keypairs, nics
 from harness.store.repository import existing
 from harness.store.uow import UnitOfWork, UowFactory
 
@@ -170,9 +170,15 @@ def release_after_failure(uow_factory: UowFactory, vm_id: int) -> Steps:
 def mark_lost(uow: UnitOfWork, vm_id: int, reason: str) -> None:
     """Record that the host has none of the VM's checkpoints any more."""
     for snap in uow.vm_snapshots.by_vm(vm_id):
-        if snap.state in (VMSnapshotState.Ready, VMSnapshotState.Expunging):
-            if snap.state == VMSnapshotState.Ready:
-                uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
-            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-        uow.vm_snapshots.set_current(snap, False)
-        uow.vm_snapshots.set_details(snap.id, {LOST: "true", LAST_ERROR: reason})
+        lose(uow, snap, reason)
+
+
+def lose(uow: UnitOfWork, snap: VMSnapshot, reason: str) -> None:
+    """Record that the host no longer has ``snap``'s checkpoint: a Ready or Expunging
+    snapshot goes to Error by the ``Lost`` event (logged as a transition and as a
+    ``VMSNAPSHOT.LOST`` event); any snapshot is flagged ``LOST`` and is no longer current."""
+    if snap.state in (VMSnapshotState.Ready, VMSnapshotState.Expunging):
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.Lost)
+        events.lost(uow, snap, reason)
+    uow.vm_snapshots.set_current(snap, False)
+    uow.vm_snapshots.set_details(snap.id, {LOST: "true", LAST_ERROR: reason})

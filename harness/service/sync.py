@@ -33,7 +33,8 @@ Reconciliation (every VM, after the above)
     - Checkpoints on the host that the database does not know are *reported* as out of band
       and never imported (spec: "out-of-band snapshots will not be tracked or sync to CS").
     - ``Ready`` snapshots whose checkpoint is gone from the host (or whose VM's export is
-      gone) are flagged: ``Error``, ``hyperv.checkpoint.lost``, reason in the details.
+      gone) are lost: the ``Lost`` event takes them to ``Error`` (a ``VMSNAPSHOT.LOST``
+      event in listEvents), ``hyperv.checkpoint.lost`` and the reason in the details.
     - The current-snapshot flag and each volume's active path follow the host.
 
 On a failover cluster a VM whose role is failing over (``VMInventory.role_pending``) is left
@@ -279,8 +280,5 @@ def _reconcile(uow: UnitOfWork, vm: VM, inventory: Inventory, report: SyncReport
 
 def _flag(uow: UnitOfWork, vm: VM, snaps: list[VMSnapshot], why: str, report: SyncReport) -> None:
     for snap in snaps:
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-        uow.vm_snapshots.set_current(snap, False)
-        uow.vm_snapshots.set_details(snap.id, {hostside.LOST: "true", hostside.LAST_ERROR: f"sync: {why}"})
+        hostside.lose(uow, snap, f"sync: {why}")
         report.vanished.append((vm.instance_name, snap.name))
