@@ -23,6 +23,7 @@ from harness.domain.states import VMSnapshotEvent, VMSnapshotState
 from harness.drivers import (
     DiskSpec,
     ExportVM,
+    GetInventory,
     HostError,
     ImportVM,
     ReclaimStorage,
@@ -40,6 +41,8 @@ from harness.store.uow import UnitOfWork, UowFactory
 LOST = "hyperv.checkpoint.lost"
 #: detail holding the host's error text for a failed operation
 LAST_ERROR = "hyperv.last.error"
+#: detail set on a snapshot whose delete failed (Error): the host may have deleted it anyway
+DELETE_FAILED = "hyperv.delete.failed"
 
 Steps = Workflow[None]
 log = logging.getLogger(__name__)
@@ -125,6 +128,18 @@ def reclaim(uow_factory: UowFactory, vm_id: int) -> Steps:
         yield ReclaimStorage(ref(vm), spec)
     except HostError as err:
         log.warning("reclaiming the storage of %s failed: %s", vm.instance_name, err.code)
+
+
+def holds(vm: VM, checkpoint: str) -> Workflow[bool]:
+    """Whether the host still holds the VM's ``checkpoint``, asked after a command on it
+    failed: the host may have done the work before it failed (a merge that fails after the
+    checkpoint left the tree) or before its answer was lost. True when the host cannot say."""
+    try:
+        inventory = yield from ask(GetInventory(ref(vm)))
+    except HostError:
+        return True
+    on_host = inventory.vm(vm.instance_name)
+    return on_host is None or any(c.name == checkpoint for c in on_host.checkpoints)
 
 
 def release(uow_factory: UowFactory, vm_id: int) -> Steps:

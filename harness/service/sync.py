@@ -122,6 +122,7 @@ def sync(
             report.skipped.append(vm.instance_name)
             continue
         _settle_snapshots(uow_factory, vm, on_host, report, allocated_before)
+        deleted = _deleted_anyway(uow_factory, vm, on_host)
         if _settle_vm(uow_factory, vm, on_host, report):
             try:
                 yield from hostside.release_fresh(uow_factory, vm.id)
@@ -147,6 +148,14 @@ def sync(
                 )
             except (CloudError, HostError) as err:
                 report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
+        for snap in deleted:
+            try:
+                yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
+                report.settled.append(
+                    Settled("snapshot", snap.uuid, snap.name, "Error", "Removed", "its failed delete did happen")
+                )
+            except (CloudError, HostError) as err:
+                report.failed.append(f"{snap.name}: finishing a failed delete failed: {err}")
     inventory = yield from ask(GetInventory(VMRef("*")))
     known: set[str] = set()
     with uow_factory() as uow:
@@ -217,6 +226,25 @@ def _settle_snapshots(
                     uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
                     settled(snap, "Reverting", "Ready", "not current on the host: the revert was not applied")
         uow.commit()
+
+
+def _deleted_anyway(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None) -> list[VMSnapshot]:
+    """Snapshots in Error after a failed delete whose checkpoint the host no longer has (a
+    merge that failed after the checkpoint left the tree; a delete whose answer was lost):
+    the delete did happen, so it is finished (children move up, the row goes). One the host
+    still holds stays in Error, for the user to delete again."""
+    if on_host is None:
+        return []
+    held = {c.name for c in on_host.checkpoints}
+    with uow_factory(readonly=True) as uow:
+        return [
+            s
+            for s in uow.vm_snapshots.by_vm(vm.id)
+            if s.state == VMSnapshotState.Error
+            and s.name not in held
+            and uow.vm_snapshots.details(s.id).get(hostside.DELETE_FAILED)
+            and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
+        ]
 
 
 def _make_current(uow: UnitOfWork, vm_id: int, snap: VMSnapshot, on_host: VMInventory) -> None:

@@ -247,8 +247,11 @@ def _failed(uow_factory: UowFactory, snap: VMSnapshot, err: HostError) -> None:
     with uow_factory() as uow:
         fresh = uow.vm_snapshots.get(snap.id)
         if fresh is not None and fresh.state in ACTIVE_VM_SNAPSHOT_STATES:
+            details = {hostside.LAST_ERROR: str(err)}
+            if fresh.state == VMSnapshotState.Expunging:  # sync finishes it if the host did delete
+                details[hostside.DELETE_FAILED] = "true"
             uow.vm_snapshots.transit(fresh, VMSnapshotEvent.OperationFailed)
-            uow.vm_snapshots.set_details(fresh.id, {hostside.LAST_ERROR: str(err)})
+            uow.vm_snapshots.set_details(fresh.id, details)
             uow.commit()
 
 
@@ -477,8 +480,10 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
         except ObjectNotFound:
             answer = None  # already gone from the host: the delete's goal is reached
         except HostError as err:
-            _failed(uow_factory, snap, err)
-            raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
+            if (yield from hostside.holds(vm, snap.name)):
+                _failed(uow_factory, snap, err)
+                raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
+            answer = None  # gone all the same (a merge that failed after it left the tree, a lost answer)
         if answer is not None:
             with uow_factory() as uow:
                 hostside.record_volumes(uow, answer.volumes)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
-from harness.service import events, sync
-from tests.service.conftest import World
+from harness.domain.errors import CloudError
+from harness.drivers import A, Command, DeleteVMSnapshot, GetInventory, HostUnreachable, OperationFailed
+from harness.jobs.runners import drive
+from harness.service import events, sync, vmsnapshots
+from tests.service.conftest import Failing, World
+
+Obj = dict[str, Any]
 
 
 def _sync(world: World) -> sync.SyncReport:
@@ -72,3 +78,72 @@ def test_a_clean_cloud_syncs_to_nothing(world: World) -> None:
     world.snap(vm)
     report = _sync(world)
     assert (report.settled, report.vanished, report.out_of_band, report.failed) == ([], [], [], [])
+
+
+class DeletesThenFails:
+    """The world's host, except that a checkpoint delete fails after the checkpoint has
+    left the tree (a merge that fails after its copy, or an answer that never comes);
+    ``blind``: and the host cannot be asked what it holds until the next sync."""
+
+    def __init__(self, world: World, blind: bool = False) -> None:
+        self.inner, self.blind = world.cloud.driver, blind
+
+    def execute(self, command: Command[A]) -> A:
+        if isinstance(command, GetInventory) and self.blind:
+            raise HostUnreachable("The WinRM client cannot complete the operation.")
+        answer = self.inner.execute(command)
+        if isinstance(command, DeleteVMSnapshot):
+            raise OperationFailed("background disk merge failed to complete (0x80070299).")
+        return answer
+
+
+def _parent_and_child(world: World) -> tuple[str, Obj, Obj]:
+    vm = world.deploy()
+    parent = world.snap(vm, name="P")
+    child = world.snap(vm, name="C")
+    return vm, parent, child
+
+
+def _trees(world: World, vm: str) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """The database's tree of Ready snapshots and the host's, by internal name."""
+    with world.m.uow_factory(readonly=True) as uow:
+        row = uow.vms.get_by_uuid(vm)
+        assert row is not None
+        db = sync.db_tree(uow, row.id)
+    on_host = world.host_vm(vm)
+    assert on_host is not None
+    return db, {c.name: c.parent for c in on_host.checkpoints}
+
+
+def test_a_delete_that_fails_after_the_host_deleted_the_checkpoint_is_done(world: World) -> None:
+    vm, parent, child = _parent_and_child(world)
+    assert drive(
+        vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(parent["id"])), DeletesThenFails(world).execute
+    )
+    assert list(world.by_name(vm)) == ["C"] and world.by_name(vm)["C"]["parent"] is None
+    db, host = _trees(world, vm)
+    assert db == host == {child["name"]: None}
+
+
+def test_sync_finishes_a_failed_delete_the_host_did_and_keeps_one_it_did_not(world: World) -> None:
+    vm, parent, child = _parent_and_child(world)
+    with pytest.raises(CloudError, match="Failed to delete"):
+        drive(
+            vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(parent["id"])),
+            DeletesThenFails(world, blind=True).execute,
+        )
+    assert world.by_name(vm)["P"]["state"] == "Error"  # the host could not say: a failed delete
+    kept = world.snap(vm, name="K")
+    with pytest.raises(CloudError, match="Failed to delete"):
+        drive(
+            vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(kept["id"])),
+            Failing(world, DeleteVMSnapshot).execute,
+        )
+    report = _sync(world)
+    assert [(s.name, s.before, s.after) for s in report.settled] == [(parent["name"], "Error", "Removed")]
+    snaps = world.by_name(vm)
+    assert set(snaps) == {"C", "K"} and snaps["C"]["parent"] is None
+    assert snaps["K"]["state"] == "Error"  # still on the host: the user deletes it again
+    world.delete(kept["id"])
+    db, host = _trees(world, vm)
+    assert db == host == {child["name"]: None}
