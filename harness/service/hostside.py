@@ -21,6 +21,7 @@ from harness.domain import config
 from harness.domain.model import VM, ExportStrategy, VMSnapshot
 from harness.domain.states import VMSnapshotEvent, VMSnapshotState
 from harness.drivers import (
+    CheckpointInfo,
     DiskSpec,
     ExportVM,
     GetInventory,
@@ -29,6 +30,7 @@ from harness.drivers import (
     ReclaimStorage,
     RegisterVM,
     UnregisterVM,
+    VMInventory,
     VMRef,
     VolumeState,
 )
@@ -130,16 +132,19 @@ def reclaim(uow_factory: UowFactory, vm_id: int) -> Steps:
         log.warning("reclaiming the storage of %s failed: %s", vm.instance_name, err.code)
 
 
-def holds(vm: VM, checkpoint: str) -> Workflow[bool]:
-    """Whether the host still holds the VM's ``checkpoint``, asked after a command on it
-    failed: the host may have done the work before it failed (a merge that fails after the
-    checkpoint left the tree) or before its answer was lost. True when the host cannot say."""
+def inventory_of(vm: VM) -> Workflow[VMInventory | None]:
+    """The host's view of the VM, asked after a command on it failed: the host may have done
+    the work before it failed (a merge that fails after the checkpoint left the tree) or
+    before its answer was lost. None when the host cannot say or has no such VM."""
     try:
         inventory = yield from ask(GetInventory(ref(vm)))
     except HostError:
-        return True
-    on_host = inventory.vm(vm.instance_name)
-    return on_host is None or any(c.name == checkpoint for c in on_host.checkpoints)
+        return None
+    return inventory.vm(vm.instance_name)
+
+
+def checkpoint_on(on_host: VMInventory, name: str) -> CheckpointInfo | None:
+    return next((c for c in on_host.checkpoints if c.name == name), None)
 
 
 def release(uow_factory: UowFactory, vm_id: int) -> Steps:

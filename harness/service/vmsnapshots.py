@@ -205,14 +205,22 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
         if stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield from ask(
-            CreateVMSnapshot(
-                hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+        try:
+            answer = yield from ask(
+                CreateVMSnapshot(
+                    hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+                )
             )
-        )
+            volumes, memory = answer.volumes, answer.memory
+        except HostError:  # taken all the same when the host holds it (its answer was lost)
+            on_host = yield from hostside.inventory_of(vm)
+            taken = hostside.checkpoint_on(on_host, snap.name) if on_host is not None else None
+            if on_host is None or taken is None:
+                raise
+            volumes, memory = on_host.volumes, taken.memory
         with uow_factory() as uow:
-            hostside.record_volumes(uow, answer.volumes)
-            if answer.memory and snap.type == VMSnapshotType.Disk:
+            hostside.record_volumes(uow, volumes)
+            if memory and snap.type == VMSnapshotType.Disk:
                 # Production checkpoint fell back to Standard: say what the host really holds.
                 uow.vm_snapshots.set_type(snap, VMSnapshotType.DiskAndMemory)
                 uow.vm_snapshots.set_details(snap.id, {"hyperv.production.fallback": "true"})
@@ -480,7 +488,8 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
         except ObjectNotFound:
             answer = None  # already gone from the host: the delete's goal is reached
         except HostError as err:
-            if (yield from hostside.holds(vm, snap.name)):
+            seen = yield from hostside.inventory_of(vm)
+            if seen is None or hostside.checkpoint_on(seen, snap.name) is not None:
                 _failed(uow_factory, snap, err)
                 raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
             answer = None  # gone all the same (a merge that failed after it left the tree, a lost answer)

@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from harness.domain.errors import CloudError
-from harness.drivers import A, Command, DeleteVMSnapshot, GetInventory, HostUnreachable, OperationFailed
+from harness.drivers import (
+    A,
+    Command,
+    CreateVMSnapshot,
+    DeleteVMSnapshot,
+    GetInventory,
+    HostUnreachable,
+    OperationTimeout,
+)
 from harness.jobs.runners import drive
 from harness.service import events, sync, vmsnapshots
 from tests.service.conftest import Failing, World
@@ -80,20 +88,20 @@ def test_a_clean_cloud_syncs_to_nothing(world: World) -> None:
     assert (report.settled, report.vanished, report.out_of_band, report.failed) == ([], [], [], [])
 
 
-class DeletesThenFails:
-    """The world's host, except that a checkpoint delete fails after the checkpoint has
-    left the tree (a merge that fails after its copy, or an answer that never comes);
+class DoesThenFails:
+    """The world's host, except that commands of one kind fail after the host did them (a
+    merge that fails after the checkpoint left the tree, an answer that never comes);
     ``blind``: and the host cannot be asked what it holds until the next sync."""
 
-    def __init__(self, world: World, blind: bool = False) -> None:
-        self.inner, self.blind = world.cloud.driver, blind
+    def __init__(self, world: World, kind: type[Command[Any]] = DeleteVMSnapshot, blind: bool = False) -> None:
+        self.inner, self.kind, self.blind = world.cloud.driver, kind, blind
 
     def execute(self, command: Command[A]) -> A:
         if isinstance(command, GetInventory) and self.blind:
             raise HostUnreachable("The WinRM client cannot complete the operation.")
         answer = self.inner.execute(command)
-        if isinstance(command, DeleteVMSnapshot):
-            raise OperationFailed("background disk merge failed to complete (0x80070299).")
+        if isinstance(command, self.kind):
+            raise OperationTimeout(f"{type(command).__name__} did not answer within 1800 s")
         return answer
 
 
@@ -117,9 +125,7 @@ def _trees(world: World, vm: str) -> tuple[dict[str, str | None], dict[str, str 
 
 def test_a_delete_that_fails_after_the_host_deleted_the_checkpoint_is_done(world: World) -> None:
     vm, parent, child = _parent_and_child(world)
-    assert drive(
-        vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(parent["id"])), DeletesThenFails(world).execute
-    )
+    assert drive(vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(parent["id"])), DoesThenFails(world).execute)
     assert list(world.by_name(vm)) == ["C"] and world.by_name(vm)["C"]["parent"] is None
     db, host = _trees(world, vm)
     assert db == host == {child["name"]: None}
@@ -130,7 +136,7 @@ def test_sync_finishes_a_failed_delete_the_host_did_and_keeps_one_it_did_not(wor
     with pytest.raises(CloudError, match="Failed to delete"):
         drive(
             vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(parent["id"])),
-            DeletesThenFails(world, blind=True).execute,
+            DoesThenFails(world, blind=True).execute,
         )
     assert world.by_name(vm)["P"]["state"] == "Error"  # the host could not say: a failed delete
     kept = world.snap(vm, name="K")
@@ -147,3 +153,25 @@ def test_sync_finishes_a_failed_delete_the_host_did_and_keeps_one_it_did_not(wor
     world.delete(kept["id"])
     db, host = _trees(world, vm)
     assert db == host == {child["name"]: None}
+
+
+@pytest.mark.parametrize("running", [True, False])
+def test_a_create_whose_answer_was_lost_adopts_the_checkpoint_the_host_took(world: World, running: bool) -> None:
+    vm = world.deploy(start=running)
+    first = world.snap(vm, name="first")
+    snap = vmsnapshots.allocate(world.m.uow_factory, world.admin, vm, "late")
+    done = drive(vmsnapshots.create(world.m.uow_factory, snap.id), DoesThenFails(world, CreateVMSnapshot).execute)
+    assert done.state == "Ready" and done.current and done.parent == world.snapshot_id(first["id"])
+    if running:
+        db, host = _trees(world, vm)
+        assert db == host == {first["name"]: None, snap.name: first["name"]}
+    world.revert(first["id"])  # both restore: the tree is whole
+    world.revert(done.uuid)
+
+
+def test_a_create_whose_answer_was_lost_while_the_host_cannot_say_is_an_error(world: World) -> None:
+    vm = world.deploy()
+    snap = vmsnapshots.allocate(world.m.uow_factory, world.admin, vm, "late")
+    with pytest.raises(CloudError, match="Failed to create"):
+        drive(vmsnapshots.create(world.m.uow_factory, snap.id), DoesThenFails(world, CreateVMSnapshot, True).execute)
+    assert world.by_name(vm)["late"]["state"] == "Error"
