@@ -169,14 +169,24 @@ def sync(
 
 
 def db_tree(uow: UnitOfWork, vm_id: int) -> dict[str, str | None]:
-    """The VM's ``Ready`` snapshots that the host should hold: name -> parent name."""
+    """The snapshots of the VM that the host should hold: name -> parent name. They are the
+    ``Ready`` ones and those in ``Error`` after a delete that failed (CloudStack keeps them
+    for the user to delete again; sync finishes the ones the host deleted all the same)."""
     snaps = uow.vm_snapshots.by_vm(vm_id)
     names = {s.id: s.name for s in snaps}
     return {
         s.name: names.get(s.parent) if s.parent is not None else None
         for s in snaps
-        if s.state == VMSnapshotState.Ready and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
+        if _held(s, uow.vm_snapshots.details(s.id))
     }
+
+
+def _held(snap: VMSnapshot, details: dict[str, str]) -> bool:
+    if details.get(hostside.LOST):
+        return False
+    return snap.state == VMSnapshotState.Ready or (
+        snap.state == VMSnapshotState.Error and bool(details.get(hostside.DELETE_FAILED))
+    )
 
 
 def host_tree(vm: VMInventory) -> dict[str, str | None]:

@@ -150,6 +150,8 @@ def test_sync_finishes_a_failed_delete_the_host_did_and_keeps_one_it_did_not(wor
     snaps = world.by_name(vm)
     assert set(snaps) == {"C", "K"} and snaps["C"]["parent"] is None
     assert snaps["K"]["state"] == "Error"  # still on the host: the user deletes it again
+    db, host = _trees(world, vm)
+    assert db == host == {child["name"]: None, kept["name"]: child["name"]}  # the database knows it is there
     world.delete(kept["id"])
     db, host = _trees(world, vm)
     assert db == host == {child["name"]: None}
