@@ -64,6 +64,7 @@ class VMEvent(StrEnum):
     DestroyRequested = "DestroyRequested"
     ExpungeOperation = "ExpungeOperation"
     FollowAgentPowerOffReport = "FollowAgentPowerOffReport"
+    FollowAgentPowerOnReport = "FollowAgentPowerOnReport"
 
 
 class VolumeSnapshotState(StrEnum):
@@ -158,6 +159,8 @@ VM_FSM: StateMachine[VMState, VMEvent] = StateMachine(
         (_MS.Stopping, _ME.OperationSucceeded): _MS.Stopped,
         (_MS.Stopping, _ME.OperationFailed): _MS.Running,
         (_MS.Running, _ME.FollowAgentPowerOffReport): _MS.Stopped,
+        # the host runs a VM the database calls stopped (a deploy or start whose answer was lost)
+        (_MS.Stopped, _ME.FollowAgentPowerOnReport): _MS.Running,
         (_MS.Stopped, _ME.DestroyRequested): _MS.Destroyed,
         (_MS.Error, _ME.DestroyRequested): _MS.Destroyed,
         (_MS.Destroyed, _ME.ExpungeOperation): _MS.Expunging,

@@ -28,6 +28,9 @@ VMs left between states (the spec's open questions)
       it has snapshots".
     - A VM the database calls ``Running`` that the host shows Off or not at all (host
       crash) follows the host's power-off report to ``Stopped`` and is released likewise.
+    - A VM the database calls ``Stopped`` that the host runs (a deploy or start whose answer
+      was lost) follows the host's power-on report to ``Running``, as CloudStack's
+      power-state sync does.
 
 Reconciliation (every VM, after the above)
     - Checkpoints on the host that the database does not know are *reported* as out of band
@@ -277,6 +280,8 @@ def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, rep
             uow.vms.transit(fresh, VMEvent.OperationSucceeded if succeeded else VMEvent.OperationFailed)
         elif fresh.state == VMState.Running and not running:
             uow.vms.transit(fresh, VMEvent.FollowAgentPowerOffReport)
+        elif fresh.state == VMState.Stopped and running:
+            uow.vms.transit(fresh, VMEvent.FollowAgentPowerOnReport)
         if fresh.state != before:
             report.vms.append(
                 Settled(

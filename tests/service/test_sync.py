@@ -13,12 +13,14 @@ from harness.drivers import (
     Command,
     CreateVMSnapshot,
     DeleteVMSnapshot,
+    DeployVM,
     GetInventory,
     HostUnreachable,
     OperationTimeout,
+    PowerState,
 )
 from harness.jobs.runners import drive
-from harness.service import events, sync, vmsnapshots
+from harness.service import events, sync, vms, vmsnapshots
 from tests.service.conftest import Failing, World
 
 Obj = dict[str, Any]
@@ -177,3 +179,15 @@ def test_a_create_whose_answer_was_lost_while_the_host_cannot_say_is_an_error(wo
     with pytest.raises(CloudError, match="Failed to create"):
         drive(vmsnapshots.create(world.m.uow_factory, snap.id), DoesThenFails(world, CreateVMSnapshot, True).execute)
     assert world.by_name(vm)["late"]["state"] == "Error"
+
+
+def test_a_vm_the_host_runs_after_a_deploy_whose_answer_was_lost_follows_the_host(world: World) -> None:
+    vm = vms.check_deploy(world.m.uow_factory, world.admin, "lost-answer", "small", True)
+    with pytest.raises(CloudError, match="Failed to deploy"):
+        drive(vms.deploy(world.m.uow_factory, vm.id), DoesThenFails(world, DeployVM).execute)
+    assert world.vm(vm.uuid)["state"] == "Stopped"
+    assert world.host_vm(vm.uuid).power_state == PowerState.Running  # type: ignore[union-attr]
+    report = _sync(world)
+    assert [(v.before, v.after) for v in report.vms] == [("Stopped", "Running")]
+    assert world.vm(vm.uuid)["state"] == "Running"
+    world.snap(vm.uuid)  # usable: a create no longer trips over "already registered"
