@@ -168,6 +168,7 @@ class Simulation:
         limit = max(10, scenario.workload.keep + 1, scenario.workload.max_snapshots)
         accounts.set_config(self.uow, self.admin, config.VMSNAPSHOT_MAX.name, str(limit))
         self.life = ManagerLife(self.env)
+        self.syncing = simpy.Resource(self.env, capacity=1)
         self.vm_indexes = list(range(fl.vms)) if shard is None else shard.vm_indexes(fl)
         faults, fault_rng = scenario.faults, f"{self.seed}:faults"
         if shard is not None:
@@ -232,7 +233,9 @@ class Simulation:
 
     def _sync(self, why: str) -> Proc:
         yield self.life.wait_up()
-        report = yield from self.workflow("sync", sync.sync(self.uow))
+        with self.syncing.request() as turn:  # one sync at a time, as the recovery thread runs them
+            yield turn
+            report = yield from self.workflow("sync", sync.sync(self.uow))
         if report is not None:
             self.sync_totals["runs"] += 1
             self.sync_totals["settled"] += len(report.settled)
