@@ -37,12 +37,14 @@ from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+import simpy
+
 from harness.domain.errors import CloudError
 from harness.domain.model import VM
 from harness.domain.states import VMSnapshotState, VMSnapshotType, VMState
 from harness.drivers import HostError, ReadGuestData, WriteGuestData
 from harness.service import hostside, vms, vmsnapshots
-from simulator.campaigns.run import Proc, Simulation
+from simulator.campaigns.run import Proc, Progress, Simulation
 from simulator.campaigns.scenario import Scenario
 from simulator.faults import KINDS
 from simulator.operations import ask
@@ -134,6 +136,15 @@ class SoakRun(Simulation):
         self.markers: dict[int, str] = {}  # snapshot id -> the marker its VM held when it was taken
         self.checked = 0
         self._written = 0
+
+    def start(self, progress: Progress | None = None) -> simpy.Event | float:
+        """The run ends no earlier than the scenario's duration, so every fault window has
+        closed (and every restarted host has reconnected) before the last sync and the
+        checks: a fleet whose workload ends early must not be checked with its host still down."""
+        end = super().start(progress)
+        if isinstance(end, float):
+            return end
+        return simpy.AllOf(self.env, [end, self.env.timeout(max(0.0, self.sc.duration_s - self.env.now))])
 
     def _create(self, vm: VM, rng: random.Random) -> Proc:
         marker = None
