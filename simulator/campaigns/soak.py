@@ -56,6 +56,8 @@ DURATION_S = 4 * 3600.0
 QUIET_S = 1800.0
 #: faults that can take what only the host held (registrations, primary storage)
 LOSING_FAULTS = ("host_crash", "storage_outage", "storage_down_mid_export")
+#: how often the end of a run looks whether the last fault is over
+FAULT_POLL_S = 60.0
 
 
 def fault_plan(rng: random.Random) -> list[dict[str, Any]]:
@@ -138,13 +140,21 @@ class SoakRun(Simulation):
         self._written = 0
 
     def start(self, progress: Progress | None = None) -> simpy.Event | float:
-        """The run ends no earlier than the scenario's duration, so every fault window has
-        closed (and every restarted host has reconnected) before the last sync and the
-        checks: a fleet whose workload ends early must not be checked with its host still down."""
+        """The run ends no earlier than the scenario's duration and no earlier than its last
+        fault, so every restarted host has reconnected before the last sync and the checks:
+        a fleet must not be checked while a host or its storage is still down."""
         end = super().start(progress)
-        if isinstance(end, float):
-            return end
-        return simpy.AllOf(self.env, [end, self.env.timeout(max(0.0, self.sc.duration_s - self.env.now))])
+        return self.env.process(self._until_faults_over(end))
+
+    def _until_faults_over(self, end: simpy.Event | float) -> Proc:
+        """Wait for the workload and the scenario's duration, then for every host to be up
+        with its storage and agent (storage that fails mid-export comes back after its own
+        duration, which may run past the end)."""
+        if not isinstance(end, float):
+            yield end
+        yield self.env.timeout(max(0.0, self.sc.duration_s - self.env.now))
+        while not all(h.up and h.agent_up and h.storage_up for h in self.hosts):
+            yield self.env.timeout(FAULT_POLL_S)
 
     def _create(self, vm: VM, rng: random.Random) -> Proc:
         marker = None
