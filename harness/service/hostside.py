@@ -150,9 +150,12 @@ def checkpoint_on(on_host: VMInventory, name: str) -> CheckpointInfo | None:
 def release(uow_factory: UowFactory, vm_id: int) -> Steps:
     """Take an Off VM off the host the CloudStack way: export under ``on-stop``, unregister.
 
-    Without a fresh export the checkpoints are gone: their snapshots go to Error (``LOST``).
+    Under ``on-snapshot`` an export that a snapshot's step could not take (it failed, or its
+    answer was lost) is taken now. Without a fresh export the checkpoints are gone: their
+    snapshots go to Error (``LOST``), which only strategy ``none`` admits.
     """
     yield from export_if(uow_factory, vm_id, ExportStrategy.on_stop)
+    yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         exported = vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))

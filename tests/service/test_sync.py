@@ -14,6 +14,7 @@ from harness.drivers import (
     CreateVMSnapshot,
     DeleteVMSnapshot,
     DeployVM,
+    ExportVM,
     GetInventory,
     HostUnreachable,
     OperationTimeout,
@@ -191,3 +192,20 @@ def test_a_vm_the_host_runs_after_a_deploy_whose_answer_was_lost_follows_the_hos
     assert [(v.before, v.after) for v in report.vms] == [("Stopped", "Running")]
     assert world.vm(vm.uuid)["state"] == "Running"
     world.snap(vm.uuid)  # usable: a create no longer trips over "already registered"
+
+
+def test_a_stop_under_on_snapshot_takes_the_export_a_snapshot_could_not(world: World) -> None:
+    world.config("hyperv.vmsnapshot.export.strategy", "on-snapshot")
+    vm = world.deploy()
+    world.write(vm, "k", "before")
+    snap = vmsnapshots.allocate(world.m.uow_factory, world.admin, vm, "S", memory=True)
+    with pytest.raises(CloudError):  # the checkpoint is taken; the export's answer never comes
+        drive(vmsnapshots.create(world.m.uow_factory, snap.id), DoesThenFails(world, ExportVM).execute)
+    assert world.by_name(vm)["S"]["state"] == "Ready"
+    world.write(vm, "k", "after")
+    world.stop(vm)  # the stop exports now instead of losing the checkpoint
+    assert world.by_name(vm)["S"]["state"] == "Ready"
+    assert events.search(world.m.uow_factory, world.admin, type_="VMSNAPSHOT.LOST").count == 0
+    world.start(vm)
+    world.revert(snap.uuid)
+    assert world.read(vm, "k") == "before"
