@@ -35,6 +35,8 @@ VMs left between states (the spec's open questions)
 Reconciliation (every VM, after the above)
     - Checkpoints on the host that the database does not know are *reported* as out of band
       and never imported (spec: "out-of-band snapshots will not be tracked or sync to CS").
+      Those that carry hvsnap's own naming (``<instance>_VS_<yyyyMMddHHmmss>``) are orphans
+      of a create whose row went away while its command was in flight: they are deleted.
     - ``Ready`` snapshots whose checkpoint is gone from the host (or whose VM's export is
       gone) are lost: the ``Lost`` event takes them to ``Error`` (a ``VMSNAPSHOT.LOST``
       event in listEvents), ``hyperv.checkpoint.lost`` and the reason in the details.
@@ -48,13 +50,25 @@ whichever node owns it.
 
 from __future__ import annotations
 
+import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from harness.domain.errors import CloudError
 from harness.domain.model import VM, VMSnapshot
 from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMState
-from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
+from harness.drivers import (
+    DeleteVMSnapshot,
+    GetInventory,
+    HostError,
+    Inventory,
+    ObjectNotFound,
+    PowerState,
+    SnapshotRef,
+    VMInventory,
+    VMRef,
+)
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, vmsnapshots
 from harness.store.repository import EVERYTHING, existing
@@ -99,6 +113,7 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)
     out_of_band: list[tuple[str, str]] = field(default_factory=list)
     vanished: list[tuple[str, str]] = field(default_factory=list)
+    orphans_removed: list[tuple[str, str]] = field(default_factory=list)
     unknown_vms: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -126,6 +141,7 @@ def sync(
             continue
         _settle_snapshots(uow_factory, vm, on_host, report, allocated_before)
         deleted = _deleted_anyway(uow_factory, vm, on_host)
+        yield from _remove_orphans(uow_factory, vm, on_host, report)
         if _settle_vm(uow_factory, vm, on_host, report):
             try:
                 yield from hostside.release_fresh(uow_factory, vm.id)
@@ -258,6 +274,27 @@ def _deleted_anyway(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None
             and uow.vm_snapshots.details(s.id).get(hostside.DELETE_FAILED)
             and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
         ]
+
+
+def _remove_orphans(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> Workflow[None]:
+    """Delete the checkpoints on the host that carry hvsnap's naming and that no snapshot row
+    claims (a create whose row went away while its command was in flight); checkpoints
+    named otherwise are the user's and are never touched."""
+    if on_host is None:
+        return
+    with uow_factory(readonly=True) as uow:
+        claimed = uow.vm_snapshots.names_of_vm(vm.id)
+    ours = re.compile(rf"{re.escape(vm.instance_name)}_VS_\d{{14}}")
+    orphans = [c.name for c in on_host.checkpoints if c.name not in claimed and ours.fullmatch(c.name)]
+    try:
+        for name in orphans:
+            with suppress(ObjectNotFound):
+                yield from ask(DeleteVMSnapshot(hostside.ref(vm), SnapshotRef(name)))
+            report.orphans_removed.append((vm.instance_name, name))
+        if orphans:
+            yield from hostside.after_tree_change(uow_factory, vm.id)
+    except HostError as err:
+        report.failed.append(f"{vm.instance_name}: removing an orphan checkpoint failed: {err}")
 
 
 def _make_current(uow: UnitOfWork, vm_id: int, snap: VMSnapshot, on_host: VMInventory) -> None:

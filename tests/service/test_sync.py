@@ -209,3 +209,18 @@ def test_a_stop_under_on_snapshot_takes_the_export_a_snapshot_could_not(world: W
     world.start(vm)
     world.revert(snap.uuid)
     assert world.read(vm, "k") == "before"
+
+
+def test_sync_removes_an_orphan_of_its_own_naming_and_never_a_users_checkpoint(world: World) -> None:
+    vm = world.deploy()
+    kept = world.snap(vm)
+    name = world.vm(vm)["instancename"]
+    orphan = f"{name}_VS_20240101000000"  # hvsnap's naming, and no row claims it
+    _host(world).checkpoint(name, orphan, memory=False, quiesce=False)
+    _host(world).checkpoint(name, f"{name}_VS_manual", memory=False, quiesce=False)
+    report = _sync(world)
+    assert report.orphans_removed == [(name, orphan)]
+    assert report.out_of_band == [(name, f"{name}_VS_manual")]
+    held = {c.name for c in world.host_vm(vm).checkpoints}  # type: ignore[union-attr]
+    assert held == {kept["name"], f"{name}_VS_manual"}
+    assert [s["state"] for s in world.snaps(vm_uuid=vm)] == ["Ready"]

@@ -74,6 +74,7 @@ def test_the_benchmark_reruns_one_seed_and_prints_its_plan_and_outcome() -> None
         (220, "two hosts reconnect at once: their syncs run one after the other"),
         (17, "a workload that ends while its host is still down is checked after the restart"),
         (127, "storage that fails mid-export past the end is checked after it is back"),
+        (286, "on-snapshot exports whose answers were lost: the stop exports"),
     ],
 )
 def test_a_seed_of_each_settled_fault_class_passes_its_invariants(seed: int, what: str) -> None:
