@@ -308,9 +308,17 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
         if was_stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield from ask(RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster))
+        try:
+            answer = yield from ask(RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster))
+            volumes, power = answer.volumes, answer.power_state
+        except HostError:  # applied all the same when the host moved to it (its answer was lost)
+            on_host = yield from hostside.inventory_of(vm)
+            settled = (PowerState.Running, PowerState.Off)
+            if snap.current or on_host is None or on_host.current != snap.name or on_host.power_state not in settled:
+                raise
+            volumes, power = on_host.volumes, on_host.power_state
         with uow_factory() as uow:
-            hostside.record_volumes(uow, answer.volumes)
+            hostside.record_volumes(uow, volumes)
             previous = uow.vm_snapshots.current_of(vm.id)
             if previous is not None:
                 uow.vm_snapshots.set_current(previous, False)
@@ -320,7 +328,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
                 uow.vms.set_offering(vm, snap.service_offering_id)
             uow.commit()
         yield from hostside.after_tree_change(uow_factory, vm.id)
-        if answer.power_state != PowerState.Running:
+        if power != PowerState.Running:
             yield from hostside.release(uow_factory, vm.id)
     except HostError as err:
         _failed(uow_factory, snap, err)

@@ -19,6 +19,7 @@ from harness.drivers import (
     HostUnreachable,
     OperationTimeout,
     PowerState,
+    RevertToVMSnapshot,
 )
 from harness.jobs.runners import drive
 from harness.service import events, sync, vms, vmsnapshots
@@ -224,3 +225,27 @@ def test_sync_removes_an_orphan_of_its_own_naming_and_never_a_users_checkpoint(w
     held = {c.name for c in world.host_vm(vm).checkpoints}  # type: ignore[union-attr]
     assert held == {kept["name"], f"{name}_VS_manual"}
     assert [s["state"] for s in world.snaps(vm_uuid=vm)] == ["Ready"]
+
+
+def test_a_revert_whose_answer_was_lost_is_applied_when_the_host_moved_to_it(world: World) -> None:
+    vm = world.deploy()
+    world.write(vm, "k", "A")
+    a = world.snap(vm, memory=True, name="A")
+    world.write(vm, "k", "B")
+    b = world.snap(vm, memory=True, name="B")
+    done = drive(
+        vmsnapshots.revert(world.m.uow_factory, world.snapshot_id(a["id"])),
+        DoesThenFails(world, RevertToVMSnapshot).execute,
+    )
+    assert done.state == "Running" and world.read(vm, "k") == "A"
+    assert world.by_name(vm)["A"]["current"] is True
+    c = world.snap(vm, name="C")  # the next snapshot hangs under A on both sides
+    db, host = _trees(world, vm)
+    assert db == host == {a["name"]: None, b["name"]: a["name"], c["name"]: a["name"]}
+    # a revert to the current snapshot whose answer is lost cannot be told from one not applied
+    with pytest.raises(CloudError, match="Failed to revert"):
+        drive(
+            vmsnapshots.revert(world.m.uow_factory, world.snapshot_id(c["id"])),
+            DoesThenFails(world, RevertToVMSnapshot).execute,
+        )
+    assert world.by_name(vm)["C"]["state"] == "Ready"

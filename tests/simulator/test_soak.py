@@ -75,6 +75,7 @@ def test_the_benchmark_reruns_one_seed_and_prints_its_plan_and_outcome() -> None
         (17, "a workload that ends while its host is still down is checked after the restart"),
         (127, "storage that fails mid-export past the end is checked after it is back"),
         (286, "on-snapshot exports whose answers were lost: the stop exports"),
+        (33, "a revert whose answer was lost"),
     ],
 )
 def test_a_seed_of_each_settled_fault_class_passes_its_invariants(seed: int, what: str) -> None:
