@@ -185,8 +185,15 @@ def release_fresh(uow_factory: UowFactory, vm_id: int) -> Steps:
 def release_after_failure(uow_factory: UowFactory, vm_id: int) -> Steps:
     """A stopped VM registered for an operation that then failed goes back off the host:
     left registered, it could never start again ("already registered"). If the host refuses
-    that too, the VM stays registered for sync, and the operation's own error stands."""
+    that too, the VM stays registered for sync, and the operation's own error stands. A VM
+    the host no longer has (an unregister whose answer was lost) is left as it is: its
+    export is the one just taken."""
+    with uow_factory(readonly=True) as uow:
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
     with suppress(HostError):
+        inventory = yield from ask(GetInventory(ref(vm)))
+        if inventory.vm(vm.instance_name) is None:
+            return
         yield from release_fresh(uow_factory, vm_id)
 
 

@@ -20,6 +20,7 @@ from harness.drivers import (
     OperationTimeout,
     PowerState,
     RevertToVMSnapshot,
+    UnregisterVM,
 )
 from harness.jobs.runners import drive
 from harness.service import events, sync, vms, vmsnapshots
@@ -249,3 +250,16 @@ def test_a_revert_whose_answer_was_lost_is_applied_when_the_host_moved_to_it(wor
             DoesThenFails(world, RevertToVMSnapshot).execute,
         )
     assert world.by_name(vm)["C"]["state"] == "Ready"
+
+
+def test_an_unregister_whose_answer_was_lost_keeps_the_export_it_follows(world: World) -> None:
+    vm = world.deploy()
+    first = world.snap(vm, name="first")
+    world.stop(vm)
+    snap = vmsnapshots.allocate(world.m.uow_factory, world.admin, vm, "second")
+    with pytest.raises(CloudError):  # taken and exported; the unregister's answer never comes
+        drive(vmsnapshots.create(world.m.uow_factory, snap.id), DoesThenFails(world, UnregisterVM).execute)
+    assert world.host_vm(vm) is None
+    world.start(vm)  # imported from the export: the whole tree comes back
+    held = {c.name for c in world.host_vm(vm).checkpoints}  # type: ignore[union-attr]
+    assert held == {first["name"], snap.name}

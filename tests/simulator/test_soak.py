@@ -76,6 +76,7 @@ def test_the_benchmark_reruns_one_seed_and_prints_its_plan_and_outcome() -> None
         (127, "storage that fails mid-export past the end is checked after it is back"),
         (286, "on-snapshot exports whose answers were lost: the stop exports"),
         (33, "a revert whose answer was lost"),
+        (310, "an unregister whose answer was lost keeps its export"),
     ],
 )
 def test_a_seed_of_each_settled_fault_class_passes_its_invariants(seed: int, what: str) -> None:
