@@ -142,7 +142,9 @@ class SoakRun(Simulation):
     def start(self, progress: Progress | None = None) -> simpy.Event | float:
         """The run ends no earlier than the scenario's duration and no earlier than its last
         fault, so every restarted host has reconnected before the last sync and the checks:
-        a fleet must not be checked while a host or its storage is still down."""
+        a fleet must not be checked while a host or its storage is still down. The faults
+        drawn per command (timeouts, VSS and merge failures) and crash steps end there too,
+        so the last sync runs as a manager start after the outage would."""
         end = super().start(progress)
         return self.env.process(self._until_faults_over(end))
 
@@ -155,6 +157,9 @@ class SoakRun(Simulation):
         yield self.env.timeout(max(0.0, self.sc.duration_s - self.env.now))
         while not all(h.up and h.agent_up and h.storage_up for h in self.hosts):
             yield self.env.timeout(FAULT_POLL_S)
+        for host in self.hosts:  # the per-command draws end with the faults: the last sync settles
+            host.faults = None
+        self.hook = None
 
     def _create(self, vm: VM, rng: random.Random) -> Proc:
         marker = None
