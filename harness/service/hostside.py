@@ -45,6 +45,8 @@ LOST = "hyperv.checkpoint.lost"
 LAST_ERROR = "hyperv.last.error"
 #: detail set on a snapshot whose delete failed (Error): the host may have deleted it anyway
 DELETE_FAILED = "hyperv.delete.failed"
+#: detail set on a snapshot whose create failed (Error): it claims no checkpoint on the host
+CREATE_FAILED = "hyperv.create.failed"
 
 Steps = Workflow[None]
 log = logging.getLogger(__name__)

@@ -243,7 +243,10 @@ def _settle_snapshots(
                 settled(snap, "Creating", "Ready", "checkpoint found on the host")
             elif snap.state == VMSnapshotState.Creating:
                 uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-                uow.vm_snapshots.set_details(snap.id, {hostside.LAST_ERROR: "sync: the host has no such checkpoint"})
+                uow.vm_snapshots.set_details(
+                    snap.id,
+                    {hostside.LAST_ERROR: "sync: the host has no such checkpoint", hostside.CREATE_FAILED: "true"},
+                )
                 settled(snap, "Creating", "Error", "no checkpoint on the host")
             elif snap.state == VMSnapshotState.Reverting:
                 if on_host is not None and on_host.current == snap.name:
@@ -278,12 +281,17 @@ def _deleted_anyway(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None
 
 def _remove_orphans(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> Workflow[None]:
     """Delete the checkpoints on the host that carry hvsnap's naming and that no snapshot row
-    claims (a create whose row went away while its command was in flight); checkpoints
-    named otherwise are the user's and are never touched."""
+    claims (a create whose row went away while its command was in flight, or whose row is
+    in Error because the host could not say it had taken it); checkpoints named otherwise
+    are the user's and are never touched."""
     if on_host is None:
         return
-    with uow_factory(readonly=True) as uow:
-        claimed = uow.vm_snapshots.names_of_vm(vm.id)
+    with uow_factory(readonly=True) as uow:  # a failed create claims nothing: its row says so
+        claimed = {
+            s.name
+            for s in uow.vm_snapshots.by_vm(vm.id)
+            if not uow.vm_snapshots.details(s.id).get(hostside.CREATE_FAILED)
+        }
     ours = re.compile(rf"{re.escape(vm.instance_name)}_VS_\d{{14}}")
     orphans = [c.name for c in on_host.checkpoints if c.name not in claimed and ours.fullmatch(c.name)]
     try:

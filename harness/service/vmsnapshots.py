@@ -258,6 +258,8 @@ def _failed(uow_factory: UowFactory, snap: VMSnapshot, err: HostError) -> None:
             details = {hostside.LAST_ERROR: str(err)}
             if fresh.state == VMSnapshotState.Expunging:  # sync finishes it if the host did delete
                 details[hostside.DELETE_FAILED] = "true"
+            elif fresh.state == VMSnapshotState.Creating:  # a checkpoint found later is an orphan
+                details[hostside.CREATE_FAILED] = "true"
             uow.vm_snapshots.transit(fresh, VMSnapshotEvent.OperationFailed)
             uow.vm_snapshots.set_details(fresh.id, details)
             uow.commit()

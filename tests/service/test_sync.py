@@ -182,6 +182,13 @@ def test_a_create_whose_answer_was_lost_while_the_host_cannot_say_is_an_error(wo
     with pytest.raises(CloudError, match="Failed to create"):
         drive(vmsnapshots.create(world.m.uow_factory, snap.id), DoesThenFails(world, CreateVMSnapshot, True).execute)
     assert world.by_name(vm)["late"]["state"] == "Error"
+    name = world.vm(vm)["instancename"]
+    assert _sync(world).orphans_removed == [(name, snap.name)]  # the failed create's checkpoint goes
+    assert world.by_name(vm)["late"]["state"] == "Error"  # the user sees the failure and deletes it
+    db, host = _trees(world, vm)
+    assert db == host == {}
+    world.delete(snap.uuid)
+    assert world.snaps(vm_uuid=vm) == []
 
 
 def test_a_vm_the_host_runs_after_a_deploy_whose_answer_was_lost_follows_the_host(world: World) -> None:
