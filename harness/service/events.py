@@ -56,16 +56,17 @@ LOST = "VMSNAPSHOT.LOST"
 
 def add(
     uow: UnitOfWork,
-    account_id: int,
-    domain_id: int,
-    type_: str,
-    state: str,
-    level: str,
-    description: str,
-    instance: tuple[str, int] | None,
+    owner: tuple[int, int],
+    entry: tuple[str, str, str, str],
+    *,
+    instance: tuple[str, int] | None = None,
     start_id: int | None = None,
 ) -> Event:
-    """Add one event in the caller's unit of work (it commits)."""
+    """Add one event in the caller's unit of work (it commits): ``owner`` is the account and
+    domain ids, ``entry`` the type, state, level and description; ``instance`` the resource
+    (type, id) and ``start_id`` the id of its Scheduled event, when it has them."""
+    account_id, domain_id = owner
+    type_, state, level, description = entry
     resource_uuid = views.instance_uuid(uow, *instance) if instance else None
     if start_id is not None:
         started = uow.events.get(start_id)
@@ -91,7 +92,7 @@ def add(
 def lost(uow: UnitOfWork, snap: VMSnapshot, reason: str) -> None:
     """Record that ``snap``'s checkpoint is gone from the host, on its owner's account."""
     text = f"Instance Snapshot {snap.display_name} lost: {reason}"
-    add(uow, snap.account_id, snap.domain_id, LOST, "Completed", "ERROR", text, ("VmSnapshot", snap.id))
+    add(uow, (snap.account_id, snap.domain_id), (LOST, "Completed", "ERROR", text), instance=("VmSnapshot", snap.id))
 
 
 def _record(
@@ -105,7 +106,8 @@ def _record(
     start_id: int | None = None,
 ) -> int:
     with uow_factory() as uow:
-        event = add(uow, caller.id, caller.domain_id, type_, state, level, description, instance, start_id)
+        entry = (type_, state, level, description)
+        event = add(uow, (caller.id, caller.domain_id), entry, instance=instance, start_id=start_id)
         uow.commit()
     return event.id
 

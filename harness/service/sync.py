@@ -159,22 +159,14 @@ def sync(
                 report.failed.append(f"{vm.instance_name}: release failed: {err}")
         with uow_factory(readonly=True) as uow:
             expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
-        for snap in expunging:
+        resent = [(s, "delete re-sent") for s in expunging] + [(s, "its failed delete did happen") for s in deleted]
+        for snap, why in resent:
+            before = str(snap.state)
             try:
                 yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
-                report.settled.append(
-                    Settled("snapshot", snap.uuid, snap.name, "Expunging", "Removed", "delete re-sent")
-                )
+                report.settled.append(Settled("snapshot", snap.uuid, snap.name, before, "Removed", why))
             except (CloudError, HostError) as err:
                 report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
-        for snap in deleted:
-            try:
-                yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
-                report.settled.append(
-                    Settled("snapshot", snap.uuid, snap.name, "Error", "Removed", "its failed delete did happen")
-                )
-            except (CloudError, HostError) as err:
-                report.failed.append(f"{snap.name}: finishing a failed delete failed: {err}")
     inventory = yield from ask(GetInventory(VMRef("*")))
     known: set[str] = set()
     with uow_factory() as uow:
