@@ -142,7 +142,8 @@ class SoakRun(Simulation):
     def start(self, progress: Progress | None = None) -> simpy.Event | float:
         """The run ends no earlier than the scenario's duration and no earlier than its last
         fault, so every restarted host has reconnected before the last sync and the checks:
-        a fleet must not be checked while a host or its storage is still down. The faults
+        a fleet must not be checked while a host or its storage, or the manager, is still
+        down. The faults
         drawn per command (timeouts, VSS and merge failures) and crash steps end there too,
         so the last sync runs as a manager start after the outage would."""
         end = super().start(progress)
@@ -155,7 +156,7 @@ class SoakRun(Simulation):
         if not isinstance(end, float):
             yield end
         yield self.env.timeout(max(0.0, self.sc.duration_s - self.env.now))
-        while not all(h.up and h.agent_up and h.storage_up for h in self.hosts):
+        while not self.life.up or not all(h.up and h.agent_up and h.storage_up for h in self.hosts):
             yield self.env.timeout(FAULT_POLL_S)
         for host in self.hosts:  # the per-command draws end with the faults: the last sync settles
             host.faults = None
@@ -182,6 +183,8 @@ class SoakRun(Simulation):
         """Revert to every Ready snapshot that has a marker and read it back; the mismatches.
         The faults are over by now; their per-command draws and crash steps stop here too."""
         self.plan.faults, self.hook = [], None
+        while self.syncing.count or self.syncing.queue:  # a restart's own sync settles first
+            yield self.env.timeout(FAULT_POLL_S)
         wrong: list[str] = []
         for vm in self.vms:
             with self.uow(readonly=True) as uow:

@@ -80,6 +80,7 @@ def test_the_benchmark_reruns_one_seed_and_prints_its_plan_and_outcome() -> None
         (325, "a restart sync leaves alone the VMs the live manager is working on"),
         (154, "command timeouts end with the faults: the last sync releases the VM"),
         (586, "a create that failed while the host was down: its checkpoint is removed"),
+        (338, "a manager that restarts after the end: its sync settles before the checks"),
     ],
 )
 def test_a_seed_of_each_settled_fault_class_passes_its_invariants(seed: int, what: str) -> None:
