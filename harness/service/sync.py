@@ -16,6 +16,9 @@ Snapshots in transient states
       written since.
     - ``Expunging``: re-sent (the delete workflow; a checkpoint already gone counts as
       deleted). Deleting twice is harmless, so this one is re-driven.
+    - ``Error`` after a failed delete (``hyperv.delete.failed``) whose checkpoint the host no
+      longer has: the delete did happen, and it is finished the same way. One the host still
+      holds stays ``Error`` for the user to delete again.
 
 VMs left between states (the spec's open questions)
     - ``Starting``/``Stopping`` settle from the host's power state: Running on the host ->
