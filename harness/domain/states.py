@@ -37,6 +37,8 @@ class VMSnapshotEvent(StrEnum):
     OperationSucceeded = "OperationSucceeded"
     RevertRequested = "RevertRequested"
     ExpungeRequested = "ExpungeRequested"
+    #: the host no longer has the checkpoint (not in CloudStack's table: its sync never looks)
+    Lost = "Lost"
 
 
 class VMSnapshotType(StrEnum):
@@ -62,6 +64,7 @@ class VMEvent(StrEnum):
     DestroyRequested = "DestroyRequested"
     ExpungeOperation = "ExpungeOperation"
     FollowAgentPowerOffReport = "FollowAgentPowerOffReport"
+    FollowAgentPowerOnReport = "FollowAgentPowerOnReport"
 
 
 class VolumeSnapshotState(StrEnum):
@@ -138,6 +141,10 @@ VM_SNAPSHOT_FSM: StateMachine[VMSnapshotState, VMSnapshotEvent] = StateMachine(
         (_VS.Expunging, _VE.ExpungeRequested): _VS.Expunging,
         (_VS.Expunging, _VE.OperationSucceeded): _VS.Removed,
         (_VS.Expunging, _VE.OperationFailed): _VS.Error,
+        # The checkpoint is gone from the host (a stop without an export, a vanished export,
+        # a checkpoint sync no longer finds): the snapshot can never be reverted to again.
+        (_VS.Ready, _VE.Lost): _VS.Error,
+        (_VS.Expunging, _VE.Lost): _VS.Error,
     },
 )
 
@@ -152,6 +159,8 @@ VM_FSM: StateMachine[VMState, VMEvent] = StateMachine(
         (_MS.Stopping, _ME.OperationSucceeded): _MS.Stopped,
         (_MS.Stopping, _ME.OperationFailed): _MS.Running,
         (_MS.Running, _ME.FollowAgentPowerOffReport): _MS.Stopped,
+        # the host runs a VM the database calls stopped (a deploy or start whose answer was lost)
+        (_MS.Stopped, _ME.FollowAgentPowerOnReport): _MS.Running,
         (_MS.Stopped, _ME.DestroyRequested): _MS.Destroyed,
         (_MS.Error, _ME.DestroyRequested): _MS.Destroyed,
         (_MS.Destroyed, _ME.ExpungeOperation): _MS.Expunging,

@@ -4,6 +4,9 @@ An async command leaves three events, as CloudStack's ActionEvents do: ``Schedul
 is accepted, ``Started`` when its job begins and ``Completed`` when it ends (level ``INFO``,
 or ``ERROR`` with "Error while ..." when it failed). Each names the acting account and the
 resource (the job's instance). listEvents shows them in the caller's listing scope.
+
+One event has no command behind it: ``VMSNAPSHOT.LOST`` (level ``ERROR``), written on the
+snapshot owner's account when its checkpoint is found gone from the host.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from harness.domain.errors import InvalidParameterValue
-from harness.domain.model import Account, Event, Page
+from harness.domain.model import Account, Event, Page, VMSnapshot
 from harness.service import views
 from harness.service.access import listing_scope
-from harness.store.ports import UowFactory
+from harness.store.ports import UnitOfWork, UowFactory
 
 T = TypeVar("T")
 
@@ -46,6 +49,52 @@ EVENT_TYPES: dict[str, tuple[str, str]] = {
 LEVELS = ("INFO", "WARN", "ERROR")
 
 
+#: the event a snapshot leaves when sync or a stop finds its checkpoint gone from the host
+#: (hvsnap's own type: CloudStack's sync never looks for vanished checkpoints)
+LOST = "VMSNAPSHOT.LOST"
+
+
+def add(
+    uow: UnitOfWork,
+    owner: tuple[int, int],
+    entry: tuple[str, str, str, str],
+    *,
+    instance: tuple[str, int] | None = None,
+    start_id: int | None = None,
+) -> Event:
+    """Add one event in the caller's unit of work (it commits): ``owner`` is the account and
+    domain ids, ``entry`` the type, state, level and description; ``instance`` the resource
+    (type, id) and ``start_id`` the id of its Scheduled event, when it has them."""
+    account_id, domain_id = owner
+    type_, state, level, description = entry
+    resource_uuid = views.instance_uuid(uow, *instance) if instance else None
+    if start_id is not None:
+        started = uow.events.get(start_id)
+        resource_uuid = started.resource_uuid if started else resource_uuid
+    return uow.events.add(
+        Event(
+            0,
+            str(uuid.uuid4()),
+            type_,
+            state,
+            level,
+            description,
+            account_id,
+            domain_id,
+            resource_type=instance[0] if instance else None,
+            resource_id=instance[1] if instance else None,
+            start_id=start_id,
+            resource_uuid=resource_uuid,
+        )
+    )
+
+
+def lost(uow: UnitOfWork, snap: VMSnapshot, reason: str) -> None:
+    """Record that ``snap``'s checkpoint is gone from the host, on its owner's account."""
+    text = f"Instance Snapshot {snap.display_name} lost: {reason}"
+    add(uow, (snap.account_id, snap.domain_id), (LOST, "Completed", "ERROR", text), instance=("VmSnapshot", snap.id))
+
+
 def _record(
     uow_factory: UowFactory,
     caller: Account,
@@ -57,26 +106,8 @@ def _record(
     start_id: int | None = None,
 ) -> int:
     with uow_factory() as uow:
-        resource_uuid = views.instance_uuid(uow, *instance) if instance else None
-        if start_id is not None:
-            started = uow.events.get(start_id)
-            resource_uuid = started.resource_uuid if started else resource_uuid
-        event = uow.events.add(
-            Event(
-                0,
-                str(uuid.uuid4()),
-                type_,
-                state,
-                level,
-                description,
-                caller.id,
-                caller.domain_id,
-                resource_type=instance[0] if instance else None,
-                resource_id=instance[1] if instance else None,
-                start_id=start_id,
-                resource_uuid=resource_uuid,
-            )
-        )
+        entry = (type_, state, level, description)
+        event = add(uow, (caller.id, caller.domain_id), entry, instance=instance, start_id=start_id)
         uow.commit()
     return event.id
 

@@ -18,27 +18,34 @@ from collections.abc import Iterable
 from contextlib import suppress
 
 from harness.domain import config
-from harness.domain.model import VM, ExportStrategy
+from harness.domain.model import VM, ExportStrategy, VMSnapshot
 from harness.domain.states import VMSnapshotEvent, VMSnapshotState
 from harness.drivers import (
+    CheckpointInfo,
     DiskSpec,
     ExportVM,
+    GetInventory,
     HostError,
     ImportVM,
     ReclaimStorage,
     RegisterVM,
     UnregisterVM,
+    VMInventory,
     VMRef,
     VolumeState,
 )
 from harness.jobs.runners import Workflow, ask
-from harness.service import keypairs, nics
+from harness.service import events, keypairs, nics
 from harness.store.ports import UnitOfWork, UowFactory, existing
 
 #: detail set on a snapshot whose checkpoint the host no longer has
 LOST = "hyperv.checkpoint.lost"
 #: detail holding the host's error text for a failed operation
 LAST_ERROR = "hyperv.last.error"
+#: detail set on a snapshot whose delete failed (Error): the host may have deleted it anyway
+DELETE_FAILED = "hyperv.delete.failed"
+#: detail set on a snapshot whose create failed (Error): it claims no checkpoint on the host
+CREATE_FAILED = "hyperv.create.failed"
 
 Steps = Workflow[None]
 log = logging.getLogger(__name__)
@@ -126,12 +133,30 @@ def reclaim(uow_factory: UowFactory, vm_id: int) -> Steps:
         log.warning("reclaiming the storage of %s failed: %s", vm.instance_name, err.code)
 
 
+def inventory_of(vm: VM) -> Workflow[VMInventory | None]:
+    """The host's view of the VM, asked after a command on it failed: the host may have done
+    the work before it failed (a merge that fails after the checkpoint left the tree) or
+    before its answer was lost. None when the host cannot say or has no such VM."""
+    try:
+        inventory = yield from ask(GetInventory(ref(vm)))
+    except HostError:
+        return None
+    return inventory.vm(vm.instance_name)
+
+
+def checkpoint_on(on_host: VMInventory, name: str) -> CheckpointInfo | None:
+    return next((c for c in on_host.checkpoints if c.name == name), None)
+
+
 def release(uow_factory: UowFactory, vm_id: int) -> Steps:
     """Take an Off VM off the host the CloudStack way: export under ``on-stop``, unregister.
 
-    Without a fresh export the checkpoints are gone: their snapshots go to Error (``LOST``).
+    Under ``on-snapshot`` an export that a snapshot's step could not take (it failed, or its
+    answer was lost) is taken now. Without a fresh export the checkpoints are gone: their
+    snapshots go to Error (``LOST``), which only strategy ``none`` admits.
     """
     yield from export_if(uow_factory, vm_id, ExportStrategy.on_stop)
+    yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         exported = vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
@@ -161,17 +186,30 @@ def release_fresh(uow_factory: UowFactory, vm_id: int) -> Steps:
 def release_after_failure(uow_factory: UowFactory, vm_id: int) -> Steps:
     """A stopped VM registered for an operation that then failed goes back off the host:
     left registered, it could never start again ("already registered"). If the host refuses
-    that too, the VM stays registered for sync, and the operation's own error stands."""
+    that too, the VM stays registered for sync, and the operation's own error stands. A VM
+    the host no longer has (an unregister whose answer was lost) is left as it is: its
+    export is the one just taken."""
+    with uow_factory(readonly=True) as uow:
+        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
     with suppress(HostError):
+        inventory = yield from ask(GetInventory(ref(vm)))
+        if inventory.vm(vm.instance_name) is None:
+            return
         yield from release_fresh(uow_factory, vm_id)
 
 
 def mark_lost(uow: UnitOfWork, vm_id: int, reason: str) -> None:
     """Record that the host has none of the VM's checkpoints any more."""
     for snap in uow.vm_snapshots.by_vm(vm_id):
-        if snap.state in (VMSnapshotState.Ready, VMSnapshotState.Expunging):
-            if snap.state == VMSnapshotState.Ready:
-                uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
-            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-        uow.vm_snapshots.set_current(snap, False)
-        uow.vm_snapshots.set_details(snap.id, {LOST: "true", LAST_ERROR: reason})
+        lose(uow, snap, reason)
+
+
+def lose(uow: UnitOfWork, snap: VMSnapshot, reason: str) -> None:
+    """Record that the host no longer has ``snap``'s checkpoint: a Ready or Expunging
+    snapshot goes to Error by the ``Lost`` event (logged as a transition and as a
+    ``VMSNAPSHOT.LOST`` event); any snapshot is flagged ``LOST`` and is no longer current."""
+    if snap.state in (VMSnapshotState.Ready, VMSnapshotState.Expunging):
+        uow.vm_snapshots.transit(snap, VMSnapshotEvent.Lost)
+        events.lost(uow, snap, reason)
+    uow.vm_snapshots.set_current(snap, False)
+    uow.vm_snapshots.set_details(snap.id, {LOST: "true", LAST_ERROR: reason})

@@ -16,6 +16,9 @@ Snapshots in transient states
       written since.
     - ``Expunging``: re-sent (the delete workflow; a checkpoint already gone counts as
       deleted). Deleting twice is harmless, so this one is re-driven.
+    - ``Error`` after a failed delete (``hyperv.delete.failed``) whose checkpoint the host no
+      longer has: the delete did happen, and it is finished the same way. One the host still
+      holds stays ``Error`` for the user to delete again.
 
 VMs left between states (the spec's open questions)
     - ``Starting``/``Stopping`` settle from the host's power state: Running on the host ->
@@ -28,12 +31,18 @@ VMs left between states (the spec's open questions)
       it has snapshots".
     - A VM the database calls ``Running`` that the host shows Off or not at all (host
       crash) follows the host's power-off report to ``Stopped`` and is released likewise.
+    - A VM the database calls ``Stopped`` that the host runs (a deploy or start whose answer
+      was lost) follows the host's power-on report to ``Running``, as CloudStack's
+      power-state sync does.
 
 Reconciliation (every VM, after the above)
     - Checkpoints on the host that the database does not know are *reported* as out of band
       and never imported (spec: "out-of-band snapshots will not be tracked or sync to CS").
+      Those that carry hvsnap's own naming (``<instance>_VS_<yyyyMMddHHmmss>``) are orphans
+      of a create whose row went away while its command was in flight: they are deleted.
     - ``Ready`` snapshots whose checkpoint is gone from the host (or whose VM's export is
-      gone) are flagged: ``Error``, ``hyperv.checkpoint.lost``, reason in the details.
+      gone) are lost: the ``Lost`` event takes them to ``Error`` (a ``VMSNAPSHOT.LOST``
+      event in listEvents), ``hyperv.checkpoint.lost`` and the reason in the details.
     - The current-snapshot flag and each volume's active path follow the host.
 
 On a failover cluster a VM whose role is failing over (``VMInventory.role_pending``) is left
@@ -44,13 +53,25 @@ whichever node owns it.
 
 from __future__ import annotations
 
+import re
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from harness.domain.errors import CloudError
 from harness.domain.model import VM, VMSnapshot
 from harness.domain.states import VMEvent, VMSnapshotEvent, VMSnapshotState, VMState
-from harness.drivers import GetInventory, HostError, Inventory, PowerState, VMInventory, VMRef
+from harness.drivers import (
+    DeleteVMSnapshot,
+    GetInventory,
+    HostError,
+    Inventory,
+    ObjectNotFound,
+    PowerState,
+    SnapshotRef,
+    VMInventory,
+    VMRef,
+)
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, vmsnapshots
 from harness.store.ports import EVERYTHING, UnitOfWork, UowFactory, existing
@@ -94,6 +115,7 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)
     out_of_band: list[tuple[str, str]] = field(default_factory=list)
     vanished: list[tuple[str, str]] = field(default_factory=list)
+    orphans_removed: list[tuple[str, str]] = field(default_factory=list)
     unknown_vms: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -120,6 +142,8 @@ def sync(
             report.skipped.append(vm.instance_name)
             continue
         _settle_snapshots(uow_factory, vm, on_host, report, allocated_before)
+        deleted = _deleted_anyway(uow_factory, vm, on_host)
+        yield from _remove_orphans(uow_factory, vm, on_host, report)
         if _settle_vm(uow_factory, vm, on_host, report):
             try:
                 yield from hostside.release_fresh(uow_factory, vm.id)
@@ -137,12 +161,12 @@ def sync(
                 report.failed.append(f"{vm.instance_name}: release failed: {err}")
         with uow_factory(readonly=True) as uow:
             expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
-        for snap in expunging:
+        resent = [(s, "delete re-sent") for s in expunging] + [(s, "its failed delete did happen") for s in deleted]
+        for snap, why in resent:
+            before = str(snap.state)
             try:
                 yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
-                report.settled.append(
-                    Settled("snapshot", snap.uuid, snap.name, "Expunging", "Removed", "delete re-sent")
-                )
+                report.settled.append(Settled("snapshot", snap.uuid, snap.name, before, "Removed", why))
             except (CloudError, HostError) as err:
                 report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
     inventory = yield from ask(GetInventory(VMRef("*")))
@@ -158,14 +182,24 @@ def sync(
 
 
 def db_tree(uow: UnitOfWork, vm_id: int) -> dict[str, str | None]:
-    """The VM's ``Ready`` snapshots that the host should hold: name -> parent name."""
+    """The snapshots of the VM that the host should hold: name -> parent name. They are the
+    ``Ready`` ones and those in ``Error`` after a delete that failed (CloudStack keeps them
+    for the user to delete again; sync finishes the ones the host deleted all the same)."""
     snaps = uow.vm_snapshots.by_vm(vm_id)
     names = {s.id: s.name for s in snaps}
     return {
         s.name: names.get(s.parent) if s.parent is not None else None
         for s in snaps
-        if s.state == VMSnapshotState.Ready and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
+        if _held(s, uow.vm_snapshots.details(s.id))
     }
+
+
+def _held(snap: VMSnapshot, details: dict[str, str]) -> bool:
+    if details.get(hostside.LOST):
+        return False
+    return snap.state == VMSnapshotState.Ready or (
+        snap.state == VMSnapshotState.Error and bool(details.get(hostside.DELETE_FAILED))
+    )
 
 
 def host_tree(vm: VMInventory) -> dict[str, str | None]:
@@ -203,7 +237,10 @@ def _settle_snapshots(
                 settled(snap, "Creating", "Ready", "checkpoint found on the host")
             elif snap.state == VMSnapshotState.Creating:
                 uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-                uow.vm_snapshots.set_details(snap.id, {hostside.LAST_ERROR: "sync: the host has no such checkpoint"})
+                uow.vm_snapshots.set_details(
+                    snap.id,
+                    {hostside.LAST_ERROR: "sync: the host has no such checkpoint", hostside.CREATE_FAILED: "true"},
+                )
                 settled(snap, "Creating", "Error", "no checkpoint on the host")
             elif snap.state == VMSnapshotState.Reverting:
                 if on_host is not None and on_host.current == snap.name:
@@ -215,6 +252,51 @@ def _settle_snapshots(
                     uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
                     settled(snap, "Reverting", "Ready", "not current on the host: the revert was not applied")
         uow.commit()
+
+
+def _deleted_anyway(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None) -> list[VMSnapshot]:
+    """Snapshots in Error after a failed delete whose checkpoint the host no longer has (a
+    merge that failed after the checkpoint left the tree; a delete whose answer was lost):
+    the delete did happen, so it is finished (children move up, the row goes). One the host
+    still holds stays in Error, for the user to delete again."""
+    if on_host is None:
+        return []
+    held = {c.name for c in on_host.checkpoints}
+    with uow_factory(readonly=True) as uow:
+        return [
+            s
+            for s in uow.vm_snapshots.by_vm(vm.id)
+            if s.state == VMSnapshotState.Error
+            and s.name not in held
+            and uow.vm_snapshots.details(s.id).get(hostside.DELETE_FAILED)
+            and not uow.vm_snapshots.details(s.id).get(hostside.LOST)
+        ]
+
+
+def _remove_orphans(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> Workflow[None]:
+    """Delete the checkpoints on the host that carry hvsnap's naming and that no snapshot row
+    claims (a create whose row went away while its command was in flight, or whose row is
+    in Error because the host could not say it had taken it); checkpoints named otherwise
+    are the user's and are never touched."""
+    if on_host is None:
+        return
+    with uow_factory(readonly=True) as uow:  # a failed create claims nothing: its row says so
+        claimed = {
+            s.name
+            for s in uow.vm_snapshots.by_vm(vm.id)
+            if not uow.vm_snapshots.details(s.id).get(hostside.CREATE_FAILED)
+        }
+    ours = re.compile(rf"{re.escape(vm.instance_name)}_VS_\d{{14}}")
+    orphans = [c.name for c in on_host.checkpoints if c.name not in claimed and ours.fullmatch(c.name)]
+    try:
+        for name in orphans:
+            with suppress(ObjectNotFound):
+                yield from ask(DeleteVMSnapshot(hostside.ref(vm), SnapshotRef(name)))
+            report.orphans_removed.append((vm.instance_name, name))
+        if orphans:
+            yield from hostside.after_tree_change(uow_factory, vm.id)
+    except HostError as err:
+        report.failed.append(f"{vm.instance_name}: removing an orphan checkpoint failed: {err}")
 
 
 def _make_current(uow: UnitOfWork, vm_id: int, snap: VMSnapshot, on_host: VMInventory) -> None:
@@ -237,6 +319,8 @@ def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, rep
             uow.vms.transit(fresh, VMEvent.OperationSucceeded if succeeded else VMEvent.OperationFailed)
         elif fresh.state == VMState.Running and not running:
             uow.vms.transit(fresh, VMEvent.FollowAgentPowerOffReport)
+        elif fresh.state == VMState.Stopped and running:
+            uow.vms.transit(fresh, VMEvent.FollowAgentPowerOnReport)
         if fresh.state != before:
             report.vms.append(
                 Settled(
@@ -278,8 +362,5 @@ def _reconcile(uow: UnitOfWork, vm: VM, inventory: Inventory, report: SyncReport
 
 def _flag(uow: UnitOfWork, vm: VM, snaps: list[VMSnapshot], why: str, report: SyncReport) -> None:
     for snap in snaps:
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
-        uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
-        uow.vm_snapshots.set_current(snap, False)
-        uow.vm_snapshots.set_details(snap.id, {hostside.LOST: "true", hostside.LAST_ERROR: f"sync: {why}"})
+        hostside.lose(uow, snap, f"sync: {why}")
         report.vanished.append((vm.instance_name, snap.name))

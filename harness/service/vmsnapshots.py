@@ -204,14 +204,22 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
         if stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield from ask(
-            CreateVMSnapshot(
-                hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+        try:
+            answer = yield from ask(
+                CreateVMSnapshot(
+                    hostside.ref(vm), SnapshotRef(snap.name), snap.type == VMSnapshotType.DiskAndMemory, quiesce
+                )
             )
-        )
+            volumes, memory = answer.volumes, answer.memory
+        except HostError:  # taken all the same when the host holds it (its answer was lost)
+            on_host = yield from hostside.inventory_of(vm)
+            taken = hostside.checkpoint_on(on_host, snap.name) if on_host is not None else None
+            if on_host is None or taken is None:
+                raise
+            volumes, memory = on_host.volumes, taken.memory
         with uow_factory() as uow:
-            hostside.record_volumes(uow, answer.volumes)
-            if answer.memory and snap.type == VMSnapshotType.Disk:
+            hostside.record_volumes(uow, volumes)
+            if memory and snap.type == VMSnapshotType.Disk:
                 # Production checkpoint fell back to Standard: say what the host really holds.
                 uow.vm_snapshots.set_type(snap, VMSnapshotType.DiskAndMemory)
                 uow.vm_snapshots.set_details(snap.id, {"hyperv.production.fallback": "true"})
@@ -246,8 +254,13 @@ def _failed(uow_factory: UowFactory, snap: VMSnapshot, err: HostError) -> None:
     with uow_factory() as uow:
         fresh = uow.vm_snapshots.get(snap.id)
         if fresh is not None and fresh.state in ACTIVE_VM_SNAPSHOT_STATES:
+            details = {hostside.LAST_ERROR: str(err)}
+            if fresh.state == VMSnapshotState.Expunging:  # sync finishes it if the host did delete
+                details[hostside.DELETE_FAILED] = "true"
+            elif fresh.state == VMSnapshotState.Creating:  # a checkpoint found later is an orphan
+                details[hostside.CREATE_FAILED] = "true"
             uow.vm_snapshots.transit(fresh, VMSnapshotEvent.OperationFailed)
-            uow.vm_snapshots.set_details(fresh.id, {hostside.LAST_ERROR: str(err)})
+            uow.vm_snapshots.set_details(fresh.id, details)
             uow.commit()
 
 
@@ -296,9 +309,17 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
         if was_stopped:
             yield from hostside.register(uow_factory, vm.id)
             registered = True
-        answer = yield from ask(RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster))
+        try:
+            answer = yield from ask(RevertToVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name), through_cluster))
+            volumes, power = answer.volumes, answer.power_state
+        except HostError:  # applied all the same when the host moved to it (its answer was lost)
+            on_host = yield from hostside.inventory_of(vm)
+            settled = (PowerState.Running, PowerState.Off)
+            if snap.current or on_host is None or on_host.current != snap.name or on_host.power_state not in settled:
+                raise
+            volumes, power = on_host.volumes, on_host.power_state
         with uow_factory() as uow:
-            hostside.record_volumes(uow, answer.volumes)
+            hostside.record_volumes(uow, volumes)
             previous = uow.vm_snapshots.current_of(vm.id)
             if previous is not None:
                 uow.vm_snapshots.set_current(previous, False)
@@ -308,7 +329,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
                 uow.vms.set_offering(vm, snap.service_offering_id)
             uow.commit()
         yield from hostside.after_tree_change(uow_factory, vm.id)
-        if answer.power_state != PowerState.Running:
+        if power != PowerState.Running:
             yield from hostside.release(uow_factory, vm.id)
     except HostError as err:
         _failed(uow_factory, snap, err)
@@ -476,8 +497,11 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
         except ObjectNotFound:
             answer = None  # already gone from the host: the delete's goal is reached
         except HostError as err:
-            _failed(uow_factory, snap, err)
-            raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
+            seen = yield from hostside.inventory_of(vm)
+            if seen is None or hostside.checkpoint_on(seen, snap.name) is not None:
+                _failed(uow_factory, snap, err)
+                raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
+            answer = None  # gone all the same (a merge that failed after it left the tree, a lost answer)
         if answer is not None:
             with uow_factory() as uow:
                 hostside.record_volumes(uow, answer.volumes)

@@ -169,6 +169,10 @@ class Simulation:
         limit = max(10, scenario.workload.keep + 1, scenario.workload.max_snapshots)
         accounts.set_config(self.uow, self.admin, config.VMSNAPSHOT_MAX.name, str(limit))
         self.life = ManagerLife(self.env)
+        self.syncing = simpy.Resource(self.env, capacity=1)
+        #: (VM uuid, manager epoch) -> mix operations in flight: the VMs a live manager's own
+        #: jobs work on, which sync leaves alone (a dead manager's jobs are not in its epoch)
+        self.in_flight: Counter[tuple[str, int]] = Counter()
         self.vm_indexes = list(range(fl.vms)) if shard is None else shard.vm_indexes(fl)
         faults, fault_rng = scenario.faults, f"{self.seed}:faults"
         if shard is not None:
@@ -233,7 +237,10 @@ class Simulation:
 
     def _sync(self, why: str) -> Proc:
         yield self.life.wait_up()
-        report = yield from self.workflow("sync", sync.sync(self.uow))
+        with self.syncing.request() as turn:  # one sync at a time, as the recovery thread runs them
+            yield turn
+            busy = frozenset(uuid for (uuid, epoch), n in self.in_flight.items() if n and epoch == self.life.epoch)
+            report = yield from self.workflow("sync", sync.sync(self.uow, busy))
         if report is not None:
             self.sync_totals["runs"] += 1
             self.sync_totals["settled"] += len(report.settled)
@@ -289,7 +296,12 @@ class Simulation:
                 yield from self._trim(vm, wl.keep)
             else:
                 op = rng.choices(ops, weights)[0]
-                yield from getattr(self, f"_{op}")(vm, rng)
+                work = (vm.uuid, self.life.epoch)  # this manager's job on the VM: sync leaves it alone
+                self.in_flight[work] += 1
+                try:
+                    yield from getattr(self, f"_{op}")(vm, rng)
+                finally:
+                    self.in_flight[work] -= 1
             self._sample(vm)
 
     def _state(self, vm: VM) -> tuple[VMState, list[Any]]:

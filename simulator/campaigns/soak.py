@@ -37,12 +37,14 @@ from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
+import simpy
+
 from harness.domain.errors import CloudError
 from harness.domain.model import VM
 from harness.domain.states import VMSnapshotState, VMSnapshotType, VMState
 from harness.drivers import HostError, ReadGuestData, WriteGuestData
 from harness.service import hostside, vms, vmsnapshots
-from simulator.campaigns.run import Proc, Simulation
+from simulator.campaigns.run import Proc, Progress, Simulation
 from simulator.campaigns.scenario import Scenario
 from simulator.faults import KINDS
 from simulator.operations import ask
@@ -54,6 +56,8 @@ DURATION_S = 4 * 3600.0
 QUIET_S = 1800.0
 #: faults that can take what only the host held (registrations, primary storage)
 LOSING_FAULTS = ("host_crash", "storage_outage", "storage_down_mid_export")
+#: how often the end of a run looks whether the last fault is over
+FAULT_POLL_S = 60.0
 
 
 def fault_plan(rng: random.Random) -> list[dict[str, Any]]:
@@ -135,6 +139,29 @@ class SoakRun(Simulation):
         self.checked = 0
         self._written = 0
 
+    def start(self, progress: Progress | None = None) -> simpy.Event | float:
+        """The run ends no earlier than the scenario's duration and no earlier than its last
+        fault, so every restarted host has reconnected before the last sync and the checks:
+        a fleet must not be checked while a host or its storage, or the manager, is still
+        down. The faults
+        drawn per command (timeouts, VSS and merge failures) and crash steps end there too,
+        so the last sync runs as a manager start after the outage would."""
+        end = super().start(progress)
+        return self.env.process(self._until_faults_over(end))
+
+    def _until_faults_over(self, end: simpy.Event | float) -> Proc:
+        """Wait for the workload and the scenario's duration, then for every host to be up
+        with its storage and agent (storage that fails mid-export comes back after its own
+        duration, which may run past the end)."""
+        if not isinstance(end, float):
+            yield end
+        yield self.env.timeout(max(0.0, self.sc.duration_s - self.env.now))
+        while not self.life.up or not all(h.up and h.agent_up and h.storage_up for h in self.hosts):
+            yield self.env.timeout(FAULT_POLL_S)
+        for host in self.hosts:  # the per-command draws end with the faults: the last sync settles
+            host.faults = None
+        self.hook = None
+
     def _create(self, vm: VM, rng: random.Random) -> Proc:
         marker = None
         if self._vm_state(vm) == VMState.Running:
@@ -156,6 +183,8 @@ class SoakRun(Simulation):
         """Revert to every Ready snapshot that has a marker and read it back; the mismatches.
         The faults are over by now; their per-command draws and crash steps stop here too."""
         self.plan.faults, self.hook = [], None
+        while self.syncing.count or self.syncing.queue:  # a restart's own sync settles first
+            yield self.env.timeout(FAULT_POLL_S)
         wrong: list[str] = []
         for vm in self.vms:
             with self.uow(readonly=True) as uow:

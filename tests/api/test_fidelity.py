@@ -251,6 +251,26 @@ def test_events_record_the_snapshot_lifecycle(env_client: CloudStack, client: Cl
     assert api.listEvents(id=one["id"])["event"] == [one]
 
 
+def test_a_snapshot_lost_on_stop_is_an_error_event_of_its_owner(env_client: CloudStack) -> None:
+    api = env_client
+    api.updateConfiguration(name="hyperv.vmsnapshot.export.strategy", value="none")
+    vm = deploy(api)
+    snap = api.createVMSnapshot(virtualmachineid=vm, snapshotmemory=True, fetch_result=True)["vmsnapshot"]
+    assert api.listEvents(type="VMSNAPSHOT.LOST") == {}
+    api.stopVirtualMachine(id=vm, fetch_result=True)  # no export: the checkpoint goes with the VM
+    assert api.listVMSnapshot(vmsnapshotid=snap["id"])["vmSnapshot"][0]["state"] == "Error"
+    (lost,) = api.listEvents(type="VMSNAPSHOT.LOST")["event"]
+    assert (lost["level"], lost["state"], lost["account"], lost["resourcetype"], lost["resourceid"]) == (
+        "ERROR",
+        "Completed",
+        "admin",
+        "VmSnapshot",
+        snap["id"],
+    )
+    assert "without an export" in lost["description"]
+    assert api.listEvents(level="ERROR")["event"] == [lost]  # the stop itself succeeded
+
+
 def test_a_failed_job_records_an_error_event(env_client: CloudStack) -> None:
     api = env_client
     vm = deploy(api)

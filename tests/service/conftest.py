@@ -97,6 +97,13 @@ class World:
     def by_name(self, vm: str) -> dict[str, Obj]:
         return {s["displayname"]: s for s in self.snaps(vm_uuid=vm)}
 
+    def snapshot_id(self, uuid: str) -> int:
+        """The database id of the snapshot ``uuid`` (workflows take ids)."""
+        with self.m.uow_factory(readonly=True) as uow:
+            snap = uow.vm_snapshots.get_by_uuid(uuid)
+        assert snap is not None
+        return snap.id
+
     def vm(self, vm: str) -> Obj:
         return next(v for v in self.m.list_vms(self.admin)[1] if v["id"] == vm)
 

@@ -87,7 +87,10 @@ def test_failed_delete_goes_to_error_and_can_be_retried(world: World) -> None:
     vm = world.deploy()
     s = world.snap(vm, name="S")
     with pytest.raises(Exception, match="Failed to delete"):
-        drive(vmsnapshots.delete(world.m.uow_factory, _id(world, s["id"])), Failing(world, DeleteVMSnapshot).execute)
+        drive(
+            vmsnapshots.delete(world.m.uow_factory, world.snapshot_id(s["id"])),
+            Failing(world, DeleteVMSnapshot).execute,
+        )
     assert world.by_name(vm)["S"]["state"] == "Error"
     world.delete(s["id"])
     assert world.snaps(vm_uuid=vm) == []
@@ -148,10 +151,3 @@ def test_list_by_account_and_domain(world: World) -> None:
     assert [s["id"] for s in world.snaps(domain_uuid=dept.uuid)] == [sa["id"]]
     assert {s["id"] for s in world.snaps()} == {sa["id"], sb["id"]}
     refused(world, 531, world.snaps, caller=bob, account_uuid=alice.uuid)
-
-
-def _id(world: World, uuid: str) -> int:
-    with world.m.uow_factory(readonly=True) as uow:
-        snap = uow.vm_snapshots.get_by_uuid(uuid)
-    assert snap is not None
-    return snap.id

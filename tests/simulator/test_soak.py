@@ -9,6 +9,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from simulator.campaigns.soak import DURATION_S, QUIET_S, run_one, soak, soak_scenario, tally
 from simulator.faults import KINDS
 
@@ -55,3 +57,32 @@ def test_the_benchmark_reruns_one_seed_and_prints_its_plan_and_outcome() -> None
     assert printed["outcome"]["problems"] == outcome.problems
     assert printed["scenario"]["faults"] == soak_scenario(seed).faults
     assert done.returncode == (0 if outcome.ok else 1)
+
+
+@pytest.mark.parametrize(
+    ("seed", "what"),
+    [
+        (3, "a merge that failed after the checkpoint left the tree"),
+        (66, "a merge failure on delete, children re-parented on the host"),
+        (19, "a merge failure on a VM stopped afterwards (the export holds the tree)"),
+        (129, "a delete whose answer was lost"),
+        (40, "a delete refused by an unreachable host stays Error, still on the host"),
+        (9, "a create whose answer was lost, on a VM stopped afterwards"),
+        (69, "creates whose answers were lost"),
+        (42, "a deploy whose answer was lost: the host runs the VM"),
+        (124, "a manager crash after a create step"),
+        (220, "two hosts reconnect at once: their syncs run one after the other"),
+        (17, "a workload that ends while its host is still down is checked after the restart"),
+        (127, "storage that fails mid-export past the end is checked after it is back"),
+        (286, "on-snapshot exports whose answers were lost: the stop exports"),
+        (33, "a revert whose answer was lost"),
+        (310, "an unregister whose answer was lost keeps its export"),
+        (325, "a restart sync leaves alone the VMs the live manager is working on"),
+        (154, "command timeouts end with the faults: the last sync releases the VM"),
+        (586, "a create that failed while the host was down: its checkpoint is removed"),
+        (338, "a manager that restarts after the end: its sync settles before the checks"),
+    ],
+)
+def test_a_seed_of_each_settled_fault_class_passes_its_invariants(seed: int, what: str) -> None:
+    outcome = run_one(seed)
+    assert outcome.ok, (what, outcome.problems)
