@@ -81,7 +81,7 @@ def create_vm_snapshot(c: Call) -> Obj:
 )
 def list_vm_snapshots(c: Call) -> Obj:
     """Lists Instance snapshots, newest first."""
-    count, items = c.manager.search_vm_snapshots(
+    count, items = c.manager.list_vm_snapshots(
         c.caller,
         snapshot_uuids=c.get("vmsnapshotids"),
         tag_filter=c.get("tags"),

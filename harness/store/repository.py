@@ -14,7 +14,7 @@ computing its cache key costs more than SQLite takes to run it (``benchmarks/cor
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, 
 from harness.domain.errors import InvalidParameterValue
 from harness.domain.model import Page
 from harness.domain.states import StateMachine
-from harness.store import transitions
+from harness.store import tables, transitions
 
 log = logging.getLogger("hvsnap.transitions")
 
@@ -150,6 +150,19 @@ class Repo(Generic[T]):
             return Page(count=count, items=[])
         rows = {r.id: r for r in self._all(select(self.table).where(id_.in_(ids)))}  # type: ignore[attr-defined]
         return Page(count=count, items=[rows[i] for i in ids])
+
+
+def carrying(stmt: Select, id_column: Any, resource_type: str, tagged: Sequence[tuple[str, str]] | None) -> Select:
+    """``stmt`` narrowed to the resources of ``resource_type`` carrying every (key, value)
+    pair of ``tagged`` (``resource_tags``; ``None`` or empty: not a filter)."""
+    rt = tables.resource_tags.c
+    for key, value in tagged or ():
+        stmt = stmt.where(
+            id_column.in_(
+                select(rt.resource_id).where(rt.resource_type == resource_type, rt.key == key, rt.value == value)
+            )
+        )
+    return stmt
 
 
 def transit(

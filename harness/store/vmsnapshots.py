@@ -13,7 +13,7 @@ from sqlalchemy import Row, bindparam, insert, or_, select, update
 from harness.domain.model import Page, SnapshotBrief, VMSnapshot
 from harness.domain.states import VM_SNAPSHOT_FSM, VMSnapshotState, VMSnapshotType
 from harness.store import tables as t
-from harness.store.repository import EVERYTHING, Repo, Scope, transit
+from harness.store.repository import EVERYTHING, Repo, Scope, carrying, transit
 
 _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}
 _SNAPSHOT_STATES = {s.value: s for s in VMSnapshotState}
@@ -209,6 +209,21 @@ class VMSnapshots(Repo[VMSnapshot]):
             self.conn.execute(d.delete().where(d.c.vm_snapshot_id == snap_id, d.c.name == name))
             self.conn.execute(insert(d).values(vm_snapshot_id=snap_id, name=name, value=value))
 
+    def ancestry(self, ids: Iterable[int]) -> dict[int, tuple[int | None, str, str | None]]:
+        """The live snapshots ``ids`` and all their live ancestors, one recursive query:
+        id -> (parent id, uuid, display name). Chain depths and parent names of a page
+        come from this instead of the VM's whole tree."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        c = self.table.c
+        up = select(c.id, c.parent, c.uuid, c.display_name).where(c.id.in_(wanted), c.removed.is_(None))
+        tree = up.cte("ancestry", recursive=True)
+        step = select(c.id, c.parent, c.uuid, c.display_name).join(tree, c.id == tree.c.parent)
+        tree = tree.union(step.where(c.removed.is_(None)))
+        rows = self.conn.execute(select(tree.c.id, tree.c.parent, tree.c.uuid, tree.c.display_name))
+        return {id_: (parent, uuid, shown) for id_, parent, uuid, shown in rows}
+
     def names_of_vm(self, vm_id: int) -> set[str]:
         c = self.table.c
         stmt = self._cached(
@@ -221,20 +236,25 @@ class VMSnapshots(Repo[VMSnapshot]):
         scope: Scope = EVERYTHING,
         *,
         ids: Sequence[int] | None = None,
+        uuids: Sequence[str] | None = None,
         vm_id: int | None = None,
         states: Iterable[VMSnapshotState] | None = None,
         name: str | None = None,
         keyword: str | None = None,
+        tagged: Sequence[tuple[str, str]] | None = None,
         page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
         """listVMSnapshot's query: ``name`` matches the display name exactly, ``keyword``
         is a substring of name, display name or description; ``states=None`` means any
-        state; newest first."""
+        state; ``tagged``: the snapshots carrying every (key, value); newest first."""
         c = self.table.c
         stmt = scope.apply(self._live(), self.table)
         if ids is not None:
             stmt = stmt.where(c.id.in_(ids))
+        if uuids is not None:
+            stmt = stmt.where(c.uuid.in_(uuids))
+        stmt = carrying(stmt, c.id, "VMSnapshot", tagged)
         if vm_id is not None:
             stmt = stmt.where(c.vm_id == vm_id)
         if states is not None:
