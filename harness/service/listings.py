@@ -48,12 +48,14 @@ def vm_snapshots(
     domain_uuid: str | None = None,
     project_uuid: str | None = None,
     tag_filter: Sequence[dict[str, str]] | None = None,
+    own_only: bool = False,
     page: int | None = None,
     pagesize: int | None = None,
 ) -> Listed:
     """listVMSnapshot: the snapshots the caller may see, newest first, deleted ones never.
     ``vmsnapshotids`` (exclusive with ``vmsnapshotid``), ``account`` by name, ``tags``
-    (the snapshots carrying every key=value given) and ``projectid`` (no projects exist)."""
+    (the snapshots carrying every key=value given) and ``projectid`` (no projects exist);
+    ``own_only``: the caller's own account's (an admin's list without ``listall``)."""
     if project_uuid is not None:
         raise InvalidParameterValue(f"Unable to find project with specified id: {project_uuid}")
     if snapshot_uuid is not None and snapshot_uuids is not None:
@@ -67,6 +69,8 @@ def vm_snapshots(
     uuids = [snapshot_uuid] if snapshot_uuid is not None else snapshot_uuids
     with uow_factory(readonly=True) as uow:
         scope = _snapshot_scope(uow, caller, account_uuid, domain_uuid)
+        if own_only:
+            scope = Scope(account_id=caller.id, domain_ids=scope.domain_ids)
         vm_id = None
         if vm_uuid is not None:
             vm = uow.vms.get_by_uuid(vm_uuid)

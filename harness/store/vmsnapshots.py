@@ -8,12 +8,12 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, insert, or_, select, update
 
 from harness.domain.model import Page, SnapshotBrief, VMSnapshot
 from harness.domain.states import VM_SNAPSHOT_FSM, VMSnapshotState, VMSnapshotType
 from harness.store import tables as t
-from harness.store.repository import EVERYTHING, Repo, Scope, carrying, transit
+from harness.store.repository import EVERYTHING, Repo, Scope, transit
 
 _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}
 _SNAPSHOT_STATES = {s.value: s for s in VMSnapshotState}
@@ -216,13 +216,18 @@ class VMSnapshots(Repo[VMSnapshot]):
         wanted = sorted(set(ids))
         if not wanted:
             return {}
+        rows = self.conn.execute(self._cached("ancestry", self._ancestry), {"ids_": wanted})
+        return {id_: (parent, uuid, shown) for id_, parent, uuid, shown in rows}
+
+    def _ancestry(self) -> Select:
         c = self.table.c
-        up = select(c.id, c.parent, c.uuid, c.display_name).where(c.id.in_(wanted), c.removed.is_(None))
-        tree = up.cte("ancestry", recursive=True)
+        start = select(c.id, c.parent, c.uuid, c.display_name).where(
+            c.id.in_(bindparam("ids_", expanding=True)), c.removed.is_(None)
+        )
+        tree = start.cte("ancestry", recursive=True)
         step = select(c.id, c.parent, c.uuid, c.display_name).join(tree, c.id == tree.c.parent)
         tree = tree.union(step.where(c.removed.is_(None)))
-        rows = self.conn.execute(select(tree.c.id, tree.c.parent, tree.c.uuid, tree.c.display_name))
-        return {id_: (parent, uuid, shown) for id_, parent, uuid, shown in rows}
+        return select(tree.c.id, tree.c.parent, tree.c.uuid, tree.c.display_name)
 
     def names_of_vm(self, vm_id: int) -> set[str]:
         c = self.table.c
@@ -247,26 +252,55 @@ class VMSnapshots(Repo[VMSnapshot]):
     ) -> Page:
         """listVMSnapshot's query: ``name`` matches the display name exactly, ``keyword``
         is a substring of name, display name or description; ``states=None`` means any
-        state; ``tagged``: the snapshots carrying every (key, value); newest first."""
+        state; ``tagged``: the snapshots carrying every (key, value); newest first.
+
+        The statement is built once per shape (which filters are given) with placeholders
+        for the values: building and keying a ``select()`` costs more than SQLite takes to
+        answer a page of it."""
+        wanted = None if states is None else {s.value for s in states}
+        state_mode = "" if wanted is None else ("live" if wanted == _ALL_BUT_REMOVED else "in")
+        params: dict[str, Any] = {
+            "account_": scope.account_id,
+            "domains_": sorted(scope.domain_ids) if scope.domain_ids is not None else None,
+            "ids_": list(ids) if ids is not None else None,
+            "uuids_": list(uuids) if uuids is not None else None,
+            "vm_": vm_id,
+            "states_": sorted(wanted) if state_mode == "in" and wanted is not None else None,
+            "name_": name,
+            "pattern_": _like_pattern(keyword) if keyword else None,
+        }
+        for i, (key, value) in enumerate(tagged or ()):
+            params[f"tag_key_{i}"], params[f"tag_value_{i}"] = key, value
+        shape = (
+            *(k for k, v in params.items() if v is not None and not k.startswith("tag_")),
+            state_mode,
+            str(len(tagged or ())),
+        )
+        present = {k: v for k, v in params.items() if v is not None}
+        return self._shaped_page(shape, lambda: self._listing(shape), present, page, pagesize)
+
+    def _listing(self, shape: tuple[str, ...]) -> Select:
+        """The listing ``select()`` of one shape (see :meth:`search`), with placeholders."""
         c = self.table.c
-        stmt = scope.apply(self._live(), self.table)
-        if ids is not None:
-            stmt = stmt.where(c.id.in_(ids))
-        if uuids is not None:
-            stmt = stmt.where(c.uuid.in_(uuids))
-        stmt = carrying(stmt, c.id, "VMSnapshot", tagged)
-        if vm_id is not None:
-            stmt = stmt.where(c.vm_id == vm_id)
-        if states is not None:
-            wanted = {s.value for s in states}
-            if wanted == _ALL_BUT_REMOVED:  # the default listing: one range instead of six
-                stmt = stmt.where(c.state != VMSnapshotState.Removed.value)
-            else:
-                stmt = stmt.where(c.state.in_(sorted(wanted)))
-        if name is not None:
-            stmt = stmt.where(c.display_name == name)
-        if keyword:
-            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = self._live()
+        if "account_" in shape:
+            stmt = stmt.where(c.account_id == bindparam("account_"))
+        if "domains_" in shape:
+            stmt = stmt.where(c.domain_id.in_(bindparam("domains_", expanding=True)))
+        if "ids_" in shape:
+            stmt = stmt.where(c.id.in_(bindparam("ids_", expanding=True)))
+        if "uuids_" in shape:
+            stmt = stmt.where(c.uuid.in_(bindparam("uuids_", expanding=True)))
+        if "vm_" in shape:
+            stmt = stmt.where(c.vm_id == bindparam("vm_"))
+        if "live" in shape:  # the default listing: one range instead of six states
+            stmt = stmt.where(c.state != VMSnapshotState.Removed.value)
+        elif "in" in shape:
+            stmt = stmt.where(c.state.in_(bindparam("states_", expanding=True)))
+        if "name_" in shape:
+            stmt = stmt.where(c.display_name == bindparam("name_"))
+        if "pattern_" in shape:
+            pattern: Any = bindparam("pattern_")
             stmt = stmt.where(
                 or_(
                     c.name.like(pattern, escape="\\"),
@@ -274,4 +308,20 @@ class VMSnapshots(Repo[VMSnapshot]):
                     c.description.like(pattern, escape="\\"),
                 )
             )
-        return self._page(stmt, (c.created.desc(), c.id.desc()), page, pagesize)
+        rt = t.resource_tags.c
+        for i in range(int(shape[-1])):
+            stmt = stmt.where(
+                c.id.in_(
+                    select(rt.resource_id).where(
+                        rt.resource_type == "VMSnapshot",
+                        rt.key == bindparam(f"tag_key_{i}"),
+                        rt.value == bindparam(f"tag_value_{i}"),
+                    )
+                )
+            )
+        return stmt.order_by(c.created.desc(), c.id.desc())
+
+
+def _like_pattern(keyword: str) -> str:
+    """``%keyword%`` with LIKE's wildcards in ``keyword`` escaped (escape character ``\\``)."""
+    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
