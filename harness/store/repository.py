@@ -173,23 +173,23 @@ class Repo(Generic[T]):
         id_ = self.table.c.id
         offset = ((page or 1) - 1) * pagesize if pagesize else 0
         order = LISTING_ORDERS.lookup(self.conn, (owner, *shape), params) if pagesize else None
-        if order is not None:  # a read-only SQLite snapshot whose listing is known: no COUNT, no OFFSET
+        if order is None and pagesize and LISTING_ORDERS.keeps(self.conn):
+            everything = cached((owner, "all_ids", *shape), lambda: listing.with_only_columns(id_))
+            result = self.conn.execute(everything, params)
+            found = result.cursor.fetchall()  # 100,000 ids: no Row objects
+            result.close()
+            order = LISTING_ORDERS.keep(self.conn, (owner, *shape), params, (r[0] for r in found))
+        if order is not None:  # a read-only SQLite snapshot's listing: no COUNT, no OFFSET scan
             count, ids = len(order.ids), list(order.ids[offset : offset + (pagesize or 0)])
         else:
             count = self.conn.execute(counting, params).scalar_one()
             if not pagesize:
                 return Page(count=count, items=self._all(listing, params))
-            if LISTING_ORDERS.worth_keeping(self.conn, count):
-                everything = cached((owner, "all_ids", *shape), lambda: listing.with_only_columns(id_))
-                found = self.conn.execute(everything, params).scalars()
-                order = LISTING_ORDERS.keep(self.conn, (owner, *shape), params, found)
-                ids = list(order.ids[offset : offset + pagesize])
-            else:
-                paging = cached(
-                    (owner, "page_ids", *shape),
-                    lambda: listing.with_only_columns(id_).limit(bindparam("limit_")).offset(bindparam("offset_")),
-                )
-                ids = list(self.conn.execute(paging, {**params, "limit_": pagesize, "offset_": offset}).scalars())
+            paging = cached(
+                (owner, "page_ids", *shape),
+                lambda: listing.with_only_columns(id_).limit(bindparam("limit_")).offset(bindparam("offset_")),
+            )
+            ids = list(self.conn.execute(paging, {**params, "limit_": pagesize, "offset_": offset}).scalars())
         if not ids:
             return Page(count=count, items=[])
         by_ids = self._cached(
@@ -215,7 +215,7 @@ class ListingOrders:
     and the connection's own ``total_changes``. Only read-only units of work use entries
     (a writing one may hold changes it rolls back); other databases always query."""
 
-    #: a listing smaller than this is cheaper to count and page in SQL every time
+    #: a listing smaller than this is read whole again every time (no entry kept)
     MIN_ROWS = 2_000
     #: entries kept per connection (oldest dropped first)
     PER_CONNECTION = 8
@@ -250,14 +250,15 @@ class ListingOrders:
             order = held[1].get(self._key(shape, params)) if held is not None and held[0] is raw else None
         return order if order is not None and order.stamp == self._stamp(raw) else None
 
-    def worth_keeping(self, conn: Connection, count: int) -> bool:
-        return count >= self.MIN_ROWS and self._raw(conn) is not None
+    def keeps(self, conn: Connection) -> bool:
+        """Whether listings read through ``conn`` are kept (a read-only SQLite one)."""
+        return self._raw(conn) is not None
 
     def keep(self, conn: Connection, shape: tuple[str, ...], params: dict[str, Any], ids: Iterable[int]) -> _Order:
         """Keep the listing's ``ids`` (read in ``conn``'s current snapshot) and return them."""
         raw = self._raw(conn)
         order = _Order(self._stamp(raw) if raw is not None else (0, 0), array("q", ids))
-        if raw is None:
+        if raw is None or len(order.ids) < self.MIN_ROWS:
             return order
         with self._lock:
             held = self._by_conn.get(id(raw))

@@ -96,4 +96,4 @@ def test_no_order_is_kept_for_a_writing_unit_of_work(uow_factory: UowFactory) ->
     world = seed(uow_factory)
     fill(uow_factory, world, 6)
     with uow_factory() as uow:
-        assert not LISTING_ORDERS.worth_keeping(uow.vm_snapshots.conn, 1_000_000)
+        assert not LISTING_ORDERS.keeps(uow.vm_snapshots.conn)
