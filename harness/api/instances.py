@@ -136,11 +136,11 @@ def list_virtual_machines(c: Call) -> Obj:
     narrowed = c.get("zoneid") is not None or c.get("templateid") is not None
     count, items = c.manager.list_vms(
         c.caller,
-        c.get("id"),
-        c.get("state"),
-        c.get("keyword") or c.get("name"),
-        None if narrowed else c.get("page"),
-        None if narrowed else c.get("pagesize"),
+        vm_uuid=c.get("id"),
+        state=c.get("state"),
+        keyword=c.get("keyword") or c.get("name"),
+        page=None if narrowed else c.get("page"),
+        pagesize=None if narrowed else c.get("pagesize"),
         own_only=own_only(c, "id"),
         tag_filter=c.get("tags"),
     )

@@ -19,7 +19,7 @@ from harness.domain.model import (
     Zone,
 )
 from harness.service import catalogue, passwords
-from harness.service.access import check_access
+from harness.service.access import check_access, listing_scope_owner
 from harness.store.repository import Scope
 from harness.store.uow import UowFactory
 
@@ -337,3 +337,20 @@ def account_type(value: int | None) -> AccountType:
         return AccountType(value)
     except ValueError:
         raise InvalidParameterValue("accounttype must be 0 (user), 1 (root admin) or 2 (domain admin)") from None
+
+
+def deploy_owner(
+    uow_factory: UowFactory,
+    caller: Account,
+    zone_uuid: str | None,
+    template_uuid: str | None,
+    account_name: str | None,
+    domain_uuid: str | None,
+) -> Account:
+    """deployVirtualMachine's zone and template checked, and whose VM it is: the caller's,
+    or ``account`` (in ``domainid``) when an admin deploys on its behalf."""
+    check_placement(uow_factory, zone_uuid, template_uuid)
+    if account_name is None:
+        return caller
+    with uow_factory(readonly=True) as uow:
+        return listing_scope_owner(uow, caller, account_name, domain_uuid)

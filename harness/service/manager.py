@@ -5,7 +5,7 @@ writes nothing), then submits the workflow as an async job on the queue of the V
 changes and returns the job (finished already when the jobs run inline, as in the CLI).
 Results are CloudStack response objects (``harness.service.views``, ``results``). No rule
 lives here: each method hands its request to the service function that holds the rules
-(``vmsnapshots``, ``vms``, ``volumes``, ``listings``, ``targets``, ``accounts`` ...) and
+(``vmsnapshots``, ``vms``, ``volumes``, ``listings``, ``access``, ``accounts`` ...) and
 only wires checks, workflows, jobs and views together.
 """
 
@@ -21,6 +21,7 @@ from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
 from harness.jobs.runners import Runner, Workflow
 from harness.service import (
+    access,
     accounts,
     catalogue,
     events,
@@ -34,7 +35,6 @@ from harness.service import (
     results,
     scheduler,
     tags,
-    targets,
     views,
     vms,
     vmsnapshots,
@@ -128,7 +128,7 @@ class Manager:
         return self._job(
             caller,
             "revertToVMSnapshot",
-            targets.vm_key(self.uow_factory, snap.vm_id),
+            access.vm_key(self.uow_factory, snap.vm_id),
             lambda: vmsnapshots.revert(self.uow_factory, snap.id, self.capabilities.clustered),
             self._vm_view(),
             ("VmSnapshot", snap.id),
@@ -141,7 +141,7 @@ class Manager:
             work = lambda: vmsnapshots.delete_subtree(self.uow_factory, snap.id)  # noqa: E731
         else:
             work = lambda: vmsnapshots.delete(self.uow_factory, snap.id, expected=snap.state)  # noqa: E731
-        key = targets.vm_key(self.uow_factory, snap.vm_id)
+        key = access.vm_key(self.uow_factory, snap.vm_id)
         return self._job(caller, "deleteVMSnapshot", key, work, results.success, ("VmSnapshot", snap.id))
 
     def delete_vm_snapshots(self, caller: Account, vm_uuid: str) -> AsyncJob:
@@ -177,7 +177,7 @@ class Manager:
         ``account`` (in ``domainid``) when an admin deploys on its behalf. From a
         ``passwordenabled`` template the guest gets a fresh root password, answered once
         in the job's result (``password``), as CloudStack does."""
-        owner = targets.deploy_owner(self.uow_factory, caller, zone_uuid, template_uuid, account_name, domain_uuid)
+        owner = accounts.deploy_owner(self.uow_factory, caller, zone_uuid, template_uuid, account_name, domain_uuid)
         name = name or f"VM-{uuid.uuid4()}"
         vm = vms.check_deploy(self.uow_factory, owner, name, offering, start, template_uuid, keypair)
         template = catalogue.template_by_uuid(template_uuid)
@@ -255,7 +255,7 @@ class Manager:
     def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
         """changeServiceForVirtualMachine (a Stopped VM): its memory snapshots are discarded."""
         offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
-        vm = targets.visible_vm(self.uow_factory, caller, vm_uuid)
+        vm = access.visible_vm(self.uow_factory, caller, vm_uuid)
         return self._vm_job(
             caller,
             "changeServiceForVirtualMachine",
@@ -263,19 +263,9 @@ class Manager:
             lambda: vms.change_offering(self.uow_factory, vm.id, offering_id),
         )
 
-    def list_vms(
-        self,
-        caller: Account,
-        vm_uuid: str | None = None,
-        state: str | None = None,
-        keyword: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-        own_only: bool = False,
-        tag_filter: list[dict[str, str]] | None = None,
-    ) -> Listed:
+    def list_vms(self, caller: Account, **filters: Any) -> Listed:
         """listVirtualMachines (:func:`harness.service.listings.vms`)."""
-        return listings.vms(self.uow_factory, caller, vm_uuid, state, keyword, page, pagesize, own_only, tag_filter)
+        return listings.vms(self.uow_factory, caller, **filters)
 
     def delete_account(self, caller: Account, account_uuid: str) -> AsyncJob:
         """deleteAccount: expunge the account's VMs (their snapshots deleted first, as a
@@ -362,7 +352,7 @@ class Manager:
 
     def detach_volume(self, caller: Account, volume_uuid: str) -> AsyncJob:
         """detachVolume by volume id: the Instance is the one it is attached to."""
-        vm = targets.attached_vm(self.uow_factory, caller, volume_uuid)
+        vm = access.attached_vm(self.uow_factory, caller, volume_uuid)
         return self.attach_volume(caller, volume_uuid, vm.uuid, attach=False)
 
     def list_volumes(self, caller: Account, vm_uuid: str | None = None) -> Listed:
@@ -373,7 +363,7 @@ class Manager:
         return self._job(
             caller,
             "createSnapshot",
-            targets.volume_snapshot_key(self.uow_factory, snap, volume_uuid),
+            access.volume_snapshot_key(self.uow_factory, snap, volume_uuid),
             lambda: volumes.snapshot(self.uow_factory, snap.id),
             results.listed(self.uow_factory, views.volume_snapshots, "snapshot"),
             ("Snapshot", snap.id),
@@ -387,7 +377,7 @@ class Manager:
     def write_guest_data(self, caller: Account, vm_uuid: str, key: str, value: str) -> Obj:
         """Write ``key`` = ``value`` on the guest's disk: a job on the VM's queue, so it
         never runs beside a snapshot, revert or stop of the same VM; answered when done."""
-        vm = targets.guest_vm(self.uow_factory, caller, vm_uuid, self.capabilities.guest_data)
+        vm = access.guest_vm(self.uow_factory, caller, vm_uuid, self.capabilities.guest_data)
         written = {"virtualmachineid": vm_uuid, "key": key, "value": value}
         job = self._job(
             caller,
@@ -400,7 +390,7 @@ class Manager:
         return self.job_outcome(job)["guestdata"]
 
     def read_guest_data(self, caller: Account, vm_uuid: str, key: str) -> Obj:
-        vm = targets.guest_vm(self.uow_factory, caller, vm_uuid, self.capabilities.guest_data)
+        vm = access.guest_vm(self.uow_factory, caller, vm_uuid, self.capabilities.guest_data)
         answer = self.runner.run(results.one_command(ReadGuestData(hostside.ref(vm), key)))
         return {"virtualmachineid": vm_uuid, "key": key, "value": answer.value}
 
