@@ -97,3 +97,18 @@ def test_no_order_is_kept_for_a_writing_unit_of_work(uow_factory: UowFactory) ->
     fill(uow_factory, world, 6)
     with uow_factory() as uow:
         assert not LISTING_ORDERS.keeps(uow.vm_snapshots.conn)
+
+
+def test_ancestry_reads_a_page_s_parents_up_to_the_root(uow_factory: UowFactory) -> None:
+    world = seed(uow_factory)
+    root, middle, leaf, other = fill(uow_factory, world, 4)
+    with uow_factory() as uow:
+        for child, parent in ((middle, root), (leaf, middle)):
+            snap = uow.vm_snapshots.get(child)
+            assert snap is not None
+            uow.vm_snapshots.set_parent(snap, parent)
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+        found = uow.vm_snapshots.ancestry([leaf, other])
+    assert {i: parent for i, (parent, _, _) in found.items()} == {leaf: middle, middle: root, root: None, other: None}
+    assert found[middle][2] == "s1"
