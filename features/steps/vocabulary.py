@@ -394,7 +394,8 @@ class ScenarioCloud:
     # ---------------------------------------------------------------- volumes
 
     def create_volume(self, name: str) -> str:
-        self.volumes[name] = self.m.create_volume(self.caller, name, 5)["id"]
+        _, job = self.m.create_volume(self.caller, name, 5)
+        self.volumes[name] = self.done(job)["volume"]["id"]
         return self.volumes[name]
 
     def attach(self, volume: str, vm: str) -> Obj:

@@ -9,7 +9,6 @@ from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, paged
 from harness.api.shapes import ACCOUNT, DOMAIN, PROJECT, SUCCESS, USER, USER_KEYS
 from harness.api.vmsnapshots import LISTING, PAGING, TAGGED
-from harness.service import accounts, views
 
 
 @command(
@@ -104,21 +103,8 @@ def delete_account(c: Call) -> Obj:
 )
 def list_users(c: Call) -> Obj:
     """Lists user accounts."""
-    found = accounts.visible_users(c.manager.uow_factory, c.caller)
-    with c.manager.uow_factory(readonly=True) as uow:
-        items = [views.user(uow, u, a) for u, a in found]
-    wanted = {
-        "id": c.get("id"),
-        "username": c.get("username"),
-        "accounttype": c.get("accounttype"),
-        "state": c.get("state"),
-        "account": c.get("account"),
-        "domainid": c.get("domainid"),
-    }
-    items = [u for u in items if all(v is None or u.get(k) == v for k, v in wanted.items())]
-    if c.get("keyword"):
-        items = [u for u in items if c["keyword"] in u["username"]]
-    return paged("user", items, c)
+    wanted = {k: c.get(k) for k in ("id", "username", "accounttype", "state", "account", "domainid")}
+    return paged("user", c.manager.list_users(c.caller, c.get("keyword"), **wanted), c)
 
 
 @command(

@@ -12,13 +12,14 @@ trace ever reaches a response.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
+
+import orjson
 
 # Importing the response modules registers their commands.
 from harness.api import accounts, catalogue, instances, keypairs, policies, resources, vmsnapshots  # noqa: F401
@@ -57,6 +58,8 @@ class RequestTooLarge(CloudError):
     cserrorcode = 9999
 
 
+#: json.dumps' output for the values answers hold: dates and dataclasses through ``default=str``
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 AUTH_FAILED = "unable to verify user credentials and/or request signature"
 
 
@@ -87,7 +90,7 @@ def envelope(command: str | None, inner: dict[str, Any], status: int = 200) -> R
     """The answer's one top-level key around ``inner``, absent (``None``) values left out
     at every depth as CloudStack's serialiser leaves them out."""
     key = f"{command.lower()}response" if command else "errorresponse"
-    return Response(status, json.dumps({key: prune(inner)}, separators=(",", ":"), default=str).encode())
+    return Response(status, orjson.dumps({key: prune(inner)}, default=str, option=_JSON_OPTIONS))
 
 
 def error(command: str | None, err: CloudError) -> Response:

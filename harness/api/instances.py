@@ -42,16 +42,16 @@ def deploy_virtual_machine(c: Call) -> Obj:
     disk offering, and template."""
     if c.get("hypervisor") is not None and c["hypervisor"].lower() != "hyperv":
         raise InvalidParameterValue(f"Hypervisor {c['hypervisor']} is not available in this zone (Hyperv is)")
-    vm, j = c.manager.deploy_vm_in(
+    vm, j = c.manager.deploy_vm(
         c.caller,
         c.get("displayname") or c.get("name"),
         c["serviceofferingid"],
         c.get("startvm", True),
-        c["zoneid"],
-        c["templateid"],
-        c.get("account"),
-        c.get("domainid"),
-        c.get("keypair"),
+        template_uuid=c["templateid"],
+        keypair=c.get("keypair"),
+        zone_uuid=c["zoneid"],
+        account_name=c.get("account"),
+        domain_uuid=c.get("domainid"),
     )
     return job(j, vm.uuid)
 
@@ -134,13 +134,13 @@ def expunge_virtual_machine(c: Call) -> Obj:
 def list_virtual_machines(c: Call) -> Obj:
     """List the virtual machines owned by the account."""
     narrowed = c.get("zoneid") is not None or c.get("templateid") is not None
-    count, items = c.manager.search_vms(
+    count, items = c.manager.list_vms(
         c.caller,
-        c.get("id"),
-        c.get("state"),
-        c.get("keyword") or c.get("name"),
-        None if narrowed else c.get("page"),
-        None if narrowed else c.get("pagesize"),
+        vm_uuid=c.get("id"),
+        state=c.get("state"),
+        keyword=c.get("keyword") or c.get("name"),
+        page=None if narrowed else c.get("page"),
+        pagesize=None if narrowed else c.get("pagesize"),
         own_only=own_only(c, "id"),
         tag_filter=c.get("tags"),
     )
@@ -166,7 +166,9 @@ def list_virtual_machines(c: Call) -> Obj:
 )
 def change_service_for_virtual_machine(c: Call) -> Obj:
     """Changes the service offering of a stopped Instance (memory snapshots are discarded)."""
-    return {"virtualmachine": c.manager.change_offering_now(c.caller, c["id"], c["serviceofferingid"])}
+    # synchronous in CloudStack: the answer waits for the job
+    done = c.manager.job_outcome(c.manager.change_offering(c.caller, c["id"], c["serviceofferingid"]))
+    return {"virtualmachine": done["virtualmachine"]}
 
 
 @command(
@@ -180,7 +182,7 @@ def change_service_for_virtual_machine(c: Call) -> Obj:
 )
 def create_volume(c: Call) -> Obj:
     """Creates a data volume (allocated until first attached to a running Instance)."""
-    vol, j = c.manager.create_volume_job(c.caller, c["name"], c["size"])
+    vol, j = c.manager.create_volume(c.caller, c["name"], c["size"])
     return job(j, vol.uuid)
 
 

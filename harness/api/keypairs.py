@@ -11,7 +11,6 @@ from harness.api.params import ParamType as T
 from harness.api.registry import Call, Obj, command, job, listing, listing_scope
 from harness.api.shapes import SSH_KEYPAIR, SUCCESS, VM
 from harness.api.vmsnapshots import LISTING, TAGGED
-from harness.service import keypairs, views
 
 PROJECT = P("projectid", T.UUID, description="an optional project for the key pair", entity="project")
 
@@ -27,11 +26,8 @@ PROJECT = P("projectid", T.UUID, description="an optional project for the key pa
 )
 def register_ssh_key_pair(c: Call) -> Obj:
     """Register a public key in a keypair under a certain name"""
-    pair = keypairs.register(
-        c.manager.uow_factory, c.caller, c["name"], c["publickey"], c.get("account"), c.get("domainid")
-    )
-    with c.manager.uow_factory(readonly=True) as uow:
-        return {"keypair": views.ssh_keypairs(uow, [pair])[0]}
+    pair = c.manager.register_key_pair(c.caller, c["name"], c["publickey"], c.get("account"), c.get("domainid"))
+    return {"keypair": pair}
 
 
 @command(
@@ -45,8 +41,7 @@ def register_ssh_key_pair(c: Call) -> Obj:
 )
 def list_ssh_key_pairs(c: Call) -> Obj:
     """List registered keypairs"""
-    page = keypairs.search(
-        c.manager.uow_factory,
+    count, items = c.manager.list_key_pairs(
         c.caller,
         **listing_scope(c),
         uuid=c.get("id"),
@@ -56,8 +51,7 @@ def list_ssh_key_pairs(c: Call) -> Obj:
         page=c.get("page"),
         pagesize=c.get("pagesize"),
     )
-    with c.manager.uow_factory(readonly=True) as uow:
-        return listing("sshkeypair", page.count, views.ssh_keypairs(uow, page.items))
+    return listing("sshkeypair", count, items)
 
 
 @command(
@@ -70,7 +64,7 @@ def list_ssh_key_pairs(c: Call) -> Obj:
 )
 def delete_ssh_key_pair(c: Call) -> Obj:
     """Deletes a keypair by name"""
-    keypairs.delete(c.manager.uow_factory, c.caller, c["name"], c.get("account"), c.get("domainid"))
+    c.manager.delete_key_pair(c.caller, c["name"], c.get("account"), c.get("domainid"))
     return {"success": True}
 
 

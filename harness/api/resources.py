@@ -15,7 +15,7 @@ from harness.api.registry import Call, Obj, command, job, listing, listing_scope
 from harness.api.shapes import EVENT, IP_FORWARDING, PORT_FORWARDING, PUBLIC_IP, SUCCESS, TAG
 from harness.api.vmsnapshots import LISTING, TAGGED
 from harness.domain.errors import InvalidParameterValue
-from harness.service import access, events, tags, views
+from harness.service import access
 
 RESOURCE_TYPE = P("resourcetype", required=True, description="type of the resource (UserVm or VMSnapshot)")
 
@@ -63,8 +63,7 @@ def delete_tags(c: Call) -> Obj:
 )
 def list_tags(c: Call) -> Obj:
     """List resource tag(s)."""
-    page = tags.search(
-        c.manager.uow_factory,
+    count, items = c.manager.list_tags(
         c.caller,
         **listing_scope(c),
         resource_type=c.get("resourcetype"),
@@ -75,8 +74,7 @@ def list_tags(c: Call) -> Obj:
         page=c.get("page"),
         pagesize=c.get("pagesize"),
     )
-    with c.manager.uow_factory(readonly=True) as uow:
-        return listing("tag", page.count, views.tags(uow, page.items))
+    return listing("tag", count, items)
 
 
 @command(
@@ -100,33 +98,22 @@ def list_tags(c: Call) -> Obj:
 )
 def list_events(c: Call) -> Obj:
     """A command to list events."""
-    exact = {k: c.get(k) for k in ("id", "resourceid", "resourcetype")}
-    start = c.get("startid")
-    narrowed = start is not None or any(v is not None for v in exact.values())
-    page = events.search(
-        c.manager.uow_factory,
+    count, items = c.manager.list_events(
         c.caller,
         **listing_scope(c),
+        event_uuid=c.get("id"),
+        resource_uuid=c.get("resourceid"),
+        resource_type=c.get("resourcetype"),
+        start_uuid=c.get("startid"),
         type_=c.get("type"),
         level=c.get("level"),
         start=c.get("startdate"),
         end=c.get("enddate"),
         keyword=c.get("keyword"),
-        page=None if narrowed else c.get("page"),
-        pagesize=None if narrowed else c.get("pagesize"),
+        page=c.get("page"),
+        pagesize=c.get("pagesize"),
     )
-    with c.manager.uow_factory(readonly=True) as uow:
-        items = views.events(uow, page.items)
-    if not narrowed:
-        return listing("event", page.count, items)
-    items = [
-        e
-        for e in items
-        if all(v is None or e.get(k) == v for k, v in exact.items())
-        and (start is None or start in (e["id"], e.get("parentid")))
-    ]
-    size, number = c.get("pagesize"), c.get("page") or 1
-    return listing("event", len(items), items[(number - 1) * size : number * size] if size else items)
+    return listing("event", count, items)
 
 
 def _empty_network_list(c: Call) -> Obj:

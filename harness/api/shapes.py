@@ -72,10 +72,14 @@ def shape(key: str, java: str | None, spec: str, nested: Mapping[str, Shape] | N
 def prune(value: Any) -> Any:
     """``value`` with every ``None`` left out of its objects, at every depth."""
     if isinstance(value, dict):
-        return {k: prune(v) for k, v in value.items() if v is not None}
+        return {k: v if type(v) in _FLAT else prune(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [prune(v) for v in value]
+        return [v if type(v) in _FLAT else prune(v) for v in value]
     return value
+
+
+#: the values :func:`prune` leaves as they are without looking inside (no call per field)
+_FLAT = frozenset({str, int, bool, float})
 
 
 OWNER = """

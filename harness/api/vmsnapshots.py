@@ -81,12 +81,13 @@ def create_vm_snapshot(c: Call) -> Obj:
 )
 def list_vm_snapshots(c: Call) -> Obj:
     """Lists Instance snapshots, newest first."""
-    count, items = c.manager.search_vm_snapshots(
+    count, items = c.manager.list_vm_snapshots(
         c.caller,
         snapshot_uuids=c.get("vmsnapshotids"),
         tag_filter=c.get("tags"),
         project_uuid=c.get("projectid"),
-        account_name=c.caller.name if own_only(c, "vmsnapshotid", "vmsnapshotids") else c.get("account"),
+        own_only=own_only(c, "vmsnapshotid", "vmsnapshotids"),
+        account_name=c.get("account"),
         snapshot_uuid=c.get("vmsnapshotid"),
         vm_uuid=c.get("virtualmachineid"),
         state=c.get("state"),

@@ -7,7 +7,7 @@ users) and ``uuid`` (what the API and the CLI speak). Mapping to tables lives in
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
@@ -328,7 +328,12 @@ def chain_depths(snaps: Iterable[VMSnapshot]) -> dict[int, int]:
     """Snapshot id -> its depth in its VM's tree (a root snapshot is 1): how many
     differencing files a disk reverted to it reads through. The spec asks users to keep
     this short ("control the length of VM snapshot chain")."""
-    parents = {s.id: s.parent for s in snaps}
+    return depths_in({s.id: s.parent for s in snaps})
+
+
+def depths_in(parents: Mapping[int, int | None]) -> dict[int, int]:
+    """:func:`chain_depths` from snapshot id -> parent id links (a parent missing from
+    ``parents`` ends the chain, as a removed one does)."""
     depths: dict[int, int] = {}
     for start in parents:
         path: list[int] = []

@@ -18,8 +18,8 @@ from harness.domain.model import (
     User,
     Zone,
 )
-from harness.service import catalogue
-from harness.service.access import check_access
+from harness.service import catalogue, passwords
+from harness.service.access import check_access, listing_scope_owner
 from harness.store.ports import Scope, UowFactory
 
 ADMIN = "admin"
@@ -116,13 +116,41 @@ def create_account(
     return account
 
 
+def open_account(
+    uow_factory: UowFactory,
+    caller: Account,
+    name: str,
+    type_value: int | None = None,
+    domain_uuid: str | None = None,
+    password: str | None = None,
+    firstname: str | None = None,
+    lastname: str | None = None,
+    email: str | None = None,
+) -> Account:
+    """createAccount: the account with its one user, its names and password checked
+    before anything is written."""
+    kind = account_type(type_value)
+    _check_user_names(firstname, lastname, email)
+    hashed = None
+    if password is not None:
+        passwords.check_new_password(password)
+        hashed = passwords.hash_password(password)
+    account = create_account(uow_factory, caller, name, kind, domain_uuid, hashed)
+    set_user_names(uow_factory, account, firstname, lastname, email)
+    return account
+
+
+def _check_user_names(firstname: str | None, lastname: str | None, email: str | None) -> None:
+    for label, value in (("firstname", firstname), ("lastname", lastname), ("email", email)):
+        if value is not None and len(value) > 255:
+            raise InvalidParameterValue(f"{label} must have at most 255 characters")
+
+
 def set_user_names(
     uow_factory: UowFactory, account: Account, firstname: str | None, lastname: str | None, email: str | None
 ) -> None:
     """Record createAccount's names and e-mail on the account's user."""
-    for label, value in (("firstname", firstname), ("lastname", lastname), ("email", email)):
-        if value is not None and len(value) > 255:
-            raise InvalidParameterValue(f"{label} must have at most 255 characters")
+    _check_user_names(firstname, lastname, email)
     with uow_factory() as uow:
         for user in uow.users.of_accounts([account.id]):
             uow.users.set_names(user.uuid, firstname, lastname, email)
@@ -308,3 +336,20 @@ def account_type(value: int | None) -> AccountType:
         return AccountType(value)
     except ValueError:
         raise InvalidParameterValue("accounttype must be 0 (user), 1 (root admin) or 2 (domain admin)") from None
+
+
+def deploy_owner(
+    uow_factory: UowFactory,
+    caller: Account,
+    zone_uuid: str | None,
+    template_uuid: str | None,
+    account_name: str | None,
+    domain_uuid: str | None,
+) -> Account:
+    """deployVirtualMachine's zone and template checked, and whose VM it is: the caller's,
+    or ``account`` (in ``domainid``) when an admin deploys on its behalf."""
+    check_placement(uow_factory, zone_uuid, template_uuid)
+    if account_name is None:
+        return caller
+    with uow_factory(readonly=True) as uow:
+        return listing_scope_owner(uow, caller, account_name, domain_uuid)

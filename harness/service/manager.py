@@ -1,10 +1,12 @@
 """The manager: one entry point per use case, for the CLI, the HTTP API and the features.
 
 Each mutating call runs its synchronous checks (a refusal raises a ``CloudError`` and
-writes nothing), then submits the workflow as an async job under the VM's key and returns
-the job (finished already when the jobs run inline, as in the CLI). Results are CloudStack
-response objects (``harness.service.views``). No rule lives here: this module only wires
-checks, workflows, jobs and views together.
+writes nothing), then submits the workflow as an async job on the queue of the VM it
+changes and returns the job (finished already when the jobs run inline, as in the CLI).
+Results are CloudStack response objects (``harness.service.views``, ``results``). No rule
+lives here: each method hands its request to the service function that holds the rules
+(``vmsnapshots``, ``vms``, ``volumes``, ``listings``, ``access``, ``accounts`` ...) and
+only wires checks, workflows, jobs and views together.
 """
 
 from __future__ import annotations
@@ -13,24 +15,24 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from harness.domain import config
-from harness.domain.errors import CloudError, InvalidParameterValue
-from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
+from harness.domain.model import VM, Account, AsyncJob, VMSnapshot, Volume
 from harness.domain.states import VMState
-from harness.drivers import A, Capabilities, Command, ReadGuestData, WriteGuestData
+from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
 from harness.jobs.queue import AsyncJobs
-from harness.jobs.runners import Runner, Workflow, ask
+from harness.jobs.runners import Runner, Workflow
 from harness.service import (
+    access,
     accounts,
     catalogue,
     events,
     hostside,
-    instance_search,
+    keypairs,
     limits,
-    nics,
+    listings,
     passwords,
     policies,
     recovery,
+    results,
     scheduler,
     tags,
     views,
@@ -38,10 +40,10 @@ from harness.service import (
     vmsnapshots,
     volumes,
 )
-from harness.service.access import listing_scope_owner, require, scope_of
-from harness.store.ports import UowFactory, existing
+from harness.store.ports import UowFactory
 
 Obj = dict[str, Any]
+Listed = listings.Listed
 
 
 class Manager:
@@ -53,7 +55,7 @@ class Manager:
         self.recovery = recovery.Recovery(self, jobs.msid)
         jobs.msid = self.recovery.msid
 
-    # ------------------------------------------------------------------ plumbing
+    # ------------------------------------------------------------------ jobs
 
     def _job(
         self,
@@ -61,49 +63,42 @@ class Manager:
         cmd: str,
         key: str,
         workflow: Callable[[], Workflow[Any]],
-        present: Callable[[Any], Obj],
+        present: results.Presenter,
         instance: tuple[str, int] | None = None,
         abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
+        """Submit ``workflow`` as the job ``cmd`` on the queue ``key`` (a VM's uuid)."""
         work = events.around(self.uow_factory, caller, cmd, key, instance, lambda: self.runner.run(workflow()))
         return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon)
 
-    def _present(self, view: Callable[..., Obj], key: str) -> Callable[[Any], Obj]:
-        def present(entity: Any) -> Obj:
-            with self.uow_factory(readonly=True) as uow:
-                return {key: view(uow, entity)}
+    def _vm_job(
+        self,
+        caller: Account,
+        cmd: str,
+        vm: VM,
+        workflow: Callable[[], Workflow[Any]],
+        abandon: Callable[[], None] | None = None,
+    ) -> AsyncJob:
+        return self._job(caller, cmd, vm.uuid, workflow, self._vm_view(), ("VirtualMachine", vm.id), abandon)
 
-        return present
-
-    def _created(self, snap: VMSnapshot) -> Obj:
-        """createVMSnapshot's job result: the snapshot, and a ``warning`` when its chain is
-        deeper than ``vmsnapshot.chain.depth.warn``."""
-        with self.uow_factory(readonly=True) as uow:
-            out: Obj = {"vmsnapshot": views.vm_snapshot(uow, snap)}
-            limit = config.parse(config.VMSNAPSHOT_CHAIN_WARN, uow.config.get(config.VMSNAPSHOT_CHAIN_WARN))
-        depth = out["vmsnapshot"]["chaindepth"]
-        if limit and depth > limit:
-            out["warning"] = (
-                f"VM snapshot chain depth {depth} exceeds {config.VMSNAPSHOT_CHAIN_WARN.name}={limit}: "
-                "reads slow down as the chain grows; delete or consolidate older snapshots"
-            )
-        return out
-
-    @staticmethod
-    def _success(_: Any) -> Obj:
-        return {"success": True, "displaytext": "success"}
+    def _vm_view(self, password: str | None = None) -> results.Presenter:
+        return results.vm(self.uow_factory, password)
 
     def job_result(self, job: AsyncJob) -> Obj:
         """The job's CloudStack view (queryAsyncJobResult), waiting for it to finish."""
         done = self.jobs.wait(job)
         return views.job(done, self.jobs.result(done))
 
+    def job_outcome(self, job: AsyncJob) -> Obj:
+        """The finished job's ``jobresult`` (waiting for it); its failure raised as the
+        CloudError it was, for the commands CloudStack answers synchronously."""
+        return results.outcome(self.job_result(job))
+
     def query_job(self, caller: Account, job_uuid: str) -> Obj:
-        with self.uow_factory(readonly=True) as uow:
-            job = uow.jobs.get_by_uuid(job_uuid)
-            if job is None or not (caller.type == AccountType.Admin or job.account_id == caller.id):
-                raise InvalidParameterValue(f"Unable to find async job with specified id: {job_uuid}")
-            return views.job(job, self.jobs.result(job), views.job_refs(uow, job))
+        return results.query(self.uow_factory, self.jobs, caller, job_uuid)
+
+    def list_jobs(self, caller: Account, page: int | None = None, pagesize: int | None = None) -> Listed:
+        return results.search(self.uow_factory, self.jobs, caller, page, pagesize)
 
     # ------------------------------------------------------------------ VM snapshots
 
@@ -122,7 +117,7 @@ class Manager:
             "createVMSnapshot",
             vm_uuid,
             lambda: vmsnapshots.create(self.uow_factory, snap.id, quiesce),
-            self._created,
+            results.created_snapshot(self.uow_factory),
             ("VmSnapshot", snap.id),
             abandon=lambda: vmsnapshots.drop_allocated(self.uow_factory, snap.id),
         )
@@ -133,9 +128,9 @@ class Manager:
         return self._job(
             caller,
             "revertToVMSnapshot",
-            self._vm_key(snap.vm_id),
+            access.vm_key(self.uow_factory, snap.vm_id),
             lambda: vmsnapshots.revert(self.uow_factory, snap.id, self.capabilities.clustered),
-            self._present(views.vm, "virtualmachine"),
+            self._vm_view(),
             ("VmSnapshot", snap.id),
         )
 
@@ -146,14 +141,8 @@ class Manager:
             work = lambda: vmsnapshots.delete_subtree(self.uow_factory, snap.id)  # noqa: E731
         else:
             work = lambda: vmsnapshots.delete(self.uow_factory, snap.id, expected=snap.state)  # noqa: E731
-        return self._job(
-            caller,
-            "deleteVMSnapshot",
-            self._vm_key(snap.vm_id),
-            work,
-            self._success,
-            ("VmSnapshot", snap.id),
-        )
+        key = access.vm_key(self.uow_factory, snap.vm_id)
+        return self._job(caller, "deleteVMSnapshot", key, work, results.success, ("VmSnapshot", snap.id))
 
     def delete_vm_snapshots(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vmsnapshots.check_delete_all(self.uow_factory, caller, vm_uuid)
@@ -166,47 +155,42 @@ class Manager:
             ("VirtualMachine", vm.id),
         )
 
-    def list_vm_snapshots(self, caller: Account, **filters: Any) -> tuple[int, list[Obj]]:
-        page = vmsnapshots.search(self.uow_factory, caller, **filters)
-        with self.uow_factory(readonly=True) as uow:
-            return page.count, views.vm_snapshots(uow, page.items)
+    def list_vm_snapshots(self, caller: Account, **filters: Any) -> Listed:
+        """listVMSnapshot (:func:`harness.service.listings.vm_snapshots`)."""
+        return listings.vm_snapshots(self.uow_factory, caller, **filters)
 
     # ------------------------------------------------------------------ VMs
 
     def deploy_vm(
         self,
         caller: Account,
-        name: str,
+        name: str | None,
         offering: str = "small",
         start: bool = True,
         template_uuid: str | None = None,
         keypair: str | None = None,
+        zone_uuid: str | None = None,
+        account_name: str | None = None,
+        domain_uuid: str | None = None,
     ) -> tuple[VM, AsyncJob]:
-        """deployVirtualMachine; from a ``passwordenabled`` template the guest gets a fresh
-        root password, answered once in the job's result (``password``), as CloudStack does."""
-        vm = vms.check_deploy(self.uow_factory, caller, name, offering, start, template_uuid, keypair)
+        """deployVirtualMachine, in ``zone_uuid`` from ``template_uuid`` when given, for
+        ``account`` (in ``domainid``) when an admin deploys on its behalf. From a
+        ``passwordenabled`` template the guest gets a fresh root password, answered once
+        in the job's result (``password``), as CloudStack does."""
+        owner = accounts.deploy_owner(self.uow_factory, caller, zone_uuid, template_uuid, account_name, domain_uuid)
+        name = name or f"VM-{uuid.uuid4()}"
+        vm = vms.check_deploy(self.uow_factory, owner, name, offering, start, template_uuid, keypair)
         template = catalogue.template_by_uuid(template_uuid)
         password = passwords.random_password() if template is not None and template.password_enabled else None
         job = self._job(
-            caller,
+            owner,
             "deployVirtualMachine",
             vm.uuid,
             lambda: vms.deploy(self.uow_factory, vm.id, password),
-            self._with_password(password),
+            self._vm_view(password),
             ("VirtualMachine", vm.id),
         )
         return vm, job
-
-    def _with_password(self, password: str | None) -> Callable[[Any], Obj]:
-        """The VM as a job's result, with the guest's new ``password`` when there is one."""
-        present = self._present(views.vm, "virtualmachine")
-
-        def with_password(entity: Any) -> Obj:
-            out = present(entity)
-            out["virtualmachine"]["password"] = password
-            return out
-
-        return present if password is None else with_password
 
     def reset_password(self, caller: Account, vm_uuid: str, password: str | None = None) -> AsyncJob:
         """resetPasswordForVirtualMachine (a Stopped VM of a passwordenabled template): the
@@ -216,22 +200,15 @@ class Manager:
             caller,
             "resetPasswordForVirtualMachine",
             vm.uuid,
-            lambda: _returning(vm),
-            self._with_password(chosen),
+            lambda: results.returning(vm),
+            self._vm_view(chosen),
             ("VirtualMachine", vm.id),
         )
 
     def reset_ssh_key(self, caller: Account, vm_uuid: str, names: list[str]) -> AsyncJob:
         """resetSSHKeyForVirtualMachine (a Stopped VM); the job's result is the VM."""
         vm = vms.reset_ssh_key(self.uow_factory, caller, vm_uuid, names)
-        return self._job(
-            caller,
-            "resetSSHKeyForVirtualMachine",
-            vm.uuid,
-            lambda: _returning(vm),
-            self._present(views.vm, "virtualmachine"),
-            ("VirtualMachine", vm.id),
-        )
+        return self._vm_job(caller, "resetSSHKeyForVirtualMachine", vm, lambda: results.returning(vm))
 
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)
@@ -249,6 +226,10 @@ class Manager:
             self._unbegin(vm),
         )
 
+    def _unbegin(self, vm: VM) -> Callable[[], None]:
+        """A start or stop refused before it ran: the VM goes back from Starting/Stopping."""
+        return lambda: vms.abandon(self.uow_factory, vm.id)
+
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid, expunge)
         if vm.state == VMState.Destroyed:  # destroyed already: the expunge is what is left
@@ -263,13 +244,28 @@ class Manager:
             "expungeVirtualMachine",
             vm.uuid,
             lambda: vms.expunge(self.uow_factory, vm.id),
-            self._success,
+            results.success,
             ("VirtualMachine", vm.id),
         )
 
     def reboot_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_reboot(self.uow_factory, caller, vm_uuid)
         return self._vm_job(caller, "rebootVirtualMachine", vm, lambda: vms.reboot(self.uow_factory, vm.id))
+
+    def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
+        """changeServiceForVirtualMachine (a Stopped VM): its memory snapshots are discarded."""
+        offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
+        vm = access.visible_vm(self.uow_factory, caller, vm_uuid)
+        return self._vm_job(
+            caller,
+            "changeServiceForVirtualMachine",
+            vm,
+            lambda: vms.change_offering(self.uow_factory, vm.id, offering_id),
+        )
+
+    def list_vms(self, caller: Account, **filters: Any) -> Listed:
+        """listVirtualMachines (:func:`harness.service.listings.vms`)."""
+        return listings.vms(self.uow_factory, caller, **filters)
 
     def delete_account(self, caller: Account, account_uuid: str) -> AsyncJob:
         """deleteAccount: expunge the account's VMs (their snapshots deleted first, as a
@@ -280,71 +276,68 @@ class Manager:
             "deleteAccount",
             account.uuid,
             lambda: vms.delete_account(self.uow_factory, account.id),
-            self._success,
+            results.success,
             ("Account", account.id),
         )
+
+    # ------------------------------------------------------------------ tags, events, key pairs
 
     def create_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]], customer: str | None
     ) -> AsyncJob:
         """createTags: checked and written now, its job only reports success."""
         made = tags.create(self.uow_factory, caller, kind, resource_uuids, pairs, customer)
-        return self._job(caller, "createTags", resource_uuids[0], lambda: _returning(made), self._success)
+        return self._job(caller, "createTags", resource_uuids[0], lambda: results.returning(made), results.success)
 
     def delete_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]] | None
     ) -> AsyncJob:
         count = tags.delete(self.uow_factory, caller, kind, resource_uuids, pairs)
-        return self._job(caller, "deleteTags", resource_uuids[0], lambda: _returning(count), self._success)
+        return self._job(caller, "deleteTags", resource_uuids[0], lambda: results.returning(count), results.success)
 
-    def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
-        offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
-        with self.uow_factory(readonly=True) as uow:
-            vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
-        return self._vm_job(
-            caller,
-            "changeServiceForVirtualMachine",
-            vm,
-            lambda: vms.change_offering(self.uow_factory, vm.id, offering_id),
-        )
+    def list_tags(self, caller: Account, **filters: Any) -> Listed:
+        """listTags (:func:`harness.service.tags.search`)."""
+        return listings.tag_list(self.uow_factory, caller, **filters)
 
-    def _vm_job(
+    def list_events(self, caller: Account, **filters: Any) -> Listed:
+        """listEvents (:func:`harness.service.listings.event_list`)."""
+        return listings.event_list(self.uow_factory, caller, **filters)
+
+    def register_key_pair(
         self,
         caller: Account,
-        cmd: str,
-        vm: VM,
-        workflow: Callable[[], Workflow[Any]],
-        abandon: Callable[[], None] | None = None,
-    ) -> AsyncJob:
-        return self._job(
-            caller,
-            cmd,
-            vm.uuid,
-            workflow,
-            self._present(views.vm, "virtualmachine"),
-            ("VirtualMachine", vm.id),
-            abandon,
-        )
-
-    def _unbegin(self, vm: VM) -> Callable[[], None]:
-        """A start or stop refused before it ran: the VM goes back from Starting/Stopping."""
-        return lambda: vms.abandon(self.uow_factory, vm.id)
-
-    def _vm_key(self, vm_id: int) -> str:
+        name: str,
+        public_key: str,
+        account_name: str | None = None,
+        domain_uuid: str | None = None,
+    ) -> Obj:
+        pair = keypairs.register(self.uow_factory, caller, name, public_key, account_name, domain_uuid)
         with self.uow_factory(readonly=True) as uow:
-            return existing(uow.vms.get(vm_id), "Instance", vm_id).uuid
+            return views.ssh_keypairs(uow, [pair])[0]
 
-    def list_vms(self, caller: Account, **filters: Any) -> tuple[int, list[Obj]]:
-        with self.uow_factory(readonly=True) as uow:
-            page = uow.vms.search(scope_of(uow, caller), **filters)
-            return page.count, views.vms(uow, page.items)
+    def list_key_pairs(self, caller: Account, **filters: Any) -> Listed:
+        """listSSHKeyPairs (:func:`harness.service.keypairs.search`)."""
+        return listings.key_pairs(self.uow_factory, caller, **filters)
+
+    def delete_key_pair(
+        self, caller: Account, name: str, account_name: str | None = None, domain_uuid: str | None = None
+    ) -> None:
+        keypairs.delete(self.uow_factory, caller, name, account_name, domain_uuid)
 
     # ------------------------------------------------------------------ volumes
 
-    def create_volume(self, caller: Account, name: str, size_gb: int) -> Obj:
+    def create_volume(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
+        """createVolume as CloudStack's API has it: async, its job's result the volume."""
         vol = volumes.create_volume(self.uow_factory, caller, name, size_gb)
-        with self.uow_factory(readonly=True) as uow:
-            return views.volumes(uow, [vol])[0]
+        job = self._job(
+            caller,
+            "createVolume",
+            vol.uuid,
+            lambda: results.returning(vol),
+            results.listed(self.uow_factory, views.volumes, "volume"),
+            ("Volume", vol.id),
+        )
+        return vol, job
 
     def attach_volume(self, caller: Account, volume_uuid: str, vm_uuid: str, attach: bool = True) -> AsyncJob:
         vol, vm = volumes.check_attach(self.uow_factory, caller, volume_uuid, vm_uuid, attach)
@@ -353,68 +346,55 @@ class Manager:
             "attachVolume" if attach else "detachVolume",
             vm.uuid,
             lambda: volumes.attach(self.uow_factory, vol.id, vm.id, attach),
-            lambda v: {"volume": self._one(views.volumes, v)},
+            results.listed(self.uow_factory, views.volumes, "volume"),
             ("Volume", vol.id),
         )
 
-    def list_volumes(self, caller: Account, vm_uuid: str | None = None) -> tuple[int, list[Obj]]:
-        with self.uow_factory(readonly=True) as uow:
-            vm_id = None
-            if vm_uuid is not None:
-                vm_id = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller).id
-            page = uow.volumes.search(scope_of(uow, caller), vm_id=vm_id)
-            return page.count, views.volumes(uow, page.items)
+    def detach_volume(self, caller: Account, volume_uuid: str) -> AsyncJob:
+        """detachVolume by volume id: the Instance is the one it is attached to."""
+        vm = access.attached_vm(self.uow_factory, caller, volume_uuid)
+        return self.attach_volume(caller, volume_uuid, vm.uuid, attach=False)
+
+    def list_volumes(self, caller: Account, vm_uuid: str | None = None) -> Listed:
+        return listings.volumes(self.uow_factory, caller, vm_uuid)
 
     def create_volume_snapshot(self, caller: Account, volume_uuid: str, name: str | None = None) -> AsyncJob:
         snap = volumes.check_snapshot(self.uow_factory, caller, volume_uuid, name)
-        with self.uow_factory(readonly=True) as uow:
-            vol = uow.volumes.get(snap.volume_id)
-            vm = uow.vms.get(vol.vm_id) if vol and vol.vm_id else None
         return self._job(
             caller,
             "createSnapshot",
-            vm.uuid if vm else volume_uuid,
+            access.volume_snapshot_key(self.uow_factory, snap, volume_uuid),
             lambda: volumes.snapshot(self.uow_factory, snap.id),
-            lambda s: {"snapshot": self._one(views.volume_snapshots, s)},
+            results.listed(self.uow_factory, views.volume_snapshots, "snapshot"),
             ("Snapshot", snap.id),
         )
 
-    def list_volume_snapshots(self, caller: Account, volume_uuid: str | None = None) -> tuple[int, list[Obj]]:
-        with self.uow_factory(readonly=True) as uow:
-            volume_id = None
-            if volume_uuid is not None:
-                volume_id = require(uow.volumes.get_by_uuid(volume_uuid), "volume", volume_uuid, uow, caller).id
-            page = uow.volume_snapshots.search(scope_of(uow, caller), volume_id=volume_id)
-            return page.count, views.volume_snapshots(uow, page.items)
-
-    def _one(self, view: Callable[..., list[Obj]], entity: Any) -> Obj:
-        with self.uow_factory(readonly=True) as uow:
-            return view(uow, [entity])[0]
+    def list_volume_snapshots(self, caller: Account, volume_uuid: str | None = None) -> Listed:
+        return listings.volume_snapshots(self.uow_factory, caller, volume_uuid)
 
     # ------------------------------------------------------------------ guest data (simulated hosts)
 
     def write_guest_data(self, caller: Account, vm_uuid: str, key: str, value: str) -> Obj:
-        vm = self._guest_vm(caller, vm_uuid)
-        self.runner.run(_one_command(WriteGuestData(hostside.ref(vm), key, value)))
-        return {"virtualmachineid": vm_uuid, "key": key, "value": value}
+        """Write ``key`` = ``value`` on the guest's disk: a job on the VM's queue, so it
+        never runs beside a snapshot, revert or stop of the same VM; answered when done."""
+        vm = access.guest_vm(self.uow_factory, caller, vm_uuid, self.capabilities.guest_data)
+        written = {"virtualmachineid": vm_uuid, "key": key, "value": value}
+        job = self._job(
+            caller,
+            "writeGuestData",
+            vm.uuid,
+            lambda: results.one_command(WriteGuestData(hostside.ref(vm), key, value)),
+            lambda _: {"guestdata": written},
+            ("VirtualMachine", vm.id),
+        )
+        return self.job_outcome(job)["guestdata"]
 
     def read_guest_data(self, caller: Account, vm_uuid: str, key: str) -> Obj:
-        vm = self._guest_vm(caller, vm_uuid)
-        answer = self.runner.run(_one_command(ReadGuestData(hostside.ref(vm), key)))
+        vm = access.guest_vm(self.uow_factory, caller, vm_uuid, self.capabilities.guest_data)
+        answer = self.runner.run(results.one_command(ReadGuestData(hostside.ref(vm), key)))
         return {"virtualmachineid": vm_uuid, "key": key, "value": answer.value}
 
-    def _guest_vm(self, caller: Account, vm_uuid: str) -> VM:
-        if not self.capabilities.guest_data:
-            raise InvalidParameterValue("Guest data is available on simulated hosts only")
-        with self.uow_factory(readonly=True) as uow:
-            vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
-        if vm.state != VMState.Running:
-            raise InvalidParameterValue(
-                f"Instance {vm_uuid} is in state {vm.state}; guest data is read and written on a Running Instance"
-            )
-        return vm
-
-    # ------------------------------------------------------------------ catalogue
+    # ------------------------------------------------------------------ catalogue and accounts
 
     def list_offerings(self) -> list[Obj]:
         with self.uow_factory(readonly=True) as uow:
@@ -437,155 +417,18 @@ class Manager:
         key, stored = accounts.set_config(self.uow_factory, caller, name, value)
         return {"name": key, "value": stored}
 
-    # ------------------------------------------------------------------ HTTP API
-
-    def account_by_api_key(self, api_key: str) -> Account | None:
-        """The account whose user holds ``api_key`` (the API then checks the signature)."""
-        with self.uow_factory(readonly=True) as uow:
-            return uow.accounts.by_api_key(api_key)
-
-    def search_vm_snapshots(
-        self,
-        caller: Account,
-        snapshot_uuids: list[str] | None = None,
-        tag_filter: list[dict[str, str]] | None = None,
-        project_uuid: str | None = None,
-        account_name: str | None = None,
-        **filters: Any,
-    ) -> tuple[int, list[Obj]]:
-        """listVMSnapshot with all of CloudStack's parameters: ``vmsnapshotids`` (exclusive
-        with ``vmsnapshotid``), ``account`` by name, ``tags`` (the snapshots carrying every
-        key=value given) and ``projectid`` (no projects exist)."""
-        if project_uuid is not None:
-            raise InvalidParameterValue(f"Unable to find project with specified id: {project_uuid}")
-        if account_name is not None and filters.get("account_uuid") is None:
-            filters["account_uuid"] = accounts.account_named(self.uow_factory, account_name).uuid
-        if tag_filter:
-            tagged = tags.matching_uuids(self.uow_factory, "VMSnapshot", tag_filter)
-            if snapshot_uuids is None and filters.get("snapshot_uuid") is not None:
-                one = filters.pop("snapshot_uuid")
-                tagged = {one} & tagged
-            snapshot_uuids = sorted(tagged) if snapshot_uuids is None else [u for u in snapshot_uuids if u in tagged]
-            if not snapshot_uuids:
-                vmsnapshots.search(self.uow_factory, caller, **filters)  # still validate the rest
-                return 0, []
-        if snapshot_uuids is None:
-            return self.list_vm_snapshots(caller, **filters)
-        if filters.pop("snapshot_uuid", None) is not None:
-            raise InvalidParameterValue("vmsnapshotid and vmsnapshotids are mutually exclusive")
-        page, pagesize = filters.pop("page", None), filters.pop("pagesize", None)
-        _check_paging(page, pagesize)
-        found: list[Obj] = []
-        for one in dict.fromkeys(snapshot_uuids):
-            found += self.list_vm_snapshots(caller, snapshot_uuid=one, **filters)[1]
-        found.sort(key=lambda s: s["created"] or "", reverse=True)
-        if pagesize:
-            start = ((page or 1) - 1) * pagesize
-            return len(found), found[start : start + pagesize]
-        return len(found), found
-
-    def detach_volume(self, caller: Account, volume_uuid: str) -> AsyncJob:
-        """detachVolume by volume id: the Instance is the one it is attached to."""
-        with self.uow_factory(readonly=True) as uow:
-            vol = require(uow.volumes.get_by_uuid(volume_uuid), "volume", volume_uuid, uow, caller)
-            vm = uow.vms.get(vol.vm_id) if vol.vm_id is not None else None
-        if vm is None:
-            raise InvalidParameterValue(f"Volume {volume_uuid} is not attached to an Instance")
-        return self.attach_volume(caller, volume_uuid, vm.uuid, attach=False)
-
-    def list_jobs(self, caller: Account, page: int | None = None, pagesize: int | None = None) -> tuple[int, list[Obj]]:
-        """listAsyncJobs: the root admin sees every job, anyone else its own account's (as
-        queryAsyncJobResult decides); newest first."""
-        _check_paging(page, pagesize)
-        with self.uow_factory(readonly=True) as uow:
-            found = uow.jobs.search(
-                None if caller.type == AccountType.Admin else frozenset({caller.id}), page, pagesize
-            )
-            return found.count, [views.job(j, self.jobs.result(j), views.job_refs(uow, j)) for j in found.items]
-
-    def search_vms(
-        self,
-        caller: Account,
-        vm_uuid: str | None = None,
-        state: str | None = None,
-        keyword: str | None = None,
-        page: int | None = None,
-        pagesize: int | None = None,
-        own_only: bool = False,
-        tag_filter: list[dict[str, str]] | None = None,
-    ) -> tuple[int, list[Obj]]:
-        """listVirtualMachines (:func:`harness.service.instance_search.search`)."""
-        return instance_search.search(
-            self.uow_factory, caller, vm_uuid, state, keyword, page, pagesize, own_only, tag_filter
-        )
-
-    def deploy_vm_in(
-        self,
-        caller: Account,
-        name: str | None,
-        offering: str,
-        start: bool = True,
-        zone_uuid: str | None = None,
-        template_uuid: str | None = None,
-        account_name: str | None = None,
-        domain_uuid: str | None = None,
-        keypair: str | None = None,
-    ) -> tuple[VM, AsyncJob]:
-        """deployVirtualMachine with its zone and template (checked, then placed as usual),
-        for ``account`` (in ``domainid``) when an admin deploys on its behalf."""
-        accounts.check_placement(self.uow_factory, zone_uuid, template_uuid)
-        owner = caller
-        if account_name is not None:
-            with self.uow_factory(readonly=True) as uow:
-                owner = listing_scope_owner(uow, caller, account_name, domain_uuid)
-        return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid, keypair)
-
-    def create_volume_job(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
-        """createVolume as CloudStack's API has it: async, its job's result the volume."""
-        vol = volumes.create_volume(self.uow_factory, caller, name, size_gb)
-        job = self._job(
-            caller,
-            "createVolume",
-            vol.uuid,
-            lambda: _returning(vol),
-            lambda v: {"volume": self._one(views.volumes, v)},
-            ("Volume", vol.id),
-        )
-        return vol, job
-
-    def change_offering_now(self, caller: Account, vm_uuid: str, offering: str) -> Obj:
-        """changeServiceForVirtualMachine is synchronous in CloudStack: wait for the job."""
-        done = self.job_result(self.change_offering(caller, vm_uuid, offering))
-        if done["jobstatus"] != 1:
-            raise CloudError.coded(done["jobresult"]["errorcode"], done["jobresult"]["errortext"])
-        return done["jobresult"]["virtualmachine"]
-
     def list_zones(self, zone_uuid: str | None = None, name: str | None = None) -> list[Obj]:
-        with self.uow_factory(readonly=True) as uow:
-            cidr = str(nics.guest_network(uow))
-            return [
-                {**views.zone(z), "guestcidraddress": cidr}
-                for z in uow.zones.all()
-                if zone_uuid in (None, z.uuid) and name in (None, z.name)
-            ]
+        return listings.zones(self.uow_factory, zone_uuid, name)
 
     def list_domains(self, caller: Account, domain_uuid: str | None = None, name: str | None = None) -> list[Obj]:
-        found = accounts.visible_domains(self.uow_factory, caller)
-        with self.uow_factory(readonly=True) as uow:
-            return [
-                views.domain(uow, d)
-                for d in found
-                if (domain_uuid is None or d.uuid == domain_uuid) and (name is None or d.name == name)
-            ]
+        return listings.domains(self.uow_factory, caller, domain_uuid, name)
 
     def list_accounts(self, caller: Account, account_uuid: str | None = None, name: str | None = None) -> list[Obj]:
-        found = accounts.visible_accounts(self.uow_factory, caller)
-        with self.uow_factory(readonly=True) as uow:
-            return [
-                views.account(uow, a)
-                for a in found
-                if (account_uuid is None or a.uuid == account_uuid) and (name is None or a.name == name)
-            ]
+        return listings.account_list(self.uow_factory, caller, account_uuid, name)
+
+    def list_users(self, caller: Account, keyword: str | None = None, **wanted: Any) -> list[Obj]:
+        """listUsers (:func:`harness.service.listings.users`)."""
+        return listings.users(self.uow_factory, caller, keyword, **wanted)
 
     def create_domain(self, caller: Account, name: str, parent_uuid: str | None = None) -> Obj:
         domain = accounts.create_domain(self.uow_factory, caller, name, parent_uuid)
@@ -604,20 +447,21 @@ class Manager:
         email: str | None = None,
     ) -> Obj:
         """createAccount: the account with its one user (``user: [...]``)."""
-        kind = accounts.account_type(account_type)
-        for label, value in (("firstname", firstname), ("lastname", lastname), ("email", email)):
-            if value is not None and len(value) > 255:
-                raise InvalidParameterValue(f"{label} must have at most 255 characters")
-        hashed = None
-        if password is not None:
-            passwords.check_new_password(password)
-            hashed = passwords.hash_password(password)
-        account = accounts.create_account(self.uow_factory, caller, name, kind, domain_uuid, hashed)
-        accounts.set_user_names(self.uow_factory, account, firstname, lastname, email)
+        account = accounts.open_account(
+            self.uow_factory, caller, name, account_type, domain_uuid, password, firstname, lastname, email
+        )
         with self.uow_factory(readonly=True) as uow:
             return views.account(uow, account)
 
-    # ------------------------------------------------------------------ console login
+    def create_offering(self, caller: Account, name: str, cpu: int, speed: int, ram: int) -> Obj:
+        return views.offering(accounts.create_offering(self.uow_factory, caller, name, cpu, speed, ram))
+
+    # ------------------------------------------------------------------ logins and keys
+
+    def account_by_api_key(self, api_key: str) -> Account | None:
+        """The account whose user holds ``api_key`` (the API then checks the signature)."""
+        with self.uow_factory(readonly=True) as uow:
+            return uow.accounts.by_api_key(api_key)
 
     def authenticate(self, username: str, password: str, domain: str | None = None) -> Account:
         """The account of ``username`` when ``password`` is right; else 531 (constant work)."""
@@ -640,9 +484,6 @@ class Manager:
     def register_keys(self, caller: Account, user_uuid: str) -> Obj:
         account = accounts.register_keys(self.uow_factory, caller, user_uuid)
         return {"apikey": account.api_key, "secretkey": account.secret_key}
-
-    def create_offering(self, caller: Account, name: str, cpu: int, speed: int, ram: int) -> Obj:
-        return views.offering(accounts.create_offering(self.uow_factory, caller, name, cpu, speed, ram))
 
     # ------------------------------------------------------------------ policies and limits
 
@@ -720,18 +561,3 @@ class Manager:
             "missed": report.missed,
             "removed": report.removed,
         }
-
-
-def _one_command(command: Command[A]) -> Workflow[A]:
-    return (yield from ask(command))
-
-
-def _returning(value: Any) -> Workflow[Any]:
-    """A workflow with no host command: its result is ``value``."""
-    return value
-    yield  # a generator, never reached
-
-
-def _check_paging(page: int | None, pagesize: int | None) -> None:
-    if (page is not None and page < 1) or (pagesize is not None and pagesize < 1):
-        raise InvalidParameterValue("page and pagesize must be positive whole numbers")

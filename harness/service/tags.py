@@ -138,9 +138,15 @@ def search(uow_factory: UowFactory, caller: Account, **filters: Any) -> Page:
         return uow.tags.search(listing_scope(uow, caller, **scope_args), **filters)
 
 
+def filter_pairs(tags: Sequence[dict[str, str]]) -> list[tuple[str, str]]:
+    """A list command's ``tags`` filter as (key, value) pairs, checked (a missing value
+    matches the empty one)."""
+    return [(k, v or "") for k, v in _pairs(tags, values_required=False)]
+
+
 def matching_uuids(uow_factory: UowFactory, kind: str, tags: Sequence[dict[str, str]]) -> set[str]:
     """The uuids of the live resources carrying every key=value of ``tags`` (list filters)."""
-    pairs = [(k, v or "") for k, v in _pairs(tags, values_required=False)]
+    pairs = filter_pairs(tags)
     repo_name, _ = RESOURCE_TYPES[kind]
     with uow_factory(readonly=True) as uow:
         found = (getattr(uow, repo_name).get(i) for i in uow.tags.matching(kind, pairs))

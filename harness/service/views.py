@@ -28,6 +28,7 @@ from harness.domain.model import (
     VolumeSnapshot,
     Zone,
     chain_depths,
+    depths_in,
 )
 from harness.domain.states import VMState
 from harness.service import catalogue, keypairs, nics
@@ -86,13 +87,10 @@ class _Names:
 
 def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     names = _Names(uow)
-    parent_ids = {s.parent for s in snaps if s.parent is not None}
-    known = {s.id: s for s in snaps}
-    parents = {i: known.get(i) or uow.vm_snapshots.get(i) for i in parent_ids}
+    # One query for the page's ancestors: their parents' names and the chain depths.
+    ancestry = uow.vm_snapshots.ancestry([s.id for s in snaps] + [s.parent for s in snaps if s.parent is not None])
+    depths = depths_in({i: parent for i, (parent, _, _) in ancestry.items()})
     # The VM and owner fields repeat across a VM's snapshots: build them once per VM / owner.
-    depths: dict[int, int] = {}
-    for vm_id in {s.vm_id for s in snaps}:
-        depths.update(chain_depths(uow.vm_snapshots.by_vm(vm_id)))
     vm_fields: dict[int, Obj] = {}
     owner_fields: dict[tuple[int, int], Obj] = {}
     tagged = tags_by_resource(uow, "VMSnapshot", [s.id for s in snaps])
@@ -100,7 +98,7 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
     out = []
     for s in snaps:
         offering = offerings.get(s.service_offering_id)  # the offering at snapshot time
-        parent = parents.get(s.parent) if s.parent is not None else None
+        parent = ancestry.get(s.parent) if s.parent is not None else None
         obj: Obj = {
             "id": s.uuid,
             "name": s.name,
@@ -109,8 +107,8 @@ def vm_snapshots(uow: UnitOfWork, snaps: Sequence[VMSnapshot]) -> list[Obj]:
             "state": s.state.value,
             "type": s.type.value,
             "current": s.current,
-            "parent": parent.uuid if parent else None,
-            "parentName": parent.display_name if parent else None,
+            "parent": parent[1] if parent else None,
+            "parentName": parent[2] if parent else None,
             "created": date(s.created),
             "tags": tagged.get(s.id, []),
             "serviceofferingid": offering.uuid if offering else None,

@@ -1,4 +1,5 @@
-"""VM snapshot use cases: create, revert, delete, delete all, list.
+"""VM snapshot use cases: create, revert, delete, delete all (the list is in
+:mod:`harness.service.listings`).
 
 Each mutating use case has two halves, as CloudStack's manager does:
 
@@ -18,11 +19,10 @@ from datetime import timedelta
 
 from harness.domain import config
 from harness.domain.errors import CloudError, CloudRuntimeError, InvalidParameterValue
-from harness.domain.model import VM, Account, ExportStrategy, Page, SnapshotBrief, VMSnapshot
+from harness.domain.model import VM, Account, ExportStrategy, SnapshotBrief, VMSnapshot
 from harness.domain.states import (
     ACTIVE_VM_SNAPSHOT_STATES,
     DELETABLE_VM_SNAPSHOT_STATES,
-    LISTED_VM_SNAPSHOT_STATES,
     VMEvent,
     VMSnapshotEvent,
     VMSnapshotState,
@@ -41,7 +41,7 @@ from harness.drivers import (
 )
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, limits
-from harness.service.access import require, scope_of
+from harness.service.access import require
 from harness.store.ports import UnitOfWork, UowFactory, existing
 
 HYPERVISOR = "Hyperv"
@@ -515,50 +515,3 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
         uow.vm_snapshots.set_current(snap, False)
         uow.vm_snapshots.soft_delete(snap.id)
         uow.commit()
-
-
-# --------------------------------------------------------------------------- list
-
-
-def search(
-    uow_factory: UowFactory,
-    caller: Account,
-    *,
-    snapshot_uuid: str | None = None,
-    vm_uuid: str | None = None,
-    state: str | None = None,
-    name: str | None = None,
-    keyword: str | None = None,
-    account_uuid: str | None = None,
-    domain_uuid: str | None = None,
-    page: int | None = None,
-    pagesize: int | None = None,
-) -> Page:
-    """listVMSnapshot: what the caller may see, filtered; deleted rows never appear."""
-    if (page is not None and page < 1) or (pagesize is not None and pagesize < 1):
-        raise InvalidParameterValue("page and pagesize must be positive whole numbers")
-    if state is not None and state not in VMSnapshotState.__members__:
-        raise InvalidParameterValue(f"Invalid state {state!r}; one of {', '.join(VMSnapshotState)}")
-    with uow_factory(readonly=True) as uow:
-        scope = scope_of(uow, caller)
-        ids, vm_id = None, None
-        if snapshot_uuid is not None:
-            found = uow.vm_snapshots.get_by_uuid(snapshot_uuid)
-            ids = [found.id] if found else []
-        if vm_uuid is not None:
-            vm = uow.vms.get_by_uuid(vm_uuid)
-            vm_id = vm.id if vm else -1
-        if account_uuid is not None:
-            account = require(uow.accounts.get_by_uuid(account_uuid), "account", account_uuid, uow, caller)
-            scope = type(scope)(account_id=account.id, domain_ids=scope.domain_ids)
-        if domain_uuid is not None:
-            domain = uow.domains.get_by_uuid(domain_uuid)
-            if domain is None:
-                raise InvalidParameterValue(f"Unable to find domain with specified id: {domain_uuid}")
-            subtree = uow.domains.subtree_ids(domain)
-            allowed = subtree if scope.domain_ids is None else subtree & scope.domain_ids
-            scope = type(scope)(account_id=scope.account_id, domain_ids=frozenset(allowed))
-        states = [VMSnapshotState(state)] if state else sorted(LISTED_VM_SNAPSHOT_STATES)
-        return uow.vm_snapshots.search(
-            scope, ids=ids, vm_id=vm_id, states=states, name=name, keyword=keyword, page=page, pagesize=pagesize
-        )

@@ -138,7 +138,7 @@ class Offerings(Repo[ServiceOffering]):
         return self._one(self._live().where(self.table.c.name == name))
 
     def all(self) -> list[ServiceOffering]:
-        return self._all(self._live().order_by(self.table.c.id))
+        return self._all(self._cached("all", lambda: self._live().order_by(self.table.c.id)))
 
 
 class Zones(Repo[Zone]):

@@ -49,6 +49,22 @@ def transit(
     transitions.applied(fsm, entity, event, old, new)
 
 
+def carried(repo: MemoryRepo[Any], resource_type: str, tagged: Sequence[tuple[str, str]] | None) -> set[int] | None:
+    """The ids of the resources of ``resource_type`` carrying every (key, value) pair of
+    ``tagged`` (:func:`harness.store.repository.carrying` in memory); ``None``: no filter."""
+    if not tagged:
+        return None
+    found: set[int] | None = None
+    for key, value in tagged:
+        ids = {
+            r.resource_id
+            for r in repo.store["resource_tags"].live()
+            if r.resource_type == resource_type and r.key == key and r.value == value
+        }
+        found = ids if found is None else found & ids
+    return found
+
+
 class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
     table_name = "vm_snapshots"
     entity = VMSnapshot
@@ -105,20 +121,37 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
     def names_of_vm(self, vm_id: int) -> set[str]:
         return {row.name for row in self._live_of_vm(vm_id)}
 
+    def ancestry(self, ids: Iterable[int]) -> dict[int, tuple[int | None, str, str | None]]:
+        rows = self.rows_table.rows
+        out: dict[int, tuple[int | None, str, str | None]] = {}
+        todo = list(set(ids))
+        while todo:
+            row = rows.get(todo.pop())
+            if row is None or row.removed is not None or row.id in out:
+                continue
+            out[row.id] = (row.parent, row.uuid, row.display_name)
+            if row.parent is not None:
+                todo.append(row.parent)
+        return out
+
     def search(
         self,
         scope: Scope = EVERYTHING,
         *,
         ids: Sequence[int] | None = None,
+        uuids: Sequence[str] | None = None,
         vm_id: int | None = None,
         states: Iterable[VMSnapshotState] | None = None,
         name: str | None = None,
         keyword: str | None = None,
+        tagged: Sequence[tuple[str, str]] | None = None,
         page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
         rows: Iterable[VMSnapshot] = self._live_of_vm(vm_id) if vm_id is not None else self.rows_table.live()
         wanted_ids = None if ids is None else set(ids)
+        wanted_uuids = None if uuids is None else set(uuids)
+        tagged_ids = carried(self, "VMSnapshot", tagged)
         wanted_states = None if states is None else {s.value for s in states}
         needle = fold(keyword) if keyword else None
         found = []
@@ -126,6 +159,10 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
             if not scope.admits(row):
                 continue
             if wanted_ids is not None and row.id not in wanted_ids:
+                continue
+            if wanted_uuids is not None and row.uuid not in wanted_uuids:
+                continue
+            if tagged_ids is not None and row.id not in tagged_ids:
                 continue
             if wanted_states is not None and row.state.value not in wanted_states:
                 continue
@@ -176,14 +213,17 @@ class MemoryVMs(MemoryRepo[VM]):
         *,
         state: VMState | None = None,
         keyword: str | None = None,
+        tagged: Sequence[tuple[str, str]] | None = None,
         page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
         matches = like(f"%{keyword}%") if keyword else None  # SQLAlchemy's contains(): no escaping
+        tagged_ids = carried(self, "UserVm", tagged)
         found = [
             row
             for row in self.rows_table.live()
             if row.state != VMState.Expunging
+            and (tagged_ids is None or row.id in tagged_ids)
             and scope.admits(row)
             and (state is None or row.state == state)
             and (matches is None or matches(row.display_name) or matches(row.instance_name))

@@ -119,8 +119,11 @@ class VMSnapshotRepository(Finder[VMSnapshot], SoftDeleting, Protocol):
     def set_details(self, snap_id: int, details: dict[str, str]) -> None: ...
     def names_of_vm(self, vm_id: int) -> set[str]: ...
 
-    def search(self, scope: Scope = EVERYTHING, *, ids: Sequence[int] | None = None, vm_id: int | None = None,
+    def ancestry(self, ids: Iterable[int]) -> dict[int, tuple[int | None, str, str | None]]: ...
+    def search(self, scope: Scope = EVERYTHING, *, ids: Sequence[int] | None = None,
+            uuids: Sequence[str] | None = None, vm_id: int | None = None,
             states: Iterable[VMSnapshotState] | None = None, name: str | None = None, keyword: str | None = None,
+            tagged: Sequence[tuple[str, str]] | None = None,
             page: int | None = None, pagesize: int | None = None) -> Page: ...
 
 
@@ -134,6 +137,7 @@ class VMRepository(Finder[VM], SoftDeleting, Protocol):
     def set_exported(self, vm: VM, exported: bool) -> None: ...
 
     def search(self, scope: Scope = EVERYTHING, *, state: VMState | None = None, keyword: str | None = None,
+            tagged: Sequence[tuple[str, str]] | None = None,
             page: int | None = None, pagesize: int | None = None) -> Page: ...
 
 

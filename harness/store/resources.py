@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
 
 from harness.domain.model import Event, Nic, Page, ResourceTag, User
 from harness.store import tables as t
@@ -159,8 +159,13 @@ class Tags(Repo[ResourceTag]):
         if not ids:
             return []
         c = self.table.c
-        stmt = self._live().where(c.resource_type == resource_type, c.resource_id.in_(ids)).order_by(c.id)
-        return self._all(stmt)
+        stmt = self._cached(
+            "of_resources",
+            lambda: self._live()
+            .where(c.resource_type == bindparam("type_"), c.resource_id.in_(bindparam("ids_", expanding=True)))
+            .order_by(c.id),
+        )
+        return self._all(stmt, {"type_": resource_type, "ids_": sorted(ids)})
 
     def remove(self, tag_ids: Iterable[int]) -> None:
         ids = set(tag_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -11,7 +12,7 @@ from harness.domain.model import VM, Page
 from harness.domain.states import VM_FSM, VMState
 from harness.store import tables as t
 from harness.store.ports import EVERYTHING, Scope
-from harness.store.repository import Repo, scoped, transit
+from harness.store.repository import Repo, carrying, scoped, transit
 
 
 class VMs(Repo[VM]):
@@ -97,13 +98,17 @@ class VMs(Repo[VM]):
         *,
         state: VMState | None = None,
         keyword: str | None = None,
+        tagged: Sequence[tuple[str, str]] | None = None,
         page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
+        """listVirtualMachines' query (never an Expunging VM): ``keyword`` a substring of
+        the display or instance name, ``tagged`` the VMs carrying every (key, value); by id."""
         c = self.table.c
         stmt = scoped(self._live().where(c.state != VMState.Expunging.value), self.table, scope)
         if state is not None:
             stmt = stmt.where(c.state == state.value)
+        stmt = carrying(stmt, c.id, "UserVm", tagged)
         if keyword:
             stmt = stmt.where(or_(c.display_name.contains(keyword), c.instance_name.contains(keyword)))
         return self._page(stmt, (c.id,), page, pagesize)

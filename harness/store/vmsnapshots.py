@@ -8,13 +8,13 @@ from enum import StrEnum
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, insert, or_, select, update
 
 from harness.domain.model import Page, SnapshotBrief, VMSnapshot
 from harness.domain.states import VM_SNAPSHOT_FSM, VMSnapshotState, VMSnapshotType
 from harness.store import tables as t
 from harness.store.ports import EVERYTHING, Scope
-from harness.store.repository import Repo, scoped, transit
+from harness.store.repository import Repo, transit
 
 _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}
 _SNAPSHOT_STATES = {s.value: s for s in VMSnapshotState}
@@ -210,6 +210,26 @@ class VMSnapshots(Repo[VMSnapshot]):
             self.conn.execute(d.delete().where(d.c.vm_snapshot_id == snap_id, d.c.name == name))
             self.conn.execute(insert(d).values(vm_snapshot_id=snap_id, name=name, value=value))
 
+    def ancestry(self, ids: Iterable[int]) -> dict[int, tuple[int | None, str, str | None]]:
+        """The live snapshots ``ids`` and all their live ancestors, one recursive query:
+        id -> (parent id, uuid, display name). Chain depths and parent names of a page
+        come from this instead of the VM's whole tree."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(self._cached("ancestry", self._ancestry), {"ids_": wanted})
+        return {id_: (parent, uuid, shown) for id_, parent, uuid, shown in rows}
+
+    def _ancestry(self) -> Select:
+        c = self.table.c
+        start = select(c.id, c.parent, c.uuid, c.display_name).where(
+            c.id.in_(bindparam("ids_", expanding=True)), c.removed.is_(None)
+        )
+        tree = start.cte("ancestry", recursive=True)
+        step = select(c.id, c.parent, c.uuid, c.display_name).join(tree, c.id == tree.c.parent)
+        tree = tree.union(step.where(c.removed.is_(None)))
+        return select(tree.c.id, tree.c.parent, tree.c.uuid, tree.c.display_name)
+
     def names_of_vm(self, vm_id: int) -> set[str]:
         c = self.table.c
         stmt = self._cached(
@@ -222,32 +242,66 @@ class VMSnapshots(Repo[VMSnapshot]):
         scope: Scope = EVERYTHING,
         *,
         ids: Sequence[int] | None = None,
+        uuids: Sequence[str] | None = None,
         vm_id: int | None = None,
         states: Iterable[VMSnapshotState] | None = None,
         name: str | None = None,
         keyword: str | None = None,
+        tagged: Sequence[tuple[str, str]] | None = None,
         page: int | None = None,
         pagesize: int | None = None,
     ) -> Page:
         """listVMSnapshot's query: ``name`` matches the display name exactly, ``keyword``
         is a substring of name, display name or description; ``states=None`` means any
-        state; newest first."""
+        state; ``tagged``: the snapshots carrying every (key, value); newest first.
+
+        The statement is built once per shape (which filters are given) with placeholders
+        for the values: building and keying a ``select()`` costs more than SQLite takes to
+        answer a page of it."""
+        wanted = None if states is None else {s.value for s in states}
+        state_mode = "" if wanted is None else ("live" if wanted == _ALL_BUT_REMOVED else "in")
+        params: dict[str, Any] = {
+            "account_": scope.account_id,
+            "domains_": sorted(scope.domain_ids) if scope.domain_ids is not None else None,
+            "ids_": list(ids) if ids is not None else None,
+            "uuids_": list(uuids) if uuids is not None else None,
+            "vm_": vm_id,
+            "states_": sorted(wanted) if state_mode == "in" and wanted is not None else None,
+            "name_": name,
+            "pattern_": _like_pattern(keyword) if keyword else None,
+        }
+        for i, (key, value) in enumerate(tagged or ()):
+            params[f"tag_key_{i}"], params[f"tag_value_{i}"] = key, value
+        shape = (
+            *(k for k, v in params.items() if v is not None and not k.startswith("tag_")),
+            state_mode,
+            str(len(tagged or ())),
+        )
+        present = {k: v for k, v in params.items() if v is not None}
+        return self._shaped_page(shape, lambda: self._listing(shape), present, page, pagesize)
+
+    def _listing(self, shape: tuple[str, ...]) -> Select:
+        """The listing ``select()`` of one shape (see :meth:`search`), with placeholders."""
         c = self.table.c
-        stmt = scoped(self._live(), self.table, scope)
-        if ids is not None:
-            stmt = stmt.where(c.id.in_(ids))
-        if vm_id is not None:
-            stmt = stmt.where(c.vm_id == vm_id)
-        if states is not None:
-            wanted = {s.value for s in states}
-            if wanted == _ALL_BUT_REMOVED:  # the default listing: one range instead of six
-                stmt = stmt.where(c.state != VMSnapshotState.Removed.value)
-            else:
-                stmt = stmt.where(c.state.in_(sorted(wanted)))
-        if name is not None:
-            stmt = stmt.where(c.display_name == name)
-        if keyword:
-            pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = self._live()
+        if "account_" in shape:
+            stmt = stmt.where(c.account_id == bindparam("account_"))
+        if "domains_" in shape:
+            stmt = stmt.where(c.domain_id.in_(bindparam("domains_", expanding=True)))
+        if "ids_" in shape:
+            stmt = stmt.where(c.id.in_(bindparam("ids_", expanding=True)))
+        if "uuids_" in shape:
+            stmt = stmt.where(c.uuid.in_(bindparam("uuids_", expanding=True)))
+        if "vm_" in shape:
+            stmt = stmt.where(c.vm_id == bindparam("vm_"))
+        if "live" in shape:  # the default listing: one range instead of six states
+            stmt = stmt.where(c.state != VMSnapshotState.Removed.value)
+        elif "in" in shape:
+            stmt = stmt.where(c.state.in_(bindparam("states_", expanding=True)))
+        if "name_" in shape:
+            stmt = stmt.where(c.display_name == bindparam("name_"))
+        if "pattern_" in shape:
+            pattern: Any = bindparam("pattern_")
             stmt = stmt.where(
                 or_(
                     c.name.like(pattern, escape="\\"),
@@ -255,4 +309,20 @@ class VMSnapshots(Repo[VMSnapshot]):
                     c.description.like(pattern, escape="\\"),
                 )
             )
-        return self._page(stmt, (c.created.desc(), c.id.desc()), page, pagesize)
+        rt = t.resource_tags.c
+        for i in range(int(shape[-1])):
+            stmt = stmt.where(
+                c.id.in_(
+                    select(rt.resource_id).where(
+                        rt.resource_type == "VMSnapshot",
+                        rt.key == bindparam(f"tag_key_{i}"),
+                        rt.value == bindparam(f"tag_value_{i}"),
+                    )
+                )
+            )
+        return stmt.order_by(c.created.desc(), c.id.desc())
+
+
+def _like_pattern(keyword: str) -> str:
+    """``%keyword%`` with LIKE's wildcards in ``keyword`` escaped (escape character ``\\``)."""
+    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -295,7 +295,7 @@ def _(ui: UI, datatable: list[list[str]]) -> None:
 @then(p('the details show the API\'s id and name of "{name}" as "{id_label}" and "{name_label}"'))
 def _(ui: UI, name: str, id_label: str, name_label: str) -> None:
     m, admin = ui.console.serving.cloud.manager, ui.console.admin
-    snap = next(s for s in m.search_vm_snapshots(admin, name=None)[1] if s["displayname"] == name)
+    snap = next(s for s in m.list_vm_snapshots(admin, name=None)[1] if s["displayname"] == name)
     assert "_VS_" in snap["name"]
     expect(ui.page.locator(f"dl.fields dt:text-is('{id_label}') + dd")).to_have_text(snap["id"])
     expect(ui.page.locator(f"dl.fields dt:text-is('{name_label}') + dd")).to_have_text(snap["name"])

@@ -72,7 +72,7 @@ def test_a_password_enabled_template_answers_a_fresh_password_once(world: World)
     zone = m.list_zones()[0]["id"]
     shown = []
     for name in ("a", "b"):
-        _, job = m.deploy_vm_in(world.admin, name, "small", True, zone, template.uuid)
+        _, job = m.deploy_vm(world.admin, name, "small", True, template.uuid, zone_uuid=zone)
         shown.append(world._done(job)["virtualmachine"])
     assert all(v["passwordenabled"] is True and len(v["password"]) >= 12 for v in shown)
     assert shown[0]["password"] != shown[1]["password"]

@@ -11,15 +11,15 @@ from tests.service.conftest import World, refused
 
 
 def attached_volume(world: World, vm: str) -> str:
-    vol = world.m.create_volume(world.admin, "data", 5)
-    world._done(world.m.attach_volume(world.admin, vol["id"], vm))
-    return vol["id"]  # type: ignore[no-any-return]
+    vol, _ = world.m.create_volume(world.admin, "data", 5)
+    world._done(world.m.attach_volume(world.admin, vol.uuid, vm))
+    return vol.uuid
 
 
 def test_attach_and_detach_refused_while_the_vm_has_snapshots(world: World) -> None:
     vm = world.deploy()
     data = attached_volume(world, vm)
-    spare = world.m.create_volume(world.admin, "spare", 5)["id"]
+    spare = world.m.create_volume(world.admin, "spare", 5)[0].uuid
     s = world.snap(vm)
     text = refused(world, 431, lambda: world._done(world.m.attach_volume(world.admin, spare, vm)))
     assert "does not have VM snapshots" in text

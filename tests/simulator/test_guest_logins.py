@@ -81,7 +81,7 @@ def test_a_password_enabled_deploy_s_password_logs_in_and_the_fixed_one_does_not
     g = guests
     template = next(t for t in catalogue.TEMPLATES if t.password_enabled)
     zone = g.m.list_zones()[0]["id"]
-    _, job = g.m.deploy_vm_in(g.admin, "pw", "small", True, zone, template.uuid)
+    _, job = g.m.deploy_vm(g.admin, "pw", "small", True, template.uuid, zone_uuid=zone)
     vm = g.done(job)["virtualmachine"]
     assert sh(g.login(vm, password=vm["password"]), "whoami") == (0, "root\n", "")
     with pytest.raises(paramiko.AuthenticationException):
@@ -96,7 +96,7 @@ def test_reset_password_on_a_stopped_vm_is_the_guest_s_after_its_next_start(gues
     g = guests
     template = next(t for t in catalogue.TEMPLATES if t.password_enabled)
     zone = g.m.list_zones()[0]["id"]
-    _, job = g.m.deploy_vm_in(g.admin, "pw", "small", True, zone, template.uuid)
+    _, job = g.m.deploy_vm(g.admin, "pw", "small", True, template.uuid, zone_uuid=zone)
     vm = g.done(job)["virtualmachine"]
     plain = g.deploy("plain")
     for target, why in ((vm, "should be stopped"), (plain, "not password enabled")):
