@@ -15,7 +15,7 @@ from harness.domain.states import LISTED_VM_SNAPSHOT_STATES, VMSnapshotEvent, VM
 from harness.store import uow as store_uow
 from harness.store.repository import LISTING_ORDERS, ListingOrders, Scope
 from harness.store.uow import UowFactory
-from tests.store.test_repository import T0, World, make_snapshot, seed
+from tests.store.test_contract_vm_snapshots import T0, World, make_snapshot, seed
 
 LISTED = sorted(LISTED_VM_SNAPSHOT_STATES)
 
