@@ -73,6 +73,7 @@ from live_driver.steps import (
     Layout,
     Plan,
     Statement,
+    Sub,
     absent,
     busy_text,
     by_id,
@@ -90,7 +91,7 @@ from live_driver.steps import (
     volume_of,
     volumes,
 )
-from live_driver.wire import SWITCH, Cmdlet, PSObj, Sleep, cmd
+from live_driver.wire import SWITCH, PSObj, Sleep, cmd
 
 # --------------------------------------------------------------------------- plans
 
@@ -275,28 +276,12 @@ def detach(c: DetachVolume, layout: Layout, known: Known) -> Plan:
 
 
 def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
-    objs = yield from run(
-        cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=layout.storage_root, Directory=SWITCH), readonly=True
-    )
-    vms = sorted(of(objs, "VirtualMachine"), key=lambda v: str(v["Name"]))
-    folders = sorted(str(d["Name"]) for d in of(objs, "DirectoryInfo"))
-    names = tuple(str(v["Name"]) for v in vms)
-    reads: list[Cmdlet | tuple[Cmdlet, ...]] = []
-    if names:
-        reads += [cmd("Get-VMSnapshot", VMName=names), cmd("Get-VMHardDiskDrive", VMName=names)]
-        reads.append(cmd("Get-VMNetworkAdapter", VMName=names))
-        reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
-    if folders:
-        reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
-    if layout.clustered:  # which node owns each VM role now (a failover moves it)
-        reads.append(cmd("Get-ClusterGroup"))
-    details = (yield from run(*reads, readonly=True)) if reads else []
+    details, exported = yield from (cluster_reads(layout) if layout.clustered else host_reads(layout))
+    vms = sorted(of(details, "VirtualMachine"), key=lambda v: str(v["Name"]))
     groups = of(details, "ClusterGroup")
     owners = {str(g["Name"]): str(g["OwnerNode"]) for g in groups}
     moving = {str(g["Name"]) for g in groups if str(g["State"]) in ("Pending", "Failed")}
     known.learn(details)
-    flags = [o for o in details if isinstance(o, bool)]
-    exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
     drives = of(details, "HardDiskDrive")
     vols = yield from volumes(drives, details)
     out = []
@@ -323,6 +308,47 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
             )
         )
     return Inventory(tuple(out), tuple(exported))
+
+
+def host_reads(layout: Layout) -> Sub:
+    """Everything an inventory needs in one round trip: the VMs and, piped from them, their
+    checkpoints, drives and adapters; the storage root two levels deep (the VM folders and
+    their Export folders; every disk file, read by ``Get-VHD`` for the chains). Returns
+    (objects, the folders holding an export)."""
+    root = layout.storage_root
+    objs = yield from run(
+        cmd("Get-VM"),
+        (cmd("Get-VM"), cmd("Get-VMSnapshot")),
+        (cmd("Get-VM"), cmd("Get-VMHardDiskDrive")),
+        (cmd("Get-VM"), cmd("Get-VMNetworkAdapter")),
+        cmd("Get-ChildItem", LiteralPath=root, Recurse=SWITCH, Depth=1, Directory=SWITCH),
+        (cmd("Get-ChildItem", LiteralPath=root, Recurse=SWITCH, Depth=1, File=SWITCH, Filter="*vhdx"), cmd("Get-VHD")),
+        readonly=True,
+    )
+    dirs = [(str(d["Name"]), str(d["FullName"]).lower()) for d in of(objs, "DirectoryInfo")]
+    folders = sorted(name for name, full in dirs if full == layout.folder(name).lower())
+    exports = {full for name, full in dirs if name.lower() == "export"}
+    return objs, [f for f in folders if layout.export(f).lower() in exports]
+
+
+def cluster_reads(layout: Layout) -> Sub:
+    """On a cluster node, two round trips: the root holds every node's VM folders, and
+    ``Get-VHD`` cannot open a disk another node's VM has open, so only the folders of this
+    node's VMs are read, by name. Returns (objects, the folders holding an export)."""
+    root = layout.storage_root
+    objs = yield from run(cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=root, Directory=SWITCH), readonly=True)
+    names = tuple(str(v["Name"]) for v in of(objs, "VirtualMachine"))
+    folders = sorted(str(d["Name"]) for d in of(objs, "DirectoryInfo"))
+    reads: list[Statement] = [cmd("Get-ClusterGroup")]
+    if names:
+        reads += [cmd("Get-VMSnapshot", VMName=names), cmd("Get-VMHardDiskDrive", VMName=names)]
+        reads.append(cmd("Get-VMNetworkAdapter", VMName=names))
+        reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
+    if folders:
+        reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
+    details = yield from run(*reads, readonly=True)
+    flags = [o for o in details if isinstance(o, bool)]
+    return [*objs, *details], [f for f, flag in zip(folders, flags, strict=True) if flag]
 
 
 def addresses(objs: Sequence[PSObj], vm: str) -> tuple[str, ...]:

@@ -149,7 +149,14 @@ class Cmdlets(Storage, Clustering):
             ),
             Cmdlet(
                 "Get-ChildItem",
-                {"literalpath": s, "file": "switch", "directory": "switch", "recurse": "switch"},
+                {
+                    "literalpath": s,
+                    "filter": s,
+                    "file": "switch",
+                    "directory": "switch",
+                    "recurse": "switch",
+                    "depth": "int",
+                },
                 self.get_child_item,
             ),
             Cmdlet("Test-Path", {"literalpath": strs}, self.test_path),
@@ -276,6 +283,10 @@ class Cmdlets(Storage, Clustering):
     # ------------------------------------------------------------------ VMs
 
     def _vms(self, b: Bound, param: str = "name") -> list[VirtualMachine]:
+        """The VMs named by ``param`` (wildcards as Hyper-V takes them) or, for the
+        ``-VMName`` cmdlets, piped in as VirtualMachine objects (their ``-VM`` parameter)."""
+        if param == "vmname" and b.input:
+            return [self.host.vm(str(obj.Name)) for obj in self._piped_vms(b)]
         out = []
         for name in b.names(param):
             if any(ch in name for ch in "*?["):
@@ -283,6 +294,12 @@ class Cmdlets(Storage, Clustering):
             else:
                 out.append(self.host.vm(name))
         return out
+
+    def _piped_vms(self, b: Bound) -> list[Any]:
+        for obj in b.input:
+            if not isinstance(obj, o.VirtualMachine):
+                raise binding_error(b.cmdlet, f"InputObjectNotBound,{b.cmdlet}", "The input is not a VirtualMachine.")
+        return b.input
 
     def get_vm(self, b: Bound) -> list[Any]:
         if b.get("id") is not None:
