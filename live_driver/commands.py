@@ -21,8 +21,10 @@ Choices a real host shares with the emulated one:
   spare that listing: a revert or delete of a known checkpoint is one round trip, and an
   Id the host no longer has sends the plan back to the listing.
 - Chain size (the answers' ``VolumeState.chain_size``) is the sum of ``Get-VHD``'s
-  ``FileSize`` over the differencing files from the leaf up to the base disk, walked one
-  level per ``Get-VHD -Path <frontier>`` call.
+  ``FileSize`` over the differencing files from the leaf up to the base disk. Every disk
+  file in the VM's folder (the storage root's, for an inventory) is read in the same round
+  trip as the command (``Get-ChildItem | Get-VHD``); only a chain that leaves the folder is
+  walked on, one level per ``Get-VHD -Path <frontier>`` call.
 - Every cmdlet carries ``-ErrorAction Stop`` so any error terminates the pipeline.
 
 The steps plans share are in :mod:`live_driver.steps`; the plans that move a VM's files as a
@@ -311,16 +313,16 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
 
 
 def host_reads(layout: Layout) -> Sub:
-    """Everything an inventory needs in one round trip: the VMs and, piped from them, their
-    checkpoints, drives and adapters; the storage root two levels deep (the VM folders and
-    their Export folders; every disk file, read by ``Get-VHD`` for the chains). Returns
-    (objects, the folders holding an export)."""
+    """Everything an inventory needs in one round trip: the VMs, every VM's checkpoints,
+    drives and adapters (``-VMName *``, a wildcard matching no VM being no error), and the
+    storage root two levels deep: the VM folders, their Export folders, and every disk file
+    read by ``Get-VHD`` (the chains). Returns (objects, the folders holding an export)."""
     root = layout.storage_root
     objs = yield from run(
         cmd("Get-VM"),
-        (cmd("Get-VM"), cmd("Get-VMSnapshot")),
-        (cmd("Get-VM"), cmd("Get-VMHardDiskDrive")),
-        (cmd("Get-VM"), cmd("Get-VMNetworkAdapter")),
+        cmd("Get-VMSnapshot", VMName="*"),
+        cmd("Get-VMHardDiskDrive", VMName="*"),
+        cmd("Get-VMNetworkAdapter", VMName="*"),
         cmd("Get-ChildItem", LiteralPath=root, Recurse=SWITCH, Depth=1, Directory=SWITCH),
         (cmd("Get-ChildItem", LiteralPath=root, Recurse=SWITCH, Depth=1, File=SWITCH, Filter="*vhdx"), cmd("Get-VHD")),
         readonly=True,

@@ -283,10 +283,6 @@ class Cmdlets(Storage, Clustering):
     # ------------------------------------------------------------------ VMs
 
     def _vms(self, b: Bound, param: str = "name") -> list[VirtualMachine]:
-        """The VMs named by ``param`` (wildcards as Hyper-V takes them) or, for the
-        ``-VMName`` cmdlets, piped in as VirtualMachine objects (their ``-VM`` parameter)."""
-        if param == "vmname" and b.input:
-            return [self.host.vm(str(obj.Name)) for obj in self._piped_vms(b)]
         out = []
         for name in b.names(param):
             if any(ch in name for ch in "*?["):
@@ -294,12 +290,6 @@ class Cmdlets(Storage, Clustering):
             else:
                 out.append(self.host.vm(name))
         return out
-
-    def _piped_vms(self, b: Bound) -> list[Any]:
-        for obj in b.input:
-            if not isinstance(obj, o.VirtualMachine):
-                raise binding_error(b.cmdlet, f"InputObjectNotBound,{b.cmdlet}", "The input is not a VirtualMachine.")
-        return b.input
 
     def get_vm(self, b: Bound) -> list[Any]:
         if b.get("id") is not None:

@@ -110,31 +110,34 @@ class Storage:
 
     def _entries(self, path: str) -> list[PSObject] | None:
         """The items in one folder of the layout, None if there is no such folder: the
-        root's VM folders; a VM folder's disk files and its Export folder; an export's
-        files (listed flat, as the driver reads them)."""
-        if path.lower() == self.root.lower():
-            return [o.DirectoryInfo(Name=n, FullName=self.vm_folder(n)) for n in sorted(self._folders())]
+        root's VM folders and disk files; a VM folder's disk files and its Export folder;
+        an export's files (listed flat, as the driver reads them)."""
         vm = self._vm_of_folder(path, "\\Export")
         if vm is not None and vm in self.host.exports:
             return self._export_files(vm)
         folder = self._vm_of_folder(path)
-        if folder is None or folder not in self._folders():
+        at_root = path.lower() == self.root.lower()
+        if not at_root and (folder is None or folder not in self._folders()):
             return None
         inside = [f for p, f in sorted(self.host.disk_files.items()) if p.rpartition("\\")[0].lower() == path.lower()]
         files: list[PSObject] = [
             o.FileInfo(Name=f.path.rpartition("\\")[2], FullName=f.path, Length=PSInt64(f.bytes)) for f in inside
         ]
+        if at_root:
+            return [o.DirectoryInfo(Name=n, FullName=self.vm_folder(n)) for n in sorted(self._folders())] + files
         if folder in self.host.exports:
             files.append(o.DirectoryInfo(Name="Export", FullName=self.export_folder(folder)))
         return files
 
     def _walk(self, path: str, depth: int) -> list[PSObject]:
-        """The folder's items, each folder followed by its own down to ``depth`` more levels."""
-        out: list[PSObject] = []
-        for item in self._entries(path) or []:
-            out.append(item)
-            if depth > 0 and isinstance(item, o.DirectoryInfo):
-                out += self._walk(str(item.FullName), depth - 1)
+        """The folder's items, then each subfolder's down to ``depth`` more levels (the order
+        PowerShell's file system provider lists them in)."""
+        items = self._entries(path) or []
+        out = list(items)
+        if depth > 0:
+            for item in items:
+                if isinstance(item, o.DirectoryInfo):
+                    out += self._walk(str(item.FullName), depth - 1)
         return out
 
     def get_child_item(self, b: Bound) -> list[Any]:
