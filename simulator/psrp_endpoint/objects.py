@@ -75,15 +75,17 @@ LAYOUT = ("type_names", "adapted_properties", "extended_properties", "rehydrate"
 
 
 def _set_instance(self: Any, instance: Any) -> None:
-    """psrpcore's ``PSObjectMeta.set_instance`` with the same result, without going through
-    the constructor and its keyword arguments: every value psrpcore builds (each string and
-    number of a received pipeline, each property of an object sent) gets its own copy of the
-    class's metadata, which made it the emulator's top profile entry after
-    :func:`_getattribute`."""
+    """psrpcore's ``PSObjectMeta.set_instance`` with the same result. Every value psrpcore
+    builds (each string and number of a received pipeline) gets its own copy of its class's
+    metadata through a constructor call with keyword arguments; for a value with no
+    properties (the primitives, most of them) a bare copy does it in a fifth of the time.
+    Objects with properties keep psrpcore's own copy (faster for them, as measured)."""
+    if self.adapted_properties or self.extended_properties:
+        _PS_SET_INSTANCE(self, instance)
+        return
     meta = object.__new__(type(self))
     meta.type_names = list(self.type_names)
-    meta.adapted_properties = [p.copy() for p in self.adapted_properties]
-    meta.extended_properties = [p.copy() for p in self.extended_properties]
+    meta.adapted_properties, meta.extended_properties = [], []
     meta.rehydrate = self.rehydrate
     meta._to_string = None
     meta._instance = instance if isinstance(instance, PSObject) else None
