@@ -71,10 +71,7 @@ def test_the_cluster_objects_have_the_documented_shapes(clustered: PowerShellHyp
     [group] = call(clustered, cmd("Get-ClusterGroup", Name=VM.name))
     assert group.is_a("ClusterGroup")  # type: ignore[attr-defined]
     assert (group["Name"], group["OwnerNode"], group["State"], group["GroupType"]) == (  # type: ignore[index]
-        VM.name,
-        NODES[0],
-        "Online",
-        "VirtualMachine",
+        VM.name, NODES[0], "Online", "VirtualMachine"
     )
     nodes = call(clustered, cmd("Get-ClusterNode"))
     assert [(n["Name"], n["State"]) for n in nodes] == [(NODES[0], "Up"), (NODES[1], "Up")]  # type: ignore[index]
