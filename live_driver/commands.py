@@ -21,8 +21,10 @@ Choices a real host shares with the emulated one:
   spare that listing: a revert or delete of a known checkpoint is one round trip, and an
   Id the host no longer has sends the plan back to the listing.
 - Chain size (the answers' ``VolumeState.chain_size``) is the sum of ``Get-VHD``'s
-  ``FileSize`` over the differencing files from the leaf up to the base disk, walked one
-  level per ``Get-VHD -Path <frontier>`` call.
+  ``FileSize`` over the differencing files from the leaf up to the base disk. Every disk
+  file in the VM's folder (the storage root's, for an inventory) is read in the same round
+  trip as the command (``Get-ChildItem | Get-VHD``); only a chain that leaves the folder is
+  walked on, one level per ``Get-VHD -Path <frontier>`` call.
 - Every cmdlet carries ``-ErrorAction Stop`` so any error terminates the pipeline.
 
 The steps plans share are in :mod:`live_driver.steps`; the plans that move a VM's files as a
@@ -73,6 +75,7 @@ from live_driver.steps import (
     Layout,
     Plan,
     Statement,
+    Sub,
     absent,
     busy_text,
     by_id,
@@ -90,7 +93,7 @@ from live_driver.steps import (
     volume_of,
     volumes,
 )
-from live_driver.wire import SWITCH, Cmdlet, PSObj, Sleep, cmd
+from live_driver.wire import SWITCH, PSObj, Sleep, cmd
 
 # --------------------------------------------------------------------------- plans
 
@@ -275,28 +278,12 @@ def detach(c: DetachVolume, layout: Layout, known: Known) -> Plan:
 
 
 def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
-    objs = yield from run(
-        cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=layout.storage_root, Directory=SWITCH), readonly=True
-    )
-    vms = sorted(of(objs, "VirtualMachine"), key=lambda v: str(v["Name"]))
-    folders = sorted(str(d["Name"]) for d in of(objs, "DirectoryInfo"))
-    names = tuple(str(v["Name"]) for v in vms)
-    reads: list[Cmdlet | tuple[Cmdlet, ...]] = []
-    if names:
-        reads += [cmd("Get-VMSnapshot", VMName=names), cmd("Get-VMHardDiskDrive", VMName=names)]
-        reads.append(cmd("Get-VMNetworkAdapter", VMName=names))
-        reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
-    if folders:
-        reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
-    if layout.clustered:  # which node owns each VM role now (a failover moves it)
-        reads.append(cmd("Get-ClusterGroup"))
-    details = (yield from run(*reads, readonly=True)) if reads else []
+    details, exported = yield from (cluster_reads(layout) if layout.clustered else host_reads(layout))
+    vms = sorted(of(details, "VirtualMachine"), key=lambda v: str(v["Name"]))
     groups = of(details, "ClusterGroup")
     owners = {str(g["Name"]): str(g["OwnerNode"]) for g in groups}
     moving = {str(g["Name"]) for g in groups if str(g["State"]) in ("Pending", "Failed")}
     known.learn(details)
-    flags = [o for o in details if isinstance(o, bool)]
-    exported = [f for f, flag in zip(folders, flags, strict=True) if flag]
     drives = of(details, "HardDiskDrive")
     vols = yield from volumes(drives, details)
     out = []
@@ -323,6 +310,47 @@ def inventory(c: GetInventory, layout: Layout, known: Known) -> Plan:
             )
         )
     return Inventory(tuple(out), tuple(exported))
+
+
+def host_reads(layout: Layout) -> Sub:
+    """Everything an inventory needs in one round trip: the VMs, every VM's checkpoints,
+    drives and adapters (``-VMName *``, a wildcard matching no VM being no error), and the
+    storage root two levels deep: the VM folders, their Export folders, and every disk file
+    read by ``Get-VHD`` (the chains). Returns (objects, the folders holding an export)."""
+    root = layout.storage_root
+    objs = yield from run(
+        cmd("Get-VM"),
+        cmd("Get-VMSnapshot", VMName="*"),
+        cmd("Get-VMHardDiskDrive", VMName="*"),
+        cmd("Get-VMNetworkAdapter", VMName="*"),
+        cmd("Get-ChildItem", LiteralPath=root, Recurse=SWITCH, Depth=1, Directory=SWITCH),
+        (cmd("Get-ChildItem", LiteralPath=root, Recurse=SWITCH, Depth=1, File=SWITCH, Filter="*vhdx"), cmd("Get-VHD")),
+        readonly=True,
+    )
+    dirs = [(str(d["Name"]), str(d["FullName"]).lower()) for d in of(objs, "DirectoryInfo")]
+    folders = sorted(name for name, full in dirs if full == layout.folder(name).lower())
+    exports = {full for name, full in dirs if name.lower() == "export"}
+    return objs, [f for f in folders if layout.export(f).lower() in exports]
+
+
+def cluster_reads(layout: Layout) -> Sub:
+    """On a cluster node, two round trips: the root holds every node's VM folders, and
+    ``Get-VHD`` cannot open a disk another node's VM has open, so only the folders of this
+    node's VMs are read, by name. Returns (objects, the folders holding an export)."""
+    root = layout.storage_root
+    objs = yield from run(cmd("Get-VM"), cmd("Get-ChildItem", LiteralPath=root, Directory=SWITCH), readonly=True)
+    names = tuple(str(v["Name"]) for v in of(objs, "VirtualMachine"))
+    folders = sorted(str(d["Name"]) for d in of(objs, "DirectoryInfo"))
+    reads: list[Statement] = [cmd("Get-ClusterGroup")]
+    if names:
+        reads += [cmd("Get-VMSnapshot", VMName=names), cmd("Get-VMHardDiskDrive", VMName=names)]
+        reads.append(cmd("Get-VMNetworkAdapter", VMName=names))
+        reads += [(cmd("Get-ChildItem", LiteralPath=layout.folder(n), File=SWITCH), cmd("Get-VHD")) for n in names]
+    if folders:
+        reads.append(cmd("Test-Path", LiteralPath=tuple(layout.export(f) for f in folders)))
+    details = yield from run(*reads, readonly=True)
+    flags = [o for o in details if isinstance(o, bool)]
+    return [*objs, *details], [f for f, flag in zip(folders, flags, strict=True) if flag]
 
 
 def addresses(objs: Sequence[PSObj], vm: str) -> tuple[str, ...]:

@@ -149,7 +149,14 @@ class Cmdlets(Storage, Clustering):
             ),
             Cmdlet(
                 "Get-ChildItem",
-                {"literalpath": s, "file": "switch", "directory": "switch", "recurse": "switch"},
+                {
+                    "literalpath": s,
+                    "filter": s,
+                    "file": "switch",
+                    "directory": "switch",
+                    "recurse": "switch",
+                    "depth": "int",
+                },
                 self.get_child_item,
             ),
             Cmdlet("Test-Path", {"literalpath": strs}, self.test_path),

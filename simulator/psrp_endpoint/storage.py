@@ -8,6 +8,7 @@ folder is ``HyperVHost.destroy``: every file of the volumes the VM owns, and its
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 from psrpcore.types import ErrorCategory, PSInt64, PSObject
@@ -15,7 +16,7 @@ from psrpcore.types import ErrorCategory, PSInt64, PSObject
 from harness.drivers import ObjectNotFound, OperationFailed
 from simulator.host import MIB, VHDX_BASE_BYTES, DiskFile, HyperVHost
 from simulator.psrp_endpoint import objects as o
-from simulator.psrp_endpoint.binding import Bound, CmdletError
+from simulator.psrp_endpoint.binding import Bound, CmdletError, binding_error
 
 
 class Storage:
@@ -107,24 +108,56 @@ class Storage:
         fq = "PathNotFound,Microsoft.PowerShell.Commands.GetChildItemCommand"
         return CmdletError(o.error_record(exc, fq, ErrorCategory.ObjectNotFound, "ItemNotFoundException", path, ""))
 
-    def get_child_item(self, b: Bound) -> list[Any]:
-        path: str = b.get("literalpath")
-        if path.lower() == self.root.lower() and b.switch("directory"):
-            return [o.DirectoryInfo(Name=n, FullName=self.vm_folder(n)) for n in sorted(self._folders())]
+    def _entries(self, path: str) -> list[PSObject] | None:
+        """The items in one folder of the layout, None if there is no such folder: the
+        root's VM folders and disk files; a VM folder's disk files and its Export folder;
+        an export's files (listed flat, as the driver reads them)."""
         vm = self._vm_of_folder(path, "\\Export")
         if vm is not None and vm in self.host.exports:
-            return [] if b.switch("directory") else self._export_files(vm)
+            return self._export_files(vm)
         folder = self._vm_of_folder(path)
-        if folder is not None and folder in self._folders():
-            inside = [
-                f for p, f in sorted(self.host.disk_files.items()) if p.rpartition("\\")[0].lower() == path.lower()
-            ]
-            if b.switch("directory"):
-                return []
-            return [
-                o.FileInfo(Name=f.path.rpartition("\\")[2], FullName=f.path, Length=PSInt64(f.bytes)) for f in inside
-            ]
-        raise self._not_found(path)
+        at_root = path.lower() == self.root.lower()
+        if not at_root and (folder is None or folder not in self._folders()):
+            return None
+        inside = [f for p, f in sorted(self.host.disk_files.items()) if p.rpartition("\\")[0].lower() == path.lower()]
+        files: list[PSObject] = [
+            o.FileInfo(Name=f.path.rpartition("\\")[2], FullName=f.path, Length=PSInt64(f.bytes)) for f in inside
+        ]
+        if at_root:
+            return [o.DirectoryInfo(Name=n, FullName=self.vm_folder(n)) for n in sorted(self._folders())] + files
+        if folder in self.host.exports:
+            files.append(o.DirectoryInfo(Name="Export", FullName=self.export_folder(folder)))
+        return files
+
+    def _walk(self, path: str, depth: int) -> list[PSObject]:
+        """The folder's items, then each subfolder's down to ``depth`` more levels (the order
+        PowerShell's file system provider lists them in)."""
+        items = self._entries(path) or []
+        out = list(items)
+        if depth > 0:
+            for item in items:
+                if isinstance(item, o.DirectoryInfo):
+                    out += self._walk(str(item.FullName), depth - 1)
+        return out
+
+    def get_child_item(self, b: Bound) -> list[Any]:
+        """``-Recurse`` descends every level, ``-Depth N`` (which implies it) N levels;
+        ``-Filter`` matches item names (case-insensitive) at every level, the recursion
+        going on through folders that do not match; ``-File``/``-Directory`` keep one kind."""
+        path: str = b.get("literalpath")
+        if self._entries(path) is None:
+            raise self._not_found(path)
+        depth = b.get("depth")
+        if depth is not None and depth < 0:
+            raise binding_error("Get-ChildItem", "ParameterArgumentTransformationError,Get-ChildItem", f"Depth {depth}")
+        levels = depth if depth is not None else 2**32 if b.switch("recurse") else 0
+        pattern = str(b.get("filter", "*")).lower()
+        kind = o.FileInfo if b.switch("file") else o.DirectoryInfo if b.switch("directory") else PSObject
+        return [
+            item
+            for item in self._walk(path, levels)
+            if isinstance(item, kind) and fnmatch.fnmatchcase(str(item.Name).lower(), pattern)
+        ]
 
     def test_path(self, b: Bound) -> list[Any]:
         out = []

@@ -255,3 +255,26 @@ def test_a_checkpoint_the_driver_has_seen_is_addressed_by_id(
         cold.execute(DeleteVMSnapshot(VM, SnapshotRef("C")))
         assert [c.name for c in endpoint.received][:2] == ["Get-VMSnapshot", "Get-VMSnapshot"]
     assert list(endpoint.host.vm(VM.name).checkpoints) == ["A"]
+
+
+def test_an_inventory_is_one_round_trip_whatever_the_fleet(
+    driver: PowerShellHyperVDriver, sim: SimulatedHyperVDriver
+) -> None:
+    for command in [
+        DeployVM(VM, 512, 1, (ROOT, DATA)),
+        CreateVMSnapshot(VM, SnapshotRef("A")),
+        CreateVMSnapshot(VM, SnapshotRef("B")),
+        DeployVM(VMRef("i-2-8-VM"), 256, 1, (DiskSpec("vol-other", 2**30),)),
+        ExportVM(VMRef("i-2-8-VM")),
+    ]:
+        both(driver, sim, command)
+    sent: list[Any] = []
+    run = driver.session.run
+
+    def counted(invocation: Any) -> Any:
+        sent.append(invocation)
+        return run(invocation)
+
+    driver.session.run = counted  # type: ignore[method-assign]
+    both(driver, sim, GetInventory(VMRef("*")))
+    assert len(sent) == 1

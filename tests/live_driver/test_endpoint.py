@@ -174,3 +174,52 @@ def test_https_with_a_validated_certificate_and_channel_binding(tmp_path: Path) 
         untrusted = PowerShellHyperVDriver(**em.driver_config(retries=0))  # the system store does not know our CA
         with untrusted, pytest.raises(HostUnreachable):
             untrusted.execute(GetInventory(VMRef("*")))
+
+
+def names(ps: PowerShell) -> list[str]:
+    return [str(o.adapted_properties["FullName"]) for o in ps.output]
+
+
+def test_get_child_item_depth_and_filter_list_the_root_as_windows_does(
+    rp: RunspacePool, endpoint: EmulatedHost
+) -> None:
+    endpoint.host.export("vm")
+    root = endpoint.host.storage_root
+    top = endpoint.host.vm("vm").disks["v"]  # the simulator's own layout: disks in the root
+    inside = f"{root}\\vm\\w.vhdx"  # the live driver's: in the VM's folder
+    invoke(
+        rp,
+        lambda ps: (
+            ps.add_cmdlet("New-VHD")
+            .add_parameter("Path", inside)
+            .add_parameter("SizeBytes", TaggedValue("I64", 2**30))
+            .add_parameter("Dynamic", True)
+        ),
+    )
+
+    def listing(**params: Any) -> list[str]:
+        def build(ps: PowerShell) -> None:
+            ps.add_cmdlet("Get-ChildItem").add_parameter("LiteralPath", root)
+            for key, value in params.items():
+                ps.add_parameter(key, value)
+            ps.add_parameter("ErrorAction", "Stop")
+
+        return names(invoke(rp, build))
+
+    export = f"{root}\\vm\\Export"
+    assert listing() == [f"{root}\\vm", top]  # no recursion: the root's own items
+    assert listing(Depth=1) == [f"{root}\\vm", top, inside, export]  # -Depth implies -Recurse
+    assert listing(Recurse=True, Depth=1, Directory=True) == [f"{root}\\vm", export]
+    assert listing(Recurse=True, Depth=1, File=True, Filter="*VHDX") == [top, inside]  # case-insensitive
+    assert listing(Recurse=True, Depth=1, Filter="*.avhdx") == []
+    assert listing(Recurse=True, Depth=0) == [f"{root}\\vm", top]
+    # recursion without a depth goes on into the export, where the filter finds the disk's copy
+    copies = listing(Recurse=True, Filter="v.vhdx")
+    assert copies[0] == top and len(copies) == 2 and copies[1].startswith(export)
+
+
+def test_a_vmname_wildcard_that_matches_no_vm_is_no_error(endpoint: EmulatedHost) -> None:
+    with pool(endpoint) as opened:
+        for cmdlet in ("Get-VMSnapshot", "Get-VMHardDiskDrive", "Get-VMNetworkAdapter"):
+            ps = invoke(opened, lambda ps, c=cmdlet: ps.add_cmdlet(c).add_parameter("VMName", "*"))
+            assert not ps.had_errors and not ps.streams.error and ps.output == []

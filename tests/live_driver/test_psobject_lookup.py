@@ -35,3 +35,26 @@ def test_a_later_note_of_the_same_name_wins() -> None:
     obj = _sample()
     add_note_property(obj, "Size", 43, force=True)
     assert objects._getattribute(obj, "Size") == objects._PS_GETATTRIBUTE(obj, "Size") == 43
+
+
+def _meta_state(obj: PSObject) -> tuple[object, ...]:
+    meta = obj.PSObject
+    props = [
+        [(type(p).__name__, p.name, p.ps_type, p.get_value(obj)) for p in group]
+        for group in (meta.adapted_properties, meta.extended_properties)
+    ]
+    return (type(meta), meta.type_names, props, meta.rehydrate, meta._to_string, meta._instance is obj)
+
+
+@pytest.mark.parametrize("cls", [PSObject, objects.VirtualMachine, objects.VirtualHardDisk, objects.FileInfo])
+def test_patched_set_instance_matches_psrpcore(cls: type[PSObject]) -> None:
+    theirs, ours = object.__new__(cls), object.__new__(cls)
+    objects._PS_SET_INSTANCE(cls.PSObject, theirs)
+    objects._set_instance(cls.PSObject, ours)
+    assert _meta_state(ours) == _meta_state(theirs)
+    assert type(PSObject.PSObject).set_instance is objects._set_instance  # installed on psrpcore 0.3.x
+    # the instance's metadata is its own: nothing it changes reaches the class
+    assert ours.PSObject is not cls.PSObject and ours.PSObject.type_names is not cls.PSObject.type_names
+    assert all(
+        a is not b for a, b in zip(ours.PSObject.adapted_properties, cls.PSObject.adapted_properties, strict=True)
+    )
