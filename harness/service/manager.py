@@ -18,7 +18,7 @@ from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import VM, Account, AccountType, AsyncJob, VMSnapshot, Volume
 from harness.domain.states import VMState
 from harness.drivers import A, Capabilities, Command, ReadGuestData, WriteGuestData
-from harness.jobs.queue import AsyncJobs
+from harness.jobs.queue import AsyncJobs, batched
 from harness.jobs.runners import Runner, Workflow, ask
 from harness.service import (
     accounts,
@@ -67,7 +67,7 @@ class Manager:
         abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
         work = events.around(self.uow_factory, caller, cmd, key, instance, lambda: self.runner.run(workflow()))
-        return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon)
+        return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon, batched=True)
 
     def _present(self, view: Callable[..., Obj], key: str) -> Callable[[Any], Obj]:
         def present(entity: Any) -> Obj:
@@ -108,6 +108,7 @@ class Manager:
 
     # ------------------------------------------------------------------ VM snapshots
 
+    @batched
     def create_vm_snapshot(
         self,
         caller: Account,
@@ -129,6 +130,7 @@ class Manager:
         )
         return snap, job
 
+    @batched
     def revert_to_vm_snapshot(self, caller: Account, snapshot_uuid: str) -> AsyncJob:
         snap = vmsnapshots.check_revert(self.uow_factory, caller, snapshot_uuid)
         return self._job(
@@ -140,6 +142,7 @@ class Manager:
             ("VmSnapshot", snap.id),
         )
 
+    @batched
     def delete_vm_snapshot(self, caller: Account, snapshot_uuid: str, subtree: bool = False) -> AsyncJob:
         """``subtree``: the snapshots below it go too (Remove-VMSnapshot -IncludeAllChildSnapshots)."""
         snap = vmsnapshots.check_delete(self.uow_factory, caller, snapshot_uuid, subtree)
@@ -156,6 +159,7 @@ class Manager:
             ("VmSnapshot", snap.id),
         )
 
+    @batched
     def delete_vm_snapshots(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vmsnapshots.check_delete_all(self.uow_factory, caller, vm_uuid)
         return self._job(
@@ -174,6 +178,7 @@ class Manager:
 
     # ------------------------------------------------------------------ VMs
 
+    @batched
     def deploy_vm(
         self,
         caller: Account,
@@ -209,6 +214,7 @@ class Manager:
 
         return present if password is None else with_password
 
+    @batched
     def reset_password(self, caller: Account, vm_uuid: str, password: str | None = None) -> AsyncJob:
         """resetPasswordForVirtualMachine (a Stopped VM of a passwordenabled template): the
         job's result is the VM with its new ``password``, which the guest takes at its next start."""
@@ -222,6 +228,7 @@ class Manager:
             ("VirtualMachine", vm.id),
         )
 
+    @batched
     def reset_ssh_key(self, caller: Account, vm_uuid: str, names: list[str]) -> AsyncJob:
         """resetSSHKeyForVirtualMachine (a Stopped VM); the job's result is the VM."""
         vm = vms.reset_ssh_key(self.uow_factory, caller, vm_uuid, names)
@@ -234,12 +241,14 @@ class Manager:
             ("VirtualMachine", vm.id),
         )
 
+    @batched
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)
         return self._vm_job(
             caller, "startVirtualMachine", vm, lambda: vms.start(self.uow_factory, vm.id), self._unbegin(vm)
         )
 
+    @batched
     def stop_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_stop(self.uow_factory, caller, vm_uuid)
         return self._vm_job(
@@ -250,12 +259,14 @@ class Manager:
             self._unbegin(vm),
         )
 
+    @batched
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid, expunge)
         if vm.state == VMState.Destroyed:  # destroyed already: the expunge is what is left
             return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.expunge(self.uow_factory, vm.id))
         return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.destroy(self.uow_factory, vm.id, expunge))
 
+    @batched
     def expunge_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         """expungeVirtualMachine: a Destroyed VM's row goes; the job's result is success."""
         vm = vms.check_expunge(self.uow_factory, caller, vm_uuid)
@@ -268,10 +279,12 @@ class Manager:
             ("VirtualMachine", vm.id),
         )
 
+    @batched
     def reboot_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_reboot(self.uow_factory, caller, vm_uuid)
         return self._vm_job(caller, "rebootVirtualMachine", vm, lambda: vms.reboot(self.uow_factory, vm.id))
 
+    @batched
     def delete_account(self, caller: Account, account_uuid: str) -> AsyncJob:
         """deleteAccount: expunge the account's VMs (their snapshots deleted first, as a
         destroy does), then remove the account and its users."""
@@ -285,6 +298,7 @@ class Manager:
             ("Account", account.id),
         )
 
+    @batched
     def create_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]], customer: str | None
     ) -> AsyncJob:
@@ -292,12 +306,14 @@ class Manager:
         made = tags.create(self.uow_factory, caller, kind, resource_uuids, pairs, customer)
         return self._job(caller, "createTags", resource_uuids[0], lambda: _returning(made), self._success)
 
+    @batched
     def delete_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]] | None
     ) -> AsyncJob:
         count = tags.delete(self.uow_factory, caller, kind, resource_uuids, pairs)
         return self._job(caller, "deleteTags", resource_uuids[0], lambda: _returning(count), self._success)
 
+    @batched
     def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
         offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
         with self.uow_factory(readonly=True) as uow:
@@ -347,6 +363,7 @@ class Manager:
         with self.uow_factory(readonly=True) as uow:
             return views.volumes(uow, [vol])[0]
 
+    @batched
     def attach_volume(self, caller: Account, volume_uuid: str, vm_uuid: str, attach: bool = True) -> AsyncJob:
         vol, vm = volumes.check_attach(self.uow_factory, caller, volume_uuid, vm_uuid, attach)
         return self._job(
@@ -366,6 +383,7 @@ class Manager:
             page = uow.volumes.search(scope_of(uow, caller), vm_id=vm_id)
             return page.count, views.volumes(uow, page.items)
 
+    @batched
     def create_volume_snapshot(self, caller: Account, volume_uuid: str, name: str | None = None) -> AsyncJob:
         snap = volumes.check_snapshot(self.uow_factory, caller, volume_uuid, name)
         with self.uow_factory(readonly=True) as uow:
@@ -541,6 +559,7 @@ class Manager:
                 owner = listing_scope_owner(uow, caller, account_name, domain_uuid)
         return self.deploy_vm(owner, name or f"VM-{uuid.uuid4()}", offering, start, template_uuid, keypair)
 
+    @batched
     def create_volume_job(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
         """createVolume as CloudStack's API has it: async, its job's result the volume."""
         vol = volumes.create_volume(self.uow_factory, caller, name, size_gb)

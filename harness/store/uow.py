@@ -11,17 +11,29 @@ Leaving the block without :meth:`UnitOfWork.commit` rolls everything back, so a 
 request changes nothing. On SQLite (the embedded default) a writing unit of work starts with
 ``BEGIN IMMEDIATE``: SQLite has one writer, and taking the lock up front turns a would-be
 deadlock between two upgrading readers into a short wait (``busy_timeout``).
+
+Batching: inside :func:`batch`, the units of work of one thread on the factory's engine share
+one transaction. Each one still behaves as its own: it commits into the shared transaction
+(a ``SAVEPOINT`` undoes a writing one that leaves without :meth:`UnitOfWork.commit` once
+something is committed before it), and later ones see what it wrote. The shared transaction
+commits at :func:`flush`, which the runners call before they send a host command, and when
+the batch ends: what a workflow wrote before a command is durable before the host sees the
+command, and between two commands it is written at once. A crash therefore leaves one of
+the states the unbatched code could have left (the last flush), only fewer of them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, NestedTransaction, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from harness.store import catalog, policies, resources
@@ -76,8 +88,131 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+@dataclass
+class Tally:
+    """What an engine ran while :func:`tally` watched: transactions begun and committed, and
+    statements (savepoints apart; SQLite's own ``BEGIN`` is the transaction, not counted)."""
+
+    transactions: int = 0
+    commits: int = 0
+    statements: int = 0
+    savepoints: int = 0
+
+
+@contextmanager
+def tally(engine: Engine) -> Iterator[Tally]:
+    """Count what ``engine`` runs inside the block (benchmarks and tests of the
+    transactions a workflow costs)."""
+    counts = Tally()
+
+    def on_begin(_conn: Connection) -> None:
+        counts.transactions += 1
+
+    def on_commit(_conn: Connection) -> None:
+        counts.commits += 1
+
+    def on_statement(_conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        head = statement.lstrip()[:9].upper()
+        if head.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK ")):
+            counts.savepoints += 1
+        elif not head.startswith("BEGIN"):
+            counts.statements += 1
+
+    hooks: list[tuple[str, Callable[..., None]]] = [
+        ("begin", on_begin), ("commit", on_commit), ("before_cursor_execute", on_statement)
+    ]
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield counts
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+
+
+class _Batch:
+    """The transaction the units of work of one :func:`batch` share, opened on first use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.conn: Connection | None = None
+        self.dirty = False  # a unit of work has committed into the open transaction
+
+    def join(self, readonly: bool) -> tuple[Connection, NestedTransaction | None]:
+        """The shared connection, and a savepoint for a writing unit of work that must not
+        undo, on failure, what the units before it committed."""
+        if self.conn is None:
+            self.conn = self.engine.connect()
+            self.conn.begin()  # IMMEDIATE on SQLite even when a reader opens it: a writer follows
+        return self.conn, (self.conn.begin_nested() if self.dirty and not readonly else None)
+
+    def discard(self) -> None:
+        """Roll the open transaction back (nothing in it was committed by a unit of work)."""
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            try:
+                conn.rollback()
+            finally:
+                conn.close()
+
+    def end(self) -> None:
+        """Commit what the units of work committed; start afresh on next use."""
+        if self.conn is None:
+            return
+        conn, self.conn = self.conn, None
+        dirty, self.dirty = self.dirty, False
+        try:
+            if dirty:
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("hvsnap_uow_batch", default=None)
+
+
+@contextmanager
+def batch(factory: Callable[..., Any]) -> Iterator[None]:
+    """Share one transaction among the units of work ``factory`` opens in this thread until
+    the next :func:`flush` (see the module's doc). Re-entrant: an inner batch is the outer
+    one. A factory without an engine (the in-memory store) is not batched."""
+    engine = getattr(factory, "engine", None)
+    if not isinstance(engine, Engine) or _batch.get() is not None:
+        yield
+        return
+    state = _Batch(engine)
+    token = _batch.set(state)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+        state.end()
+
+
+@contextmanager
+def unbatched() -> Iterator[None]:
+    """Run the block outside this thread's batch (what it holds is committed first): for
+    work that may wait on something other than a host command."""
+    flush()
+    token = _batch.set(None)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def flush() -> None:
+    """Commit this thread's batched transaction now (no-op outside a batch): before a host
+    command is sent, and before a wait that must not hold locks."""
+    state = _batch.get()
+    if state is not None:
+        state.end()
+
+
 class UnitOfWork:
-    """One transaction and the repositories that work inside it."""
+    """One transaction and the repositories that work inside it (or one part of a batch's)."""
 
     vm_snapshots: VMSnapshots
     vms: VMs
@@ -106,12 +241,20 @@ class UnitOfWork:
         self.clock = clock
         self.readonly = readonly
         self._conn: Connection | None = None
+        self._batch: _Batch | None = None
+        self._savepoint: NestedTransaction | None = None
+        self._committed = False
 
     def __enter__(self) -> UnitOfWork:
-        conn = self.engine.connect()
-        if self.readonly and self.engine.dialect.name == "sqlite":
-            conn = conn.execution_options(sqlite_begin="DEFERRED")
-        conn.begin()
+        shared = _batch.get()
+        if shared is not None and shared.engine is self.engine:
+            conn, self._savepoint = shared.join(self.readonly)
+            self._batch, self._committed = shared, False
+        else:
+            conn = self.engine.connect()
+            if self.readonly and self.engine.dialect.name == "sqlite":
+                conn = conn.execution_options(sqlite_begin="DEFERRED")
+            conn.begin()
         self._conn = conn
         now = self.clock
         self.vm_snapshots = VMSnapshots(conn, now)
@@ -139,6 +282,11 @@ class UnitOfWork:
 
     def __exit__(self, *exc: object) -> None:
         assert self._conn is not None
+        if self._batch is not None:
+            shared, self._batch, self._conn = self._batch, None, None
+            if not self._committed:
+                self._undo(shared)
+            return
         try:
             if self._conn.in_transaction():
                 self._conn.rollback()
@@ -148,11 +296,28 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside a unit of work"
-        self._conn.commit()
+        if self._batch is None:
+            self._conn.commit()
+            return
+        if self._savepoint is not None:
+            self._savepoint.commit()
+            self._savepoint = None
+        self._batch.dirty = self._committed = True
 
     def rollback(self) -> None:
         assert self._conn is not None
-        self._conn.rollback()
+        if self._batch is None:
+            self._conn.rollback()
+            return
+        self._undo(self._batch)  # in a batch this ends the unit of work's use of the database
+
+    def _undo(self, shared: _Batch) -> None:
+        """Undo what this part of a batch wrote since it began (or last committed)."""
+        if self._savepoint is not None:
+            savepoint, self._savepoint = self._savepoint, None
+            savepoint.rollback()
+        elif not self.readonly and not shared.dirty:
+            shared.discard()  # nothing of the units before it to keep
 
     @property
     def now(self) -> datetime:
@@ -162,10 +327,18 @@ class UnitOfWork:
 UowFactory = Callable[..., UnitOfWork]
 
 
+class SqlUowFactory:
+    """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one,
+    on :attr:`engine` (which :func:`batch` shares a transaction on)."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def __call__(self, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, self.clock, readonly)
+
+
 def uow_factory(engine: Engine, clock: Callable[[], datetime] = utcnow) -> UowFactory:
     """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one."""
-
-    def make(readonly: bool = False) -> UnitOfWork:
-        return UnitOfWork(engine, clock, readonly)
-
-    return make
+    return SqlUowFactory(engine, clock)
