@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, NestedTransaction, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from harness.store import catalog, policies, resources
@@ -137,14 +137,33 @@ class _Batch:
         self.engine = engine
         self.conn: Connection | None = None
         self.dirty = False  # a unit of work has committed into the open transaction
+        self.savepoints = 0  # issued, for the record (they bypass SQLAlchemy: see savepoint)
 
-    def join(self, readonly: bool) -> tuple[Connection, NestedTransaction | None]:
+    def join(self, readonly: bool) -> tuple[Connection, str | None]:
         """The shared connection, and a savepoint for a writing unit of work that must not
         undo, on failure, what the units before it committed."""
         if self.conn is None:
             self.conn = self.engine.connect()
             self.conn.begin()  # IMMEDIATE on SQLite even when a reader opens it: a writer follows
-        return self.conn, (self.conn.begin_nested() if self.dirty and not readonly else None)
+        if not self.dirty or readonly:
+            return self.conn, None
+        self.savepoints += 1
+        name = f"hvsnap_uow_{self.savepoints}"
+        self.savepoint(f"SAVEPOINT {name}")
+        return self.conn, name
+
+    def savepoint(self, sql: str) -> None:
+        """Run a savepoint statement on the driver's connection itself: SQLAlchemy's nested
+        transactions cost more than the statements they send, several times per workflow.
+        The statements only mark and undo inside the open transaction, which SQLAlchemy
+        still owns and ends."""
+        if self.conn is None:
+            return
+        cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
 
     def discard(self) -> None:
         """Roll the open transaction back (nothing in it was committed by a unit of work)."""
@@ -242,7 +261,7 @@ class UnitOfWork:
         self.readonly = readonly
         self._conn: Connection | None = None
         self._batch: _Batch | None = None
-        self._savepoint: NestedTransaction | None = None
+        self._savepoint: str | None = None
         self._committed = False
 
     def __enter__(self) -> UnitOfWork:
@@ -300,7 +319,7 @@ class UnitOfWork:
             self._conn.commit()
             return
         if self._savepoint is not None:
-            self._savepoint.commit()
+            self._batch.savepoint(f"RELEASE SAVEPOINT {self._savepoint}")
             self._savepoint = None
         self._batch.dirty = self._committed = True
 
@@ -314,8 +333,9 @@ class UnitOfWork:
     def _undo(self, shared: _Batch) -> None:
         """Undo what this part of a batch wrote since it began (or last committed)."""
         if self._savepoint is not None:
-            savepoint, self._savepoint = self._savepoint, None
-            savepoint.rollback()
+            name, self._savepoint = self._savepoint, None
+            shared.savepoint(f"ROLLBACK TO SAVEPOINT {name}")
+            shared.savepoint(f"RELEASE SAVEPOINT {name}")
         elif not self.readonly and not shared.dirty:
             shared.discard()  # nothing of the units before it to keep
 
