@@ -54,13 +54,15 @@ def _record(
     level: str,
     description: str,
     instance: tuple[str, int] | None,
-    start_id: int | None = None,
-) -> int:
+    start: Event | None = None,
+) -> Event:
+    """Write one event; ``start``: the command's ``Scheduled`` event, whose resource uuid
+    the later ones repeat (the resource may be gone by then)."""
     with uow_factory() as uow:
-        resource_uuid = views.instance_uuid(uow, *instance) if instance else None
-        if start_id is not None:
-            started = uow.events.get(start_id)
-            resource_uuid = started.resource_uuid if started else resource_uuid
+        if start is not None:
+            resource_uuid = start.resource_uuid
+        else:
+            resource_uuid = views.instance_uuid(uow, *instance) if instance else None
         event = uow.events.add(
             Event(
                 0,
@@ -73,12 +75,12 @@ def _record(
                 caller.domain_id,
                 resource_type=instance[0] if instance else None,
                 resource_id=instance[1] if instance else None,
-                start_id=start_id,
+                start_id=start.id if start is not None else None,
                 resource_uuid=resource_uuid,
             )
         )
         uow.commit()
-    return event.id
+    return event
 
 
 def around(
