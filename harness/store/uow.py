@@ -138,6 +138,9 @@ class _Batch:
         self.conn: Connection | None = None
         self.dirty = False  # a unit of work has committed into the open transaction
         self.savepoints = 0  # issued, for the record (they bypass SQLAlchemy: see savepoint)
+        # the repositories bound to the open connection, per clock: they hold nothing else,
+        # so every unit of work of the transaction shares one set
+        self.repos: dict[int, dict[str, Any]] = {}
 
     def join(self, readonly: bool) -> tuple[Connection, str | None]:
         """The shared connection, and a savepoint for a writing unit of work that must not
@@ -167,6 +170,7 @@ class _Batch:
 
     def discard(self) -> None:
         """Roll the open transaction back (nothing in it was committed by a unit of work)."""
+        self.repos.clear()
         if self.conn is not None:
             conn, self.conn = self.conn, None
             try:
@@ -180,6 +184,7 @@ class _Batch:
             return
         conn, self.conn = self.conn, None
         dirty, self.dirty = self.dirty, False
+        self.repos.clear()
         try:
             if dirty:
                 conn.commit()
@@ -269,6 +274,11 @@ class UnitOfWork:
         if shared is not None and shared.engine is self.engine:
             conn, self._savepoint = shared.join(self.readonly)
             self._batch, self._committed = shared, False
+            bound = shared.repos.get(id(self.clock))
+            if bound is not None:
+                self.__dict__.update(bound)
+                self._conn = conn
+                return self
         else:
             conn = self.engine.connect()
             if self.readonly and self.engine.dialect.name == "sqlite":
@@ -297,6 +307,8 @@ class UnitOfWork:
         self.events = resources.Events(conn, now)
         self.keypairs = SSHKeyPairs(conn, now)
         self.vm_details = VMDetails(conn, now)
+        if self._batch is not None:
+            self._batch.repos[id(self.clock)] = {name: getattr(self, name) for name in REPOSITORIES}
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -345,6 +357,8 @@ class UnitOfWork:
 
 
 UowFactory = Callable[..., UnitOfWork]
+#: the repositories a unit of work binds, by attribute
+REPOSITORIES = tuple(UnitOfWork.__annotations__)
 
 
 class SqlUowFactory:

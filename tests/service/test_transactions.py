@@ -8,6 +8,7 @@ state and the started job: a crash there leaves what sync on start settles."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -121,15 +122,19 @@ def test_a_refused_request_writes_nothing_in_one_transaction(cloud: Cloud) -> No
 def test_queued_jobs_commit_the_row_at_submit(tmp_path: Path) -> None:
     """With an executor the job's row is committed when the request returns (the caller
     queries it at once); the job itself then costs its two transactions."""
-    with ThreadPoolExecutor(2) as pool, open_cloud(tmp_path, driver="sim", state_file=None, executor=pool) as cloud:
+    busy = threading.Event()
+    with ThreadPoolExecutor(1) as pool, open_cloud(tmp_path, driver="sim", state_file=None, executor=pool) as cloud:
         world = World(cloud)
         vm = world.deploy()
+        pool.submit(busy.wait, 30)  # the one worker is busy: the job waits until the request is measured
         with tally(_engine(cloud)) as counts:
             _, job = cloud.manager.create_vm_snapshot(cloud.admin, vm)
             request = counts.commits  # the checks, the Allocated row and the job row, at once
             with cloud.manager.uow_factory(readonly=True) as uow:
-                assert uow.jobs.get_by_uuid(job.uuid) is not None
+                queued = uow.jobs.get_by_uuid(job.uuid)
+            busy.set()
             done = cloud.manager.job_result(job)
+        assert queued is not None and queued.job_status == 0
         assert done["jobstatus"] == 1, done
         assert request == 1
         assert counts.commits == 1 + 2  # the request's, then the job's before and after its command
