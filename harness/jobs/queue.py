@@ -134,20 +134,27 @@ class AsyncJobs:
         ``work()`` returns the use case's result, which ``present`` turns into the job's
         result object (e.g. ``{"vmsnapshot": {...}}``).
         """
-        with batch(self.uow_factory):
-            return self._submit(caller, cmd, key, work, present, instance, info, abandon, batched)
+        with batch(self.uow_factory):  # inline: the row, the claim and the work's first steps at once
+            job = self._add(caller, cmd, key, instance, info)
+            if self.queues is None:
+                with nullcontext() if batched else unbatched():
+                    self._run(job, work, present, abandon)
+                return job
+            flush()  # the row is there for the caller to query, and for the worker to claim
+        future: Future[AsyncJob] = Future()
+        self.futures[job.uuid] = future
 
-    def _submit(
-        self,
-        caller: Account,
-        cmd: str,
-        key: str,
-        work: Callable[[], Any],
-        present: Callable[[Any], dict[str, Any]],
-        instance: tuple[str, int] | None,
-        info: dict[str, Any] | None,
-        abandon: Callable[[], None] | None,
-        batched: bool,
+        def run() -> None:
+            with batch(self.uow_factory) if batched else nullcontext():
+                self._run(job, work, present, abandon)
+            future.set_result(job)
+            self.futures.pop(job.uuid, None)
+
+        self.queues.put(key, run)
+        return job
+
+    def _add(
+        self, caller: Account, cmd: str, key: str, instance: tuple[str, int] | None, info: dict[str, Any] | None
     ) -> AsyncJob:
         with self.uow_factory() as uow:
             job = uow.jobs.add(
@@ -165,21 +172,6 @@ class AsyncJobs:
                 )
             )
             uow.commit()
-        if self.queues is None:
-            with nullcontext() if batched else unbatched():
-                self._run(job, work, present, abandon)
-            return job
-        flush()  # the row is there for the caller to query, and for the worker to claim
-        future: Future[AsyncJob] = Future()
-        self.futures[job.uuid] = future
-
-        def run() -> None:
-            with batch(self.uow_factory) if batched else nullcontext():
-                self._run(job, work, present, abandon)
-            future.set_result(job)
-            self.futures.pop(job.uuid, None)
-
-        self.queues.put(key, run)
         return job
 
     def pending_keys(self) -> set[str]:

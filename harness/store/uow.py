@@ -119,7 +119,9 @@ def tally(engine: Engine) -> Iterator[Tally]:
             counts.statements += 1
 
     hooks: list[tuple[str, Callable[..., None]]] = [
-        ("begin", on_begin), ("commit", on_commit), ("before_cursor_execute", on_statement)
+        ("begin", on_begin),
+        ("commit", on_commit),
+        ("before_cursor_execute", on_statement),
     ]
     for name, hook in hooks:
         event.listen(engine, name, hook)
