@@ -42,6 +42,7 @@ from harness.domain.states import VMSnapshotState, VMSnapshotType
 from harness.jobs.runners import ThreadRunner
 from harness.service import vms, vmsnapshots
 from harness.service.cloud import Cloud, open_cloud
+from harness.store.batch import tally
 from harness.store.uow import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ Result = dict[str, Any]
 # --------------------------------------------------------------------------- baselines
 
 
-def _baseline_engine(path: Path) -> tuple[Engine, SATable]:
+def _baseline_engine(url: str) -> tuple[Engine, SATable]:
     md = MetaData()
     table = SATable(
         "bench_rows", md,
@@ -67,7 +68,8 @@ def _baseline_engine(path: Path) -> tuple[Engine, SATable]:
         Column("update_count", Integer, nullable=False, default=0),
         Index("bench_rows_vm_id", "vm_id"),
     )
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(url)
+    md.drop_all(engine)
     md.create_all(engine)
     return engine, table
 
@@ -76,8 +78,8 @@ class CoreBaseline:
     """Raw Core transactions: INSERT 1 + UPDATE 1 by pk + SELECT <= 10 by an indexed column
     + COMMIT, round-robin over ``vm_count`` values of the indexed column."""
 
-    def __init__(self, path: Path, vm_count: int) -> None:
-        self.engine, self.table = _baseline_engine(path)
+    def __init__(self, url: str, vm_count: int) -> None:
+        self.engine, self.table = _baseline_engine(url)
         self.vm_count = vm_count
         self.i = 0
         self.run(200)  # warm the statement cache and the file
@@ -125,12 +127,13 @@ def _ready_count(cloud: Cloud) -> int:
         )
 
 
-def bench_create(work: Path, vm_count: int, rounds: int) -> Result:
+def bench_create(work: Path, vm_count: int, rounds: int, db: str | None = None) -> Result:
     """Each round creates one snapshot on every VM, through each path, with a baseline chunk
     of as many Core transactions between them: rates and ratios are medians over rounds, so
-    a load spike on the machine hits both sides of a ratio alike."""
-    baseline = CoreBaseline(work / "baseline.db", vm_count)
-    with open_cloud(work / "cloud", driver="sim", state_file=None) as cloud:
+    a load spike on the machine hits both sides of a ratio alike. ``db``: a server database
+    (an empty one) for the cloud and the baseline both, instead of two SQLite WAL files."""
+    baseline = CoreBaseline(db or f"sqlite:///{work / 'baseline.db'}", vm_count)
+    with open_cloud(work / "cloud", db=db, driver="sim", state_file=None) as cloud:
         m, f, admin = cloud.manager, cloud.manager.uow_factory, cloud.admin
         runner = ThreadRunner(cloud.driver)  # as the thread runner drives a workflow
         service_vms = _deploy(cloud, vm_count, "svc")
@@ -162,14 +165,25 @@ def bench_create(work: Path, vm_count: int, rounds: int) -> Result:
         n = vm_count * rounds
         ready = _ready_count(cloud) - ready_before
         assert ready == 2 * n, f"expected {2 * n} new Ready snapshots, found {ready}"
+        costs = _costs(cloud, manager_vms[0])
     med = statistics.median
     return {
+        "database": cloud.manager.uow_factory(readonly=True).engine.dialect.name, "per_workflow": costs,
         "vms": vm_count, "snapshots_per_vm": rounds, "workflows_per_path": n,
         "service_per_s": med(service), "manager_per_s": med(manager), "core_tx_per_s": med(core),
         "service_ratio": med(s / c for s, c in zip(service, core[0::2], strict=True)),
         "manager_ratio": med(m_ / c for m_, c in zip(manager, core[1::2], strict=True)),
         "rounds": {"service_per_s": service, "manager_per_s": manager, "core_tx_per_s": core},
     }
+
+
+def _costs(cloud: Cloud, vm_uuid: str) -> dict[str, int]:
+    """Transactions and statements of one create -> Ready through the manager (its jobs run
+    inline), as the engine counts them."""
+    m = cloud.manager
+    with tally(m.uow_factory(readonly=True).engine) as counts:
+        m.create_vm_snapshot(cloud.admin, vm_uuid)
+    return {"transactions": counts.transactions, "commits": counts.commits, "statements": counts.statements}
 
 
 def _timed(fn: Callable[[], None]) -> float:
@@ -249,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-size", type=int, default=1000, help="snapshots of the listed VM")
     parser.add_argument("--runs", type=int, default=20, help="timed listings (median)")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--db", help="an empty server database (URL) for the create benchmark and its baseline")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if args.quick:
@@ -258,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hvsnap-bench-") as tmp:
         work = Path(tmp)
         console.print(f"[dim]create: {args.vms} VMs x {args.rounds} snapshots, per path...[/dim]")
-        create = bench_create(work, args.vms, args.rounds)
+        create = bench_create(work, args.vms, args.rounds, args.db)
         gc.collect()  # the create run's garbage must not be collected on the listing's time
         console.print(f"[dim]list: 1 VM x {args.list_size} snapshots, median of {args.runs}...[/dim]")
         listing = bench_list(work, args.list_size, args.runs)
@@ -293,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
         met(listing["met"]),
     )
     console.print(table)
+    cost = create["per_workflow"]
+    console.print(
+        f"one create->Ready through the manager on {create['database']}: {cost['transactions']} transactions "
+        f"({cost['commits']} commits), {cost['statements']} statements"
+    )
     console.print(
         "ratios are medians of per-round ratios against a baseline chunk run right beside each round: "
         "create = workflows/s / core tx/s, list = service ms / raw SELECT ms"

@@ -11,6 +11,12 @@ reaches a caller.
 
 Without an executor (the CLI), :meth:`AsyncJobs.submit` runs the work inline and returns the
 finished job.
+
+Transactions: a job's database steps are batched (:func:`harness.store.uow.batch`), so a
+workflow writes one transaction before its host command (the job's claim and start, the
+workflow's checks and transient state) and one after it (the outcome, the job's result).
+Inline, with the caller's checks batched too (:func:`batched`), the job row joins the first
+of them; queued, the row commits at submit so that the caller can query it at once.
 """
 
 from __future__ import annotations
@@ -23,14 +29,19 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any
+from contextlib import nullcontext
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from harness.domain.errors import CloudError, InvalidParameterValue
 from harness.domain.model import Account, AsyncJob
 from harness.drivers import HostError
+from harness.store.batch import batch, flush, unbatched
 from harness.store.ports import UowFactory, existing
 
 log = logging.getLogger("hvsnap.jobs")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 SUCCEEDED, FAILED = 1, 2
 #: How long a job waits for another manager's job on the same VM before it is refused.
@@ -73,6 +84,25 @@ class SerialQueues:
                     queue.popleft()
 
 
+class _HasStore(Protocol):
+    uow_factory: UowFactory
+
+
+S = TypeVar("S", bound=_HasStore)
+
+
+def batched(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """A use-case method whose units of work share transactions (its synchronous checks, the
+    job row, and inline the job itself): see :func:`harness.store.uow.batch`."""
+
+    @wraps(method)
+    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with batch(self.uow_factory):
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 class AsyncJobs:
     """Creates job rows and runs their work, serially per VM."""
 
@@ -92,14 +122,40 @@ class AsyncJobs:
         instance: tuple[str, int] | None = None,
         info: dict[str, Any] | None = None,
         abandon: Callable[[], None] | None = None,
+        batched: bool = False,
     ) -> AsyncJob:
         """Record a job for ``cmd`` and queue ``work`` under ``key`` (a VM uuid).
         ``abandon()`` runs when the job is refused before its work starts (another manager
         kept the VM busy too long): it undoes what the synchronous check wrote.
+        ``batched``: ``work`` runs a workflow through a runner (it waits on nothing but host
+        commands, before which the runner commits), so its steps share transactions with
+        the job's claim and result; other work runs unbatched, as it may wait holding none.
 
         ``work()`` returns the use case's result, which ``present`` turns into the job's
         result object (e.g. ``{"vmsnapshot": {...}}``).
         """
+        with batch(self.uow_factory):  # inline: the row, the claim and the work's first steps at once
+            job = self._add(caller, cmd, key, instance, info)
+            if self.queues is None:
+                with nullcontext() if batched else unbatched():
+                    self._run(job, work, present, abandon)
+                return job
+            flush()  # the row is there for the caller to query, and for the worker to claim
+        future: Future[AsyncJob] = Future()
+        self.futures[job.uuid] = future
+
+        def run() -> None:
+            with batch(self.uow_factory) if batched else nullcontext():
+                self._run(job, work, present, abandon)
+            future.set_result(job)
+            self.futures.pop(job.uuid, None)
+
+        self.queues.put(key, run)
+        return job
+
+    def _add(
+        self, caller: Account, cmd: str, key: str, instance: tuple[str, int] | None, info: dict[str, Any] | None
+    ) -> AsyncJob:
         with self.uow_factory() as uow:
             job = uow.jobs.add(
                 AsyncJob(
@@ -116,18 +172,6 @@ class AsyncJobs:
                 )
             )
             uow.commit()
-        if self.queues is None:
-            self._run(job, work, present, abandon)
-            return job
-        future: Future[AsyncJob] = Future()
-        self.futures[job.uuid] = future
-
-        def run() -> None:
-            self._run(job, work, present, abandon)
-            future.set_result(job)
-            self.futures.pop(job.uuid, None)
-
-        self.queues.put(key, run)
         return job
 
     def pending_keys(self) -> set[str]:
@@ -152,6 +196,7 @@ class AsyncJobs:
                     uow.jobs.set_running(job)
                     uow.commit()
                     return
+            flush()  # hold no lock while the other job runs
             if time.monotonic() >= deadline:
                 raise InvalidParameterValue(
                     f"There is other active Instance Snapshot tasks on the instance (job {busy[0].uuid}, "

@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator
 from typing import Any, Protocol, TypeVar
 
 from harness.drivers import A, Answer, Command, HostError, HyperVDriver
+from harness.store.batch import flush
 
 T = TypeVar("T")
 
@@ -44,7 +45,9 @@ def drive(workflow: Workflow[T], execute: Callable[[Command[Any]], Answer]) -> T
     answer back to the ``yield`` that issued it.
 
     Host errors raised by ``execute`` are thrown into the workflow at the ``yield`` that
-    issued the command, so the workflow can record the failure before re-raising.
+    issued the command, so the workflow can record the failure before re-raising. A batched
+    transaction (:func:`harness.store.uow.batch`) is committed before each command is sent:
+    the host never carries out a command whose preceding state a crash could lose.
     """
     answer: Answer | None = None
     error: HostError | None = None
@@ -54,6 +57,7 @@ def drive(workflow: Workflow[T], execute: Callable[[Command[Any]], Answer]) -> T
         except StopIteration as done:
             result: T = done.value
             return result
+        flush()
         try:
             answer, error = execute(command), None
         except HostError as err:

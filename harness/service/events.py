@@ -60,17 +60,18 @@ def add(
     entry: tuple[str, str, str, str],
     *,
     instance: tuple[str, int] | None = None,
-    start_id: int | None = None,
+    start: Event | None = None,
 ) -> Event:
     """Add one event in the caller's unit of work (it commits): ``owner`` is the account and
     domain ids, ``entry`` the type, state, level and description; ``instance`` the resource
-    (type, id) and ``start_id`` the id of its Scheduled event, when it has them."""
+    (type, id) and ``start`` its Scheduled event, whose resource uuid the later events repeat
+    (the resource may be gone by then), when it has them."""
     account_id, domain_id = owner
     type_, state, level, description = entry
-    resource_uuid = views.instance_uuid(uow, *instance) if instance else None
-    if start_id is not None:
-        started = uow.events.get(start_id)
-        resource_uuid = started.resource_uuid if started else resource_uuid
+    if start is not None:
+        resource_uuid = start.resource_uuid
+    else:
+        resource_uuid = views.instance_uuid(uow, *instance) if instance else None
     return uow.events.add(
         Event(
             0,
@@ -83,7 +84,7 @@ def add(
             domain_id,
             resource_type=instance[0] if instance else None,
             resource_id=instance[1] if instance else None,
-            start_id=start_id,
+            start_id=start.id if start is not None else None,
             resource_uuid=resource_uuid,
         )
     )
@@ -103,13 +104,15 @@ def _record(
     level: str,
     description: str,
     instance: tuple[str, int] | None,
-    start_id: int | None = None,
-) -> int:
+    start: Event | None = None,
+) -> Event:
+    """Write one event; ``start``: the command's ``Scheduled`` event, whose resource uuid
+    the later ones repeat (the resource may be gone by then)."""
     with uow_factory() as uow:
         entry = (type_, state, level, description)
-        event = add(uow, (caller.id, caller.domain_id), entry, instance=instance, start_id=start_id)
+        event = add(uow, (caller.id, caller.domain_id), entry, instance=instance, start=start)
         uow.commit()
-    return event.id
+    return event
 
 
 def around(

@@ -8,7 +8,8 @@ it has no export) and afterwards :func:`release` it: export it when the strategy
 unregister it. Checkpoints the host drops without an export behind them are recorded
 honestly: those snapshots go to Error with the reason in their details.
 
-These are sub-generators (``yield from``); each database step inside is one transaction.
+These are sub-generators (``yield from``); each database step inside is one unit of work
+(one transaction, or one part of a batched one: :mod:`harness.store.batch`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 from harness.domain.model import VM, Account, AsyncJob, VMSnapshot, Volume
 from harness.domain.states import VMState
 from harness.drivers import Capabilities, ReadGuestData, WriteGuestData
-from harness.jobs.queue import AsyncJobs
+from harness.jobs.queue import AsyncJobs, batched
 from harness.jobs.runners import Runner, Workflow
 from harness.service import (
     access,
@@ -69,7 +69,7 @@ class Manager:
     ) -> AsyncJob:
         """Submit ``workflow`` as the job ``cmd`` on the queue ``key`` (a VM's uuid)."""
         work = events.around(self.uow_factory, caller, cmd, key, instance, lambda: self.runner.run(workflow()))
-        return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon)
+        return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon, batched=True)
 
     def _vm_job(
         self,
@@ -102,6 +102,7 @@ class Manager:
 
     # ------------------------------------------------------------------ VM snapshots
 
+    @batched
     def create_vm_snapshot(
         self,
         caller: Account,
@@ -123,6 +124,7 @@ class Manager:
         )
         return snap, job
 
+    @batched
     def revert_to_vm_snapshot(self, caller: Account, snapshot_uuid: str) -> AsyncJob:
         snap = vmsnapshots.check_revert(self.uow_factory, caller, snapshot_uuid)
         return self._job(
@@ -134,6 +136,7 @@ class Manager:
             ("VmSnapshot", snap.id),
         )
 
+    @batched
     def delete_vm_snapshot(self, caller: Account, snapshot_uuid: str, subtree: bool = False) -> AsyncJob:
         """``subtree``: the snapshots below it go too (Remove-VMSnapshot -IncludeAllChildSnapshots)."""
         snap = vmsnapshots.check_delete(self.uow_factory, caller, snapshot_uuid, subtree)
@@ -144,6 +147,7 @@ class Manager:
         key = access.vm_key(self.uow_factory, snap.vm_id)
         return self._job(caller, "deleteVMSnapshot", key, work, results.success, ("VmSnapshot", snap.id))
 
+    @batched
     def delete_vm_snapshots(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vmsnapshots.check_delete_all(self.uow_factory, caller, vm_uuid)
         return self._job(
@@ -161,6 +165,7 @@ class Manager:
 
     # ------------------------------------------------------------------ VMs
 
+    @batched
     def deploy_vm(
         self,
         caller: Account,
@@ -192,6 +197,7 @@ class Manager:
         )
         return vm, job
 
+    @batched
     def reset_password(self, caller: Account, vm_uuid: str, password: str | None = None) -> AsyncJob:
         """resetPasswordForVirtualMachine (a Stopped VM of a passwordenabled template): the
         job's result is the VM with its new ``password``, which the guest takes at its next start."""
@@ -205,17 +211,20 @@ class Manager:
             ("VirtualMachine", vm.id),
         )
 
+    @batched
     def reset_ssh_key(self, caller: Account, vm_uuid: str, names: list[str]) -> AsyncJob:
         """resetSSHKeyForVirtualMachine (a Stopped VM); the job's result is the VM."""
         vm = vms.reset_ssh_key(self.uow_factory, caller, vm_uuid, names)
         return self._vm_job(caller, "resetSSHKeyForVirtualMachine", vm, lambda: results.returning(vm))
 
+    @batched
     def start_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_start(self.uow_factory, caller, vm_uuid)
         return self._vm_job(
             caller, "startVirtualMachine", vm, lambda: vms.start(self.uow_factory, vm.id), self._unbegin(vm)
         )
 
+    @batched
     def stop_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_stop(self.uow_factory, caller, vm_uuid)
         return self._vm_job(
@@ -230,12 +239,14 @@ class Manager:
         """A start or stop refused before it ran: the VM goes back from Starting/Stopping."""
         return lambda: vms.abandon(self.uow_factory, vm.id)
 
+    @batched
     def destroy_vm(self, caller: Account, vm_uuid: str, expunge: bool = False) -> AsyncJob:
         vm = vms.check_destroy(self.uow_factory, caller, vm_uuid, expunge)
         if vm.state == VMState.Destroyed:  # destroyed already: the expunge is what is left
             return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.expunge(self.uow_factory, vm.id))
         return self._vm_job(caller, "destroyVirtualMachine", vm, lambda: vms.destroy(self.uow_factory, vm.id, expunge))
 
+    @batched
     def expunge_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         """expungeVirtualMachine: a Destroyed VM's row goes; the job's result is success."""
         vm = vms.check_expunge(self.uow_factory, caller, vm_uuid)
@@ -248,10 +259,12 @@ class Manager:
             ("VirtualMachine", vm.id),
         )
 
+    @batched
     def reboot_vm(self, caller: Account, vm_uuid: str) -> AsyncJob:
         vm = vms.check_reboot(self.uow_factory, caller, vm_uuid)
         return self._vm_job(caller, "rebootVirtualMachine", vm, lambda: vms.reboot(self.uow_factory, vm.id))
 
+    @batched
     def change_offering(self, caller: Account, vm_uuid: str, offering: str) -> AsyncJob:
         """changeServiceForVirtualMachine (a Stopped VM): its memory snapshots are discarded."""
         offering_id = vms.check_change_offering(self.uow_factory, caller, vm_uuid, offering)
@@ -267,6 +280,7 @@ class Manager:
         """listVirtualMachines (:func:`harness.service.listings.vms`)."""
         return listings.vms(self.uow_factory, caller, **filters)
 
+    @batched
     def delete_account(self, caller: Account, account_uuid: str) -> AsyncJob:
         """deleteAccount: expunge the account's VMs (their snapshots deleted first, as a
         destroy does), then remove the account and its users."""
@@ -282,6 +296,7 @@ class Manager:
 
     # ------------------------------------------------------------------ tags, events, key pairs
 
+    @batched
     def create_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]], customer: str | None
     ) -> AsyncJob:
@@ -289,6 +304,7 @@ class Manager:
         made = tags.create(self.uow_factory, caller, kind, resource_uuids, pairs, customer)
         return self._job(caller, "createTags", resource_uuids[0], lambda: results.returning(made), results.success)
 
+    @batched
     def delete_tags(
         self, caller: Account, kind: str, resource_uuids: list[str], pairs: list[dict[str, str]] | None
     ) -> AsyncJob:
@@ -326,6 +342,7 @@ class Manager:
 
     # ------------------------------------------------------------------ volumes
 
+    @batched
     def create_volume(self, caller: Account, name: str, size_gb: int) -> tuple[Volume, AsyncJob]:
         """createVolume as CloudStack's API has it: async, its job's result the volume."""
         vol = volumes.create_volume(self.uow_factory, caller, name, size_gb)
@@ -339,6 +356,7 @@ class Manager:
         )
         return vol, job
 
+    @batched
     def attach_volume(self, caller: Account, volume_uuid: str, vm_uuid: str, attach: bool = True) -> AsyncJob:
         vol, vm = volumes.check_attach(self.uow_factory, caller, volume_uuid, vm_uuid, attach)
         return self._job(
@@ -358,6 +376,7 @@ class Manager:
     def list_volumes(self, caller: Account, vm_uuid: str | None = None) -> Listed:
         return listings.volumes(self.uow_factory, caller, vm_uuid)
 
+    @batched
     def create_volume_snapshot(self, caller: Account, volume_uuid: str, name: str | None = None) -> AsyncJob:
         snap = volumes.check_snapshot(self.uow_factory, caller, volume_uuid, name)
         return self._job(

@@ -215,6 +215,7 @@ def job_launch(manager: Any) -> Launch:
             ("VmSnapshot", order.snapshot.id),
             {"vmsnapshotpolicyid": order.policy.uuid},
             abandon=lambda: vmsnapshots.drop_allocated(factory, order.snapshot.id),
+            batched=True,
         )
 
     return launch

@@ -130,8 +130,8 @@ def allocate(
     """``allocVMSnapshot``: every synchronous rule, then an ``Allocated`` row. ``policy_id``:
     the recurring policy taking it (the row is tagged as scheduled in the same transaction)."""
     with uow_factory() as uow:
-        vm = require(uow.vms.get_by_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
-        vm = existing(uow.vms.lock(vm.id), "Instance", vm_uuid)  # the checks below hold until commit
+        # locked first, then the caller's right to it: the checks below hold until commit
+        vm = require(uow.vms.lock_uuid(vm_uuid), "Instance", vm_uuid, uow, caller)
         caps = uow.capabilities.lookup(HYPERVISOR)
         if caps is None or not caps.vm_snapshot_enabled:
             raise InvalidParameterValue(f"Instance Snapshot is not enabled for hypervisor type: {HYPERVISOR}")

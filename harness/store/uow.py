@@ -6,6 +6,9 @@ without :meth:`SqlUnitOfWork.commit` rolls everything back, so a rejected reques
 nothing. On SQLite (the embedded default) a writing unit of work starts with
 ``BEGIN IMMEDIATE``: SQLite has one writer, and taking the lock up front turns a would-be
 deadlock between two upgrading readers into a short wait (``busy_timeout``).
+
+Inside :func:`harness.store.batch.batch` the units of work of one thread share one
+transaction, committed at each :func:`harness.store.batch.flush` (before a host command).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from harness.store import catalog, policies, resources
+from harness.store.batch import Batch, current
 from harness.store.keypairs import SSHKeyPairs, VMDetails
 from harness.store.ports import UnitOfWork, UowFactory, utcnow
 from harness.store.vms import VMs
@@ -99,8 +103,23 @@ class SqlUnitOfWork(UnitOfWork):
         self.clock = clock
         self.readonly = readonly
         self._conn: Connection | None = None
+        self._batch: Batch | None = None  # the batch this unit of work is a part of
+        self._savepoint: str | None = None
+        self._committed = False
 
     def __enter__(self) -> SqlUnitOfWork:
+        shared = current()
+        if shared is not None and shared.engine is self.engine:
+            conn, self._savepoint = shared.join(self.readonly)
+            self._batch, self._committed = shared, False
+            bound = shared.repos.get(id(self.clock))
+            if bound is None:
+                bound = shared.repos[id(self.clock)] = {
+                    name: repo(conn, self.clock) for name, repo in _REPOSITORIES.items()
+                }
+            self.__dict__.update(bound)
+            self._conn = conn
+            return self
         conn = self.engine.connect()
         if self.readonly and self.engine.dialect.name == "sqlite":
             conn = conn.execution_options(sqlite_begin="DEFERRED")
@@ -111,11 +130,42 @@ class SqlUnitOfWork(UnitOfWork):
 
     def __exit__(self, *exc: object) -> None:
         conn, self._conn = self._open(), None
+        if self._batch is not None:
+            shared, self._batch = self._batch, None
+            if not self._committed:
+                self._undo(shared)
+            return
         try:
             if conn.in_transaction():
                 conn.rollback()
         finally:
             conn.close()
+
+    def commit(self) -> None:
+        conn = self._open()
+        if self._batch is None:
+            conn.commit()
+            return
+        if self._savepoint is not None:
+            self._batch.savepoint(f"RELEASE SAVEPOINT {self._savepoint}")
+            self._savepoint = None
+        self._batch.dirty = self._committed = True
+
+    def rollback(self) -> None:
+        conn = self._open()
+        if self._batch is None:
+            conn.rollback()
+            return
+        self._undo(self._batch)  # in a batch this ends the unit of work's use of the database
+
+    def _undo(self, shared: Batch) -> None:
+        """Undo what this part of a batch wrote since it began (or last committed)."""
+        if self._savepoint is not None:
+            name, self._savepoint = self._savepoint, None
+            shared.savepoint(f"ROLLBACK TO SAVEPOINT {name}")
+            shared.savepoint(f"RELEASE SAVEPOINT {name}")
+        elif not self.readonly and not shared.dirty:
+            shared.discard()  # nothing of the units before it to keep
 
     def _open(self) -> Connection:
         if self._conn is None:
@@ -129,10 +179,18 @@ _REPOSITORIES: dict[str, Callable[[Connection, Callable[[], datetime]], Any]] = 
 )
 
 
+class SqlUowFactory:
+    """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one,
+    on :attr:`engine` (which :func:`harness.store.batch.batch` shares a transaction on)."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def __call__(self, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock, readonly)
+
+
 def uow_factory(engine: Engine, clock: Callable[[], datetime] = utcnow) -> UowFactory:
     """``factory()`` for a writing unit of work, ``factory(readonly=True)`` for a reading one."""
-
-    def make(readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, clock, readonly)
-
-    return make
+    return SqlUowFactory(engine, clock)
