@@ -242,7 +242,8 @@ class Campaign:
                         bad.append(f"round {self.tally.rounds}: snapshot {snap.name} {snap.state}")
                 on_host = inventory.vm(vm.instance_name)
                 running = vm.state == VMState.Running and on_host is not None
-                if running and on_host is not None and sync.db_tree(uow, vm.id) != sync.host_tree(on_host):
+                host_tree = {c.name: c.parent for c in on_host.checkpoints} if on_host is not None else None
+                if running and sync.db_tree(uow, vm.id) != host_tree:
                     bad.append(f"round {self.tally.rounds}: {vm.instance_name} DB tree != host tree")
             pending = uow.jobs.pending()
             if pending:

@@ -202,10 +202,6 @@ def _held(snap: VMSnapshot, details: dict[str, str]) -> bool:
     )
 
 
-def host_tree(vm: VMInventory) -> dict[str, str | None]:
-    return {c.name: c.parent for c in vm.checkpoints}
-
-
 # --------------------------------------------------------------------------- steps
 
 
