@@ -130,11 +130,9 @@ def sync(
     an ``Allocated`` row newer than this may belong to a request whose job row is not written
     yet, and is left alone (``None``: every ``Allocated`` row is settled)."""
     report = SyncReport()
-    # the VMs as they were before the host was asked: one changed since may have moved on the
-    # host after the inventory was taken (see _settle_vm)
+    inventory = yield from ask(GetInventory(VMRef("*")))
     with uow_factory(readonly=True) as uow:
         vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
-    inventory = yield from ask(GetInventory(VMRef("*")))
     moving = {v.name for v in inventory.vms if v.role_pending}
     report.skipped = sorted(v.instance_name for v in vms if v.uuid in busy)
     vms = [v for v in vms if v.uuid not in busy]
@@ -307,20 +305,14 @@ def _make_current(uow: UnitOfWork, vm_id: int, snap: VMSnapshot, on_host: VMInve
 
 
 def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> bool:
-    """Settle the VM's state from the host's; True when it must still leave the host.
-
-    A VM that changed state since ``vm`` was read (before the inventory), or that a manager
-    runs a job on now, is not made to follow the host's power report: the report may predate
-    that change (another manager's revert powered it off, say), and the next sync sees it."""
+    """Settle the VM's state from the host's; True when it must still leave the host."""
     running = on_host is not None and on_host.power_state != PowerState.Off
     with uow_factory() as uow:
-        fresh = existing(uow.vms.lock(vm.id), "Instance", vm.id)
+        fresh = existing(uow.vms.get(vm.id), "Instance", vm.id)
         before = fresh.state
         if fresh.state in (VMState.Starting, VMState.Stopping):
             succeeded = running == (fresh.state == VMState.Starting)
             uow.vms.transit(fresh, VMEvent.OperationSucceeded if succeeded else VMEvent.OperationFailed)
-        elif fresh.update_count != vm.update_count or uow.jobs.running(vm.uuid):
-            pass  # the report may predate the VM's last change: the next sync follows it
         elif fresh.state == VMState.Running and not running:
             uow.vms.transit(fresh, VMEvent.FollowAgentPowerOffReport)
         elif fresh.state == VMState.Stopped and running:

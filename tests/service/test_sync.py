@@ -270,23 +270,3 @@ def test_an_unregister_whose_answer_was_lost_keeps_the_export_it_follows(world: 
     world.start(vm)  # imported from the export: the whole tree comes back
     held = {c.name for c in world.host_vm(vm).checkpoints}  # type: ignore[union-attr]
     assert held == {first["name"], snap.name}
-
-
-def test_a_power_report_older_than_the_vms_last_change_is_not_followed(world: World) -> None:
-    # the inventory is taken while the VM runs; another manager stops it before sync reads on
-    vm = world.deploy("stale-report")
-    gen = sync.sync(world.m.uow_factory)
-    first = next(gen)
-    stale = world.cloud.driver.execute(first)
-    world.stop(vm)
-    report: sync.SyncReport | None = None
-    try:
-        command = gen.send(stale)
-        while True:
-            command = gen.send(world.cloud.driver.execute(command))
-    except StopIteration as done:
-        report = done.value
-    assert report is not None and report.vms == []
-    assert world.vm(vm)["state"] == "Stopped"
-    assert _sync(world).vms == []  # the next sync, on a fresh report, agrees
-    assert world.vm(vm)["state"] == "Stopped"
