@@ -190,6 +190,9 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
             snap = _snapshot(uow, snapshot_id)  # gone: sync removed a never-sent row
             vm = _vm_of(uow, snap, lock=True)
             _stable(vm, "Creating Instance Snapshot")
+            if snap.type == VMSnapshotType.DiskAndMemory and vm.state != VMState.Running:
+                # it stopped after the request (another manager's revert, say): re-checked here
+                raise InvalidParameterValue("Can not snapshot memory when the Instance is not in Running state")
             _others_active(uow, vm, snap)
             current = uow.vm_snapshots.current_of(vm.id)
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)

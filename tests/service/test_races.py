@@ -177,3 +177,26 @@ def test_a_create_refused_in_its_workflow_leaves_no_allocated_row(world: World) 
     gate.open()
     assert outcome(world, create) == (2, 431)
     assert [s["state"] for s in world.snaps(vm_uuid=vm)] == ["Expunging"]  # "late" is gone, not Allocated
+
+
+def test_a_memory_snapshot_of_a_vm_stopped_after_the_request_is_refused_431(world: World) -> None:
+    from harness.domain.states import VMEvent
+    from harness.jobs.runners import drive
+    from harness.service import vmsnapshots
+
+    vm = world.deploy("stopped-later")
+    snap = vmsnapshots.allocate(world.m.uow_factory, world.admin, vm, "mem", memory=True)
+    # another manager stopped it between the request and its job (a revert to a disk snapshot)
+    with world.m.uow_factory() as uow:
+        row = uow.vms.get_by_uuid(vm)
+        assert row is not None
+        uow.vms.transit(row, VMEvent.StopRequested)
+        uow.vms.transit(row, VMEvent.OperationSucceeded)
+        uow.commit()
+    world.cloud.driver.host.power_off(row.instance_name)  # type: ignore[attr-defined]
+    with pytest.raises(CloudError) as refused:
+        drive(vmsnapshots.create(world.m.uow_factory, snap.id), world.cloud.driver.execute)
+    assert refused.value.errorcode == 431
+    assert "Can not snapshot memory" in refused.value.errortext
+    assert world.snaps() == []  # the Allocated row is gone, nothing was sent
+    assert world.vm(vm)["state"] == "Stopped"
