@@ -15,11 +15,11 @@ export class ApiError extends Error {
 let session = JSON.parse(sessionStorage.getItem(STORE) || "null");
 let sessionEnded = null;
 
-// Why the last session ended, once (for the login page), or null.
-export function takeSessionEnded() {
-  const why = sessionEnded;
-  sessionEnded = null;
-  return why;
+// Why the last session ended (for the login page), or null. It stays until the user logs in
+// or out: the login page may be drawn more than once after the session ends (a hash change,
+// a second request refused in flight), and each drawing says why.
+export function sessionEndedReason() {
+  return sessionEnded;
 }
 const listeners = new Set();
 
@@ -71,6 +71,7 @@ export async function call(command, params = {}) {
 
 export async function login(username, password, domain) {
   const answer = await post("login", { username, password, domain: domain || "/" });
+  sessionEnded = null;
   setSession({
     sessionkey: answer.sessionkey, username: answer.username, account: answer.account,
     domain: answer.domain, type: Number(answer.type), userid: answer.userid,
@@ -79,6 +80,7 @@ export async function login(username, password, domain) {
 }
 
 export async function logout() {
+  sessionEnded = null;
   try {
     if (session) await post("logout", { sessionkey: session.sessionkey });
   } finally {

@@ -1,5 +1,5 @@
 // The console's shell: login, the layout, the router, async job progress and errors.
-import { ApiError, available, currentSession, login, logout, onSessionChange, takeSessionEnded, waitForJob } from "./api.js";
+import { ApiError, available, currentSession, login, logout, onSessionChange, sessionEndedReason, waitForJob } from "./api.js";
 import { clear, h } from "./dom.js";
 import { instanceDetail, instanceList, instanceVolumes } from "./instances.js";
 import { eventsPage, limitsPage } from "./account.js";
@@ -28,7 +28,7 @@ function route() {
 }
 
 function loginView() {
-  const ended = takeSessionEnded();
+  const ended = sessionEndedReason();
   const error = h("p", { class: "error", role: "alert", hidden: !ended, text: ended || "" });
   const button = h("button", { type: "submit", class: "button primary wide", text: "Log in" });
   const form = h("form", { class: "login-card", autocomplete: "on" },
