@@ -61,17 +61,19 @@ def add(
     *,
     instance: tuple[str, int] | None = None,
     start: Event | None = None,
+    resource_uuid: str | None = None,
 ) -> Event:
     """Add one event in the caller's unit of work (it commits): ``owner`` is the account and
     domain ids, ``entry`` the type, state, level and description; ``instance`` the resource
     (type, id) and ``start`` its Scheduled event, whose resource uuid the later events repeat
-    (the resource may be gone by then), when it has them."""
+    (the resource may be gone by then), when it has them; ``resource_uuid``: the
+    resource's uuid, when the caller knows it (else it is looked up)."""
     account_id, domain_id = owner
     type_, state, level, description = entry
     if start is not None:
         resource_uuid = start.resource_uuid
-    else:
-        resource_uuid = views.instance_uuid(uow, *instance) if instance else None
+    elif resource_uuid is None and instance:
+        resource_uuid = views.instance_uuid(uow, *instance)
     return uow.events.add(
         Event(
             0,
@@ -105,12 +107,14 @@ def _record(
     description: str,
     instance: tuple[str, int] | None,
     start: Event | None = None,
+    resource_uuid: str | None = None,
 ) -> Event:
     """Write one event; ``start``: the command's ``Scheduled`` event, whose resource uuid
     the later ones repeat (the resource may be gone by then)."""
     with uow_factory() as uow:
         entry = (type_, state, level, description)
-        event = add(uow, (caller.id, caller.domain_id), entry, instance=instance, start=start)
+        owner = (caller.id, caller.domain_id)
+        event = add(uow, owner, entry, instance=instance, start=start, resource_uuid=resource_uuid)
         uow.commit()
     return event
 
@@ -122,15 +126,17 @@ def around(
     subject: str,
     instance: tuple[str, int] | None,
     work: Callable[[], T],
+    instance_uuid: str | None = None,
 ) -> Callable[[], T]:
     """Record ``Scheduled`` now, and return ``work`` wrapped to record ``Started`` and
-    ``Completed`` (commands without an event type are returned as they are)."""
+    ``Completed`` (commands without an event type are returned as they are).
+    ``instance_uuid``: the resource's uuid, when the caller has it at hand."""
     known = EVENT_TYPES.get(cmd)
     if known is None:
         return work
     type_, doing = known
     text = f"{doing}: {subject}" if subject else doing
-    start = _record(uow_factory, caller, type_, "Scheduled", "INFO", text, instance)
+    start = _record(uow_factory, caller, type_, "Scheduled", "INFO", text, instance, resource_uuid=instance_uuid)
 
     def run() -> T:
         _record(uow_factory, caller, type_, "Started", "INFO", f"Starting job for {text}", instance, start)

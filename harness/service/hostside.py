@@ -99,8 +99,11 @@ def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Step
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
         wanted = strategy(uow) == when and not vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
-    if not wanted:
-        return
+    if wanted:
+        yield from _export(uow_factory, vm)
+
+
+def _export(uow_factory: UowFactory, vm: VM) -> Steps:
     yield ExportVM(ref(vm))
     with uow_factory() as uow:
         uow.vms.set_exported(vm, True)
@@ -116,7 +119,9 @@ def after_tree_change(uow_factory: UowFactory, vm_id: int) -> Steps:
             uow.vms.set_exported(vm, False)
             uow.commit()
         empty = not uow.vm_snapshots.briefs_of_vm(vm_id)
-    yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
+        export = not empty and strategy(uow) == ExportStrategy.on_snapshot
+    if export:
+        yield from _export(uow_factory, vm)
     if empty:
         yield from reclaim(uow_factory, vm_id)
 

@@ -66,9 +66,12 @@ class Manager:
         present: results.Presenter,
         instance: tuple[str, int] | None = None,
         abandon: Callable[[], None] | None = None,
+        instance_uuid: str | None = None,
     ) -> AsyncJob:
-        """Submit ``workflow`` as the job ``cmd`` on the queue ``key`` (a VM's uuid)."""
-        work = events.around(self.uow_factory, caller, cmd, key, instance, lambda: self.runner.run(workflow()))
+        """Submit ``workflow`` as the job ``cmd`` on the queue ``key`` (a VM's uuid);
+        ``instance_uuid``: the uuid of ``instance``, when at hand."""
+        run = lambda: self.runner.run(workflow())  # noqa: E731
+        work = events.around(self.uow_factory, caller, cmd, key, instance, run, instance_uuid)
         return self.jobs.submit(caller, cmd, key, work, present, instance, abandon=abandon, batched=True)
 
     def _vm_job(
@@ -79,7 +82,8 @@ class Manager:
         workflow: Callable[[], Workflow[Any]],
         abandon: Callable[[], None] | None = None,
     ) -> AsyncJob:
-        return self._job(caller, cmd, vm.uuid, workflow, self._vm_view(), ("VirtualMachine", vm.id), abandon)
+        view = self._vm_view()
+        return self._job(caller, cmd, vm.uuid, workflow, view, ("VirtualMachine", vm.id), abandon, vm.uuid)
 
     def _vm_view(self, password: str | None = None) -> results.Presenter:
         return results.vm(self.uow_factory, password)
@@ -121,6 +125,7 @@ class Manager:
             results.created_snapshot(self.uow_factory),
             ("VmSnapshot", snap.id),
             abandon=lambda: vmsnapshots.drop_allocated(self.uow_factory, snap.id),
+            instance_uuid=snap.uuid,
         )
         return snap, job
 
@@ -134,6 +139,7 @@ class Manager:
             lambda: vmsnapshots.revert(self.uow_factory, snap.id, self.capabilities.clustered),
             self._vm_view(),
             ("VmSnapshot", snap.id),
+            instance_uuid=snap.uuid,
         )
 
     @batched
@@ -145,7 +151,8 @@ class Manager:
         else:
             work = lambda: vmsnapshots.delete(self.uow_factory, snap.id, expected=snap.state)  # noqa: E731
         key = access.vm_key(self.uow_factory, snap.vm_id)
-        return self._job(caller, "deleteVMSnapshot", key, work, results.success, ("VmSnapshot", snap.id))
+        instance = ("VmSnapshot", snap.id)
+        return self._job(caller, "deleteVMSnapshot", key, work, results.success, instance, instance_uuid=snap.uuid)
 
     @batched
     def delete_vm_snapshots(self, caller: Account, vm_uuid: str) -> AsyncJob:

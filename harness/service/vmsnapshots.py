@@ -195,8 +195,7 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
                 raise InvalidParameterValue("Can not snapshot memory when the Instance is not in Running state")
             _others_active(uow, vm, snap)
             current = uow.vm_snapshots.current_of(vm.id)
-            uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested)
-            uow.vm_snapshots.set_parent(snap, current.id if current else None)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.CreateRequested, parent=current.id if current else None)
             uow.commit()
     except CloudError:
         drop_allocated(uow_factory, snapshot_id)
@@ -228,8 +227,7 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
                 uow.vm_snapshots.set_details(snap.id, {"hyperv.production.fallback": "true"})
             if current is not None:
                 uow.vm_snapshots.set_current(current, False)
-            uow.vm_snapshots.set_current(snap, True)
-            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded, current=True)
             uow.commit()
         yield from hostside.after_tree_change(uow_factory, vm.id)
         if stopped:
@@ -326,8 +324,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
             previous = uow.vm_snapshots.current_of(vm.id)
             if previous is not None:
                 uow.vm_snapshots.set_current(previous, False)
-            uow.vm_snapshots.set_current(snap, True)
-            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded)
+            uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded, current=True)
             if snap.service_offering_id != vm.service_offering_id:
                 uow.vms.set_offering(vm, snap.service_offering_id)
             uow.commit()

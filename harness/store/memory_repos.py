@@ -28,24 +28,29 @@ from harness.domain.states import (
 )
 from harness.store import transitions
 from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of, set_details
-from harness.store.ports import EVERYTHING, Scope
+from harness.store.ports import EVERYTHING, KEEP, Keep, Scope
 
 
 def transit(
-    repo: MemoryRepo[Any], fsm: StateMachine[Any, Any], entity: Any, event: StrEnum, stamp: bool = False
+    repo: MemoryRepo[Any],
+    fsm: StateMachine[Any, Any],
+    entity: Any,
+    event: StrEnum,
+    stamp: bool = False,
+    also: dict[str, Any] | None = None,
 ) -> None:
     """:func:`harness.store.repository.transit` in memory: the same compare-and-swap on
     ``(state, update_count)``, the same errors and log line. ``stamp``: the entity has an
-    ``updated`` field, set to now."""
+    ``updated`` field, set to now; ``also``: more fields set in the same write."""
     new = transitions.next_state(fsm, entity, event)
     row = repo.rows_table.rows.get(entity.id)
     if row is None or row.state != entity.state or row.update_count != entity.update_count:
         raise transitions.conflict(fsm, entity, event)
     old = entity.state
+    fields: dict[str, Any] = {"state": new, "update_count": entity.update_count + 1, **(also or {})}
     if stamp:
-        repo._update(entity.id, state=new, update_count=entity.update_count + 1, updated=repo.clock())
-    else:
-        repo._update(entity.id, state=new, update_count=entity.update_count + 1)
+        fields["updated"] = repo.clock()
+    repo._update(entity.id, **fields)
     transitions.applied(fsm, entity, event, old, new)
 
 
@@ -76,8 +81,19 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
             self.set_details(snap.id, snap.details)
         return snap
 
-    def transit(self, snap: VMSnapshot, event: StrEnum) -> None:
-        transit(self, VM_SNAPSHOT_FSM, snap, event, stamp=True)
+    def transit(
+        self, snap: VMSnapshot, event: StrEnum, *, parent: int | Keep | None = KEEP, current: bool | None = None
+    ) -> None:
+        also: dict[str, Any] = {}
+        if not isinstance(parent, Keep):
+            also["parent"] = parent
+        if current is not None:
+            also["current"] = current
+        transit(self, VM_SNAPSHOT_FSM, snap, event, stamp=True, also=also)
+        if not isinstance(parent, Keep):
+            snap.parent = parent
+        if current is not None:
+            snap.current = current
 
     def _live_of_vm(self, vm_id: int) -> list[VMSnapshot]:
         rows = self.rows_table.rows

@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, Protocol, Self, TypeVar
 
 from harness.domain.config import ConfigKey
@@ -105,9 +105,23 @@ class SoftDeleting(Protocol):
 # ---------------------------------------------------------------------- stateful entities
 
 
+class Keep(Enum):
+    """A field a write leaves as it is (where ``None`` is a value of its own)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 class VMSnapshotRepository(Finder[VMSnapshot], SoftDeleting, Protocol):
     def add(self, snap: VMSnapshot) -> VMSnapshot: ...
-    def transit(self, snap: VMSnapshot, event: StrEnum) -> None: ...
+    def transit(
+        self, snap: VMSnapshot, event: StrEnum, *, parent: int | Keep | None = KEEP, current: bool | None = None
+    ) -> None:
+        """Apply ``event`` (compare-and-swap on ``(state, update_count)``), setting ``parent``
+        and ``current`` in the same write when given: a workflow step that moves a snapshot
+        and relinks it writes the row once."""
     def by_vm(self, vm_id: int) -> list[VMSnapshot]: ...
     def briefs_of_vm(self, vm_id: int) -> list[SnapshotBrief]: ...
     def current_of(self, vm_id: int) -> VMSnapshot | None: ...

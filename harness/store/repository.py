@@ -280,18 +280,22 @@ def transit(
     event: StrEnum,
     now: datetime,
     state_column: str = "state",
+    also: dict[str, Any] | None = None,
 ) -> None:
     """Apply ``event`` to ``entity`` as a compare-and-swap on ``(state, update_count)``.
 
     Raises ``InvalidTransition`` when the state machine forbids it and
     :class:`ConcurrentOperation` when another writer moved the row first; on success the
-    entity's ``state`` and ``update_count`` follow the row.
+    entity's ``state`` and ``update_count`` follow the row. ``also``: more columns set by
+    the same statement (the caller makes its entity follow them).
     """
     old = entity.state
     new = transitions.next_state(fsm, entity, event)
     values: dict[str, Any] = {state_column: new.value, "update_count": entity.update_count + 1}
     if "updated" in table.c:
         values["updated"] = now
+    if also:
+        values.update(also)
     stmt = cached(
         (table.name, "transit", state_column),
         lambda: update(table).where(
