@@ -105,11 +105,13 @@ class StateFile:
 
     def _acquire(self, wait: float) -> None:
         """Take the lock, waiting up to ``wait`` seconds for another process."""
-        assert self._lock_fd is not None
+        fd = self._lock_fd
+        if fd is None:
+            raise HostUnreachable(f"the simulated host {self.path} was closed")
         deadline = time.monotonic() + wait
         while True:
             try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:

@@ -119,9 +119,14 @@ class FaultPlan:
         index = f.get("host")
         return self.hosts if index is None else [self.hosts[int(index)]]
 
+    def _armed(self) -> simpy.Environment:
+        if self.env is None:
+            raise RuntimeError("the fault plan acts only once installed on a simulation")
+        return self.env
+
     def _window(self, f: Fault, host: TimedHost) -> Any:
-        assert self.env is not None
-        yield self.env.timeout(float(f.get("at", 0.0)))
+        env = self._armed()
+        yield env.timeout(float(f.get("at", 0.0)))
         down, up = {
             "host_crash": (host.crash, host.restart),
             "storage_outage": (host.storage_down, host.storage_up_again),
@@ -129,26 +134,25 @@ class FaultPlan:
         }[f.kind]
         down()
         f.fired += 1
-        self.fired.append(f"{self.env.now:.0f} {f.kind} {host.name}")
+        self.fired.append(f"{env.now:.0f} {f.kind} {host.name}")
         length = f.get("restart_after", f.get("duration"))
         if length is not None:
-            yield self.env.timeout(float(length))
+            yield env.timeout(float(length))
             up()
 
     def _export_started(self, host: TimedHost, command: Command) -> None:
-        assert self.env is not None
         for f in self.of("storage_down_mid_export"):
             f.matched += 1
             if f.matched == int(f.get("occurrence", 1)):
                 f.fired += 1
-                self.env.process(self._mid_export(f, host))
+                self._armed().process(self._mid_export(f, host))
 
     def _mid_export(self, f: Fault, host: TimedHost) -> Any:
-        assert self.env is not None
-        yield self.env.timeout(float(f.get("after_s", 1.0)))
+        env = self._armed()
+        yield env.timeout(float(f.get("after_s", 1.0)))
         host.storage_down()
-        self.fired.append(f"{self.env.now:.0f} storage_down_mid_export {host.name}")
-        yield self.env.timeout(float(f.get("duration", 600.0)))
+        self.fired.append(f"{env.now:.0f} storage_down_mid_export {host.name}")
+        yield env.timeout(float(f.get("duration", 600.0)))
         host.storage_up_again()
 
     # ------------------------------------------------------------------ per-command decisions
@@ -180,17 +184,18 @@ class FaultPlan:
                 f.matched += 1
                 if f.matched == int(f.get("occurrence", 1)):
                     f.fired += 1
-                    assert self.env is not None
-                    self.fired.append(f"{self.env.now:.0f} manager_crash {step}")
-                    self.env.process(self._manager_restart(float(f.get("restart_after", 60.0))))
+                    env = self._armed()
+                    self.fired.append(f"{env.now:.0f} manager_crash {step}")
+                    env.process(self._manager_restart(float(f.get("restart_after", 60.0))))
                     return True
             return False
 
         return hook
 
     def _manager_restart(self, after: float) -> Any:
-        assert self.env is not None and self.life is not None
-        yield self.env.timeout(after)
+        if self.life is None:
+            raise RuntimeError("a manager crash needs the manager's life to restart it")
+        yield self._armed().timeout(after)
         self.life.restart()
 
 

@@ -177,7 +177,7 @@ class TimedHost:
             WriteGuestData: self._write,
         }
         if self.state.capacity is not None:
-            env.process(self._storage_watch())
+            env.process(self._storage_watch(self.state.capacity))
 
     # ------------------------------------------------------------------ the contract
 
@@ -559,10 +559,8 @@ class TimedHost:
             f = self.state.disk_files[path]
             self.state._resize(f, min(f.bytes + nbytes, f.size + AVHDX_BASE_BYTES))
 
-    def _storage_watch(self) -> Proc:
+    def _storage_watch(self, capacity: int) -> Proc:
         """With a capacity: a full volume pauses the running VMs; freed space resumes them."""
-        capacity = self.state.capacity
-        assert capacity is not None
         while True:
             yield self.env.timeout(self.costs.storage_tick_s)
             if not (self.up and self.storage_up):

@@ -35,7 +35,7 @@ from harness.jobs.simulated import ManagerCrashed, ManagerLife, simpy_process
 from harness.service import accounts, hostside, sync, vms, vmsnapshots
 from harness.store import tables
 from harness.store.memory import memory_uow_factory
-from harness.store.ports import UowFactory
+from harness.store.ports import UowFactory, existing
 from harness.store.uow import make_engine, uow_factory
 from simulator.campaigns.policies import PolicyScheduler, start_of
 from simulator.campaigns.scenario import Scenario, Shard
@@ -306,14 +306,12 @@ class Simulation:
 
     def _state(self, vm: VM) -> tuple[VMState, list[Any]]:
         with self.uow(readonly=True) as uow:
-            fresh = uow.vms.get(vm.id)
-            assert fresh is not None
+            fresh = existing(uow.vms.get(vm.id), "VM", vm.uuid)
             return fresh.state, uow.vm_snapshots.by_vm(vm.id)
 
     def _vm_state(self, vm: VM) -> VMState:
         with self.uow(readonly=True) as uow:
-            fresh = uow.vms.get(vm.id)
-            assert fresh is not None
+            fresh = existing(uow.vms.get(vm.id), "VM", vm.uuid)
             return fresh.state
 
     def _create(self, vm: VM, rng: random.Random) -> Proc:
@@ -521,8 +519,7 @@ class Simulation:
         at_risk = bytes_ = lost = vms_ = 0
         with self.uow(readonly=True) as uow:
             for vm in self.vms:
-                fresh = uow.vms.get(vm.id)
-                assert fresh is not None
+                fresh = existing(uow.vms.get(vm.id), "VM", vm.uuid)
                 snaps = uow.vm_snapshots.by_vm(vm.id)
                 lost += sum(1 for s in snaps if uow.vm_snapshots.details(s.id).get(hostside.LOST))
                 ready = sync.db_tree(uow, vm.id)
@@ -540,8 +537,7 @@ class Simulation:
         violations: list[str] = []
         with self.uow(readonly=True) as uow:
             for vm in self.vms:
-                fresh = uow.vms.get(vm.id)
-                assert fresh is not None
+                fresh = existing(uow.vms.get(vm.id), "VM", vm.uuid)
                 name = vm.instance_name
                 snaps = uow.vm_snapshots.by_vm(vm.id)
                 stuck = [f"{s.name}={s.state}" for s in snaps if s.state in ACTIVE_VM_SNAPSHOT_STATES]

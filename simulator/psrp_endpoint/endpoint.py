@@ -159,10 +159,10 @@ class EmulatedHost:
         return self
 
     def serve_forever(self) -> None:
-        self.start()
-        assert self._thread is not None
+        thread = self.start()._thread
         try:
-            self._thread.join()
+            if thread is not None:
+                thread.join()
         finally:
             self.stop()
 
