@@ -14,10 +14,7 @@ computing its cache key costs more than SQLite takes to run it (``benchmarks/cor
 from __future__ import annotations
 
 import logging
-import threading
-from array import array
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -27,6 +24,7 @@ from sqlalchemy import Connection, Row, Select, Table, bindparam, func, insert, 
 from harness.domain.model import Page
 from harness.domain.states import StateMachine
 from harness.store import tables, transitions
+from harness.store.listing_orders import LISTING_ORDERS
 from harness.store.ports import Scope
 
 log = logging.getLogger("hvsnap.transitions")
@@ -155,17 +153,15 @@ class Repo(Generic[T]):
         )
         id_ = self.table.c.id
         offset = ((page or 1) - 1) * pagesize if pagesize else 0
-        order = LISTING_ORDERS.lookup(self.conn, (owner, *shape), params) if pagesize else None
-        if order is None and pagesize and LISTING_ORDERS.keeps(self.conn):
-            everything = cached((owner, "all_ids", *shape), lambda: listing.with_only_columns(id_))
-            result = self.conn.execute(everything, params)
-            found = result.cursor.fetchall()  # 100,000 ids: no Row objects
-            result.close()
-            order = LISTING_ORDERS.keep(self.conn, (owner, *shape), params, (r[0] for r in found))
-        if order is not None:  # a read-only SQLite snapshot's listing: no COUNT, no OFFSET scan
-            count, ids = len(order.ids), list(order.ids[offset : offset + (pagesize or 0)])
+        key = (owner, *shape, *sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+        everything = cached((owner, "all_ids", *shape), lambda: listing.with_only_columns(id_))
+        order = LISTING_ORDERS.order(self.conn, key, everything, params) if pagesize else None
+        if order is not None:  # a large listing on a SQLite file: no COUNT, no OFFSET scan
+            count, ids = len(order), list(order[offset : offset + (pagesize or 0)])
         else:
             count = self.conn.execute(counting, params).scalar_one()
+            if pagesize:
+                LISTING_ORDERS.counted(self.conn, key, params, count)
             if not pagesize:
                 return Page(count=count, items=self._all(listing, params))
             paging = cached(
@@ -180,83 +176,6 @@ class Repo(Generic[T]):
         )
         rows = {r.id: r for r in self._all(by_ids, {"page_ids_": ids})}  # type: ignore[attr-defined]
         return Page(count=count, items=[rows[i] for i in ids])
-
-
-@dataclass(frozen=True, slots=True)
-class _Order:
-    stamp: tuple[int, int]
-    ids: array[int]
-
-
-class ListingOrders:
-    """The ordered ids of large listings, kept per SQLite connection so that a page of a
-    100,000-row listing costs neither a ``COUNT`` nor an ``OFFSET`` scan.
-
-    An entry holds while its connection's *stamp* is unchanged: ``PRAGMA data_version``
-    (it changes when any other connection, in this process or another, commits; it is
-    read inside the read transaction, so it names the snapshot the listing was read from)
-    and the connection's own ``total_changes``. Only read-only units of work use entries
-    (a writing one may hold changes it rolls back); other databases always query."""
-
-    #: a listing smaller than this is read whole again every time (no entry kept)
-    MIN_ROWS = 2_000
-    #: entries kept per connection (oldest dropped first)
-    PER_CONNECTION = 8
-    #: connections remembered (a server's pool holds fewer)
-    CONNECTIONS = 64
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_conn: dict[int, tuple[Any, dict[Any, _Order]]] = {}
-
-    @staticmethod
-    def _raw(conn: Connection) -> Any | None:
-        if conn.dialect.name != "sqlite" or conn.get_execution_options().get("sqlite_begin") != "DEFERRED":
-            return None
-        return conn.connection.driver_connection
-
-    @staticmethod
-    def _stamp(raw: Any) -> tuple[int, int]:
-        return int(raw.execute("PRAGMA data_version").fetchone()[0]), int(raw.total_changes)
-
-    @staticmethod
-    def _key(shape: tuple[str, ...], params: dict[str, Any]) -> Any:
-        return shape, tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(params.items()))
-
-    def lookup(self, conn: Connection, shape: tuple[str, ...], params: dict[str, Any]) -> _Order | None:
-        """The kept order of this listing, if it still holds for ``conn``'s snapshot."""
-        raw = self._raw(conn)
-        if raw is None:
-            return None
-        with self._lock:
-            held = self._by_conn.get(id(raw))
-            order = held[1].get(self._key(shape, params)) if held is not None and held[0] is raw else None
-        return order if order is not None and order.stamp == self._stamp(raw) else None
-
-    def keeps(self, conn: Connection) -> bool:
-        """Whether listings read through ``conn`` are kept (a read-only SQLite one)."""
-        return self._raw(conn) is not None
-
-    def keep(self, conn: Connection, shape: tuple[str, ...], params: dict[str, Any], ids: Iterable[int]) -> _Order:
-        """Keep the listing's ``ids`` (read in ``conn``'s current snapshot) and return them."""
-        raw = self._raw(conn)
-        order = _Order(self._stamp(raw) if raw is not None else (0, 0), array("q", ids))
-        if raw is None or len(order.ids) < self.MIN_ROWS:
-            return order
-        with self._lock:
-            held = self._by_conn.get(id(raw))
-            if held is None or held[0] is not raw:
-                held = self._by_conn[id(raw)] = (raw, {})
-                while len(self._by_conn) > self.CONNECTIONS:  # connections closed long ago go first
-                    self._by_conn.pop(next(iter(self._by_conn)))
-            entries = held[1]
-            entries[self._key(shape, params)] = order
-            while len(entries) > self.PER_CONNECTION:
-                entries.pop(next(iter(entries)))
-        return order
-
-
-LISTING_ORDERS = ListingOrders()
 
 
 def carrying(stmt: Select, id_column: Any, resource_type: str, tagged: Sequence[tuple[str, str]] | None) -> Select:

@@ -1,19 +1,23 @@
-"""listVMSnapshot's pages of a large listing: the ordered ids kept per SQLite connection
-(``ListingOrders``) never answer a page that differs from counting and paging in SQL,
-whoever wrote in between (this connection, another engine on the same file, another
-unit of work), and tags and filters still narrow the kept listing."""
+"""listVMSnapshot's pages of a large listing: the ordered ids kept once per process for a
+SQLite file (``ListingOrders``) never answer a page that differs from counting and paging in
+SQL, whoever wrote in between (this engine's pool, another engine on the same file, another
+process), and tags and filters still narrow the kept listing. On the servers the same tests
+check the plain SQL paging."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from harness.domain.model import Page
 from harness.domain.states import LISTED_VM_SNAPSHOT_STATES, VMSnapshotEvent, VMSnapshotState
 from harness.store import uow as store_uow
-from harness.store.repository import LISTING_ORDERS, ListingOrders, Scope
+from harness.store.listing_orders import LISTING_ORDERS, ListingOrders
+from harness.store.repository import Scope
 from harness.store.uow import UowFactory
 from tests.store.test_contract_vm_snapshots import T0, World, make_snapshot, seed
 
@@ -77,6 +81,34 @@ def test_pages_match_sql_paging_and_follow_every_writer(engine: Engine, uow_fact
         uow.vm_snapshots.transit(moved, VMSnapshotEvent.CreateRequested)
         uow.commit()
     assert page(uow_factory, 3) == (11, newest_first(ids[1:])[8:])
+
+
+def test_another_process_s_commit_voids_a_kept_listing(engine: Engine, uow_factory: UowFactory) -> None:
+    world = seed(uow_factory)
+    ids = fill(uow_factory, world, 10)
+    assert page(uow_factory, 1) == (10, newest_first(ids)[:4])
+    if engine.dialect.name != "sqlite":
+        pytest.skip("kept listings are SQLite's: a server pages in SQL")
+    # The newest snapshot leaves the listing through a bare sqlite3 in another process.
+    script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+    script += "c.execute('UPDATE vm_snapshots SET removed = created WHERE id = ?', (int(sys.argv[2]),)); c.commit()"
+    subprocess.run([sys.executable, "-c", script, str(engine.url.database), str(max(ids))], check=True)
+    assert page(uow_factory, 1) == (9, newest_first(ids)[1:5])
+
+
+def test_a_kept_listing_pages_without_count_or_offset(engine: Engine, uow_factory: UowFactory) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("kept listings are SQLite's: a server pages in SQL")
+    world = seed(uow_factory)
+    ids = fill(uow_factory, world, 10)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert page(uow_factory, 1) == (10, newest_first(ids)[:4])  # counted, then kept
+    assert any("count(" in sql for sql in statements)
+    statements.clear()
+    assert page(uow_factory, 2) == (10, newest_first(ids)[4:8])
+    assert page(uow_factory, 3) == (10, newest_first(ids)[8:])
+    assert not [sql for sql in statements if "count(" in sql or "OFFSET" in sql]
 
 
 def test_filters_and_tags_narrow_a_kept_listing(uow_factory: UowFactory) -> None:
