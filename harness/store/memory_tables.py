@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, insort
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import MISSING, fields
 from datetime import datetime
@@ -26,6 +27,7 @@ from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from harness.domain.model import Page
+from harness.store.ports import address_number
 
 T = TypeVar("T")
 Key = Callable[[Any], Hashable | None]
@@ -92,12 +94,20 @@ def set_details(store: MemoryStore, table_name: str, owner: Hashable, details: d
 
 
 class MemoryTable:
-    """The rows of one table by key, and the grouping indexes kept in step with them.
+    """The rows of one table by key, and the indexes kept in step with them.
 
-    ``groups`` names indexes: ``key(row)`` is the group a row belongs to (``None``: none);
-    :meth:`group` lists the keys of a group's rows. Only :meth:`put` changes rows."""
+    ``groups`` names grouping indexes: ``key(row)`` is the group a row belongs to (``None``:
+    none); :meth:`group` lists the keys of a group's rows, :meth:`group_values` the groups.
+    ``ordered`` names sorted indexes: :meth:`ordered` lists every row's ``key(row)`` (but
+    ``None``) in ascending order. Only :meth:`put` changes rows."""
 
-    def __init__(self, name: str, groups: dict[str, Key] | None = None, soft_delete: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        groups: dict[str, Key] | None = None,
+        soft_delete: bool = True,
+        ordered: dict[str, Callable[[Any], int | None]] | None = None,
+    ) -> None:
         self.name = name
         self.rows: dict[Any, Any] = {}
         self.last = 0
@@ -105,6 +115,8 @@ class MemoryTable:
         self._keys = groups or {}
         self._groups: dict[str, dict[Hashable, set[Any]]] = {g: {} for g in self._keys}
         self._indexes = [(key_of, self._groups[g]) for g, key_of in self._keys.items()]  # what put walks
+        self._sorted: dict[str, list[int]] = {o: [] for o in ordered or {}}
+        self._sorted_indexes = [(key_of, self._sorted[o]) for o, key_of in (ordered or {}).items()]
 
     def put(self, key: Hashable, row: Any) -> Any:
         """Store ``row`` under ``key`` (``None``: delete it); return the row it replaced."""
@@ -126,11 +138,28 @@ class MemoryTable:
                     del index[before]
             if after is not None:
                 index.setdefault(after, set()).add(key)
+        for sort_key, values in self._sorted_indexes:
+            before = None if old is None else sort_key(old)
+            after = None if row is None else sort_key(row)
+            if before == after:
+                continue
+            if before is not None:
+                del values[bisect_left(values, before)]
+            if after is not None:
+                insort(values, after)
         return old
 
     def group(self, name: str, value: Hashable) -> set[Any]:
         """The keys of the rows in group ``value`` of index ``name`` (do not modify)."""
         return self._groups[name].get(value, _EMPTY)
+
+    def group_values(self, name: str) -> Iterable[Hashable]:
+        """The groups of index ``name`` that hold a row."""
+        return self._groups[name].keys()
+
+    def ordered(self, name: str) -> list[int]:
+        """The values of sorted index ``name``, ascending (do not modify)."""
+        return self._sorted[name]
 
     def live(self) -> Iterator[Any]:
         """Rows not soft-deleted, in key order."""
@@ -142,6 +171,10 @@ class MemoryTable:
 
 
 _EMPTY: set[Any] = set()
+
+
+def _address_number(nic: Any) -> int | None:
+    return None if nic.ip4_address is None else address_number(nic.ip4_address)
 
 
 class MemoryStore:
@@ -193,7 +226,11 @@ class MemoryStore:
                 ),
                 MemoryTable("resource_limit", soft_delete=False),
                 MemoryTable("user", {"uuid": attrgetter("uuid")}),
-                MemoryTable("nics", {"uuid": attrgetter("uuid")}),
+                MemoryTable(
+                    "nics",
+                    {"uuid": attrgetter("uuid"), "vm": live(attrgetter("vm_id")), "address": attrgetter("ip4_address")},
+                    ordered={"address": _address_number},
+                ),
                 MemoryTable("resource_tags", {"uuid": attrgetter("uuid")}, soft_delete=False),
                 MemoryTable("ssh_keypairs", {"uuid": attrgetter("uuid")}, soft_delete=False),
                 MemoryTable("user_vm_details", soft_delete=False),  # VM id -> {name: value}
