@@ -10,7 +10,6 @@ learns the address through the contract (``ip_address`` of ``DeployVM``/``Regist
 from __future__ import annotations
 
 import ipaddress
-import socket
 import uuid
 
 from harness.domain import config
@@ -37,23 +36,14 @@ def allocate(uow: UnitOfWork, vm: VM) -> Nic:
     range is full). Call inside the unit of work that records the VM."""
     network = guest_network(uow)
     gateway = network.network_address + 1
-    taken = uow.nics.addresses_in_use()
-    first, last = int(network.network_address), int(network.broadcast_address)
+    first, last = network.network_address, network.broadcast_address
     if network.num_addresses > 2:  # as network.hosts(): neither the network nor the broadcast address
         first, last = first + 1, last - 1
-    # candidates as integers and C-formatted strings, not an IPv4Address each: a deploy into a
-    # 10,000-VM fleet walks past every address in use
-    skip = int(gateway)
-    free = next((a for a in range(first, last + 1) if a != skip and _dotted(a) not in taken), None)
-    if free is not None:
-        address = ipaddress.IPv4Address(free)
+    address = uow.nics.lowest_free(first, last, reserved=(gateway,))
+    if address is not None:
         mac = "02:00:" + ":".join(f"{b:02x}" for b in address.packed)
         return uow.nics.add(Nic(0, str(uuid.uuid4()), vm.id, str(address), str(network.netmask), str(gateway), mac))
     raise CloudRuntimeError(f"Insufficient address capacity: the guest network {network} has no free address")
-
-
-def _dotted(address: int) -> str:
-    return socket.inet_ntoa(address.to_bytes(4, "big"))
 
 
 def default_address(uow: UnitOfWork, vm_id: int) -> str | None:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from ipaddress import IPv4Address
 
 from harness.domain.model import Event, Nic, Page, ResourceTag, User
 from harness.store.memory_tables import MemoryRepo, like, page_of
-from harness.store.ports import Scope
+from harness.store.ports import Scope, lowest_free_number
 
 
 class MemoryUsers(MemoryRepo[User]):
@@ -35,23 +36,29 @@ class MemoryNics(MemoryRepo[Nic]):
 
     def add(self, n: Nic) -> Nic:
         n.created = n.created or self.clock()
-        if n.ip4_address is not None and n.ip4_address in self.addresses_in_use():
+        if n.ip4_address is not None and self.rows_table.group("address", n.ip4_address):
             raise ValueError(f"duplicate ip4_address {n.ip4_address}")  # the SQL unique constraint
         n.id = self._add_row(n, removed=None)
         return n
 
     def of_vms(self, vm_ids: Iterable[int]) -> list[Nic]:
-        ids = set(vm_ids)
-        rows = [r for r in self.rows_table.live() if r.vm_id in ids]
-        return self._copies(sorted(rows, key=lambda r: (r.vm_id, r.device_id, r.id)))
+        rows = self.rows_table.rows
+        found = [rows[i] for vm_id in set(vm_ids) for i in self.rows_table.group("vm", vm_id)]
+        return self._copies(sorted(found, key=lambda r: (r.vm_id, r.device_id, r.id)))
 
     def addresses_in_use(self) -> set[str]:
-        return {r.ip4_address for r in self.rows_table.rows.values() if r.ip4_address is not None}
+        return {str(a) for a in self.rows_table.group_values("address")}
+
+    def lowest_free(
+        self, first: IPv4Address, last: IPv4Address, reserved: Collection[IPv4Address] = ()
+    ) -> IPv4Address | None:
+        taken = self.rows_table.ordered("address")
+        found = lowest_free_number(taken, int(first), int(last), {int(a) for a in reserved})
+        return None if found is None else IPv4Address(found)
 
     def release(self, vm_id: int) -> None:
-        for r in list(self.rows_table.live()):
-            if r.vm_id == vm_id:
-                self._update(r.id, ip4_address=None, removed=self.clock())
+        for id_ in sorted(self.rows_table.group("vm", vm_id)):
+            self._update(id_, ip4_address=None, removed=self.clock())
 
 
 class MemoryTags(MemoryRepo[ResourceTag]):

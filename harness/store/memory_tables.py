@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left, insort
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import MISSING, fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from harness.domain.model import Page
+from harness.domain.model import Page, SnapshotBrief
+from harness.store.ports import address_number
 
 T = TypeVar("T")
 Key = Callable[[Any], Hashable | None]
@@ -92,12 +94,24 @@ def set_details(store: MemoryStore, table_name: str, owner: Hashable, details: d
 
 
 class MemoryTable:
-    """The rows of one table by key, and the grouping indexes kept in step with them.
+    """The rows of one table by key, and the indexes kept in step with them.
 
-    ``groups`` names indexes: ``key(row)`` is the group a row belongs to (``None``: none);
-    :meth:`group` lists the keys of a group's rows. Only :meth:`put` changes rows."""
+    ``groups`` names grouping indexes: ``key(row)`` is the group a row belongs to (``None``:
+    none); :meth:`group` lists the keys of a group's rows, :meth:`group_values` the groups.
+    ``ordered`` names sorted indexes: :meth:`ordered` lists every row's ``key(row)`` (but
+    ``None``) in ascending order. ``derived`` names values made from each row when it is
+    put (``None``: none), kept beside it (:meth:`derived`): immutable views read more often
+    than written.
+    Only :meth:`put` changes rows."""
 
-    def __init__(self, name: str, groups: dict[str, Key] | None = None, soft_delete: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        groups: dict[str, Key] | None = None,
+        soft_delete: bool = True,
+        ordered: dict[str, Callable[[Any], int | None]] | None = None,
+        derived: dict[str, Callable[[Any], Any]] | None = None,
+    ) -> None:
         self.name = name
         self.rows: dict[Any, Any] = {}
         self.last = 0
@@ -105,6 +119,10 @@ class MemoryTable:
         self._keys = groups or {}
         self._groups: dict[str, dict[Hashable, set[Any]]] = {g: {} for g in self._keys}
         self._indexes = [(key_of, self._groups[g]) for g, key_of in self._keys.items()]  # what put walks
+        self._sorted: dict[str, list[int]] = {o: [] for o in ordered or {}}
+        self._sorted_indexes = [(key_of, self._sorted[o]) for o, key_of in (ordered or {}).items()]
+        self._derived: dict[str, dict[Hashable, Any]] = {d: {} for d in derived or {}}
+        self._makers = [(make, self._derived[d]) for d, make in (derived or {}).items()]
 
     def put(self, key: Hashable, row: Any) -> Any:
         """Store ``row`` under ``key`` (``None``: delete it); return the row it replaced."""
@@ -126,11 +144,38 @@ class MemoryTable:
                     del index[before]
             if after is not None:
                 index.setdefault(after, set()).add(key)
+        for make, made in self._makers:
+            value = None if row is None else make(row)
+            if value is None:
+                made.pop(key, None)
+            else:
+                made[key] = value
+        for sort_key, values in self._sorted_indexes:
+            before = None if old is None else sort_key(old)
+            after = None if row is None else sort_key(row)
+            if before == after:
+                continue
+            if before is not None:
+                del values[bisect_left(values, before)]
+            if after is not None:
+                insort(values, after)
         return old
 
     def group(self, name: str, value: Hashable) -> set[Any]:
         """The keys of the rows in group ``value`` of index ``name`` (do not modify)."""
         return self._groups[name].get(value, _EMPTY)
+
+    def group_values(self, name: str) -> Iterable[Hashable]:
+        """The groups of index ``name`` that hold a row."""
+        return self._groups[name].keys()
+
+    def derived(self, name: str) -> dict[Hashable, Any]:
+        """Row key -> the value ``name`` made from that row (do not modify)."""
+        return self._derived[name]
+
+    def ordered(self, name: str) -> list[int]:
+        """The values of sorted index ``name``, ascending (do not modify)."""
+        return self._sorted[name]
 
     def live(self) -> Iterator[Any]:
         """Rows not soft-deleted, in key order."""
@@ -142,6 +187,18 @@ class MemoryTable:
 
 
 _EMPTY: set[Any] = set()
+
+
+_brief_fields = attrgetter("id", "name", "state", "type")
+
+
+def _brief(snap: Any) -> SnapshotBrief | None:
+    """What ``briefs_of_vm`` hands out, for a live snapshot (a NamedTuple: safe to share)."""
+    return None if snap.removed is not None else SnapshotBrief._make(_brief_fields(snap))
+
+
+def _address_number(nic: Any) -> int | None:
+    return None if nic.ip4_address is None else address_number(nic.ip4_address)
 
 
 class MemoryStore:
@@ -178,6 +235,7 @@ class MemoryStore:
                         "account": live(attrgetter("account_id")),
                         "domain": live(attrgetter("domain_id")),
                     },
+                    derived={"brief": _brief},
                 ),
                 MemoryTable("vm_snapshot_details", soft_delete=False),  # snapshot id -> {name: value}
                 MemoryTable("async_job", {"uuid": attrgetter("uuid")}, soft_delete=False),
@@ -193,7 +251,11 @@ class MemoryStore:
                 ),
                 MemoryTable("resource_limit", soft_delete=False),
                 MemoryTable("user", {"uuid": attrgetter("uuid")}),
-                MemoryTable("nics", {"uuid": attrgetter("uuid")}),
+                MemoryTable(
+                    "nics",
+                    {"uuid": attrgetter("uuid"), "vm": live(attrgetter("vm_id")), "address": attrgetter("ip4_address")},
+                    ordered={"address": _address_number},
+                ),
                 MemoryTable("resource_tags", {"uuid": attrgetter("uuid")}, soft_delete=False),
                 MemoryTable("ssh_keypairs", {"uuid": attrgetter("uuid")}, soft_delete=False),
                 MemoryTable("user_vm_details", soft_delete=False),  # VM id -> {name: value}

@@ -21,11 +21,14 @@ The contract every repository keeps:
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
+from ipaddress import IPv4Address
 from typing import Any, Protocol, Self, TypeVar
 
 from harness.domain.config import ConfigKey
@@ -312,10 +315,48 @@ class UserRepository(Finder[User], Protocol):
         """Soft-delete the account's users and void their keys."""
 
 
+def address_number(address: str) -> int:
+    """A dotted IPv4 address as its 32-bit number (``int(IPv4Address(address))``, in C)."""
+    return int.from_bytes(socket.inet_aton(address), "big")
+
+
+def lowest_free_number(taken: Sequence[int], first: int, last: int, reserved: Collection[int] = ()) -> int | None:
+    """The lowest number of ``first..last`` neither in ``taken`` (ascending, each once) nor in
+    ``reserved``; ``None`` when there is none. A binary search for the first gap in ``taken``
+    (``taken[i] - i`` never decreases), so a full /16 costs a few dozen steps, not a walk."""
+    start = first
+    while start <= last:
+        lo = bisect_left(taken, start)
+        hi = bisect_right(taken, last, lo)
+        left, right = lo, hi  # taken[lo:left] is start, start + 1, ...: the gap is at or after left
+        while left < right:
+            mid = (left + right) // 2
+            if taken[mid] - mid == start - lo:
+                left = mid + 1
+            else:
+                right = mid
+        found = start + (left - lo)
+        if found > last:
+            return None
+        if found not in reserved:
+            return found
+        start = found + 1
+    return None
+
+
 class NicRepository(Finder[Nic], Protocol):
+    """An ``ip4_address`` is held by one NIC, live or removed, until :meth:`release` clears it
+    (the SQL unique constraint)."""
+
     def add(self, n: Nic) -> Nic: ...
     def of_vms(self, vm_ids: Iterable[int]) -> list[Nic]: ...
     def addresses_in_use(self) -> set[str]: ...
+
+    def lowest_free(
+        self, first: IPv4Address, last: IPv4Address, reserved: Collection[IPv4Address] = ()
+    ) -> IPv4Address | None:
+        """The lowest address of ``first..last`` that no NIC holds and that is not ``reserved``
+        (``None``: every one is taken)."""
 
     def release(self, vm_id: int) -> None:
         """Give the VM's addresses back and remove its NICs (at expunge)."""

@@ -3,15 +3,16 @@ accounts, VMs' NICs, resource tags and the event log (migration 0006)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
+from ipaddress import IPv4Address
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, or_, select, update
 
 from harness.domain.model import Event, Nic, Page, ResourceTag, User
 from harness.store import tables as t
-from harness.store.ports import Scope
+from harness.store.ports import Scope, address_number, lowest_free_number
 from harness.store.repository import Repo, scoped
 
 
@@ -104,6 +105,14 @@ class Nics(Repo[Nic]):
     def addresses_in_use(self) -> set[str]:
         c = self.table.c
         return set(self.conn.execute(select(c.ip4_address).where(c.ip4_address.is_not(None))).scalars())
+
+    def lowest_free(
+        self, first: IPv4Address, last: IPv4Address, reserved: Collection[IPv4Address] = ()
+    ) -> IPv4Address | None:
+        # addresses are text in every dialect, so they are ordered as numbers here
+        taken = sorted(address_number(a) for a in self.addresses_in_use())
+        found = lowest_free_number(taken, int(first), int(last), {int(a) for a in reserved})
+        return None if found is None else IPv4Address(found)
 
     def release(self, vm_id: int) -> None:
         """Give the VM's addresses back and remove its NICs (at expunge)."""

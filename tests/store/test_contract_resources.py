@@ -6,6 +6,7 @@ store, SQLite, PostgreSQL and MariaDB."""
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import IPv4Address
 
 import pytest
 
@@ -165,6 +166,37 @@ def test_nics_hold_addresses_until_released(store: UowFactory, world: World) -> 
         assert uow.nics.addresses_in_use() == {"10.1.1.12"}
         assert [n.id for n in uow.nics.of_vms([world.vm_alice.id, world.vm_admin.id])] == [other.id]
         assert uow.nics.of_vms([]) == []
+
+
+def test_nics_give_the_lowest_free_address_in_a_range(store: UowFactory, world: World) -> None:
+    first, last, gateway = IPv4Address("10.1.1.2"), IPv4Address("10.1.1.12"), IPv4Address("10.1.1.3")
+    with store() as uow:
+        assert uow.nics.lowest_free(first, last) == first
+        assert uow.nics.lowest_free(first, last, reserved=(first,)) == IPv4Address("10.1.1.3")
+        for address in ("10.1.1.2", "10.1.1.4", "10.1.1.5", "10.1.1.6", "10.1.1.7", "10.1.1.8", "10.1.1.10"):
+            uow.nics.add(_nic(world.vm_alice.id, address, 0))
+        uow.nics.add(_nic(world.vm_admin.id, "10.1.1.9", 0))
+        uow.nics.add(_nic(world.vm_admin.id, "10.1.2.1", 1))  # outside the range: no bearing on it
+        uow.commit()
+    with store() as uow:
+        # numeric order, not text order ("10.1.1.10" < "10.1.1.9" as text); the gateway is skipped
+        assert uow.nics.lowest_free(first, last, reserved=(gateway,)) == IPv4Address("10.1.1.11")
+        assert uow.nics.lowest_free(first, last) == gateway
+        uow.nics.add(_nic(world.vm_admin.id, "10.1.1.11", 2))
+        assert uow.nics.lowest_free(first, last, reserved=(gateway,)) == IPv4Address("10.1.1.12")
+        # rolled back: the address is free again
+    with store() as uow:
+        assert uow.nics.lowest_free(first, last, reserved=(gateway,)) == IPv4Address("10.1.1.11")
+        uow.nics.add(_nic(world.vm_admin.id, "10.1.1.11", 2))
+        uow.nics.add(_nic(world.vm_admin.id, "10.1.1.12", 3))
+        assert uow.nics.lowest_free(first, last, reserved=(gateway,)) is None
+        uow.nics.soft_delete(uow.nics.of_vms([world.vm_admin.id])[0].id)
+        assert uow.nics.lowest_free(first, last, reserved=(gateway,)) is None  # a removed NIC holds its address
+        uow.nics.release(world.vm_alice.id)
+        assert uow.nics.lowest_free(first, last, reserved=(gateway,)) == first
+        uow.commit()
+    with store(readonly=True) as uow:
+        assert uow.nics.lowest_free(IPv4Address("10.1.1.4"), last, reserved=(gateway,)) == IPv4Address("10.1.1.4")
 
 
 def _tag(world: World, key: str, value: str, resource_id: int, resource_type: str = "UserVm") -> ResourceTag:
