@@ -22,6 +22,7 @@ import psrpcore
 from psrpcore.types import PSInvocationState
 
 from harness.drivers import HostError
+from simulator.psrp_endpoint import clixml  # noqa: F401  (installs the cheaper CLIXML reader)
 from simulator.psrp_endpoint.binding import Call, CmdletError, statements
 from simulator.psrp_endpoint.cmdlets import Cmdlets
 
