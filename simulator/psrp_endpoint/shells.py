@@ -107,8 +107,9 @@ class Shell:
 
     def _statement(self, pipe: psrpcore.ServerPipeline, statement: list[Call]) -> None:
         piped: list[Any] = []
-        for call in statement:
+        for i, call in enumerate(statement):
             cmdlet, bound = self.cmdlets.bind(call, piped)
+            bound.downstream = i > 0
             try:
                 try:
                     piped = self.cmdlets.run(cmdlet, bound)
