@@ -26,6 +26,12 @@ Choices a real host shares with the emulated one:
   trip as the command (``Get-ChildItem | Get-VHD``); only a chain that leaves the folder is
   walked on, one level per ``Get-VHD -Path <frontier>`` call.
 - Every cmdlet carries ``-ErrorAction Stop`` so any error terminates the pipeline.
+- A check that must hold before a change runs on the host, in the invocation that makes
+  the change (``Where-Object -Property -CEQ|-NE -Value`` feeding ``Write-Error -ErrorId``,
+  :func:`live_driver.steps.halt_if`): a create is one round trip. Names travel as
+  parameter values, compared exactly (``-CEQ``), never as filters or script text. A JEA
+  endpoint must expose ``Where-Object``, ``Select-Object`` and ``Write-Error`` beside
+  the Hyper-V cmdlets, and ``Set-VM`` with pipeline input.
 
 The steps plans share are in :mod:`live_driver.steps`; the plans that move a VM's files as a
 whole (export, import in place, reclaim, volume snapshots) in :mod:`live_driver.exports`.
