@@ -6,7 +6,9 @@ psrpcore reads every element through one long chain of type tests, and every str
 through a regex over its UTF-16 encoding. Here the common primitives are read from a
 table by tag; a string with no ``_xHHHH_`` escape (almost all of them) is used as it is,
 and a ``PSString`` is built without the generic constructor (it has no properties to
-set). Everything else, and any string with an escape, goes to psrpcore's own code.
+set). An object made of properties only (each command of a pipeline, each parameter) is
+built as psrpcore builds it, minus the throwaway ``PSObject`` each of its note properties
+cost. Everything else (enums, lists, dicts) goes to psrpcore's own code.
 tests/simulator/test_psrp_clixml.py holds the reader to psrpcore's output.
 """
 
@@ -16,8 +18,9 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from psrpcore.types import PSInt, PSInt64, PSString
+from psrpcore.types import PSInt, PSInt64, PSNoteProperty, PSObject, PSString
 from psrpcore.types import _serializer as psrpcore_serializer
+from psrpcore.types._base import TypeRegistry
 
 _PSRPCORE_DESERIALIZE = psrpcore_serializer._Serializer.deserialize
 _STRING_META = PSString.PSObject
@@ -35,6 +38,78 @@ def string(text: str | None) -> PSString:
     return value
 
 
+def note(name: str, value: Any) -> PSNoteProperty:
+    """``PSNoteProperty(name, value)`` as psrpcore builds it, without the throwaway
+    ``PSObject`` its constructor makes to set the value through."""
+    prop: PSNoteProperty = object.__new__(PSNoteProperty)
+    prop.name, prop.ps_type, prop.mandatory = name, None, False
+    prop._value, prop._getter, prop._setter = value, None, None
+    return prop
+
+
+_PLAIN = frozenset(("TN", "TNRef", "ToString", "Props", "MS"))
+
+
+def plain_object(self: Any, element: Element) -> Any:
+    """An ``<Obj>`` of properties only (no list, dict, enum or primitive value inside),
+    read as psrpcore reads it; ``None`` for any other object, which psrpcore reads."""
+    entries = list(element)
+    if not all(e.tag in _PLAIN for e in entries):
+        return None
+    type_names = [e.text or "" for e in element.findall("TN/T")]
+    if type_names:
+        self._tn_ref_map[element.find("TN").attrib["RefId"]] = type_names  # type: ignore[union-attr]
+    elif (tn_ref := element.find("TNRef")) is not None:
+        type_names = self._tn_ref_map[tn_ref.attrib["RefId"]]
+    value = TypeRegistry().rehydrate(type_names)
+    if not isinstance(value, PSObject):  # an enum: psrpcore's own reading
+        return None
+    ref_id = element.attrib.get("RefId")
+    if ref_id is not None:
+        self._obj_ref_map[ref_id] = value
+    meta = value.PSObject
+    original = meta.type_names
+    groups: dict[str, Element | None] = {"adapted_properties": None, "extended_properties": None}
+    to_string = None
+    for entry in entries:
+        if entry.tag == "Props":
+            groups["adapted_properties"] = entry
+        elif entry.tag == "MS":
+            groups["extended_properties"] = entry
+        elif entry.tag == "ToString":
+            to_string = self.deserialize(entry)
+    if to_string is not None:
+        meta.to_string = to_string
+    if original:
+        meta.type_names = original
+    for group, xml in groups.items():
+        if xml is None:
+            continue
+        props: list[Any] = getattr(meta, group)
+        for entry in xml:
+            name = entry.attrib["N"]
+            prop = note(
+                psrpcore_serializer._deserialize_string(name) if "_x" in name else name, self.deserialize(entry)
+            )
+            # add_note_property(force=True): a name seen before is replaced where it stood
+            at = next((i for i, p in enumerate(props) if p.name == prop.name), None)
+            if at is None:
+                props.append(prop)
+            else:
+                props[at] = prop
+    from_override = getattr(type(value), "FromPSObjectForRemoting", None)
+    if from_override:
+        value = from_override(value, **self._kwargs)
+        if ref_id is not None and value is not None:
+            self._obj_ref_map[ref_id] = value
+    return value
+
+
+def _object(self: Any, element: Element) -> Any:
+    value = plain_object(self, element)
+    return _PSRPCORE_DESERIALIZE(self, element) if value is None else value
+
+
 def _integer(cls: type) -> Callable[[Any, Element], Any]:
     return lambda _s, e: cls(e.text)
 
@@ -46,6 +121,7 @@ _READERS: dict[str, Callable[[Any, Element], Any]] = {
     "Ref": lambda s, e: s._obj_ref_map[e.attrib["RefId"]],
     "I32": _integer(PSInt),
     "I64": _integer(PSInt64),
+    "Obj": _object,
 }
 
 
@@ -57,12 +133,14 @@ def deserialize(self: Any, element: Element) -> Any:
     return _PSRPCORE_DESERIALIZE(self, element)
 
 
-def _string_has_no_properties() -> bool:
-    """Whether ``PSString`` is as :func:`string` builds it (psrpcore 0.3.x): no properties
-    its constructor would set. Another psrpcore keeps its own reader."""
+def _layout_is_known() -> bool:
+    """Whether psrpcore builds values as :func:`string` and :func:`note` do (0.3.x):
+    ``PSString`` has no properties its constructor would set, and a note property holds
+    exactly these attributes. Another psrpcore keeps its own reader."""
     meta = PSString.PSObject
-    return not meta.adapted_properties and not meta.extended_properties
+    attrs = {"name", "ps_type", "mandatory", "_value", "_getter", "_setter"}
+    return not meta.adapted_properties and not meta.extended_properties and set(vars(PSNoteProperty("n", 1))) == attrs
 
 
-if _string_has_no_properties():
+if _layout_is_known():
     psrpcore_serializer._Serializer.deserialize = deserialize  # type: ignore[method-assign]

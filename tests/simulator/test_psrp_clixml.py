@@ -8,10 +8,11 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from psrpcore.types import PSInt, PSInt64, PSList, PSNoteProperty, PSObject, PSString
+from psrpcore.types import ErrorCategory, PSInt, PSInt64, PSList, PSNoteProperty, PSObject, PSString
 from psrpcore.types import _serializer as ser
 
 from simulator.psrp_endpoint import clixml
+from simulator.psrp_endpoint import objects as o
 
 HOSTILE = "x*'; Remove-VM -Name * -Force; '$(whoami)"
 TEXTS = ["", "vm", HOSTILE, "line\nbreak", "tab\tand _x_ alone", "\U0001f3b5 note", "_x0041_ literal", "C:\\s\\vm"]
@@ -28,7 +29,17 @@ def message() -> ET.Element:
             arg.PSObject.extended_properties.append(PSNoteProperty(name, value))
         args.append(arg)
     args.append(args[0])  # the same object twice: a <Ref>
-    for name, value in (("Cmd", PSString("Get-VM")), ("Args", args), ("Flag", True), ("Count", PSInt(7))):
+    folder = o.DirectoryInfo(Name="vm", FullName="C:\\s\\vm")  # adapted properties, a ToString
+    o.with_string(folder, "vm")
+    for name, value in (
+        ("Cmd", PSString("Get-VM")),
+        ("Args", args),
+        ("Flag", True),
+        ("Count", PSInt(7)),
+        ("Category", ErrorCategory.ObjectNotFound),  # an enum: psrpcore's own reading
+        ("Folder", folder),
+        ("Also", folder),
+    ):
         obj.PSObject.extended_properties.append(PSNoteProperty(name, value))
     obj.PSObject.extended_properties.append(PSNoteProperty("Nothing", None))
     return ser.serialize(obj, None)
@@ -68,6 +79,7 @@ def test_an_object_of_primitives_reads_as_psrpcore_reads_it(monkeypatch: pytest.
     assert shape(fast) == shape(slow)
     assert [str(a.V) for a in fast.Args[: len(TEXTS)]] == TEXTS
     assert fast.Args[-1] is fast.Args[0]  # the <Ref> is the object read before
+    assert fast.Also is fast.Folder and fast.Folder.FullName == "C:\\s\\vm" and str(fast.Folder) == "vm"
 
 
 def test_a_string_is_a_psstring_of_its_own() -> None:
