@@ -9,7 +9,8 @@ and a ``PSString`` is built without the generic constructor (it has no propertie
 set). An object made of properties only (each command of a pipeline, each parameter) is
 built as psrpcore builds it, minus the throwaway ``PSObject`` each of its note properties
 cost; so are lists and enums. Dicts, queues and extended primitives go to psrpcore.
-tests/simulator/test_psrp_clixml.py holds the reader to psrpcore's output.
+Strings are written (every output object's) by :func:`serialize_string`, the same way.
+tests/simulator/test_psrp_clixml.py holds both to psrpcore's output.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ from psrpcore.types._base import TypeRegistry
 from psrpcore.types._collection import _PSListBase
 
 _PSRPCORE_DESERIALIZE = psrpcore_serializer._Serializer.deserialize
+_PSRPCORE_SERIALIZE_STRING = psrpcore_serializer._serialize_string
+
+
+def serialize_string(value: str) -> str:
+    """psrpcore's ``_serialize_string`` (the text of a string written to CLIXML), without
+    its two regex passes for printable ASCII with no ``_x``: nothing in it is escaped."""
+    if value.isascii() and value.isprintable() and "_x" not in value and "_X" not in value:
+        return value
+    return _PSRPCORE_SERIALIZE_STRING(value)
+
+
 _STRING_META = PSString.PSObject
 
 
@@ -197,3 +209,4 @@ def _layout_is_known() -> bool:
 
 if _layout_is_known():
     psrpcore_serializer._Serializer.deserialize = deserialize  # type: ignore[method-assign]
+psrpcore_serializer._serialize_string = serialize_string

@@ -86,3 +86,10 @@ def test_a_string_is_a_psstring_of_its_own() -> None:
     one, two = clixml.string("vm"), clixml.string("vm")
     assert type(one) is PSString and one == "vm" and one.PSObject is not two.PSObject
     assert one.PSObject.type_names == ["System.String", "System.Object"]
+
+
+@pytest.mark.parametrize(
+    "text", [*TEXTS, "a_X0041_b", "_x", "caf\u00e9", "\x7f", "\x85", "\ud83c", "bell\x07", "Production", " "]
+)
+def test_a_string_is_written_as_psrpcore_writes_it(text: str) -> None:
+    assert clixml.serialize_string(text) == clixml._PSRPCORE_SERIALIZE_STRING(text)
