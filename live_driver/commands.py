@@ -26,6 +26,12 @@ Choices a real host shares with the emulated one:
   trip as the command (``Get-ChildItem | Get-VHD``); only a chain that leaves the folder is
   walked on, one level per ``Get-VHD -Path <frontier>`` call.
 - Every cmdlet carries ``-ErrorAction Stop`` so any error terminates the pipeline.
+- A check that must hold before a change runs on the host, in the invocation that makes
+  the change (``Where-Object -Property -CEQ|-NE -Value`` feeding ``Write-Error -ErrorId``,
+  :func:`live_driver.steps.halt_if`): a create is one round trip. Names travel as
+  parameter values, compared exactly (``-CEQ``), never as filters or script text. A JEA
+  endpoint must expose ``Where-Object``, ``Select-Object`` and ``Write-Error`` beside
+  the Hyper-V cmdlets, and ``Set-VM`` with pipeline input.
 
 The steps plans share are in :mod:`live_driver.steps`; the plans that move a VM's files as a
 whole (export, import in place, reclaim, volume snapshots) in :mod:`live_driver.exports`.
@@ -54,7 +60,6 @@ from harness.drivers import (
     ObjectNotFound,
     OperationTimeout,
     PowerOffVM,
-    PowerState,
     ReclaimStorage,
     RegisterVM,
     RevertToVMSnapshot,
@@ -71,6 +76,8 @@ from live_driver.exports import export, import_vm, reclaim, volume_snapshot
 from live_driver.steps import (
     BUSY_STATUS,
     MEMORY_STATES,
+    NAME_TAKEN,
+    NOT_RUNNING,
     Known,
     Layout,
     Plan,
@@ -82,6 +89,8 @@ from live_driver.steps import (
     chain,
     chain_files,
     define,
+    halt_if,
+    halt_unless,
     new_disks,
     of,
     one,
@@ -92,6 +101,7 @@ from live_driver.steps import (
     vm_reads,
     volume_of,
     volumes,
+    where,
 )
 from live_driver.wire import SWITCH, PSObj, Sleep, cmd
 
@@ -183,21 +193,27 @@ def destroy(c: DestroyVM, layout: Layout, known: Known) -> Plan:
 
 
 def create_snapshot(c: CreateVMSnapshot, layout: Layout, known: Known) -> Plan:
+    """One round trip: the checks run on the host in the pipeline that takes the checkpoint
+    (a missing VM fails ``Get-VMSnapshot``; a name taken or, for memory, a VM not running
+    fail ``Write-Error`` with :data:`NAME_TAKEN` / :data:`NOT_RUNNING`), the VM's
+    CheckpointType is set only where it differs, and the VM is read back."""
     name, snap = c.vm.name, c.snapshot.name
-    objs = yield from run(cmd("Get-VM", Name=name), cmd("Get-VMSnapshot", VMName=name), readonly=True)
-    vm = one(objs, "VirtualMachine")
-    known.learn(objs)
-    if any(s["Name"] == snap for s in of(objs, "VMSnapshot")):
-        raise InvalidState(f"A checkpoint named '{snap}' already exists for '{name}'.")
-    if c.memory and power(vm) != PowerState.Running:
-        raise InvalidState(f"'{name}' ({power(vm)}): {busy_text()}")
     kind = "Standard" if c.memory else "ProductionOnly" if c.quiesce else "Production"
-    retype = [] if str(vm.get("CheckpointType")) == kind else [cmd("Set-VM", Name=name, CheckpointType=kind)]
-    objs = yield from run(
-        *retype,
-        cmd("Checkpoint-VM", Name=name, SnapshotName=snap, Passthru=SWITCH),
-        *vm_reads(name, layout),
-    )
+    running = [halt_unless(cmd("Get-VM", Name=name), "State", "Running", NOT_RUNNING)] if c.memory else []
+    try:
+        objs = yield from run(
+            halt_if(cmd("Get-VMSnapshot", VMName=name), "Name", snap, NAME_TAKEN),
+            *running,
+            (cmd("Get-VM", Name=name), where("CheckpointType", "NE", kind), cmd("Set-VM", CheckpointType=kind)),
+            cmd("Checkpoint-VM", Name=name, SnapshotName=snap, Passthru=SWITCH),
+            *vm_reads(name, layout),
+        )
+    except InvalidState as err:
+        if NAME_TAKEN in str(err):
+            raise InvalidState(f"A checkpoint named '{snap}' already exists for '{name}'.") from err
+        if NOT_RUNNING in str(err):
+            raise InvalidState(f"'{name}' is not running: {busy_text()}") from err
+        raise
     taken = one(objs, "VMSnapshot")
     known.learn([taken], listing=False)
     vm = one(objs, "VirtualMachine")

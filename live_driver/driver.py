@@ -29,6 +29,7 @@ from harness.drivers import (
 )
 from live_driver.commands import Known, Layout, plan
 from live_driver.session import ErrorInfo, Session, TransportFailure
+from live_driver.steps import NAME_TAKEN, NOT_RUNNING
 from live_driver.wire import Sleep
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ _REASONS: dict[str, type[HostError]] = {
     "InvalidState": InvalidState,
     "OperationTimeout": OperationTimeout,
     "OperationFailed": OperationFailed,
+    NAME_TAKEN: InvalidState,  # the plans' own checks (Write-Error -ErrorId)
+    NOT_RUNNING: InvalidState,
 }
 _HRESULTS: dict[str, type[HostError]] = {
     "0x80070070": InsufficientSpace,  # ERROR_DISK_FULL

@@ -317,12 +317,19 @@ _BUILDERS: dict[str, Any] = {  # complex values: pypsrp's own methods, looked up
     "DCT": Serializer._serialize_dct,
     "SS": lambda s, m, d: s._serialize_secure_string(d),
 }
+
+
+def _string(serializer: Serializer, element: ET.Element) -> str:
+    """pypsrp's string reading, without its regex over the UTF-16 encoding when the text
+    holds no ``_xHHHH_`` escape (almost every string a host returns)."""
+    text = element.text
+    if text is None:
+        return ""
+    return text if "_x" not in text else serializer._deserialize_string(text)
+
+
 _READERS: dict[str, Any] = {
-    "S": lambda s, d: s._deserialize_string(d.text),
-    "ToString": lambda s, d: s._deserialize_string(d.text),
-    "URI": lambda s, d: s._deserialize_string(d.text),
-    "XD": lambda s, d: s._deserialize_string(d.text),
-    "SBK": lambda s, d: s._deserialize_string(d.text),
+    **dict.fromkeys(("S", "ToString", "URI", "XD", "SBK"), _string),
     "C": lambda s, d: chr(int(d.text)),
     "B": lambda s, d: d.text.lower() == "true",
     "DT": lambda s, d: d.text,
@@ -347,7 +354,8 @@ class LeanSerializer(Serializer):
     - ``serialize`` built a table of 30 closures for every value it wrote (objects too);
     - ``deserialize`` rendered every element back to XML text (``ET.tostring``) before
       looking at its tag, for the unknown-type fallback and ``ComplexObject._xml``;
-      a primitive needs neither.
+      a primitive needs neither; and it decoded every string's escapes through a regex
+      over its UTF-16 bytes, which a string without ``_x`` does not need.
 
     Complex values are still built by pypsrp's own methods and read by its own code;
     tests/live_driver/test_session.py holds both directions to pypsrp's bytes and values.

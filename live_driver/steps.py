@@ -24,6 +24,9 @@ from live_driver.wire import SWITCH, Cmdlet, Int64, Invocation, PSObj, Sleep, cm
 MIB = 2**20
 BUSY_STATUS = {"MergingDisks", "DeletingSnapshot"}
 MEMORY_STATES = {"Saved", "Running", "Paused"}
+# ErrorIds of the checks a plan runs on the host (halt_if, halt_unless); InvalidState
+NAME_TAKEN = "CheckpointNameTaken"
+NOT_RUNNING = "VMNotRunning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +184,28 @@ def start_vm(name: str) -> Cmdlet:
 def vm_answer(objs: Sequence[PSObj]) -> Sub:
     vm = one(objs, "VirtualMachine")
     return VMAnswer(power(vm), (yield from volumes(of(objs, "HardDiskDrive"), objs)))
+
+
+def where(prop: str, op: str, value: str) -> Cmdlet:
+    """``Where-Object -Property <prop> -<op> -Value <value>``: the comparison form, no
+    script block; ``op`` is EQ, NE, CEQ or CNE."""
+    return cmd("Where-Object", Property=prop, **{op: SWITCH}, Value=value)
+
+
+def halt(source: Cmdlet, check: Cmdlet, error_id: str) -> list[Cmdlet]:
+    """``source | check | Select-Object -ExpandProperty Name | Write-Error -ErrorId``: what
+    passes ``check`` ends the invocation with ``error_id`` (its Name as the message)."""
+    return [source, check, cmd("Select-Object", ExpandProperty="Name"), cmd("Write-Error", ErrorId=error_id)]
+
+
+def halt_if(source: Cmdlet, prop: str, value: str, error_id: str) -> list[Cmdlet]:
+    """Fail with ``error_id`` if any object of ``source`` has ``prop`` exactly ``value``."""
+    return halt(source, where(prop, "CEQ", value), error_id)
+
+
+def halt_unless(source: Cmdlet, prop: str, value: str, error_id: str) -> list[Cmdlet]:
+    """Fail with ``error_id`` if any object of ``source`` has ``prop`` other than ``value``."""
+    return halt(source, where(prop, "NE", value), error_id)
 
 
 def absent(name: str) -> Sub:

@@ -51,6 +51,7 @@ class Bound:
     cmdlet: str
     args: dict[str, Any]
     input: list[Any]
+    downstream: bool = False  # after the first cmdlet of its statement: runs per input object
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.args.get(name, default)
@@ -78,6 +79,7 @@ def check(cmdlet: str, name: str, kind: str, value: Any) -> Any:
         "i64": lambda v: isinstance(v, int) and not isinstance(v, bool),
         "guid": lambda v: isinstance(v, uuid.UUID),
         "switch": lambda v: v is None or isinstance(v, bool),
+        "any": lambda v: True,
     }[kind](value)
     if not ok:
         raise binding_error(

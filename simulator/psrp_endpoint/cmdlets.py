@@ -44,9 +44,10 @@ from simulator.psrp_endpoint.binding import COMMON, Bound, Call, Cmdlet, CmdletE
 from simulator.psrp_endpoint.clock import Clock
 from simulator.psrp_endpoint.clustering import Clustering
 from simulator.psrp_endpoint.storage import Storage
+from simulator.psrp_endpoint.utility import Utility
 
 
-class Cmdlets(Storage, Clustering):
+class Cmdlets(Storage, Clustering, Utility):
     """The cmdlet table over one ``HyperVHost``. Side settings a real VM has but the model
     does not (its CheckpointType, checkpoint creation times, a merge in progress) live here.
     State-changing cmdlets go through :meth:`act`: at once, or in simulated time with a
@@ -163,6 +164,7 @@ class Cmdlets(Storage, Clustering):
             Cmdlet("Remove-Item", {"literalpath": s, "recurse": "switch", "force": "switch"}, self.remove_item),
             Cmdlet("Get-Module", {"name": s, "listavailable": "switch"}, self.get_module),
         ]
+        table += self.utility_table()
         table += self.cluster_table(cluster_nodes)  # FailoverClusters, on a cluster node only
         self.table = {c.name.lower(): c for c in table}
 
@@ -307,7 +309,8 @@ class Cmdlets(Storage, Clustering):
         return [self.vm_object(self.host.vm(name))]
 
     def set_vm(self, b: Bound) -> list[Any]:
-        vms = self._vms(b)
+        # piped VirtualMachine objects bind to -VM (ValueFromPipeline), one run per VM
+        vms = [self.host.vm(str(v.Name)) for v in b.input] if b.downstream else self._vms(b)
         kind = b.get("checkpointtype")
         if kind is not None and kind not in o.CheckpointType.__members__:
             raise binding_error("Set-VM", "ParameterArgumentValidationError,Set-VM", f"Invalid CheckpointType {kind}")

@@ -300,6 +300,11 @@ class SecurityException(NETException):
     pass
 
 
+@PSType(["Microsoft.PowerShell.Commands.WriteErrorException", "System.SystemException"], rehydrate=False)
+class WriteErrorException(NETException):
+    pass
+
+
 @PSType(["System.Management.Automation.ItemNotFoundException"], rehydrate=False)
 class ItemNotFoundException(NETException):
     pass

@@ -22,6 +22,7 @@ import psrpcore
 from psrpcore.types import PSInvocationState
 
 from harness.drivers import HostError
+from simulator.psrp_endpoint import clixml  # noqa: F401  (installs the cheaper CLIXML reader)
 from simulator.psrp_endpoint.binding import Call, CmdletError, statements
 from simulator.psrp_endpoint.cmdlets import Cmdlets
 
@@ -106,8 +107,9 @@ class Shell:
 
     def _statement(self, pipe: psrpcore.ServerPipeline, statement: list[Call]) -> None:
         piped: list[Any] = []
-        for call in statement:
+        for i, call in enumerate(statement):
             cmdlet, bound = self.cmdlets.bind(call, piped)
+            bound.downstream = i > 0
             try:
                 try:
                     piped = self.cmdlets.run(cmdlet, bound)

@@ -27,6 +27,7 @@ from harness.drivers import (
 from live_driver.commands import Known, Layout, plan, volume_of
 from live_driver.driver import classify
 from live_driver.session import ErrorInfo
+from live_driver.steps import NAME_TAKEN, NOT_RUNNING
 from live_driver.wire import SWITCH, Cmdlet, Int64, Invocation, PSObj, Sleep, cmd
 
 HV = "Microsoft.HyperV.PowerShell"
@@ -117,32 +118,39 @@ def test_a_missing_or_ambiguous_checkpoint_is_refused() -> None:
 
 
 def test_create_picks_the_checkpoint_type_and_refuses_memory_of_an_off_vm() -> None:
-    def replies(state: str, current: str = "Disabled") -> dict[str, Any]:
-        taken = [snap("A", "Off"), vm(state), drive("C:\\s\\vm\\r_1.avhdx")]
-        return {
-            "Get-VM": [PSObj(vm(state).types, {**vm(state).props, "CheckpointType": current})],
-            "Set-VM": taken,
-            "Checkpoint-VM": taken,
-            "Get-VHD": [vhd("C:\\s\\vm\\r_1.avhdx", "C:\\s\\vm\\r.vhdx", 7), vhd("C:\\s\\vm\\r.vhdx", None, 9)],
-        }
+    taken = [snap("A", "Off"), vm("Running"), drive("C:\\s\\vm\\r_1.avhdx")]
+    vhds = [vhd("C:\\s\\vm\\r_1.avhdx", "C:\\s\\vm\\r.vhdx", 7), vhd("C:\\s\\vm\\r.vhdx", None, 9)]
 
     for c, kind in [
         (CreateVMSnapshot(VMRef("vm"), SnapshotRef("A"), memory=True), "Standard"),
         (CreateVMSnapshot(VMRef("vm"), SnapshotRef("A"), quiesce=True), "ProductionOnly"),
         (CreateVMSnapshot(VMRef("vm"), SnapshotRef("A")), "Production"),
     ]:
-        host = Host(replies("Running"))
+        host = Host({"Get-VMSnapshot": [*taken, *vhds]})
         answer = host.drive(plan(c, Layout()))
         assert answer.memory is False and answer.volumes[0].chain_size == 7
-        assert ("CheckpointType", kind) in host.sent[1].statements[0][0].params
-        assert ("Passthru", SWITCH) in host.sent[1].statements[1][0].params
-        # a VM already of that type is not set again
-        host = Host(replies("Running", current=kind))
-        host.drive(plan(c, Layout()))
-        assert [st[0].name for st in host.sent[1].statements][:1] == ["Checkpoint-VM"]
-        assert "Set-VM" not in [cm.name for cm in host.cmdlets()]
-    with pytest.raises(InvalidState):
-        Host(replies("Off")).drive(plan(CreateVMSnapshot(VMRef("vm"), SnapshotRef("A"), memory=True), Layout()))
+        assert len(host.sent) == 1  # checks, type, checkpoint and read-back: one round trip
+        statements = host.sent[0].statements
+        # the name taken is checked exactly (case-sensitive, never a wildcard filter)
+        assert [cm.name for cm in statements[0]] == ["Get-VMSnapshot", "Where-Object", "Select-Object", "Write-Error"]
+        assert ("CEQ", SWITCH) in statements[0][1].params and ("Value", "A") in statements[0][1].params
+        assert ("ErrorId", NAME_TAKEN) in statements[0][3].params
+        # a memory checkpoint first checks the VM runs
+        checks = 2 if c.memory else 1
+        if c.memory:
+            assert ("ErrorId", NOT_RUNNING) in statements[1][3].params
+            assert ("NE", SWITCH) in statements[1][1].params and ("Value", "Running") in statements[1][1].params
+        # the VM's type is set only if it differs: Get-VM | Where-Object -NE | Set-VM
+        retype = statements[checks]
+        assert [cm.name for cm in retype] == ["Get-VM", "Where-Object", "Set-VM"]
+        assert ("CheckpointType", kind) in retype[2].params and ("Value", kind) in retype[1].params
+        assert ("Passthru", SWITCH) in statements[checks + 1][0].params
+    # the host's check failing ends the invocation; the id maps to InvalidState
+    for error_id, text in [(NOT_RUNNING, "is not running"), (NAME_TAKEN, "already exists")]:
+        error = classify(ErrorInfo(error_id, 8, "vm", None))
+        failing = Host({"Get-VMSnapshot": error})
+        with pytest.raises(InvalidState, match=text):
+            failing.drive(plan(CreateVMSnapshot(VMRef("vm"), SnapshotRef("A"), memory=True), Layout()))
 
 
 def test_delete_polls_until_the_merge_is_over_then_times_out() -> None:

@@ -155,8 +155,11 @@ def test_the_hostile_name_arrives_verbatim_and_nothing_runs(
     ].params
     assert not any(c.is_script for c in endpoint.received)
     assert all(name is not None for c in endpoint.received for name, _ in c.params)
-    # the name never went out as a (wildcard) filter, only as the new checkpoint's name
-    assert [c.name for c in endpoint.received if any(v == HOSTILE for _, v in c.params)] == ["Checkpoint-VM"]
+    # the name never went out as a (wildcard) filter, only as the new checkpoint's name and
+    # as the value of the exact, case-sensitive comparison that checks it is not taken
+    carried = [c for c in endpoint.received if any(v == HOSTILE for _, v in c.params)]
+    assert [c.name for c in carried] == ["Where-Object", "Checkpoint-VM"]
+    assert ("CEQ", True) in carried[0].params and ("Value", HOSTILE) in carried[0].params
     assert {c.name for c in endpoint.received} <= set(endpoint.cmdlets.table_names())
     assert sorted(endpoint.host.vms) == ["bystander", VM.name]
     assert endpoint.host.vm(VM.name).checkpoints == {}
@@ -278,3 +281,30 @@ def test_an_inventory_is_one_round_trip_whatever_the_fleet(
     driver.session.run = counted  # type: ignore[method-assign]
     both(driver, sim, GetInventory(VMRef("*")))
     assert len(sent) == 1
+
+
+def test_a_create_is_one_round_trip_and_its_checks_run_on_the_host(
+    driver: PowerShellHyperVDriver, endpoint: EmulatedHost
+) -> None:
+    driver.execute(DeployVM(VM, 512, 1, (ROOT,)))
+    set_vm = endpoint.cmdlets.table["set-vm"]
+    retyped: list[Any] = []
+    real = set_vm.run
+    set_vm.run = lambda b: retyped.append(b.input) or real(b)
+    sent = driver.session.run
+    invocations: list[Any] = []
+    driver.session.run = lambda inv: invocations.append(inv) or sent(inv)  # type: ignore[method-assign]
+
+    driver.execute(CreateVMSnapshot(VM, SnapshotRef("A")))  # a new VM is of type Production already
+    assert len(invocations) == 1 and retyped == [[]]  # Set-VM got no VM: nothing was set
+    driver.execute(CreateVMSnapshot(VM, SnapshotRef("a"), memory=True))  # names compare case-sensitively
+    assert len(retyped[-1]) == 1 and endpoint.cmdlets.checkpoint_types[VM.name] == "Standard"
+    with pytest.raises(InvalidState, match="already exists"):
+        driver.execute(CreateVMSnapshot(VM, SnapshotRef("A")))
+    driver.execute(PowerOffVM(VM))
+    with pytest.raises(InvalidState, match="not running"):
+        driver.execute(CreateVMSnapshot(VM, SnapshotRef("B"), memory=True))
+    with pytest.raises(ObjectNotFound):
+        driver.execute(CreateVMSnapshot(VMRef("no-such-vm"), SnapshotRef("A")))
+    assert sorted(endpoint.host.vm(VM.name).checkpoints) == ["A", "a"]
+    assert len(invocations) == 6  # every create, failed or not, was one round trip

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from pypsrp.complex_objects import Pipeline
 from pypsrp.serializer import Serializer
 
@@ -80,3 +81,12 @@ def test_the_lean_serializer_writes_and_reads_what_pypsrps_does() -> None:
     }
     assert mine.adapted_properties["Name"] == "a\x07b" and mine.adapted_properties["MemoryStartup"] == 8589934592
     assert mine.adapted_properties["Id"] == uuid.UUID(int=7) and mine.adapted_properties["IsDeleted"] is False
+
+
+@pytest.mark.parametrize("text", ["", "vm", "a_x0007_b", "_x_ alone", "_xD83C__xDFB5_ note", "C:\\s\\x_1.avhdx"])
+def test_the_lean_serializer_reads_strings_as_pypsrp_does(text: str) -> None:
+    from live_driver.session import LeanSerializer
+
+    for tag in ("S", "ToString"):
+        xml = f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
+        assert LeanSerializer().deserialize(xml) == Serializer().deserialize(xml)
