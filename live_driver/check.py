@@ -1,6 +1,9 @@
-"""``hvsnap host check HOST``: can the live driver manage this host? Four checks, in order:
+"""``hvsnap host check HOST``: can the live driver manage this host? Five checks, in order:
 the WinRM port answers, we authenticate (a runspace pool opens), the Hyper-V module is
-there, and our account may list VMs. pypsrp is imported only when the command runs."""
+there, our account may list VMs, and the endpoint serves every cmdlet the driver sends
+(``Get-Command``, which even a restricted JEA endpoint exposes, asked for each; the
+FailoverClusters ones too where that module is there). pypsrp is imported only when the
+command runs."""
 
 from __future__ import annotations
 
@@ -21,9 +24,10 @@ class Check:
 
 def run_checks(host: str, **config: Any) -> list[Check]:
     from harness.drivers import HostError
+    from live_driver.commands import CLUSTER_CMDLETS, CMDLETS
     from live_driver.driver import classify
     from live_driver.session import PASSWORD_ENV, Session, TransportFailure, credentials
-    from live_driver.wire import Invocation, cmd
+    from live_driver.wire import Cmdlet, Invocation, cmd
 
     session = Session(host, **config)
     host = session.host  # without a ":port" it carried
@@ -49,6 +53,15 @@ def run_checks(host: str, **config: Any) -> list[Check]:
         if modules:
             vms = call(cmd("Get-VM"))
             checks.append(Check("permissions", True, f"Get-VM lists {len(vms)} VM(s)"))
+            clustered = call(cmd("Get-Module", Name="FailoverClusters", ListAvailable=True))
+            wanted = (*CMDLETS, *CLUSTER_CMDLETS) if clustered else CMDLETS
+            ask = Cmdlet("Get-Command", (("Name", wanted), ("ErrorAction", "SilentlyContinue")))
+            served = {str(info.get("Name")) for info in call(ask)}
+            missing = [name for name in wanted if name not in served]
+            detail = f"all {len(wanted)} the driver sends are served"
+            if missing:
+                detail = f"not served (a JEA role must expose them): {', '.join(missing)}"
+            checks.append(Check("cmdlets", not missing, detail))
     except TransportFailure as exc:
         detail = str(exc)
         if session.username and not credentials(None, config.get("password"), config.get("credentials_file"))[1]:
@@ -119,5 +132,5 @@ def check(
     else:
         for c in checks:
             click.echo(f"{'ok  ' if c.ok else 'FAIL'} {c.name:<15} {c.detail}")
-    if not all(c.ok for c in checks) or len(checks) < 4:
+    if not all(c.ok for c in checks) or len(checks) < 5:
         raise SystemExit(1)

@@ -30,8 +30,10 @@ Choices a real host shares with the emulated one:
   the change (``Where-Object -Property -CEQ|-NE -Value`` feeding ``Write-Error -ErrorId``,
   :func:`live_driver.steps.halt_if`): a create is one round trip. Names travel as
   parameter values, compared exactly (``-CEQ``), never as filters or script text. A JEA
-  endpoint must expose ``Where-Object``, ``Select-Object`` and ``Write-Error`` beside
-  the Hyper-V cmdlets, and ``Set-VM`` with pipeline input.
+  endpoint must expose every cmdlet of :data:`CMDLETS` (``Where-Object``, ``Select-Object``
+  and ``Write-Error`` beside the Hyper-V and file cmdlets, ``Set-VM`` with pipeline
+  input), and :data:`CLUSTER_CMDLETS` on a cluster node; ``hvsnap host check`` asks the
+  host for each.
 
 The steps plans share are in :mod:`live_driver.steps`; the plans that move a VM's files as a
 whole (export, import in place, reclaim, volume snapshots) in :mod:`live_driver.exports`.
@@ -104,6 +106,17 @@ from live_driver.steps import (
     where,
 )
 from live_driver.wire import SWITCH, PSObj, Sleep, cmd
+
+#: every cmdlet the plans send to a standalone host (a test holds this to the code)
+CMDLETS = (
+    *("Get-VM", "New-VM", "Set-VM", "Start-VM", "Stop-VM", "Save-VM", "Remove-VM", "Export-VM", "Import-VM"),
+    *("Get-VMSnapshot", "Checkpoint-VM", "Restore-VMSnapshot", "Remove-VMSnapshot"),
+    *("Get-VMHardDiskDrive", "Add-VMHardDiskDrive", "Set-VMHardDiskDrive", "Remove-VMHardDiskDrive"),
+    *("Get-VMNetworkAdapter", "Get-VHD", "New-VHD", "Convert-VHD"),
+    *("Get-ChildItem", "Test-Path", "Remove-Item", "Where-Object", "Select-Object", "Write-Error"),
+)
+#: and on a failover cluster node (``--hyperv-cluster``)
+CLUSTER_CMDLETS = ("Get-ClusterGroup", "Stop-ClusterGroup", "Start-ClusterGroup")
 
 # --------------------------------------------------------------------------- plans
 

@@ -43,6 +43,12 @@ from simulator.guests.options import guest_config, guest_options
     multiple=True,
     help="make the host a failover cluster node beside these nodes (FailoverClusters cmdlets)",
 )
+@click.option(
+    "--hide-cmdlet",
+    "hidden_cmdlets",
+    multiple=True,
+    help="do not serve this cmdlet, as a restricted (JEA) endpoint whose role does not expose it",
+)
 def emulate_host(
     bind: str,
     port: int,
@@ -61,6 +67,7 @@ def emulate_host(
     guest_range: str,
     guest_keys: tuple[str, ...],
     cluster_nodes: tuple[str, ...],
+    hidden_cmdlets: tuple[str, ...],
 ) -> None:
     """Serve a simulated Hyper-V host over WinRM (PowerShell Remoting) until interrupted."""
     from simulator.host import HyperVHost
@@ -87,6 +94,7 @@ def emulate_host(
         guests=guest_config(guests, guest_port, guest_keys),
         guest_range=guest_range,
         cluster_nodes=("HV-EMULATED", *cluster_nodes) if cluster_nodes else (),
+        hidden_cmdlets=hidden_cmdlets,
     )
     scheme = "https" if cert else "http"
     timing = f", {time_scale:g} simulated s per wall s" if time_scale else ""

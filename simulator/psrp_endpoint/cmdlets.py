@@ -59,6 +59,7 @@ class Cmdlets(Storage, Clustering, Utility):
         computer: str = "HV-EMULATED",
         clock: Clock | None = None,
         cluster_nodes: tuple[str, ...] = (),
+        hidden: tuple[str, ...] = (),
     ) -> None:
         self.host = host
         self.computer = computer
@@ -166,7 +167,8 @@ class Cmdlets(Storage, Clustering, Utility):
         ]
         table += self.utility_table()
         table += self.cluster_table(cluster_nodes)  # FailoverClusters, on a cluster node only
-        self.table = {c.name.lower(): c for c in table}
+        hide = {name.lower() for name in hidden}  # a restricted (JEA) endpoint's role does not list them
+        self.table = {c.name.lower(): c for c in table if c.name.lower() not in hide}
 
     def table_names(self) -> list[str]:
         return [c.name for c in self.table.values()]

@@ -58,6 +58,8 @@ class EmulatedHost:
       which :meth:`start` sets).
     - ``cluster_nodes`` (this host's name first) make it a failover cluster node: the
       FailoverClusters cmdlets are served (:mod:`.clustering`).
+    - ``hidden_cmdlets`` are not served, as on a restricted (JEA) endpoint whose role does
+      not expose them: calling one is a CommandNotFoundException, ``Get-Command`` leaves it out.
     - ``time_scale`` > 0 serves the host in SimPy time (:mod:`.clock`): ``costs`` and
       ``seed`` configure the timed host, ``time_scale`` simulated seconds pass per wall
       second.
@@ -86,6 +88,7 @@ class EmulatedHost:
         guests: Any = None,
         guest_range: str | None = None,
         cluster_nodes: tuple[str, ...] = (),
+        hidden_cmdlets: tuple[str, ...] = (),
     ) -> None:
         self.lock = threading.RLock()
         self.guest_range = guest_range
@@ -95,7 +98,9 @@ class EmulatedHost:
         self.host = host if host is not None else HyperVHost()
         if guest_range is not None:
             self.host.guest_range = guest_range
-        self.cmdlets = Cmdlets(self.host, clock=self._clock(self.host), cluster_nodes=cluster_nodes)
+        self.cmdlets = Cmdlets(
+            self.host, clock=self._clock(self.host), cluster_nodes=cluster_nodes, hidden=hidden_cmdlets
+        )
         self.guests = start_guests(self.host, guests, self.lock, self._guest_clock)
         self.received: list[Call] = []
         self.username, self.password = username, password

@@ -285,6 +285,15 @@ class DirectoryInfo(PSObject):
     pass
 
 
+@PSType(
+    ["System.Management.Automation.CmdletInfo", "System.Management.Automation.CommandInfo"],
+    adapted_properties=_props(("Name", PSString), ("CommandType", PSString), ("ModuleName", PSString)),
+    rehydrate=False,
+)
+class CmdletInfo(PSObject):
+    pass
+
+
 @PSType([f"{HV}.VirtualizationException"], rehydrate=False)
 class VirtualizationException(NETException):
     pass

@@ -24,6 +24,7 @@ class Storage:
 
     host: HyperVHost
     computer: str
+    cluster_up: dict[str, bool]
 
     # ------------------------------------------------------------------ paths
 
@@ -190,13 +191,17 @@ class Storage:
         return []
 
     def get_module(self, b: Bound) -> list[Any]:
-        if str(b.get("name", "")).lower() != "hyper-v":
+        """Hyper-V always; FailoverClusters on a cluster node (where its cmdlets are served)."""
+        wanted = str(b.get("name", "")).lower()
+        modules = {"hyper-v": "Hyper-V"}
+        if self.cluster_up:  # the module is installed on a node even where a role hides its cmdlets
+            modules["failoverclusters"] = "FailoverClusters"
+        name = modules.get(wanted)
+        if name is None:
             return []
         return [
             o.with_string(
-                o.DirectoryInfo(
-                    Name="Hyper-V", FullName="C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules\\Hyper-V"
-                ),
-                "Hyper-V",
+                o.DirectoryInfo(Name=name, FullName=f"C:\\Windows\\system32\\WindowsPowerShell\\v1.0\\Modules\\{name}"),
+                name,
             )
         ]

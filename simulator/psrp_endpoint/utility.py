@@ -1,7 +1,10 @@
 """The PowerShell utility cmdlets a driver uses to check a condition on the host inside the
 pipeline that acts on it, as Windows runs them (``Microsoft.PowerShell.Core`` and
 ``.Utility``): ``Where-Object`` in its comparison form (``-Property -EQ|-NE|-CEQ|-CNE
--Value``, no script block), ``Select-Object -ExpandProperty``, and ``Write-Error``.
+-Value``, no script block), ``Select-Object -ExpandProperty``, and ``Write-Error``; and
+``Get-Command -Name``, which a JEA endpoint always exposes, to say which cmdlets this
+endpoint serves (a name it does not serve is left out under ``-ErrorAction
+SilentlyContinue``, else a CommandNotFoundException).
 
 Pipeline semantics follow PowerShell's: a cmdlet after the first runs once per input
 object, so one that receives nothing does nothing; ``Write-Error`` takes its message from
@@ -25,6 +28,13 @@ from simulator.psrp_endpoint import objects as o
 from simulator.psrp_endpoint.binding import Bound, Cmdlet, CmdletError, binding_error
 
 _OPERATORS = ("eq", "ne", "ceq", "cne")
+_MODULES = {
+    **dict.fromkeys(("Where-Object", "Get-Command"), "Microsoft.PowerShell.Core"),
+    **dict.fromkeys(("Select-Object", "Write-Error"), "Microsoft.PowerShell.Utility"),
+    **dict.fromkeys(("Get-ChildItem", "Test-Path", "Remove-Item"), "Microsoft.PowerShell.Management"),
+    **dict.fromkeys(("Get-ClusterGroup", "Start-ClusterGroup", "Stop-ClusterGroup"), "FailoverClusters"),
+    "Get-Module": "Microsoft.PowerShell.Core",
+}
 
 
 def _equal(left: Any, right: Any, case_sensitive: bool) -> bool:
@@ -36,7 +46,9 @@ def _equal(left: Any, right: Any, case_sensitive: bool) -> bool:
 
 
 class Utility:
-    """Where-Object, Select-Object and Write-Error; mixed into the cmdlet table."""
+    """Where-Object, Select-Object, Write-Error and Get-Command; mixed into the cmdlet table."""
+
+    table: dict[str, Cmdlet]
 
     def utility_table(self) -> list[Cmdlet]:
         s = "str"
@@ -44,6 +56,7 @@ class Utility:
         return [
             Cmdlet("Where-Object", where, self.where_object),
             Cmdlet("Select-Object", {"expandproperty": s}, self.select_object),
+            Cmdlet("Get-Command", {"name": "strs"}, self.get_command),
             Cmdlet(
                 "Write-Error",
                 {"message": s, "errorid": s, "category": s, "targetobject": "any"},
@@ -78,6 +91,21 @@ class Utility:
                 raise CmdletError(o.error_record(exc, fq, ErrorCategory.InvalidArgument, fq, prop, "Select-Object"))
             out.append(value)
         return out
+
+    def get_command(self, b: Bound) -> list[Any]:
+        silent = str(b.get("erroraction", "Continue")).lower() in ("silentlycontinue", "ignore")
+        found = []
+        for name in b.names("name"):
+            cmdlet = self.table.get(name.lower())
+            if cmdlet is None:
+                if silent:
+                    continue
+                exc = o.NETException(Message=f"The term '{name}' is not recognized as the name of a cmdlet.")
+                fq = "CommandNotFoundException,Microsoft.PowerShell.Commands.GetCommandCommand"
+                raise CmdletError(o.error_record(exc, fq, ErrorCategory.ObjectNotFound, fq, name, "Get-Command"))
+            module = _MODULES.get(cmdlet.name, "Hyper-V")
+            found.append(o.CmdletInfo(Name=cmdlet.name, CommandType="Cmdlet", ModuleName=module))
+        return found
 
     def write_error(self, b: Bound) -> list[Any]:
         messages = [str(i) for i in b.input] if b.downstream else [str(b.get("message", ""))]

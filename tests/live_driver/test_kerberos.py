@@ -109,6 +109,7 @@ def test_host_check_passes_over_kerberos(kerberized: EmulatedHost, realm: Realm)
         ("authentication", True),
         ("hyper-v module", True),
         ("permissions", True),
+        ("cmdlets", True),
     ]
 
 
