@@ -148,6 +148,7 @@ class TreeStorage(PrimaryStorage):
         overlap = len(g.blocks.keys() & f.blocks.keys())
         self._resize(f, f.bytes + max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES))
         f.blocks.update(g.blocks)
+        self._rechained(f)  # (the resize above did too: the parent has a dependant)
         for grandchild in self._children.pop(child, ()):
             self.disk_files[grandchild].parent = parent
             self._children.setdefault(parent, {})[grandchild] = None
