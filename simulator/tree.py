@@ -11,6 +11,7 @@ checkpoint's ``disks`` goes through the methods here.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,12 +156,16 @@ class TreeStorage(PrimaryStorage):
         held = self._holders.pop(child, {})
         for vm_name, n in held.items():
             vm = self.vms[vm_name]
-            for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
+            left = n  # the entries of this VM naming the child: once all are found, stop looking
+            for mapping in itertools.chain((vm.disks,), (c.disks for c in vm.checkpoints.values())):
                 if child not in mapping.values():  # the common case, checked in C
                     continue
                 for vol, p in mapping.items():
                     if p == child:
                         mapping[vol] = parent
+                        left -= 1
+                if left <= 0:
+                    break
             into = self._holders.setdefault(parent, {})
             into[vm_name] = into.get(vm_name, 0) + n
         self._drop_file(child)
