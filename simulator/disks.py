@@ -52,6 +52,13 @@ class PrimaryStorage:
         # The bytes of every file on storage, kept wherever a file is added, removed or resized
         # (``_resize``), so a sample or a capacity check costs nothing per file.
         self._used = 0
+        # What a file with dependants has up its chain, ``(generation, differencing files,
+        # their bytes)``, kept while its volume's generation stays the same: a volume's chains
+        # change (and its generation moves on) wherever a file with dependants is resized, a
+        # file is removed or replaced, or one is re-parented (``_rechained``). A leaf growing
+        # or a new file changes nothing kept, so answering after a checkpoint walks one step.
+        self._kept: dict[str, tuple[int, int, int]] = {}
+        self._generations: dict[str, int] = {}  # volume uuid -> generation, never reset
 
     # ------------------------------------------------------------------ queries
 
@@ -88,12 +95,51 @@ class PrimaryStorage:
         return self._used
 
     def chain_size(self, path: str) -> int:
-        files, total = self.disk_files, 0
+        return self._up_chain(path)[1]
+
+    def chain_depth(self, path: str) -> int:
+        """The differencing files from ``path`` up to (not including) its base: 0 for a base."""
+        return self._up_chain(path)[0]
+
+    def _up_chain(self, path: str) -> tuple[int, int]:
+        """(differencing files, their bytes) from ``path`` up to its base ``.vhdx``."""
         f = self.file(path)
-        while f.parent is not None:  # one walk up the chain, the base .vhdx not counted
-            total += f.bytes
-            f = files.get(f.parent) or self.file(f.parent)
-        return total
+        if f.parent is None:
+            return 0, 0
+        depth, size = self._kept_chain(f.parent)
+        return depth + 1, size + f.bytes
+
+    def _kept_chain(self, path: str) -> tuple[int, int]:
+        """:meth:`_up_chain` of ``path``, a file with dependants: walked up to the first file
+        whose figures are still kept (a leaf's parent, after a checkpoint), then kept. A chain
+        that leaves the volume of ``path`` is walked whole and not kept."""
+        files, kept = self.disk_files, self._kept
+        f = files.get(path) or self.file(path)  # file() raises ObjectNotFound
+        if f.parent is None:
+            return 0, 0
+        volume = f.volume_uuid
+        generation = self._generations.get(volume, 0)
+        hit = kept.get(path)
+        if hit is not None and hit[0] == generation:
+            return hit[1], hit[2]
+        depth = size = 0
+        one_volume = True
+        while True:
+            depth, size = depth + 1, size + f.bytes
+            parent = f.parent
+            f = files.get(parent) or self.file(parent)
+            if f.parent is None:
+                break
+            if f.volume_uuid != volume:
+                one_volume = False
+            elif one_volume:
+                hit = kept.get(parent)
+                if hit is not None and hit[0] == generation:
+                    depth, size = depth + hit[1], size + hit[2]
+                    break
+        if one_volume:
+            kept[path] = (generation, depth, size)
+        return depth, size
 
     # ------------------------------------------------------------------ internals
 
@@ -157,6 +203,7 @@ class PrimaryStorage:
     def _reindex(self) -> None:
         """Rebuild the index and the byte total from the files (after loading them)."""
         self._children = {}
+        self._kept = {}
         self._used = sum(f.bytes for f in self.disk_files.values())
         for p, f in self.disk_files.items():
             if f.parent is not None:
@@ -165,6 +212,7 @@ class PrimaryStorage:
     def _add_file(self, f: DiskFile) -> None:
         old = self.disk_files.get(f.path)
         if old is not None:  # replaced in place (not reached today)
+            self._rechained(old)
             self._used -= old.bytes
             if old.parent is not None:
                 self._unlink(old.parent, f.path)
@@ -175,6 +223,7 @@ class PrimaryStorage:
 
     def _drop_file(self, path: str) -> DiskFile:
         f = self.disk_files.pop(path)
+        self._rechained(f)
         self._used -= f.bytes
         if f.parent is not None:
             self._unlink(f.parent, path)
@@ -182,8 +231,15 @@ class PrimaryStorage:
 
     def _resize(self, f: DiskFile, nbytes: int) -> None:
         """Set the allocated bytes of ``f``, a file on this storage."""
+        if f.path in self._children or f.path in self._kept:  # not a leaf: its dependants' chains grow
+            self._rechained(f)
         self._used += nbytes - f.bytes
         f.bytes = nbytes
+
+    def _rechained(self, f: DiskFile) -> None:
+        """The chains through ``f`` change: forget what is kept for its volume."""
+        self._kept.pop(f.path, None)
+        self._generations[f.volume_uuid] = self._generations.get(f.volume_uuid, 0) + 1
 
     def _unlink(self, parent: str, child: str) -> None:
         siblings = self._children[parent]

@@ -201,7 +201,7 @@ class TimedHost:
         v = self.state.vms.get(vm)
         if v is None or not v.disks:
             return 0
-        return len(self.state.chain(next(iter(v.disks.values())))) - 1
+        return self.state.chain_depth(next(iter(v.disks.values())))
 
     def read_latency_ms(self, vm: str) -> float:
         return self.costs.read_latency(self.depth(vm))

@@ -11,6 +11,7 @@ checkpoint's ``disks`` goes through the methods here.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,18 +149,23 @@ class TreeStorage(PrimaryStorage):
         overlap = len(g.blocks.keys() & f.blocks.keys())
         self._resize(f, f.bytes + max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES))
         f.blocks.update(g.blocks)
+        self._rechained(f)  # (the resize above did too: the parent has a dependant)
         for grandchild in self._children.pop(child, ()):
             self.disk_files[grandchild].parent = parent
             self._children.setdefault(parent, {})[grandchild] = None
         held = self._holders.pop(child, {})
         for vm_name, n in held.items():
             vm = self.vms[vm_name]
-            for mapping in [vm.disks, *(c.disks for c in vm.checkpoints.values())]:
+            left = n  # the entries of this VM naming the child: once all are found, stop looking
+            for mapping in itertools.chain((vm.disks,), (c.disks for c in vm.checkpoints.values())):
                 if child not in mapping.values():  # the common case, checked in C
                     continue
                 for vol, p in mapping.items():
                     if p == child:
                         mapping[vol] = parent
+                        left -= 1
+                if left <= 0:
+                    break
             into = self._holders.setdefault(parent, {})
             into[vm_name] = into.get(vm_name, 0) + n
         self._drop_file(child)

@@ -106,10 +106,8 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
         return [briefs[i] for i in sorted(self.rows_table.group("vm", vm_id))]
 
     def current_of(self, vm_id: int) -> VMSnapshot | None:
-        for row in self._live_of_vm(vm_id):
-            if row.current:
-                return self.clone(row)
-        return None
+        current = self.rows_table.group("current", vm_id)  # the live current rows of the VM: one, or none
+        return self.clone(self.rows_table.rows[min(current)]) if current else None
 
     def set_parent(self, snap: VMSnapshot, parent: int | None) -> None:
         self._update(snap.id, parent=parent)

@@ -101,7 +101,8 @@ class MemoryTable:
     ``ordered`` names sorted indexes: :meth:`ordered` lists every row's ``key(row)`` (but
     ``None``) in ascending order. ``derived`` names values made from each row when it is
     put (``None``: none), kept beside it (:meth:`derived`): immutable views read more often
-    than written.
+    than written. ``reads`` names the fields an index or a derived value is made from: a
+    :meth:`put` told which fields it changes leaves alone those that read none of them.
     Only :meth:`put` changes rows."""
 
     def __init__(
@@ -111,6 +112,7 @@ class MemoryTable:
         soft_delete: bool = True,
         ordered: dict[str, Callable[[Any], int | None]] | None = None,
         derived: dict[str, Callable[[Any], Any]] | None = None,
+        reads: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self.name = name
         self.rows: dict[Any, Any] = {}
@@ -123,16 +125,44 @@ class MemoryTable:
         self._sorted_indexes = [(key_of, self._sorted[o]) for o, key_of in (ordered or {}).items()]
         self._derived: dict[str, dict[Hashable, Any]] = {d: {} for d in derived or {}}
         self._makers = [(make, self._derived[d]) for d, make in (derived or {}).items()]
+        self._reads = reads or {}
+        self._names = (list(self._keys), list(self._sorted), list(self._derived))  # as put walks them
+        self._touched: dict[tuple[str, ...], tuple[list[Any], list[Any], list[Any]]] = {}
 
-    def put(self, key: Hashable, row: Any) -> Any:
-        """Store ``row`` under ``key`` (``None``: delete it); return the row it replaced."""
+    def _upkeep(self, changed: tuple[str, ...]) -> tuple[list[Any], list[Any], list[Any]]:
+        """The indexes, sorted indexes and derived values a write of fields ``changed`` may
+        change (those whose ``reads`` are unknown among them), worked out once per set of
+        fields."""
+        found = self._touched.get(changed)
+        if found is None:
+
+            def touched(name: str) -> bool:
+                reads = self._reads.get(name)
+                return reads is None or not reads.isdisjoint(changed)
+
+            groups, ordered, derived = self._names
+            found = self._touched[changed] = (
+                [ix for g, ix in zip(groups, self._indexes, strict=True) if touched(g)],
+                [ix for o, ix in zip(ordered, self._sorted_indexes, strict=True) if touched(o)],
+                [mk for d, mk in zip(derived, self._makers, strict=True) if touched(d)],
+            )
+        return found
+
+    def put(self, key: Hashable, row: Any, changed: tuple[str, ...] | None = None) -> Any:
+        """Store ``row`` under ``key`` (``None``: delete it); return the row it replaced.
+        ``changed``: the only fields in which ``row`` differs from the row it replaces (then
+        the indexes that read none of them are left as they are)."""
         rows = self.rows
         old = rows.get(key)
         if row is None:
             rows.pop(key, None)
         else:
             rows[key] = row
-        for key_of, index in self._indexes:
+        if changed is None or old is None or row is None:
+            indexes, sorted_indexes, makers = self._indexes, self._sorted_indexes, self._makers
+        else:
+            indexes, sorted_indexes, makers = self._upkeep(changed)
+        for key_of, index in indexes:
             before = None if old is None else key_of(old)
             after = None if row is None else key_of(row)
             if before == after:
@@ -144,13 +174,13 @@ class MemoryTable:
                     del index[before]
             if after is not None:
                 index.setdefault(after, set()).add(key)
-        for make, made in self._makers:
+        for make, made in makers:
             value = None if row is None else make(row)
             if value is None:
                 made.pop(key, None)
             else:
                 made[key] = value
-        for sort_key, values in self._sorted_indexes:
+        for sort_key, values in sorted_indexes:
             before = None if old is None else sort_key(old)
             after = None if row is None else sort_key(row)
             if before == after:
@@ -190,6 +220,7 @@ _EMPTY: set[Any] = set()
 
 
 _brief_fields = attrgetter("id", "name", "state", "type")
+_BRIEF_READS = frozenset({"id", "name", "state", "type", "removed"})
 
 
 def _brief(snap: Any) -> SnapshotBrief | None:
@@ -231,11 +262,21 @@ class MemoryStore:
                     {
                         "uuid": attrgetter("uuid"),
                         "vm": live(attrgetter("vm_id")),
+                        "current": lambda row: row.vm_id if row.current and row.removed is None else None,
                         "parent": live(attrgetter("parent")),
                         "account": live(attrgetter("account_id")),
                         "domain": live(attrgetter("domain_id")),
                     },
                     derived={"brief": _brief},
+                    reads={
+                        "uuid": frozenset({"uuid"}),
+                        "vm": frozenset({"vm_id", "removed"}),
+                        "current": frozenset({"vm_id", "current", "removed"}),
+                        "parent": frozenset({"parent", "removed"}),
+                        "account": frozenset({"account_id", "removed"}),
+                        "domain": frozenset({"domain_id", "removed"}),
+                        "brief": _BRIEF_READS,
+                    },
                 ),
                 MemoryTable("vm_snapshot_details", soft_delete=False),  # snapshot id -> {name: value}
                 MemoryTable("async_job", {"uuid": attrgetter("uuid")}, soft_delete=False),
@@ -312,10 +353,11 @@ class Transaction:
         self.store = store
         self._undo: list[tuple[MemoryTable, Hashable, Any, int]] = []
 
-    def put(self, table: MemoryTable, key: Hashable, row: Any) -> None:
-        """Write ``row`` (``None``: delete) under ``key``, remembering what was there."""
+    def put(self, table: MemoryTable, key: Hashable, row: Any, changed: tuple[str, ...] | None = None) -> None:
+        """Write ``row`` (``None``: delete) under ``key``, remembering what was there;
+        ``changed`` as :meth:`MemoryTable.put`."""
         last = table.last
-        old = table.put(key, row)
+        old = table.put(key, row, changed)
         self._undo.append((table, key, old, last))
         if row is None and isinstance(key, int) and key == table.last:
             table.last = max((k for k in table.rows if isinstance(k, int)), default=0)
@@ -367,7 +409,7 @@ class MemoryRepo(Generic[T]):
         new = self.clone(row)
         for name, value in values.items():
             setattr(new, name, value)
-        self.store.txn.put(self.rows_table, id_, new)
+        self.store.txn.put(self.rows_table, id_, new, tuple(values))
 
     def _add_row(self, entity: T, **values: Any) -> int:
         """Store a copy of ``entity`` under the next id, with ``values`` overriding fields;

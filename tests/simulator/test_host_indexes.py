@@ -39,10 +39,24 @@ def scanned_holders(host: HyperVHost) -> dict[str, dict[str, int]]:
     return out
 
 
+def walked_chain(host: HyperVHost, path: str) -> tuple[int, int]:
+    """(differencing files, their bytes) from ``path`` up to its base, walked file by file."""
+    depth = size = 0
+    f = host.disk_files[path]
+    while f.parent is not None:
+        depth, size = depth + 1, size + f.bytes
+        f = host.disk_files[f.parent]
+    return depth, size
+
+
 def assert_indexes(host: HyperVHost) -> None:
     assert {p: set(c) for p, c in host._children.items()} == scanned_children(host)
     assert host._holders == scanned_holders(host)
     assert host.used_bytes() == sum(f.bytes for f in host.disk_files.values())
+    # the chain figures kept per file with dependants answer as a walk of the chain would
+    assert {p: (host.chain_depth(p), host.chain_size(p)) for p in host.disk_files} == {
+        p: walked_chain(host, p) for p in host.disk_files
+    }
 
 
 def step(host: HyperVHost, rng: random.Random, n: int) -> None:
