@@ -126,8 +126,14 @@ class MemoryTable:
         self._derived: dict[str, dict[Hashable, Any]] = {d: {} for d in derived or {}}
         self._makers = [(make, self._derived[d]) for d, make in (derived or {}).items()]
         self._reads = reads or {}
+        self._views = {**self._keys, **(ordered or {}), **(derived or {})}
         self._names = (list(self._keys), list(self._sorted), list(self._derived))  # as put walks them
         self._touched: dict[tuple[str, ...], tuple[list[Any], list[Any], list[Any]]] = {}
+
+    def declared_reads(self) -> dict[str, tuple[Callable[[Any], Any], frozenset[str]]]:
+        """Each index key or derived value whose ``reads`` are declared: its maker and the
+        fields it is said to read (a test holds the makers to them)."""
+        return {name: (self._views[name], reads) for name, reads in self._reads.items()}
 
     def _upkeep(self, changed: tuple[str, ...]) -> tuple[list[Any], list[Any], list[Any]]:
         """The indexes, sorted indexes and derived values a write of fields ``changed`` may
