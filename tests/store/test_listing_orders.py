@@ -83,12 +83,11 @@ def test_pages_match_sql_paging_and_follow_every_writer(engine: Engine, uow_fact
     assert page(uow_factory, 3) == (11, newest_first(ids[1:])[8:])
 
 
-def test_another_process_s_commit_voids_a_kept_listing(engine: Engine, uow_factory: UowFactory) -> None:
+def test_another_process_s_commit_voids_a_kept_listing(sqlite_engine: Engine) -> None:
+    engine, uow_factory = sqlite_engine, store_uow.uow_factory(sqlite_engine)  # kept listings are SQLite's
     world = seed(uow_factory)
     ids = fill(uow_factory, world, 10)
     assert page(uow_factory, 1) == (10, newest_first(ids)[:4])
-    if engine.dialect.name != "sqlite":
-        pytest.skip("kept listings are SQLite's: a server pages in SQL")
     # The newest snapshot leaves the listing through a bare sqlite3 in another process.
     script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
     script += "c.execute('UPDATE vm_snapshots SET removed = created WHERE id = ?', (int(sys.argv[2]),)); c.commit()"
@@ -96,9 +95,8 @@ def test_another_process_s_commit_voids_a_kept_listing(engine: Engine, uow_facto
     assert page(uow_factory, 1) == (9, newest_first(ids)[1:5])
 
 
-def test_a_kept_listing_pages_without_count_or_offset(engine: Engine, uow_factory: UowFactory) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("kept listings are SQLite's: a server pages in SQL")
+def test_a_kept_listing_pages_without_count_or_offset(sqlite_engine: Engine) -> None:
+    engine, uow_factory = sqlite_engine, store_uow.uow_factory(sqlite_engine)  # kept listings are SQLite's
     world = seed(uow_factory)
     ids = fill(uow_factory, world, 10)
     statements: list[str] = []
