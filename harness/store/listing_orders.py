@@ -78,7 +78,9 @@ class ListingOrders:
                 raw.isolation_level = None  # every read is its own snapshot
                 observer = self._observers[path] = _Observer(raw)
                 while len(self._observers) > self.DATABASES:
-                    self._observers.popitem(last=False)[1].raw.close()
+                    dropped = self._observers.popitem(last=False)[1]
+                    with dropped.lock:
+                        dropped.raw.close()
             return observer
 
     def order(self, conn: Connection, key: Hashable, ids_of: Select, params: dict[str, Any]) -> array[int] | None:
@@ -87,24 +89,34 @@ class ListingOrders:
         None for a listing not kept (the caller pages it in SQL and reports the count)."""
         path = self._file(conn)
         observer = self._observer(path, create=False) if path is not None else None
-        if observer is None:
+        if path is None or observer is None:
             return None
         with observer.lock:
             held = observer.entries.get(key)
             if held is None:
                 return None
             observer.entries.move_to_end(key)
-            stamp = observer.stamp()
-            if held[0] == stamp:
-                return held[1]
-            expanded = ids_of.compile(dialect=conn.dialect).construct_expanded_state(params)
-            rows = observer.raw.execute(expanded.statement, expanded.positional_parameters)
-            ids = array("q", (r[0] for r in rows))
-            if len(ids) < self.MIN_ROWS:
-                del observer.entries[key]  # small again: paged in SQL from now on
+            read: array[int] | None = None
+            try:
+                stamp = observer.stamp()
+                if held[0] == stamp:
+                    return held[1]
+                expanded = ids_of.compile(dialect=conn.dialect).construct_expanded_state(params)
+                rows = observer.raw.execute(expanded.statement, expanded.positional_parameters)
+                ids = array("q", (r[0] for r in rows))
+            except sqlite3.Error:  # closed (dropped from the observed files), busy past its timeout
+                observer.entries.clear()
             else:
-                observer.entries[key] = (stamp, ids)
-            return ids
+                read = ids
+                if len(ids) < self.MIN_ROWS:
+                    del observer.entries[key]  # small again: paged in SQL from now on
+                else:
+                    observer.entries[key] = (stamp, ids)
+        if read is None:  # the caller pages in SQL; the next large listing opens a fresh observer
+            with self._lock:  # (taken after the observer's lock is released: eviction takes them the other way)
+                if self._observers.get(path) is observer:
+                    del self._observers[path]
+        return read
 
     def counted(self, conn: Connection, key: Hashable, params: dict[str, Any], count: int) -> None:
         """A read of the listing ``key`` through ``conn`` counted ``count`` rows: keep it from

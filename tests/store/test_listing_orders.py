@@ -142,3 +142,13 @@ def test_ancestry_reads_a_page_s_parents_up_to_the_root(uow_factory: UowFactory)
         found = uow.vm_snapshots.ancestry([leaf, other])
     assert {i: parent for i, (parent, _, _) in found.items()} == {leaf: middle, middle: root, root: None, other: None}
     assert found[middle][2] == "s1"
+
+
+def test_a_listing_whose_observer_was_closed_is_paged_in_sql(sqlite_engine: Engine) -> None:
+    uow_factory = store_uow.uow_factory(sqlite_engine)
+    world = seed(uow_factory)
+    ids = fill(uow_factory, world, 10)
+    assert page(uow_factory, 1) == (10, newest_first(ids)[:4])  # counted: kept from now on
+    for observer in list(LISTING_ORDERS._observers.values()):
+        observer.raw.close()  # as when more files are observed than kept open
+    assert page(uow_factory, 2) == (10, newest_first(ids)[4:8])
