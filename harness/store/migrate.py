@@ -87,13 +87,17 @@ def alembic_config(url: str | None = None) -> Config:
 
 @contextmanager
 def _migrating(engine: Engine) -> Iterator[Config]:
-    """A config bound to one connection in one transaction, holding the migration lock."""
+    """A config bound to one connection in one transaction, holding the migration lock
+    until that transaction has committed: the next manager to take the lock must read the
+    version this one wrote (MariaDB commits each DDL statement by itself, so the last
+    version update is only durable at the final commit)."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        _lock(conn)
+    with engine.connect() as conn:
         try:
-            cfg.attributes["connection"] = conn
-            yield cfg
+            with conn.begin():
+                _lock(conn)
+                cfg.attributes["connection"] = conn
+                yield cfg
         finally:
             _unlock(conn)
 
@@ -106,5 +110,7 @@ def _lock(conn: Connection) -> None:
 
 
 def _unlock(conn: Connection) -> None:
+    """MariaDB's named lock belongs to the session and outlives the commit; PostgreSQL's
+    transaction lock went with it."""
     if conn.dialect.name in ("mysql", "mariadb"):
         conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": _LOCK})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,10 +199,17 @@ def test_ensure_schema_upgrades_an_old_database_and_is_idempotent(bare: Engine) 
         assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
 
 
-def test_concurrent_starts_migrate_once(db_url: str) -> None:
+@pytest.mark.parametrize("slow_commit", [False, True], ids=["plain", "slow-commit"])
+def test_concurrent_starts_migrate_once(db_url: str, slow_commit: bool) -> None:
     """Two managers starting at once on an empty database: one migrates, the other waits
-    (advisory lock, or SQLite's write lock) and then finds the schema at head."""
+    (advisory lock, or SQLite's write lock) and then finds the schema at head. With a slow
+    final commit, the lock must still be held until the commit is done: MariaDB commits each
+    DDL statement by itself, so a waiter let in before the last commit would read an older
+    version and run the last migration again ("table already exists")."""
     engines = [make_engine(db_url) for _ in range(2)]
+    if slow_commit:
+        for engine in engines:
+            sa.event.listen(engine, "commit", lambda _conn: time.sleep(0.5))
     errors: list[BaseException] = []
 
     def start(engine: Engine) -> None:
