@@ -27,7 +27,7 @@ from harness.domain.states import (
 )
 from harness.store import transitions
 from harness.store.memory_tables import MemoryRepo, fold, like, newest_first, page_of, set_details
-from harness.store.ports import EVERYTHING, KEEP, Keep, Scope
+from harness.store.ports import EVERYTHING, KEEP, Keep, Scope, tree_links
 
 
 def transit(
@@ -83,16 +83,10 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
     def transit(
         self, snap: VMSnapshot, event: StrEnum, *, parent: int | Keep | None = KEEP, current: bool | None = None
     ) -> None:
-        also: dict[str, Any] = {}
-        if not isinstance(parent, Keep):
-            also["parent"] = parent
-        if current is not None:
-            also["current"] = current
-        transit(self, VM_SNAPSHOT_FSM, snap, event, stamp=True, also=also)
-        if not isinstance(parent, Keep):
-            snap.parent = parent
-        if current is not None:
-            snap.current = current
+        links = tree_links(parent, current)
+        transit(self, VM_SNAPSHOT_FSM, snap, event, stamp=True, also=links)
+        for name, value in links.items():
+            setattr(snap, name, value)
 
     def _live_of_vm(self, vm_id: int) -> list[VMSnapshot]:
         rows = self.rows_table.rows

@@ -117,6 +117,15 @@ class Keep(Enum):
 KEEP = Keep.KEEP
 
 
+def tree_links(parent: int | Keep | None, current: bool | None) -> dict[str, Any]:
+    """The link fields a :meth:`VMSnapshotRepository.transit` writes beside the state:
+    ``parent`` unless :data:`KEEP`, ``current`` unless ``None``."""
+    links: dict[str, Any] = {} if isinstance(parent, Keep) else {"parent": parent}
+    if current is not None:
+        links["current"] = current
+    return links
+
+
 class VMSnapshotRepository(Finder[VMSnapshot], SoftDeleting, Protocol):
     def add(self, snap: VMSnapshot) -> VMSnapshot: ...
     def transit(

@@ -13,7 +13,7 @@ from sqlalchemy import Row, Select, bindparam, insert, or_, select, update
 from harness.domain.model import Page, SnapshotBrief, VMSnapshot
 from harness.domain.states import VM_SNAPSHOT_FSM, VMSnapshotState, VMSnapshotType
 from harness.store import tables as t
-from harness.store.ports import EVERYTHING, KEEP, Keep, Scope
+from harness.store.ports import EVERYTHING, KEEP, Keep, Scope, tree_links
 from harness.store.repository import Repo, transit
 
 _SNAPSHOT_TYPES = {k.value: k for k in VMSnapshotType}
@@ -148,16 +148,11 @@ class VMSnapshots(Repo[VMSnapshot]):
     def transit(
         self, snap: VMSnapshot, event: StrEnum, *, parent: int | Keep | None = KEEP, current: bool | None = None
     ) -> None:
-        also: dict[str, Any] = {}
-        if not isinstance(parent, Keep):
-            also["parent"] = parent
-        if current is not None:
-            also["current"] = int(current)
-        transit(self.conn, self.table, VM_SNAPSHOT_FSM, snap, event, self.clock(), also=also)
-        if not isinstance(parent, Keep):
-            snap.parent = parent
-        if current is not None:
-            snap.current = current
+        links = tree_links(parent, current)
+        columns = {**links, "current": int(current)} if current is not None else links  # an integer column
+        transit(self.conn, self.table, VM_SNAPSHOT_FSM, snap, event, self.clock(), also=columns)
+        for name, value in links.items():
+            setattr(snap, name, value)
 
     def by_vm(self, vm_id: int) -> list[VMSnapshot]:
         c = self.table.c
