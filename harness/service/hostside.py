@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from contextlib import suppress
+from dataclasses import dataclass
 
 from harness.domain import config
 from harness.domain.model import VM, ExportStrategy, VMSnapshot
@@ -110,20 +111,41 @@ def _export(uow_factory: UowFactory, vm: VM) -> Steps:
         uow.commit()
 
 
+@dataclass(frozen=True)
+class TreeFollowUp:
+    """What a change of a VM's checkpoint tree still asks of the host once it is recorded:
+    a fresh export (``on-snapshot``), or its storage reclaimed when no snapshot is left."""
+
+    vm: VM
+    export: bool
+    empty: bool
+
+
+def note_tree_change(uow: UnitOfWork, vm_id: int) -> TreeFollowUp:
+    """The database half of :func:`after_tree_change`, in the caller's unit of work (which
+    commits it with the change itself): any export is stale from now on."""
+    vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
+    if vm.exported:
+        uow.vms.set_exported(vm, False)
+    empty = not uow.vm_snapshots.briefs_of_vm(vm_id)
+    return TreeFollowUp(vm, not empty and strategy(uow) == ExportStrategy.on_snapshot, empty)
+
+
+def follow_tree_change(uow_factory: UowFactory, follow: TreeFollowUp) -> Steps:
+    """The host half of :func:`after_tree_change`."""
+    if follow.export:
+        yield from _export(uow_factory, follow.vm)
+    if follow.empty:
+        yield from reclaim(uow_factory, follow.vm.id)
+
+
 def after_tree_change(uow_factory: UowFactory, vm_id: int) -> Steps:
     """The checkpoint tree changed, so any export is stale; under ``on-snapshot`` take a
     fresh one now. With no snapshot left, the stale export is deleted."""
     with uow_factory() as uow:
-        vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
-        if vm.exported:
-            uow.vms.set_exported(vm, False)
-            uow.commit()
-        empty = not uow.vm_snapshots.briefs_of_vm(vm_id)
-        export = not empty and strategy(uow) == ExportStrategy.on_snapshot
-    if export:
-        yield from _export(uow_factory, vm)
-    if empty:
-        yield from reclaim(uow_factory, vm_id)
+        follow = note_tree_change(uow, vm_id)
+        uow.commit()
+    yield from follow_tree_change(uow_factory, follow)
 
 
 def reclaim(uow_factory: UowFactory, vm_id: int) -> Steps:

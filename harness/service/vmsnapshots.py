@@ -228,8 +228,9 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
             if current is not None:
                 uow.vm_snapshots.set_current(current, False)
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded, current=True)
+            follow = hostside.note_tree_change(uow, vm.id)
             uow.commit()
-        yield from hostside.after_tree_change(uow_factory, vm.id)
+        yield from hostside.follow_tree_change(uow_factory, follow)
         if stopped:
             yield from hostside.release(uow_factory, vm.id)
     except HostError as err:
@@ -327,8 +328,9 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded, current=True)
             if snap.service_offering_id != vm.service_offering_id:
                 uow.vms.set_offering(vm, snap.service_offering_id)
+            follow = hostside.note_tree_change(uow, vm.id)
             uow.commit()
-        yield from hostside.after_tree_change(uow_factory, vm.id)
+        yield from hostside.follow_tree_change(uow_factory, follow)
         if power != PowerState.Running:
             yield from hostside.release(uow_factory, vm.id)
     except HostError as err:
@@ -409,9 +411,10 @@ def delete(
         except HostError as err:
             raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
     try:
-        yield from _delete_one(uow_factory, snap, resuming)
-        if registered or not stopped:  # else nothing of it was on the host: no tree changed there
-            yield from hostside.after_tree_change(uow_factory, vm.id)
+        # unless nothing of it was on the host (stopped, its checkpoints lost): no tree changed there
+        follow = yield from _delete_one(uow_factory, snap, resuming, tree_changed=registered or not stopped)
+        if follow is not None:
+            yield from hostside.follow_tree_change(uow_factory, follow)
     except (HostError, CloudError):
         if registered:
             yield from hostside.release_after_failure(uow_factory, vm.id)
@@ -472,7 +475,11 @@ def _all_lost(uow_factory: UowFactory, snaps: list[VMSnapshot]) -> bool:
         return all(uow.vm_snapshots.details(s.id).get(hostside.LOST) for s in snaps)
 
 
-def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = False) -> Workflow[None]:
+def _delete_one(
+    uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = False, tree_changed: bool = False
+) -> Workflow[hostside.TreeFollowUp | None]:
+    """``tree_changed``: record the tree's change with the delete (:func:`hostside.note_tree_change`)
+    and return what it still asks of the host."""
     with uow_factory() as uow:
         fresh = _snapshot(uow, snap.id)  # gone: a concurrent delete won
         vm = _vm_of(uow, fresh, lock=True)
@@ -490,23 +497,21 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
         if snap.state != VMSnapshotState.Allocated:
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.ExpungeRequested)
         uow.commit()
+    answer: SnapshotAnswer | None = None
     if on_host:
-        answer: SnapshotAnswer | None
         try:
             answer = yield from ask(DeleteVMSnapshot(hostside.ref(vm), SnapshotRef(snap.name)))
         except ObjectNotFound:
-            answer = None  # already gone from the host: the delete's goal is reached
+            pass  # already gone from the host: the delete's goal is reached
         except HostError as err:
             seen = yield from hostside.inventory_of(vm)
             if seen is None or hostside.checkpoint_on(seen, snap.name) is not None:
                 _failed(uow_factory, snap, err)
                 raise CloudRuntimeError(f"Failed to delete Instance Snapshot {snap.display_name}: {err}") from err
-            answer = None  # gone all the same (a merge that failed after it left the tree, a lost answer)
-        if answer is not None:
-            with uow_factory() as uow:
-                hostside.record_volumes(uow, answer.volumes)
-                uow.commit()
+            # gone all the same (a merge that failed after it left the tree, a lost answer)
     with uow_factory() as uow:
+        if answer is not None:
+            hostside.record_volumes(uow, answer.volumes)
         uow.vm_snapshots.reparent_children(snap)
         if snap.current and snap.parent is not None:
             parent = uow.vm_snapshots.get(snap.parent)
@@ -514,4 +519,6 @@ def _delete_one(uow_factory: UowFactory, snap: VMSnapshot, resuming: bool = Fals
                 uow.vm_snapshots.set_current(parent, True)
         uow.vm_snapshots.set_current(snap, False)
         uow.vm_snapshots.soft_delete(snap.id)
+        follow = hostside.note_tree_change(uow, vm.id) if tree_changed else None
         uow.commit()
+    return follow

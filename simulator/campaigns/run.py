@@ -319,9 +319,9 @@ class Simulation:
             state, snaps = self._state(vm)
             if len(snaps) >= self.sc.workload.max_snapshots:
                 yield from self._delete(vm, rng)
-        else:  # only the mix looks at the snapshots: spare copying them
-            state = self._vm_state(vm)
-        memory = self.sc.workload.memory and state == VMState.Running
+            memory = self.sc.workload.memory and state == VMState.Running
+        else:  # only the mix looks at the snapshots, and only a memory workload at the VM's state
+            memory = self.sc.workload.memory and self._vm_state(vm) == VMState.Running
         try:
             snap = vmsnapshots.allocate(self.uow, self.admin, vm.uuid, None, None, memory)
         except CloudError:
