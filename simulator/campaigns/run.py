@@ -130,6 +130,7 @@ class Simulation:
         self.shard = shard
         self.seed = scenario.seed if seed is None else seed
         self.epoch = start_of(scenario.start)
+        self._clock_at, self._clock_now = 0.0, self.epoch
         self.env = simpy.Environment()
         self.costs = Costs().with_overrides(scenario.costs)
         self.log = EventLog(keep=keep_log)
@@ -209,7 +210,10 @@ class Simulation:
             self.cluster.restart(node)
 
     def _clock(self) -> datetime:
-        return self.epoch + timedelta(seconds=self.env.now)
+        now = self.env.now
+        if now != self._clock_at:  # the units of work of one instant share its datetime
+            self._clock_at, self._clock_now = now, self.epoch + timedelta(seconds=now)
+        return self._clock_now
 
     # ------------------------------------------------------------------ running workflows
 
@@ -217,9 +221,8 @@ class Simulation:
         """Run one workflow to its end under the SimPy runner; record latency or failure."""
         start = self.env.now
         self.workflows += 1
-        proc = self.env.process(simpy_process(self.env, workflow, self.executor, self.life, self.hook))
         try:
-            result = yield proc
+            result = yield from simpy_process(self.env, workflow, self.executor, self.life, self.hook)
         except ManagerCrashed:
             self.failures["manager_crash"] += 1
             return None
