@@ -73,7 +73,7 @@ class Cluster:
     # ------------------------------------------------------------------ the driver interface
 
     def execute(self, command: Command) -> simpy.Process:
-        return self.env.process(self._run(command))
+        return self.env.process(self.steps(command))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -130,7 +130,7 @@ class Cluster:
         load = Counter(self.owner.values())
         return min(up, key=lambda n: (load[n], n))
 
-    def _run(self, c: Command) -> Proc:
+    def steps(self, c: Command) -> Proc:
         if isinstance(c, GetInventory):
             inventory = yield from ask(self.csv, c)
             vms = tuple(
@@ -151,7 +151,7 @@ class Cluster:
         if isinstance(c, (RevertToVMSnapshot, SaveVM)) and c.through_cluster:
             return (yield from self._through_cluster(c, running))
         start = self.env.now
-        answer = yield self.csv.execute(c)
+        answer = yield from self.csv.steps(c)
         if running and isinstance(c, (RevertToVMSnapshot, SaveVM)):  # behind the cluster's back
             self.stats["role failures"] += 1
             self._down("revert" if isinstance(c, RevertToVMSnapshot) else "save", start)

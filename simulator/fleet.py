@@ -37,9 +37,12 @@ class Fleet:
         return host
 
     def execute(self, command: Operation) -> simpy.Process:
+        return self.hosts[0].env.process(self.steps(command))
+
+    def steps(self, command: Operation) -> Proc:
         if isinstance(command, GetInventory):
-            return self.hosts[0].env.process(self._inventory())
-        return self.host_of(command.vm.name).execute(command)
+            return self._inventory()
+        return self.host_of(command.vm.name).steps(command)
 
     def _inventory(self) -> Proc:
         vms: list[VMInventory] = []

@@ -183,7 +183,7 @@ class TimedHost:
 
     def execute(self, command: Operation) -> simpy.Process:
         """A process that carries out ``command``; its value is the answer."""
-        return self.env.process(self._run(command))
+        return self.env.process(self.steps(command))
 
     def close(self) -> None:
         """Nothing to release (the contract's ``close``)."""
@@ -274,7 +274,8 @@ class TimedHost:
 
     # ------------------------------------------------------------------ one command
 
-    def _run(self, c: Operation) -> Proc:
+    def steps(self, c: Operation) -> Proc:
+        """Carry out ``c`` inside the caller's process (``yield from``); return the answer."""
         name, kind = c.vm.name, type(c).__name__
         if not (self.up and self.agent_up):
             self.log.record(self.env.now, self.name, name, "refused", f"{kind} HostUnreachable")

@@ -53,10 +53,11 @@ StepHook = Callable[[Step], bool]
 
 
 class TimedExecutor(Protocol):
-    """A host in simulated time: ``execute`` returns an event whose value is the answer
-    (or which fails with a :class:`~harness.drivers.HostError`)."""
+    """A host in simulated time: ``steps`` carries out a command inside the caller's SimPy
+    process (``yield from``) and returns the answer, or raises a
+    :class:`~harness.drivers.HostError`."""
 
-    def execute(self, command: Command[Any]) -> simpy.Event: ...
+    def steps(self, command: Command[Any]) -> Generator[simpy.Event, Any, Any]: ...
 
 
 class ManagerCrashed(Exception):
@@ -127,7 +128,7 @@ def simpy_process(
         if life is not None:
             _stop_if_crashed(life, epoch, workflow, hook, Step(label, index, type(command).__name__, "before"))
         try:
-            answer, error = (yield host.execute(command)), None
+            answer, error = (yield from host.steps(command)), None
         except HostError as err:
             answer, error = None, err
         if life is not None:
