@@ -27,10 +27,12 @@ from typing import Any
 import requests
 from pypsrp.complex_objects import Command, CommandParameter, GenericComplexObject, ObjectMeta
 from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
+from pypsrp.messages import CreatePipeline
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
+from live_driver import clixml
 from live_driver.wire import Int64, Invocation, PSObj, Switch, Value
 
 log = logging.getLogger(__name__)
@@ -361,13 +363,15 @@ class LeanSerializer(Serializer):
     tests/live_driver/test_session.py holds both directions to pypsrp's bytes and values.
     """
 
-    def serialize(
+    def serialize(  # type: ignore[override]  # a message's CLIXML as bytes, which pypsrp's pack sends as they are
         self,
         value: Any,
         metadata: ObjectMeta | None = None,
         parent: ET.Element | None = None,
         clear: bool = True,
-    ) -> ET.Element | None:
+    ) -> ET.Element | bytes | None:
+        if isinstance(value, CreatePipeline) and parent is None and (text := clixml.create_pipeline(value)):
+            return text
         if isinstance(value, ET.Element):
             return super().serialize(value, metadata, parent, clear)
         if clear:

@@ -90,3 +90,53 @@ def test_the_lean_serializer_reads_strings_as_pypsrp_does(text: str) -> None:
     for tag in ("S", "ToString"):
         xml = f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
         assert LeanSerializer().deserialize(xml) == Serializer().deserialize(xml)
+
+
+def create_pipeline(invocation: Invocation) -> Any:
+    """The CREATE_PIPELINE message pypsrp's ``PowerShell.begin_invoke`` sends for it."""
+    from pypsrp.complex_objects import ApartmentState, HostInfo, RemoteStreamOptions
+    from pypsrp.messages import CreatePipeline
+
+    pool: Any = SimpleNamespace(protocol_version="2.3")
+    commands = pipeline(pool, invocation).commands
+    return CreatePipeline(
+        True,
+        ApartmentState(value=2),
+        RemoteStreamOptions(value=15),
+        False,
+        HostInfo(host=None),
+        Pipeline(is_nested=False, cmds=commands, history=None, redirect_err_to_out=False),
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "invocation",
+    [
+        INVOCATION,
+        Invocation(((cmd("Get-VM", Name="", Names=("a", ""), Count=2**31 - 1, Low=-(2**31)),),)),
+        Invocation(
+            ((cmd("Get-VM"), cmd("Stop-VM")), (cmd("Get-ChildItem", LiteralPath="C:\\a&b <c> \"d\" 'e' é 中"),))
+        ),
+    ],
+)
+def test_the_create_pipeline_text_is_pypsrps_bytes(invocation: Invocation) -> None:
+    from live_driver.session import LeanSerializer
+
+    theirs = ET.tostring(Serializer().serialize(create_pipeline(invocation)), encoding="utf-8", method="xml")  # type: ignore[arg-type]
+    mine = LeanSerializer().serialize(create_pipeline(invocation))
+    assert isinstance(mine, bytes)  # written as text, not by pypsrp
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("name", ["a_x0041_b", "a_X0041_b", "tab\there", "\x7f", "astral \U0001f3b5"])
+def test_strings_pypsrp_escapes_are_left_to_pypsrp(name: str) -> None:
+    from live_driver import clixml
+    from live_driver.session import LeanSerializer
+
+    message = create_pipeline(Invocation(((cmd("Get-VM", Name=name),),)))
+    assert clixml.create_pipeline(message) is None
+    mine = LeanSerializer().serialize(message)
+    theirs = Serializer().serialize(create_pipeline(Invocation(((cmd("Get-VM", Name=name),),))))
+    assert isinstance(mine, ET.Element) and theirs is not None
+    assert ET.tostring(mine) == ET.tostring(theirs)
