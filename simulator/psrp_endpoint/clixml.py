@@ -96,17 +96,18 @@ def plain_object(self: Any, element: Element) -> Any:
     psrpcore reads it; ``None`` for any other (a dict, a queue, an extended primitive),
     which psrpcore reads, before anything of it is read here."""
     entries = list(element)
-    type_names = [e.text or "" for e in element.findall("TN/T")]
-    if type_names:
-        self._tn_ref_map[element.find("TN").attrib["RefId"]] = type_names  # type: ignore[union-attr]
-    elif (tn_ref := element.find("TNRef")) is not None:
-        type_names = self._tn_ref_map[tn_ref.attrib["RefId"]]
+    type_names = _type_names(self, entries)
     rehydrated = rehydrate(type_names)
     enum_class = isinstance(rehydrated, type) and issubclass(rehydrated, PSEnumBase | PSFlagBase)
     others = sum(e.tag not in _READ_HERE for e in entries)
     if others != (1 if enum_class else 0) or not (enum_class or isinstance(rehydrated, PSObject)):
         return None
     ref_id = element.attrib.get("RefId")
+    key = _enum_key(rehydrated, entries) if enum_class else None
+    if key is not None and (shared := _ENUMS.get(key)) is not None:
+        if ref_id is not None:
+            self._obj_ref_map[ref_id] = shared
+        return shared
     value: Any = None
     if isinstance(rehydrated, PSObject):
         value = rehydrated
@@ -143,27 +144,70 @@ def plain_object(self: Any, element: Element) -> Any:
             if xml is None:
                 continue
             props: list[Any] = getattr(meta, group)
+            # add_note_property(force=True): a name seen before is replaced where it stood
+            at: dict[str, int] = {}
+            for i, p in enumerate(props):
+                at.setdefault(p.name, i)
             for entry in xml:
                 name = entry.attrib["N"]
                 name = psrpcore_serializer._deserialize_string(name) if "_x" in name else name
                 prop = note(name, self.deserialize(entry))
-                # add_note_property(force=True): a name seen before is replaced where it stood
-                at = next((i for i, p in enumerate(props) if p.name == name), None)
-                if at is None:
-                    props.append(prop)
+                if name in at:
+                    props[at[name]] = prop
                 else:
-                    props[at] = prop
+                    at[name] = len(props)
+                    props.append(prop)
     from_override = getattr(type(value), "FromPSObjectForRemoting", None)
     if from_override:
         value = from_override(value, **self._kwargs)
         if ref_id is not None and value is not None:
             self._obj_ref_map[ref_id] = value
+    elif key is not None and len(_ENUMS) < _ENUMS_KEPT:
+        _ENUMS[key] = value
     return value
+
+
+#: enum values read before, one instance per (class, value, text): every command of a
+#: pipeline carries three (its merge instructions), and an enum is a value nothing changes
+_ENUMS: dict[tuple[Any, ...], Any] = {}
+_ENUMS_KEPT = 256
+
+
+def _enum_key(enum_class: Any, entries: list[Element]) -> tuple[Any, ...] | None:
+    """What makes an enum element's value: its class, value and text; ``None`` for one
+    that carries properties of its own (not shared)."""
+    parts: list[Any] = [enum_class]
+    for entry in entries:
+        tag = entry.tag
+        if tag in ("Props", "MS"):
+            return None
+        if tag not in ("TN", "TNRef"):
+            parts += (tag, entry.text)
+    return tuple(parts)
+
+
+def _type_names(self: Any, entries: list[Element]) -> list[str]:
+    """The object's type names, from its ``<TN>`` (remembered by RefId) or ``<TNRef>``."""
+    for entry in entries:
+        if entry.tag == "TN":
+            names = [t.text or "" for t in entry if t.tag == "T"]
+            if names:
+                self._tn_ref_map[entry.attrib["RefId"]] = names
+                return names
+    for entry in entries:
+        if entry.tag == "TNRef":
+            return self._tn_ref_map[entry.attrib["RefId"]]
+    return []
 
 
 def _object(self: Any, element: Element) -> Any:
     value = plain_object(self, element)
     return _PSRPCORE_DESERIALIZE(self, element) if value is None else value
+
+
+def _text(text: str) -> str:
+    """A ``<ToString>``: a plain str, as psrpcore reads it."""
+    return psrpcore_serializer._deserialize_string(text) if "_x" in text else text
 
 
 def _integer(cls: type) -> Callable[[Any, Element], Any]:
@@ -178,6 +222,7 @@ _READERS: dict[str, Callable[[Any, Element], Any]] = {
     "I32": _integer(PSInt),
     "I64": _integer(PSInt64),
     "Obj": _object,
+    "ToString": lambda _s, e: _text(e.text or ""),
 }
 
 
