@@ -62,6 +62,26 @@ def _getattribute(self: PSObject, item: str) -> Any:
     return _PS_GETATTRIBUTE(self, item)
 
 
+_PS_SETATTR = PSObject.__setattr__
+
+
+def _setattr(self: PSObject, key: str, value: Any) -> None:
+    """psrpcore's ``PSObject.__setattr__`` with the same effect, without the attribute
+    lookups it goes through for each list of properties (every property of every object
+    the emulator builds, and each field of each received command, is set through it): a
+    name not already a Python attribute sets the extended, else the adapted, property of
+    that name, if there is one."""
+    python = super(PSObject, self)
+    if key != "PSObject" and key not in python.__getattribute__("__dict__"):
+        meta = python.__getattribute__("PSObject")
+        for props in (meta.extended_properties, meta.adapted_properties):
+            for prop in props:
+                if prop.name == key:
+                    prop.set_value(value, self)
+                    return
+    python.__setattr__(key, value)
+
+
 def _meta_has_property_lists() -> bool:
     """Whether this psrpcore keeps a PSObject's metadata as :func:`_getattribute` and
     :func:`_set_instance` read and write it (0.3.x does); another layout keeps psrpcore's
@@ -94,6 +114,7 @@ def _set_instance(self: Any, instance: Any) -> None:
 
 if _meta_has_property_lists():
     PSObject.__getattribute__ = _getattribute  # type: ignore[method-assign]
+    PSObject.__setattr__ = _setattr  # type: ignore[method-assign]
     type(PSObject.PSObject).set_instance = _set_instance  # type: ignore[method-assign]
 
 HV = "Microsoft.HyperV.PowerShell"

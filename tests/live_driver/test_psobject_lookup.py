@@ -1,4 +1,4 @@
-"""The emulator's faster ``PSObject`` attribute lookup answers as psrpcore's own does."""
+"""The emulator's faster ``PSObject`` attribute lookup and setting answer as psrpcore's own do."""
 
 from __future__ import annotations
 
@@ -58,3 +58,28 @@ def test_patched_set_instance_matches_psrpcore(cls: type[PSObject]) -> None:
     assert all(
         a is not b for a, b in zip(ours.PSObject.adapted_properties, cls.PSObject.adapted_properties, strict=True)
     )
+
+
+def _set_both(name: str, value: object, make: object = _sample) -> tuple[PSObject, PSObject]:
+    ours, theirs = make(), make()  # type: ignore[operator]
+    objects._setattr(ours, name, value)
+    objects._PS_SETATTR(theirs, name, value)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name", ["Name", "Size", "Fresh", "command_text"])
+def test_patched_setting_matches_psrpcore(name: str) -> None:
+    assert PSObject.__setattr__ is objects._setattr  # installed on psrpcore 0.3.x
+    ours, theirs = _set_both(name, "new")
+    assert _meta_state(ours) == _meta_state(theirs)
+    assert vars(ours).keys() - {"PSObject"} == vars(theirs).keys() - {"PSObject"}
+    assert getattr(ours, name) == getattr(theirs, name) == "new"
+
+
+def test_setting_a_typed_property_casts_as_psrpcore_does() -> None:
+    def vm() -> PSObject:
+        return objects.VirtualMachine(Name="vm", MemoryStartup=1)
+
+    ours, theirs = _set_both("MemoryStartup", 2**33, vm)
+    assert type(ours.MemoryStartup) is type(theirs.MemoryStartup) and ours.MemoryStartup == 2**33
+    assert _meta_state(ours) == _meta_state(theirs)
