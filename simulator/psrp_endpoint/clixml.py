@@ -1,6 +1,7 @@
-"""A cheaper CLIXML reader for the emulator: psrpcore's ``_Serializer.deserialize`` with
-the same results, minus its cost on the primitive values that make up most of a received
-message (a pipeline's command names, parameter names and values, their flags).
+"""A cheaper CLIXML reader and writer for the emulator: psrpcore's ``_Serializer``
+``deserialize`` and ``serialize`` with the same results, minus their cost on the
+primitive values that make up most of a message (a pipeline's command names, parameter
+names and values, their flags; an output object's properties).
 
 psrpcore reads every element through one long chain of type tests, and every string
 through a regex over its UTF-16 encoding. Here the common primitives are read from a
@@ -8,13 +9,15 @@ table by tag; a string with no ``_xHHHH_`` escape (almost all of them) is used a
 and a ``PSString`` is built without the generic constructor (it has no properties to
 set). An object made of properties only (each command of a pipeline, each parameter) is
 built as psrpcore builds it, minus the throwaway ``PSObject`` each of its note properties
-cost; so are lists and enums. Dicts, queues and extended primitives go to psrpcore.
-Strings are written (every output object's) by :func:`serialize_string`, the same way.
-tests/simulator/test_psrp_clixml.py holds both to psrpcore's output.
+cost; so are lists and enums, and an enum read before is the same instance. Dicts,
+queues and extended primitives go to psrpcore. Primitives are written by exact type
+(:func:`serialize`), strings by :func:`serialize_string`, the same way.
+tests/simulator/test_psrp_clixml.py holds both directions to psrpcore's.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -22,6 +25,7 @@ from xml.etree.ElementTree import Element
 from psrpcore.types import (
     PSEnumBase,
     PSFlagBase,
+    PSGuid,
     PSIEnumerable,
     PSInt,
     PSInt64,
@@ -36,6 +40,7 @@ from psrpcore.types._base import TypeRegistry
 from psrpcore.types._collection import _PSListBase
 
 _PSRPCORE_DESERIALIZE = psrpcore_serializer._Serializer.deserialize
+_PSRPCORE_SERIALIZE = psrpcore_serializer._Serializer.serialize
 _PSRPCORE_SERIALIZE_STRING = psrpcore_serializer._serialize_string
 
 
@@ -252,6 +257,51 @@ def _layout_is_known() -> bool:
     )
 
 
+_LEAVES: dict[type, str] = {
+    bool: "B",
+    str: "S",
+    PSString: "S",
+    int: "I32",
+    PSInt: "I32",
+    PSInt64: "I64",
+    uuid.UUID: "G",
+    PSGuid: "G",
+}
+
+
+def serialize(self: Any, value: Any) -> Element:
+    """psrpcore's ``_Serializer.serialize``, by exact type for the values most of an
+    output object is made of (its strings, numbers, Guids, flags and nulls): psrpcore
+    tests each value against a chain of types, and every failed ``isinstance`` on a
+    PSObject reads its ``__class__`` through the PSObject's attribute lookup. A PSObject
+    primitive with properties of its own (an extended primitive), and every other value,
+    is psrpcore's to write."""
+    if value is None:
+        return Element("Nil")
+    kind = type(value)
+    tag = _LEAVES.get(kind)
+    if tag is None:
+        return _PSRPCORE_SERIALIZE(self, value)
+    if isinstance(value, PSObject):
+        meta = value.PSObject
+        if meta.adapted_properties or meta.extended_properties:
+            return _PSRPCORE_SERIALIZE(self, value)
+    if kind is bool:
+        text = "true" if value else "false"
+    elif tag == "S":
+        text = psrpcore_serializer._serialize_string(value)
+    elif kind is int:
+        tag, text = ("I64" if value > PSInt.MaxValue else "I32"), str(value)
+    elif tag != "G":
+        text = str(int(value))
+    else:
+        text = str(value)
+    element = Element(tag)
+    element.text = text
+    return element
+
+
 if _layout_is_known():
     psrpcore_serializer._Serializer.deserialize = deserialize  # type: ignore[method-assign]
+    psrpcore_serializer._Serializer.serialize = serialize  # type: ignore[method-assign]
 psrpcore_serializer._serialize_string = serialize_string

@@ -151,3 +151,67 @@ def test_a_pipeline_a_client_sends_reads_as_psrpcore_reads_it(monkeypatch: pytes
     # the merge instructions (enums) read again are the same value, shared
     first, second = (PowerShell.FromPSObjectForRemoting(v).commands[0] for v in (fast, again))
     assert first.merge_my is second.merge_my and int(first.merge_my) == 0
+
+
+def _written(value: Any) -> list[bytes]:
+    """The CLIXML psrpcore's serializer writes for ``value``: a value alone and inside an object."""
+    holder = PSObject()
+    holder.PSObject.extended_properties.append(PSNoteProperty("Value", value))
+    return [ET.tostring(ser.serialize(v, None)) for v in (value, holder)]
+
+
+def _leaves() -> list[Any]:
+    import uuid
+
+    from psrpcore.types import PSGuid
+
+    extended = PSString("with a note")
+    extended.PSObject.extended_properties.append(PSNoteProperty("Note", 1))
+    return [
+        *TEXTS,
+        *(PSString(t) for t in TEXTS),
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**31 - 1,
+        2**31,
+        2**40,
+        -(2**40),
+        PSInt(3),
+        PSInt64(2**40),
+        uuid.UUID(int=7),
+        PSGuid(int=9),
+        extended,
+        o.VMState.Running,
+        [PSString("a"), 1, None],
+    ]
+
+
+@pytest.mark.parametrize("value", _leaves(), ids=repr)
+def test_a_value_is_written_as_psrpcore_writes_it(value: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ser._Serializer.serialize is clixml.serialize  # installed
+    fast = _written(value)
+    monkeypatch.setattr(ser._Serializer, "serialize", clixml._PSRPCORE_SERIALIZE)
+    assert fast == _written(value)
+
+
+def test_an_emulated_object_is_written_as_psrpcore_writes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    status = o.VMOperationalStatus.Ok
+    vm = o.VirtualMachine(
+        Name=HOSTILE,
+        Id=o.guid("vm"),
+        State=o.VMState.Running,
+        OperationalStatus=[status],
+        PrimaryOperationalStatus=status,  # the same object twice: a <Ref>
+        ParentSnapshotName=None,
+        MemoryStartup=PSInt64(2**33),
+        Generation=2,
+        IsDeleted=False,
+    )
+    o.with_string(vm, "VirtualMachine (Name = 'vm')")
+    fast = ET.tostring(ser.serialize(vm, None))
+    monkeypatch.setattr(ser._Serializer, "serialize", clixml._PSRPCORE_SERIALIZE)
+    assert fast == ET.tostring(ser.serialize(vm, None))
+    assert b"<Ref " in fast
