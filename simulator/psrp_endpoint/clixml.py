@@ -104,7 +104,7 @@ def plain_object(self: Any, element: Element) -> Any:
     type_names = _type_names(self, entries)
     rehydrated = rehydrate(type_names)
     enum_class = isinstance(rehydrated, type) and issubclass(rehydrated, PSEnumBase | PSFlagBase)
-    others = sum(e.tag not in _READ_HERE for e in entries)
+    others = len([e for e in entries if e.tag not in _READ_HERE])
     if others != (1 if enum_class else 0) or not (enum_class or isinstance(rehydrated, PSObject)):
         return None
     ref_id = element.attrib.get("RefId")

@@ -82,6 +82,21 @@ def _setattr(self: PSObject, key: str, value: Any) -> None:
     python.__setattr__(key, value)
 
 
+_PS_INIT = PSObject.__init__
+
+
+def _init(self: PSObject, *args: Any, **kwargs: Any) -> None:
+    """psrpcore's ``PSObject.__init__``, which for no arguments on an object with no
+    properties does nothing (the primitives: every string and number of every object the
+    emulator builds is one) after building a table of the properties it has not got."""
+    if args or kwargs:
+        _PS_INIT(self, *args, **kwargs)
+        return
+    meta = super(PSObject, self).__getattribute__("PSObject")
+    if meta.adapted_properties or meta.extended_properties:
+        _PS_INIT(self)
+
+
 def _meta_has_property_lists() -> bool:
     """Whether this psrpcore keeps a PSObject's metadata as :func:`_getattribute` and
     :func:`_set_instance` read and write it (0.3.x does); another layout keeps psrpcore's
@@ -115,6 +130,7 @@ def _set_instance(self: Any, instance: Any) -> None:
 if _meta_has_property_lists():
     PSObject.__getattribute__ = _getattribute  # type: ignore[method-assign]
     PSObject.__setattr__ = _setattr  # type: ignore[method-assign]
+    PSObject.__init__ = _init  # type: ignore[method-assign]
     type(PSObject.PSObject).set_instance = _set_instance  # type: ignore[method-assign]
 
 HV = "Microsoft.HyperV.PowerShell"

@@ -83,3 +83,31 @@ def test_setting_a_typed_property_casts_as_psrpcore_does() -> None:
     ours, theirs = _set_both("MemoryStartup", 2**33, vm)
     assert type(ours.MemoryStartup) is type(theirs.MemoryStartup) and ours.MemoryStartup == 2**33
     assert _meta_state(ours) == _meta_state(theirs)
+
+
+@pytest.mark.parametrize("cls", [PSObject, objects.VirtualMachine, objects.FileInfo])
+def test_patched_init_matches_psrpcore(cls: type[PSObject]) -> None:
+    from psrpcore.types import PSString
+
+    assert PSObject.__init__ is objects._init  # installed on psrpcore 0.3.x
+    ours, theirs = object.__new__(cls), object.__new__(cls)
+    cls.PSObject.set_instance(ours)
+    cls.PSObject.set_instance(theirs)
+    objects._init(ours)
+    objects._PS_INIT(theirs)
+    assert _meta_state(ours) == _meta_state(theirs)
+    assert PSString("x") == "x" and PSString("x").PSObject.type_names == PSString.PSObject.type_names
+
+
+def test_patched_init_still_checks_arguments() -> None:
+    from psrpcore.types import PSNoteProperty, PSType
+
+    @PSType(["Test.Mandatory"], extended_properties=[PSNoteProperty("Needed", mandatory=True)], rehydrate=False)
+    class Mandatory(PSObject):
+        pass
+
+    with pytest.raises(TypeError, match="Needed"):
+        Mandatory()
+    assert Mandatory(Needed=1).Needed == 1
+    with pytest.raises(TypeError, match="unexpected"):
+        objects.FileInfo(Nope=1)
