@@ -23,14 +23,17 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import requests
 from pypsrp.complex_objects import Command, CommandParameter, GenericComplexObject, ObjectMeta
 from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
+from pypsrp.messages import CreatePipeline
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.serializer import Serializer, TaggedValue
 from pypsrp.wsman import WSMan
 
+from live_driver import clixml
 from live_driver.wire import Int64, Invocation, PSObj, Switch, Value
 
 log = logging.getLogger(__name__)
@@ -361,13 +364,15 @@ class LeanSerializer(Serializer):
     tests/live_driver/test_session.py holds both directions to pypsrp's bytes and values.
     """
 
-    def serialize(
+    def serialize(  # type: ignore[override]  # a message's CLIXML as bytes, which pypsrp's pack sends as they are
         self,
         value: Any,
         metadata: ObjectMeta | None = None,
         parent: ET.Element | None = None,
         clear: bool = True,
-    ) -> ET.Element | None:
+    ) -> ET.Element | bytes | None:
+        if isinstance(value, CreatePipeline) and parent is None and (text := clixml.create_pipeline(value)):
+            return text
         if isinstance(value, ET.Element):
             return super().serialize(value, metadata, parent, clear)
         if clear:
@@ -398,13 +403,96 @@ class LeanSerializer(Serializer):
         return element
 
     def deserialize(self, element: ET.Element | str, metadata: ObjectMeta | None = None, clear: bool = True) -> Any:
-        if not isinstance(element, str) and (reader := _READERS.get(element.tag)) is not None:
+        if isinstance(element, str):  # a message's text: PIPELINE_OUTPUT gives each object so
+            if metadata is not None or not element.startswith("<Obj "):
+                return super().deserialize(element, metadata, clear)
+            try:
+                parsed = ET.fromstring(element)
+            except ET.ParseError:
+                return super().deserialize(element, metadata, clear)
+            return self._object(parsed, element, clear)
+        if (reader := _READERS.get(element.tag)) is not None:
             if clear:
                 self._clear()
             if metadata is not None and metadata.tag == "*":
                 metadata.tag = element.tag
             return reader(self, element)
+        if element.tag == "Obj" and metadata is None:
+            return self._object(element, None, clear)
         return super().deserialize(element, metadata, clear)
+
+    def _object(self, element: ET.Element, text: str | None, clear: bool) -> Any:
+        """An ``<Obj>`` pypsrp reads as a ``GenericComplexObject`` (its types name no class
+        of pypsrp's), read as its ``_deserialize_dynamic_obj`` reads it, the object's XML
+        text rendered only if asked for; any other object is pypsrp's to read."""
+        if clear:
+            self._clear()
+        types: list[str] = []
+        for entry in element:
+            if entry.tag == "TN":
+                types = [t.text or "" for t in entry]
+                break
+            if entry.tag == "TNRef":
+                types = self.tn[entry.attrib["RefId"]]
+                break
+        if not generic(tuple(types)):
+            return super().deserialize(text if text is not None else element, None, False)
+        obj = LazyXmlObject(element, text)
+        self.obj[element.attrib["RefId"]] = obj
+        for entry in element:
+            tag = entry.tag
+            if tag == "TN":
+                obj.types.extend(t.text or "" for t in entry)
+                self.tn[entry.attrib["RefId"]] = obj.types
+            elif tag == "TNRef":
+                obj.types = self.tn[entry.attrib["RefId"]]
+            elif tag == "Props":
+                for prop in entry:
+                    obj.adapted_properties[prop.attrib["N"]] = self.deserialize(prop, clear=False)
+            elif tag == "MS":
+                for prop in entry:
+                    obj.extended_properties[prop.attrib["N"]] = self.deserialize(prop, clear=False)
+            elif tag == "ToString":
+                obj.to_string = self.deserialize(entry, clear=False)
+            else:
+                obj.property_sets.append(self.deserialize(entry, clear=False))
+        return obj
+
+
+class LazyXmlObject(GenericComplexObject):
+    """A ``GenericComplexObject`` whose ``_xml`` (pypsrp keeps every read object's XML
+    text; rendering it was most of the reading) is rendered when it is first read."""
+
+    def __init__(self, element: ET.Element, text: str | None) -> None:
+        self._element, self._text = element, text
+        super().__init__()
+
+    @property
+    def _xml(self) -> str | None:
+        if self._text is None and self._element is not None:
+            self._text = ET.tostring(self._element, encoding="utf-8", method="xml").decode()
+        return self._text
+
+    @_xml.setter
+    def _xml(self, value: str | None) -> None:
+        if value is not None:
+            self._text = value
+
+
+_GENERIC: dict[tuple[str, ...], bool] = {}
+
+
+def generic(types: tuple[str, ...]) -> bool:
+    """Whether pypsrp reads an object of these type names as a ``GenericComplexObject``:
+    asked of pypsrp once per list of names (a stub object of those names)."""
+    known = _GENERIC.get(types)
+    if known is None:
+        names = "".join(f"<T>{escape(t)}</T>" for t in types)
+        stub = f'<Obj RefId="0"><TN RefId="0">{names}</TN></Obj>' if types else '<Obj RefId="0" />'
+        known = type(Serializer().deserialize(stub)) is GenericComplexObject
+        if len(_GENERIC) < 1024:
+            _GENERIC[types] = known
+    return known
 
 
 def _error(record: Any) -> ErrorInfo:

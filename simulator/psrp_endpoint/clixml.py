@@ -1,6 +1,7 @@
-"""A cheaper CLIXML reader for the emulator: psrpcore's ``_Serializer.deserialize`` with
-the same results, minus its cost on the primitive values that make up most of a received
-message (a pipeline's command names, parameter names and values, their flags).
+"""A cheaper CLIXML reader and writer for the emulator: psrpcore's ``_Serializer``
+``deserialize`` and ``serialize`` with the same results, minus their cost on the
+primitive values that make up most of a message (a pipeline's command names, parameter
+names and values, their flags; an output object's properties).
 
 psrpcore reads every element through one long chain of type tests, and every string
 through a regex over its UTF-16 encoding. Here the common primitives are read from a
@@ -8,13 +9,15 @@ table by tag; a string with no ``_xHHHH_`` escape (almost all of them) is used a
 and a ``PSString`` is built without the generic constructor (it has no properties to
 set). An object made of properties only (each command of a pipeline, each parameter) is
 built as psrpcore builds it, minus the throwaway ``PSObject`` each of its note properties
-cost; so are lists and enums. Dicts, queues and extended primitives go to psrpcore.
-Strings are written (every output object's) by :func:`serialize_string`, the same way.
-tests/simulator/test_psrp_clixml.py holds both to psrpcore's output.
+cost; so are lists and enums, and an enum read before is the same instance. Dicts,
+queues and extended primitives go to psrpcore. Primitives are written by exact type
+(:func:`serialize`), strings by :func:`serialize_string`, the same way.
+tests/simulator/test_psrp_clixml.py holds both directions to psrpcore's.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -22,6 +25,7 @@ from xml.etree.ElementTree import Element
 from psrpcore.types import (
     PSEnumBase,
     PSFlagBase,
+    PSGuid,
     PSIEnumerable,
     PSInt,
     PSInt64,
@@ -36,6 +40,7 @@ from psrpcore.types._base import TypeRegistry
 from psrpcore.types._collection import _PSListBase
 
 _PSRPCORE_DESERIALIZE = psrpcore_serializer._Serializer.deserialize
+_PSRPCORE_SERIALIZE = psrpcore_serializer._Serializer.serialize
 _PSRPCORE_SERIALIZE_STRING = psrpcore_serializer._serialize_string
 
 
@@ -96,17 +101,18 @@ def plain_object(self: Any, element: Element) -> Any:
     psrpcore reads it; ``None`` for any other (a dict, a queue, an extended primitive),
     which psrpcore reads, before anything of it is read here."""
     entries = list(element)
-    type_names = [e.text or "" for e in element.findall("TN/T")]
-    if type_names:
-        self._tn_ref_map[element.find("TN").attrib["RefId"]] = type_names  # type: ignore[union-attr]
-    elif (tn_ref := element.find("TNRef")) is not None:
-        type_names = self._tn_ref_map[tn_ref.attrib["RefId"]]
+    type_names = _type_names(self, entries)
     rehydrated = rehydrate(type_names)
     enum_class = isinstance(rehydrated, type) and issubclass(rehydrated, PSEnumBase | PSFlagBase)
-    others = sum(e.tag not in _READ_HERE for e in entries)
+    others = len([e for e in entries if e.tag not in _READ_HERE])
     if others != (1 if enum_class else 0) or not (enum_class or isinstance(rehydrated, PSObject)):
         return None
     ref_id = element.attrib.get("RefId")
+    key = _enum_key(rehydrated, entries) if enum_class else None
+    if key is not None and (shared := _ENUMS.get(key)) is not None:
+        if ref_id is not None:
+            self._obj_ref_map[ref_id] = shared
+        return shared
     value: Any = None
     if isinstance(rehydrated, PSObject):
         value = rehydrated
@@ -143,27 +149,70 @@ def plain_object(self: Any, element: Element) -> Any:
             if xml is None:
                 continue
             props: list[Any] = getattr(meta, group)
+            # add_note_property(force=True): a name seen before is replaced where it stood
+            at: dict[str, int] = {}
+            for i, p in enumerate(props):
+                at.setdefault(p.name, i)
             for entry in xml:
                 name = entry.attrib["N"]
                 name = psrpcore_serializer._deserialize_string(name) if "_x" in name else name
                 prop = note(name, self.deserialize(entry))
-                # add_note_property(force=True): a name seen before is replaced where it stood
-                at = next((i for i, p in enumerate(props) if p.name == name), None)
-                if at is None:
-                    props.append(prop)
+                if name in at:
+                    props[at[name]] = prop
                 else:
-                    props[at] = prop
+                    at[name] = len(props)
+                    props.append(prop)
     from_override = getattr(type(value), "FromPSObjectForRemoting", None)
     if from_override:
         value = from_override(value, **self._kwargs)
         if ref_id is not None and value is not None:
             self._obj_ref_map[ref_id] = value
+    elif key is not None and len(_ENUMS) < _ENUMS_KEPT:
+        _ENUMS[key] = value
     return value
+
+
+#: enum values read before, one instance per (class, value, text): every command of a
+#: pipeline carries three (its merge instructions), and an enum is a value nothing changes
+_ENUMS: dict[tuple[Any, ...], Any] = {}
+_ENUMS_KEPT = 256
+
+
+def _enum_key(enum_class: Any, entries: list[Element]) -> tuple[Any, ...] | None:
+    """What makes an enum element's value: its class, value and text; ``None`` for one
+    that carries properties of its own (not shared)."""
+    parts: list[Any] = [enum_class]
+    for entry in entries:
+        tag = entry.tag
+        if tag in ("Props", "MS"):
+            return None
+        if tag not in ("TN", "TNRef"):
+            parts += (tag, entry.text)
+    return tuple(parts)
+
+
+def _type_names(self: Any, entries: list[Element]) -> list[str]:
+    """The object's type names, from its ``<TN>`` (remembered by RefId) or ``<TNRef>``."""
+    for entry in entries:
+        if entry.tag == "TN":
+            names = [t.text or "" for t in entry if t.tag == "T"]
+            if names:
+                self._tn_ref_map[entry.attrib["RefId"]] = names
+                return names
+    for entry in entries:
+        if entry.tag == "TNRef":
+            return self._tn_ref_map[entry.attrib["RefId"]]
+    return []
 
 
 def _object(self: Any, element: Element) -> Any:
     value = plain_object(self, element)
     return _PSRPCORE_DESERIALIZE(self, element) if value is None else value
+
+
+def _text(text: str) -> str:
+    """A ``<ToString>``: a plain str, as psrpcore reads it."""
+    return psrpcore_serializer._deserialize_string(text) if "_x" in text else text
 
 
 def _integer(cls: type) -> Callable[[Any, Element], Any]:
@@ -178,6 +227,7 @@ _READERS: dict[str, Callable[[Any, Element], Any]] = {
     "I32": _integer(PSInt),
     "I64": _integer(PSInt64),
     "Obj": _object,
+    "ToString": lambda _s, e: _text(e.text or ""),
 }
 
 
@@ -207,6 +257,51 @@ def _layout_is_known() -> bool:
     )
 
 
+_LEAVES: dict[type, str] = {
+    bool: "B",
+    str: "S",
+    PSString: "S",
+    int: "I32",
+    PSInt: "I32",
+    PSInt64: "I64",
+    uuid.UUID: "G",
+    PSGuid: "G",
+}
+
+
+def serialize(self: Any, value: Any) -> Element:
+    """psrpcore's ``_Serializer.serialize``, by exact type for the values most of an
+    output object is made of (its strings, numbers, Guids, flags and nulls): psrpcore
+    tests each value against a chain of types, and every failed ``isinstance`` on a
+    PSObject reads its ``__class__`` through the PSObject's attribute lookup. A PSObject
+    primitive with properties of its own (an extended primitive), and every other value,
+    is psrpcore's to write."""
+    if value is None:
+        return Element("Nil")
+    kind = type(value)
+    tag = _LEAVES.get(kind)
+    if tag is None:
+        return _PSRPCORE_SERIALIZE(self, value)
+    if isinstance(value, PSObject):
+        meta = value.PSObject
+        if meta.adapted_properties or meta.extended_properties:
+            return _PSRPCORE_SERIALIZE(self, value)
+    if kind is bool:
+        text = "true" if value else "false"
+    elif tag == "S":
+        text = psrpcore_serializer._serialize_string(value)
+    elif kind is int:
+        tag, text = ("I64" if value > PSInt.MaxValue else "I32"), str(value)
+    elif tag != "G":
+        text = str(int(value))
+    else:
+        text = str(value)
+    element = Element(tag)
+    element.text = text
+    return element
+
+
 if _layout_is_known():
     psrpcore_serializer._Serializer.deserialize = deserialize  # type: ignore[method-assign]
+    psrpcore_serializer._Serializer.serialize = serialize  # type: ignore[method-assign]
 psrpcore_serializer._serialize_string = serialize_string

@@ -62,6 +62,41 @@ def _getattribute(self: PSObject, item: str) -> Any:
     return _PS_GETATTRIBUTE(self, item)
 
 
+_PS_SETATTR = PSObject.__setattr__
+
+
+def _setattr(self: PSObject, key: str, value: Any) -> None:
+    """psrpcore's ``PSObject.__setattr__`` with the same effect, without the attribute
+    lookups it goes through for each list of properties (every property of every object
+    the emulator builds, and each field of each received command, is set through it): a
+    name not already a Python attribute sets the extended, else the adapted, property of
+    that name, if there is one."""
+    python = super(PSObject, self)
+    if key != "PSObject" and key not in python.__getattribute__("__dict__"):
+        meta = python.__getattribute__("PSObject")
+        for props in (meta.extended_properties, meta.adapted_properties):
+            for prop in props:
+                if prop.name == key:
+                    prop.set_value(value, self)
+                    return
+    python.__setattr__(key, value)
+
+
+_PS_INIT = PSObject.__init__
+
+
+def _init(self: PSObject, *args: Any, **kwargs: Any) -> None:
+    """psrpcore's ``PSObject.__init__``, which for no arguments on an object with no
+    properties does nothing (the primitives: every string and number of every object the
+    emulator builds is one) after building a table of the properties it has not got."""
+    if args or kwargs:
+        _PS_INIT(self, *args, **kwargs)
+        return
+    meta = super(PSObject, self).__getattribute__("PSObject")
+    if meta.adapted_properties or meta.extended_properties:
+        _PS_INIT(self)
+
+
 def _meta_has_property_lists() -> bool:
     """Whether this psrpcore keeps a PSObject's metadata as :func:`_getattribute` and
     :func:`_set_instance` read and write it (0.3.x does); another layout keeps psrpcore's
@@ -94,6 +129,8 @@ def _set_instance(self: Any, instance: Any) -> None:
 
 if _meta_has_property_lists():
     PSObject.__getattribute__ = _getattribute  # type: ignore[method-assign]
+    PSObject.__setattr__ = _setattr  # type: ignore[method-assign]
+    PSObject.__init__ = _init  # type: ignore[method-assign]
     type(PSObject.PSObject).set_instance = _set_instance  # type: ignore[method-assign]
 
 HV = "Microsoft.HyperV.PowerShell"

@@ -1,4 +1,4 @@
-"""The emulator's faster ``PSObject`` attribute lookup answers as psrpcore's own does."""
+"""The emulator's faster ``PSObject`` attribute lookup and setting answer as psrpcore's own do."""
 
 from __future__ import annotations
 
@@ -58,3 +58,56 @@ def test_patched_set_instance_matches_psrpcore(cls: type[PSObject]) -> None:
     assert all(
         a is not b for a, b in zip(ours.PSObject.adapted_properties, cls.PSObject.adapted_properties, strict=True)
     )
+
+
+def _set_both(name: str, value: object, make: object = _sample) -> tuple[PSObject, PSObject]:
+    ours, theirs = make(), make()  # type: ignore[operator]
+    objects._setattr(ours, name, value)
+    objects._PS_SETATTR(theirs, name, value)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name", ["Name", "Size", "Fresh", "command_text"])
+def test_patched_setting_matches_psrpcore(name: str) -> None:
+    assert PSObject.__setattr__ is objects._setattr  # installed on psrpcore 0.3.x
+    ours, theirs = _set_both(name, "new")
+    assert _meta_state(ours) == _meta_state(theirs)
+    assert vars(ours).keys() - {"PSObject"} == vars(theirs).keys() - {"PSObject"}
+    assert getattr(ours, name) == getattr(theirs, name) == "new"
+
+
+def test_setting_a_typed_property_casts_as_psrpcore_does() -> None:
+    def vm() -> PSObject:
+        return objects.VirtualMachine(Name="vm", MemoryStartup=1)
+
+    ours, theirs = _set_both("MemoryStartup", 2**33, vm)
+    assert type(ours.MemoryStartup) is type(theirs.MemoryStartup) and ours.MemoryStartup == 2**33
+    assert _meta_state(ours) == _meta_state(theirs)
+
+
+@pytest.mark.parametrize("cls", [PSObject, objects.VirtualMachine, objects.FileInfo])
+def test_patched_init_matches_psrpcore(cls: type[PSObject]) -> None:
+    from psrpcore.types import PSString
+
+    assert PSObject.__init__ is objects._init  # installed on psrpcore 0.3.x
+    ours, theirs = object.__new__(cls), object.__new__(cls)
+    cls.PSObject.set_instance(ours)
+    cls.PSObject.set_instance(theirs)
+    objects._init(ours)
+    objects._PS_INIT(theirs)
+    assert _meta_state(ours) == _meta_state(theirs)
+    assert PSString("x") == "x" and PSString("x").PSObject.type_names == PSString.PSObject.type_names
+
+
+def test_patched_init_still_checks_arguments() -> None:
+    from psrpcore.types import PSNoteProperty, PSType
+
+    @PSType(["Test.Mandatory"], extended_properties=[PSNoteProperty("Needed", mandatory=True)], rehydrate=False)
+    class Mandatory(PSObject):
+        pass
+
+    with pytest.raises(TypeError, match="Needed"):
+        Mandatory()
+    assert Mandatory(Needed=1).Needed == 1
+    with pytest.raises(TypeError, match="unexpected"):
+        objects.FileInfo(Nope=1)

@@ -90,3 +90,90 @@ def test_the_lean_serializer_reads_strings_as_pypsrp_does(text: str) -> None:
     for tag in ("S", "ToString"):
         xml = f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
         assert LeanSerializer().deserialize(xml) == Serializer().deserialize(xml)
+
+
+def create_pipeline(invocation: Invocation) -> Any:
+    """The CREATE_PIPELINE message pypsrp's ``PowerShell.begin_invoke`` sends for it."""
+    from pypsrp.complex_objects import ApartmentState, HostInfo, RemoteStreamOptions
+    from pypsrp.messages import CreatePipeline
+
+    pool: Any = SimpleNamespace(protocol_version="2.3")
+    commands = pipeline(pool, invocation).commands
+    return CreatePipeline(
+        True,
+        ApartmentState(value=2),
+        RemoteStreamOptions(value=15),
+        False,
+        HostInfo(host=None),
+        Pipeline(is_nested=False, cmds=commands, history=None, redirect_err_to_out=False),
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "invocation",
+    [
+        INVOCATION,
+        Invocation(((cmd("Get-VM", Name="", Names=("a", ""), Count=2**31 - 1, Low=-(2**31)),),)),
+        Invocation(
+            ((cmd("Get-VM"), cmd("Stop-VM")), (cmd("Get-ChildItem", LiteralPath="C:\\a&b <c> \"d\" 'e' é 中"),))
+        ),
+    ],
+)
+def test_the_create_pipeline_text_is_pypsrps_bytes(invocation: Invocation) -> None:
+    from live_driver.session import LeanSerializer
+
+    theirs = ET.tostring(Serializer().serialize(create_pipeline(invocation)), encoding="utf-8", method="xml")  # type: ignore[arg-type]
+    mine = LeanSerializer().serialize(create_pipeline(invocation))
+    assert isinstance(mine, bytes)  # written as text, not by pypsrp
+    assert mine == theirs
+
+
+@pytest.mark.parametrize("name", ["a_x0041_b", "a_X0041_b", "tab\there", "\x7f", "astral \U0001f3b5"])
+def test_strings_pypsrp_escapes_are_left_to_pypsrp(name: str) -> None:
+    from live_driver import clixml
+    from live_driver.session import LeanSerializer
+
+    message = create_pipeline(Invocation(((cmd("Get-VM", Name=name),),)))
+    assert clixml.create_pipeline(message) is None
+    mine = LeanSerializer().serialize(message)
+    theirs = Serializer().serialize(create_pipeline(Invocation(((cmd("Get-VM", Name=name),),))))
+    assert isinstance(mine, ET.Element) and theirs is not None
+    assert ET.tostring(mine) == ET.tostring(theirs)
+
+
+OBJECT = (
+    '<Obj RefId="0"><TN RefId="0"><T>Microsoft.HyperV.PowerShell.VirtualMachine</T><T>System.Object</T></TN>'
+    '<Props><S N="Name">a_x0007_b &amp; c</S><Obj RefId="1" N="State"><I32>2</I32><TN RefId="1">'
+    "<T>Microsoft.HyperV.PowerShell.VMState</T><T>System.Enum</T><T>System.ValueType</T><T>System.Object</T></TN>"
+    '<ToString>Running</ToString></Obj><Obj RefId="2" N="OperationalStatus"><TN RefId="2">'
+    '<T>System.Collections.ArrayList</T><T>System.Object</T></TN><LST><Obj RefId="3"><I32>2</I32>'
+    '<TNRef RefId="1" /><ToString>Ok</ToString></Obj></LST></Obj><Ref RefId="3" N="PrimaryOperationalStatus" />'
+    '<Obj RefId="4" N="Host"><MS><S N="Name">hv</S></MS></Obj><Nil N="ParentSnapshotName" /></Props>'
+    '<MS><I64 N="Extra">8589934592</I64></MS><ToString>vm</ToString></Obj>'
+)
+
+
+@pytest.mark.parametrize("text", [True, False])
+def test_the_lean_serializer_reads_objects_as_pypsrp_does(text: bool) -> None:
+    from pypsrp.complex_objects import GenericComplexObject
+
+    from live_driver.session import LeanSerializer, to_psobj
+
+    def source() -> Any:
+        return OBJECT if text else ET.fromstring(OBJECT)
+
+    mine, theirs = LeanSerializer().deserialize(source()), Serializer().deserialize(source())
+    assert type(theirs) is GenericComplexObject and isinstance(mine, GenericComplexObject)
+    assert to_psobj(mine) == to_psobj(theirs)
+    assert mine.types == theirs.types and str(mine) == str(theirs) == "vm"
+    for name in ("State", "Host"):
+        ours, pypsrps = mine.adapted_properties[name], theirs.adapted_properties[name]
+        assert (ours.types, ours.property_sets, str(ours)) == (pypsrps.types, pypsrps.property_sets, str(pypsrps))
+    ours, pypsrps = mine.adapted_properties["OperationalStatus"], theirs.adapted_properties["OperationalStatus"]
+    assert [(o.types, str(o)) for o in ours] == [(o.types, str(o)) for o in pypsrps] == [(ours[0].types, "Ok")]
+    assert ours[0] is mine.adapted_properties["PrimaryOperationalStatus"]  # a <Ref> is the object it names
+    assert mine._xml == theirs._xml  # rendered when asked for
+    # an object of a class pypsrp knows is pypsrp's to read
+    fault = '<Obj RefId="0"><TN RefId="0"><T>System.Collections.ArrayList</T></TN><LST><S>x</S></LST></Obj>'
+    assert LeanSerializer().deserialize(fault) == Serializer().deserialize(fault) == ["x"]

@@ -93,3 +93,125 @@ def test_a_string_is_a_psstring_of_its_own() -> None:
 )
 def test_a_string_is_written_as_psrpcore_writes_it(text: str) -> None:
     assert clixml.serialize_string(text) == clixml._PSRPCORE_SERIALIZE_STRING(text)
+
+
+def sent_pipeline() -> ET.Element:
+    """A CREATE_PIPELINE as pypsrp writes it: statements of piped cmdlets, every parameter
+    type a client sends (strings, a switch, Int32, Int64, a Guid, a list)."""
+    import uuid
+    from types import SimpleNamespace
+
+    from pypsrp.complex_objects import ApartmentState, HostInfo, Pipeline, RemoteStreamOptions
+    from pypsrp.messages import CreatePipeline
+    from pypsrp.serializer import Serializer
+
+    from live_driver.session import pipeline
+    from live_driver.wire import SWITCH, Int64, Invocation, cmd
+
+    invocation = Invocation(
+        (
+            (cmd("Get-VMSnapshot", Id=uuid.UUID(int=7)), cmd("Restore-VMSnapshot", Confirm=False)),
+            (cmd("New-VHD", Path=HOSTILE, SizeBytes=Int64(2**33), Dynamic=SWITCH),),
+            (cmd("Get-VMSnapshot", VMName=("a", "b_x0041_")), cmd("Where-Object", Property="Name", CEQ=SWITCH)),
+            (cmd("Remove-VMHardDiskDrive", VMName="vm", ControllerNumber=0, ControllerLocation=1),),
+        )
+    )
+    commands = pipeline(SimpleNamespace(protocol_version="2.3"), invocation).commands  # type: ignore[arg-type]
+    message = CreatePipeline(
+        True,
+        ApartmentState(value=2),
+        RemoteStreamOptions(value=15),
+        False,
+        HostInfo(host=None),
+        Pipeline(is_nested=False, cmds=commands, history=None, redirect_err_to_out=False),
+        False,
+    )
+    element = Serializer().serialize(message)
+    assert element is not None
+    return element
+
+
+def test_a_pipeline_a_client_sends_reads_as_psrpcore_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from psrpcore._pipeline import PowerShell
+
+    element = sent_pipeline()
+    fast, again = read(element), read(element)
+    monkeypatch.setattr(ser._Serializer, "deserialize", clixml._PSRPCORE_DESERIALIZE)
+    slow = read(element)
+    assert shape(fast) == shape(slow) == shape(again)
+
+    def commands(value: Any) -> list[Any]:
+        return [
+            (c.command_text, [(n, shape(v)) for n, v in c.parameters], c.merge_my, c.merge_to, c.end_of_statement)
+            for c in PowerShell.FromPSObjectForRemoting(value).commands
+        ]
+
+    assert commands(fast) == commands(slow)
+    assert [c[0] for c in commands(fast)][:2] == ["Get-VMSnapshot", "Restore-VMSnapshot"]
+    # the merge instructions (enums) read again are the same value, shared
+    first, second = (PowerShell.FromPSObjectForRemoting(v).commands[0] for v in (fast, again))
+    assert first.merge_my is second.merge_my and int(first.merge_my) == 0
+
+
+def _written(value: Any) -> list[bytes]:
+    """The CLIXML psrpcore's serializer writes for ``value``: a value alone and inside an object."""
+    holder = PSObject()
+    holder.PSObject.extended_properties.append(PSNoteProperty("Value", value))
+    return [ET.tostring(ser.serialize(v, None)) for v in (value, holder)]
+
+
+def _leaves() -> list[Any]:
+    import uuid
+
+    from psrpcore.types import PSGuid
+
+    extended = PSString("with a note")
+    extended.PSObject.extended_properties.append(PSNoteProperty("Note", 1))
+    return [
+        *TEXTS,
+        *(PSString(t) for t in TEXTS),
+        None,
+        True,
+        False,
+        0,
+        -7,
+        2**31 - 1,
+        2**31,
+        2**40,
+        -(2**40),
+        PSInt(3),
+        PSInt64(2**40),
+        uuid.UUID(int=7),
+        PSGuid(int=9),
+        extended,
+        o.VMState.Running,
+        [PSString("a"), 1, None],
+    ]
+
+
+@pytest.mark.parametrize("value", _leaves(), ids=repr)
+def test_a_value_is_written_as_psrpcore_writes_it(value: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ser._Serializer.serialize is clixml.serialize  # installed
+    fast = _written(value)
+    monkeypatch.setattr(ser._Serializer, "serialize", clixml._PSRPCORE_SERIALIZE)
+    assert fast == _written(value)
+
+
+def test_an_emulated_object_is_written_as_psrpcore_writes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    status = o.VMOperationalStatus.Ok
+    vm = o.VirtualMachine(
+        Name=HOSTILE,
+        Id=o.guid("vm"),
+        State=o.VMState.Running,
+        OperationalStatus=[status],
+        PrimaryOperationalStatus=status,  # the same object twice: a <Ref>
+        ParentSnapshotName=None,
+        MemoryStartup=PSInt64(2**33),
+        Generation=2,
+        IsDeleted=False,
+    )
+    o.with_string(vm, "VirtualMachine (Name = 'vm')")
+    fast = ET.tostring(ser.serialize(vm, None))
+    monkeypatch.setattr(ser._Serializer, "serialize", clixml._PSRPCORE_SERIALIZE)
+    assert fast == ET.tostring(ser.serialize(vm, None))
+    assert b"<Ref " in fast
