@@ -14,6 +14,7 @@ from pypsrp.serializer import Serializer
 
 from live_driver.session import pipeline
 from live_driver.wire import SWITCH, Int64, Invocation, cmd
+from tests.psrp_messages import create_pipeline
 
 INVOCATION = Invocation(
     (
@@ -90,24 +91,6 @@ def test_the_lean_serializer_reads_strings_as_pypsrp_does(text: str) -> None:
     for tag in ("S", "ToString"):
         xml = f"<{tag}>{text}</{tag}>" if text else f"<{tag} />"
         assert LeanSerializer().deserialize(xml) == Serializer().deserialize(xml)
-
-
-def create_pipeline(invocation: Invocation) -> Any:
-    """The CREATE_PIPELINE message pypsrp's ``PowerShell.begin_invoke`` sends for it."""
-    from pypsrp.complex_objects import ApartmentState, HostInfo, RemoteStreamOptions
-    from pypsrp.messages import CreatePipeline
-
-    pool: Any = SimpleNamespace(protocol_version="2.3")
-    commands = pipeline(pool, invocation).commands
-    return CreatePipeline(
-        True,
-        ApartmentState(value=2),
-        RemoteStreamOptions(value=15),
-        False,
-        HostInfo(host=None),
-        Pipeline(is_nested=False, cmds=commands, history=None, redirect_err_to_out=False),
-        False,
-    )
 
 
 @pytest.mark.parametrize(

@@ -99,14 +99,11 @@ def sent_pipeline() -> ET.Element:
     """A CREATE_PIPELINE as pypsrp writes it: statements of piped cmdlets, every parameter
     type a client sends (strings, a switch, Int32, Int64, a Guid, a list)."""
     import uuid
-    from types import SimpleNamespace
 
-    from pypsrp.complex_objects import ApartmentState, HostInfo, Pipeline, RemoteStreamOptions
-    from pypsrp.messages import CreatePipeline
     from pypsrp.serializer import Serializer
 
-    from live_driver.session import pipeline
     from live_driver.wire import SWITCH, Int64, Invocation, cmd
+    from tests.psrp_messages import create_pipeline
 
     invocation = Invocation(
         (
@@ -116,17 +113,7 @@ def sent_pipeline() -> ET.Element:
             (cmd("Remove-VMHardDiskDrive", VMName="vm", ControllerNumber=0, ControllerLocation=1),),
         )
     )
-    commands = pipeline(SimpleNamespace(protocol_version="2.3"), invocation).commands  # type: ignore[arg-type]
-    message = CreatePipeline(
-        True,
-        ApartmentState(value=2),
-        RemoteStreamOptions(value=15),
-        False,
-        HostInfo(host=None),
-        Pipeline(is_nested=False, cmds=commands, history=None, redirect_err_to_out=False),
-        False,
-    )
-    element = Serializer().serialize(message)
+    element = Serializer().serialize(create_pipeline(invocation))
     assert element is not None
     return element
 
