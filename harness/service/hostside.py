@@ -99,7 +99,7 @@ def export_if(uow_factory: UowFactory, vm_id: int, when: ExportStrategy) -> Step
     host holds no export of its current tree yet (``vm.exported`` means a fresh one)."""
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
-        wanted = strategy(uow) == when and not vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
+        wanted = strategy(uow) == when and not vm.exported and uow.vm_snapshots.has_snapshots(vm_id)
     if wanted:
         yield from _export(uow_factory, vm)
 
@@ -127,7 +127,7 @@ def note_tree_change(uow: UnitOfWork, vm_id: int) -> TreeFollowUp:
     vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
     if vm.exported:
         uow.vms.set_exported(vm, False)
-    empty = not uow.vm_snapshots.briefs_of_vm(vm_id)
+    empty = not uow.vm_snapshots.has_snapshots(vm_id)
     return TreeFollowUp(vm, not empty and strategy(uow) == ExportStrategy.on_snapshot, empty)
 
 
@@ -187,7 +187,7 @@ def release(uow_factory: UowFactory, vm_id: int) -> Steps:
     yield from export_if(uow_factory, vm_id, ExportStrategy.on_snapshot)
     with uow_factory(readonly=True) as uow:
         vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
-        exported = vm.exported and bool(uow.vm_snapshots.briefs_of_vm(vm_id))
+        exported = vm.exported and uow.vm_snapshots.has_snapshots(vm_id)
     answer = yield from ask(UnregisterVM(ref(vm)))
     with uow_factory() as uow:
         record_volumes(uow, answer.volumes)

@@ -513,11 +513,11 @@ def _delete_one(
         if answer is not None:
             hostside.record_volumes(uow, answer.volumes)
         uow.vm_snapshots.reparent_children(snap)
-        if snap.current and snap.parent is not None:
-            parent = uow.vm_snapshots.get(snap.parent)
+        if snap.current:  # its parent takes over as current
+            parent = uow.vm_snapshots.get(snap.parent) if snap.parent is not None else None
             if parent is not None:
                 uow.vm_snapshots.set_current(parent, True)
-        uow.vm_snapshots.set_current(snap, False)
+            uow.vm_snapshots.set_current(snap, False)
         uow.vm_snapshots.soft_delete(snap.id)
         follow = hostside.note_tree_change(uow, vm.id) if tree_changed else None
         uow.commit()

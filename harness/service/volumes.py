@@ -59,7 +59,7 @@ def create_volume(uow_factory: UowFactory, caller: Account, name: str, size_gb: 
 
 
 def _layout_frozen(uow: UnitOfWork, vm: VM, verb: str) -> None:
-    if uow.vm_snapshots.briefs_of_vm(vm.id):
+    if uow.vm_snapshots.has_snapshots(vm.id):
         raise InvalidParameterValue(f"Unable to {verb} volume, please specify a VM that does not have VM snapshots")
 
 

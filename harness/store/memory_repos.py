@@ -99,6 +99,9 @@ class MemoryVMSnapshots(MemoryRepo[VMSnapshot]):
         briefs = self.rows_table.derived("brief")  # made when a row is written, not per call
         return [briefs[i] for i in sorted(self.rows_table.group("vm", vm_id))]
 
+    def has_snapshots(self, vm_id: int) -> bool:
+        return bool(self.rows_table.group("vm", vm_id))
+
     def current_of(self, vm_id: int) -> VMSnapshot | None:
         current = self.rows_table.group("current", vm_id)  # the live current rows of the VM: one, or none
         return self.clone(self.rows_table.rows[min(current)]) if current else None

@@ -175,6 +175,14 @@ class VMSnapshots(Repo[VMSnapshot]):
             for i, name, state, kind in self.conn.execute(stmt, {"vm_id_": vm_id})
         ]
 
+    def has_snapshots(self, vm_id: int) -> bool:
+        c = self.table.c
+        stmt = self._cached(
+            "has_snapshots",
+            lambda: select(c.id).where(c.vm_id == bindparam("vm_id_"), c.removed.is_(None)).limit(1),
+        )
+        return self.conn.execute(stmt, {"vm_id_": vm_id}).first() is not None
+
     def current_of(self, vm_id: int) -> VMSnapshot | None:
         c = self.table.c
         stmt = self._cached("current_of", lambda: self._live().where(c.vm_id == bindparam("vm_id_"), c.current == 1))

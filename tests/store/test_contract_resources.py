@@ -94,6 +94,14 @@ def test_the_snapshot_tree_of_a_vm(store: UowFactory, world: World) -> None:
         assert [(s.id, s.parent) for s in uow.vm_snapshots.by_vm(vm.id)] == [(root.id, None), (leaf.id, root.id)]
         assert uow.vm_snapshots.names_of_vm(vm.id) == {root.name, leaf.name}
         assert uow.vm_snapshots.by_vm(world.vm_admin.id) == []
+        assert uow.vm_snapshots.has_snapshots(vm.id)
+        assert not uow.vm_snapshots.has_snapshots(world.vm_admin.id)
+    with store() as uow:  # removed rows do not count
+        for snap in (root, leaf):
+            uow.vm_snapshots.soft_delete(snap.id)
+        uow.commit()
+    with store(readonly=True) as uow:
+        assert not uow.vm_snapshots.has_snapshots(vm.id)
 
 
 def _volume(world: World, device_id: int, name: str) -> Volume:
