@@ -180,7 +180,8 @@ fi
 
 T=$(now)
 rc=0
-.venv/bin/pytest --alluredir reports/out/allure-results --clean-alluredir "$@" || rc=$?
+# the slowest tests are listed after the run: the suite must stay under 15 min on 2 cores
+.venv/bin/pytest --durations=15 --durations-min=5 --alluredir reports/out/allure-results --clean-alluredir "$@" || rc=$?
 say "pytest: $(secs "$T") s (exit $rc)"
 if ((rc == 5)); then
     say "pytest collected no tests"
