@@ -4,6 +4,7 @@
 #
 #   bash scripts/test.sh [pytest args...]       e.g. bash scripts/test.sh tests/store -x
 #   HVSNAP_SKIP_SERVERS=1 bash scripts/test.sh   SQLite only (server tests skip, fail under CI=1)
+#   HVSNAP_TEST_WORKERS=1 bash scripts/test.sh   one pytest process (default: one worker per core)
 #
 # Works on a fresh Debian 12 as root with python3: makes .venv, installs the project, and
 # apt-installs postgresql, mariadb-server and MIT Kerberos (a private KDC for the live
@@ -15,6 +16,10 @@ cd "$(dirname "$0")/.."
 PG_PORT=${HVSNAP_TEST_PG_PORT:-55432}
 MDB_PORT=${HVSNAP_TEST_MYSQL_PORT:-33306}
 DB_NAME=hvsnap_test
+# pytest-xdist workers, a test file each at a time; each has databases of its own on the servers
+WORKERS=${HVSNAP_TEST_WORKERS:-$(nproc)}
+DB_NAMES=("$DB_NAME")
+for ((w = 0; w < WORKERS; w++)); do DB_NAMES+=("${DB_NAME}_gw$w"); done
 
 now() { date +%s%N; }
 secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'; }
@@ -94,8 +99,11 @@ start_postgres() {
     runuser -u postgres -- "$PG_CTL" -D "$PGDIR/data" -l "$PGDIR/server.log" -w \
         -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PGDIR -c fsync=off" start >/dev/null \
         || { cat "$PGDIR/server.log" >&2; return 1; }
-    runuser -u postgres -- "$bin/psql" -h "$PGDIR" -p "$PG_PORT" -U postgres -qAt \
-        -c "CREATE DATABASE $DB_NAME" >/dev/null
+    local db
+    for db in "${DB_NAMES[@]}"; do
+        runuser -u postgres -- "$bin/psql" -h "$PGDIR" -p "$PG_PORT" -U postgres -qAt \
+            -c "CREATE DATABASE $db" >/dev/null
+    done
     export HVSNAP_TEST_PG_URL="postgresql+psycopg2://postgres@127.0.0.1:$PG_PORT/$DB_NAME"
 }
 
@@ -118,9 +126,9 @@ start_mariadb() {
         kill -0 "$MDB_PID" 2>/dev/null || { cat "$MDBDIR/error.log" >&2; return 1; }
         sleep 0.1
     done
-    mariadb --socket="$sock" -uroot -e "CREATE DATABASE $DB_NAME;
-        CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw';
-        GRANT ALL ON $DB_NAME.* TO 'app'@'127.0.0.1';"
+    local db sql="CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw';"
+    for db in "${DB_NAMES[@]}"; do sql+=" CREATE DATABASE $db; GRANT ALL ON $db.* TO 'app'@'127.0.0.1';"; done
+    mariadb --socket="$sock" -uroot -e "$sql"
     export HVSNAP_TEST_MYSQL_URL="mysql+pymysql://app:pw@127.0.0.1:$MDB_PORT/$DB_NAME"
 }
 
@@ -181,7 +189,10 @@ fi
 T=$(now)
 rc=0
 # the slowest tests are listed after the run: the suite must stay under 15 min on 2 cores
-.venv/bin/pytest --durations=15 --durations-min=5 --alluredir reports/out/allure-results --clean-alluredir "$@" || rc=$?
+parallel=()
+((WORKERS > 1)) && parallel=(-n "$WORKERS" --dist loadfile)
+.venv/bin/pytest "${parallel[@]}" --durations=15 --durations-min=5 --alluredir reports/out/allure-results \
+    --clean-alluredir "$@" || rc=$?
 say "pytest: $(secs "$T") s (exit $rc)"
 if ((rc == 5)); then
     say "pytest collected no tests"

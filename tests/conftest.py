@@ -3,7 +3,8 @@
 ``db_kind`` runs a test on ``sqlite``, ``postgres`` and ``mysql`` (MariaDB). The server URLs
 come from ``HVSNAP_TEST_PG_URL`` and ``HVSNAP_TEST_MYSQL_URL``, which ``scripts/test.sh``
 exports after starting private servers; without them those tests skip, or fail when ``CI``
-is set. Every test starts from a clean database:
+is set. Under pytest-xdist (``scripts/test.sh`` runs a worker per core) each worker has a
+database of its own on each server. Every test starts from a clean database:
 
 - ``db_url``: an empty database (every table dropped, ``alembic_version`` included);
 - ``engine``: an engine on a database migrated to the head revision, with no rows;
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine, update
+from sqlalchemy import Engine, MetaData, create_engine, make_url, update
 from sqlalchemy.pool import NullPool
 
 from harness.store import uow as store_uow
@@ -42,7 +43,10 @@ _migrated_here: set[str] = set()
 
 
 def server_url(kind: str) -> str:
-    """The URL of the test server ``kind``; skips (fails under ``CI``) when there is none."""
+    """The URL of the test server ``kind``; skips (fails under ``CI``) when there is none.
+    Under pytest-xdist each worker has a database of its own on the server, named after
+    the worker (``hvsnap_test_gw0``, ...), which ``scripts/test.sh`` creates beside the
+    first."""
     env = SERVER_URL_ENV[kind]
     url = os.environ.get(env)
     if not url:
@@ -50,7 +54,11 @@ def server_url(kind: str) -> str:
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 
 def wipe(url: str) -> None:
