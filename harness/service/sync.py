@@ -45,6 +45,23 @@ Reconciliation (every VM, after the above)
       event in listEvents), ``hyperv.checkpoint.lost`` and the reason in the details.
     - The current-snapshot flag and each volume's active path follow the host.
 
+Reports older than the rows (several managers on one database)
+    Another live manager may start, stop or snapshot a VM after the host was asked, and a
+    report taken before that change must not undo it (a VM just started followed to
+    ``Stopped`` and unregistered, a checkpoint just taken called failed or lost). So sync
+    reads each VM's row and its ``Creating``/``Reverting`` snapshots (state and
+    ``update_count``) *before* it asks the host, and settles a VM only in a unit of work
+    that finds them unchanged (the VM's row locked); a snapshot that went ``Creating`` or
+    ``Reverting`` since counts as a change. For a VM that changed, the report is not trusted
+    and nothing of it is acted on (no state followed, no release, no delete re-sent): sync
+    reads those VMs again and asks the host again, up to :data:`ROUNDS` reports in all. A
+    VM a crashed manager left changes no more, so it settles on the next report; one that
+    changes after every report is being worked on by a live manager and is left in
+    ``skipped`` (its reason in ``why_skipped``) for the next sync. The reconciliation
+    follows the same rule on its own report: a VM whose rows changed after it was asked is
+    reconciled by the next sync. A sync that meets no such change asks the host twice, as
+    before: once to settle, once to reconcile.
+
 On a failover cluster a VM whose role is failing over (``VMInventory.role_pending``) is left
 alone until a later sync: it is Off only while it moves to another node, and then comes
 back with its checkpoints (Cluster Shared Volumes); a VM that moved is followed by name,
@@ -197,17 +214,33 @@ def sync(
             f"it changed after each of {ROUNDS} host reports: a live manager is working on it, "
             "the next sync settles it",
         )
+    with uow_factory(readonly=True) as uow:  # as they were before the reconciliation's report
+        rows = {
+            v.id: _fingerprint(v, uow.vm_snapshots.by_vm(v.id))
+            for v in uow.vms.search(EVERYTHING).items
+            if v.state in LIVE_STATES
+        }
     inventory = yield from ask(GetInventory(VMRef("*")))
     known: set[str] = set()
     with uow_factory() as uow:
         for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):
             known.add(vm.instance_name)
             left_alone = vm.instance_name in moving or vm.uuid in busy or vm.uuid in churning
-            if vm.state in LIVE_STATES and not left_alone:
-                _reconcile(uow, vm, inventory, report)
+            if vm.state not in LIVE_STATES or left_alone:
+                continue
+            snaps = uow.vm_snapshots.by_vm(vm.id)
+            if rows.get(vm.id) != _fingerprint(vm, snaps):
+                report.skip(vm.instance_name, "it changed after the host's last report: the next sync reconciles it")
+                continue
+            _reconcile(uow, vm, snaps, inventory, report)
         uow.commit()
     report.unknown_vms = [v.name for v in inventory.vms if v.name not in known]
     return report
+
+
+def _fingerprint(vm: VM, snaps: list[VMSnapshot]) -> tuple[object, ...]:
+    """What a change to the VM or to any of its snapshot rows changes: states and update counts."""
+    return (vm.state, vm.update_count, sorted((s.id, s.state, s.update_count) for s in snaps))
 
 
 def _read(uow_factory: UowFactory, vm_ids: list[int]) -> list[Seen]:
@@ -436,9 +469,8 @@ def _power(on_host: VMInventory | None) -> str:
     return "not registered" if on_host is None else str(on_host.power_state)
 
 
-def _reconcile(uow: UnitOfWork, vm: VM, inventory: Inventory, report: SyncReport) -> None:
+def _reconcile(uow: UnitOfWork, vm: VM, snaps: list[VMSnapshot], inventory: Inventory, report: SyncReport) -> None:
     on_host = inventory.vm(vm.instance_name)
-    snaps = uow.vm_snapshots.by_vm(vm.id)
     if on_host is None:
         if vm.exported and vm.instance_name not in inventory.exported:
             _flag(uow, vm, [s for s in snaps if s.state == VMSnapshotState.Ready], "its export is gone", report)
