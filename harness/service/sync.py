@@ -184,9 +184,8 @@ def sync(
     report = SyncReport()
     with uow_factory(readonly=True) as uow:
         vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
-    for vm in vms:
-        if vm.uuid in busy:
-            report.skip(vm.instance_name, "a live manager has a pending job on it")
+    for name in sorted(v.instance_name for v in vms if v.uuid in busy):
+        report.skip(name, "a live manager has a pending job on it")
     todo = sorted(v.id for v in vms if v.uuid not in busy)
     moving: set[str] = set()
     for _ in range(ROUNDS):
@@ -206,7 +205,7 @@ def sync(
                 todo.append(vm.id)
         if not todo:
             break
-    churning = set()
+    churning: set[str] = set()
     for view in _read(uow_factory, todo):  # still changing after every round: a live manager works on it
         churning.add(view.vm.uuid)
         report.skip(
