@@ -195,6 +195,8 @@ class Recovery:
             report.jobs.append(self._finish(job, report.sync))
         for item in report.sync.settled + report.sync.vms:
             log.info("sync (%s): %s", why, item)
+        for vm, reason in report.sync.why_skipped.items():
+            log.info("sync (%s): %s left for a later sync: %s", why, vm, reason)
         for done in report.jobs:
             verdict = "succeeded" if done["jobstatus"] == SUCCEEDED else "failed"
             log.info("sync (%s): job %s %s %s", why, done["jobid"], done["cmd"], verdict)

@@ -45,6 +45,23 @@ Reconciliation (every VM, after the above)
       event in listEvents), ``hyperv.checkpoint.lost`` and the reason in the details.
     - The current-snapshot flag and each volume's active path follow the host.
 
+Reports older than the rows (several managers on one database)
+    Another live manager may start, stop or snapshot a VM after the host was asked, and a
+    report taken before that change must not undo it (a VM just started followed to
+    ``Stopped`` and unregistered, a checkpoint just taken called failed or lost). So sync
+    reads each VM's row and its ``Creating``/``Reverting`` snapshots (state and
+    ``update_count``) *before* it asks the host, and settles a VM only in a unit of work
+    that finds them unchanged (the VM's row locked); a snapshot that went ``Creating`` or
+    ``Reverting`` since counts as a change. For a VM that changed, the report is not trusted
+    and nothing of it is acted on (no state followed, no release, no delete re-sent): sync
+    reads those VMs again and asks the host again, up to :data:`ROUNDS` reports in all. A
+    VM a crashed manager left changes no more, so it settles on the next report; one that
+    changes after every report is being worked on by a live manager and is left in
+    ``skipped`` (its reason in ``why_skipped``) for the next sync. The reconciliation
+    follows the same rule on its own report: a VM whose rows changed after it was asked is
+    reconciled by the next sync. A sync that meets no such change asks the host twice, as
+    before: once to settle, once to reconcile.
+
 On a failover cluster a VM whose role is failing over (``VMInventory.role_pending``) is left
 alone until a later sync: it is Off only while it moves to another node, and then comes
 back with its checkpoints (Cluster Shared Volumes); a VM that moved is followed by name,
@@ -74,7 +91,7 @@ from harness.drivers import (
 )
 from harness.jobs.runners import Workflow, ask
 from harness.service import hostside, vmsnapshots
-from harness.store.ports import EVERYTHING, UnitOfWork, UowFactory, existing
+from harness.store.ports import EVERYTHING, UnitOfWork, UowFactory
 
 LIVE_STATES = (VMState.Running, VMState.Stopped, VMState.Starting, VMState.Stopping, VMState.Error)
 
@@ -107,8 +124,9 @@ class Settled:
 @dataclass
 class SyncReport:
     """What a sync found and did: ``settled`` snapshots and ``vms``; the rest are lines or
-    ``(vm, checkpoint)`` pairs. ``skipped``: VMs left alone because a live manager is working
-    on them."""
+    ``(vm, checkpoint)`` pairs. ``skipped``: VMs left alone for a later sync (a live manager
+    is working on them, their cluster role is failing over), and ``why_skipped`` the reason
+    for each."""
 
     settled: list[Settled] = field(default_factory=list)
     vms: list[Settled] = field(default_factory=list)
@@ -118,6 +136,36 @@ class SyncReport:
     orphans_removed: list[tuple[str, str]] = field(default_factory=list)
     unknown_vms: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    why_skipped: dict[str, str] = field(default_factory=dict)
+
+    def skip(self, vm: str, why: str) -> None:
+        """Leave the VM named ``vm`` for a later sync, for the reason ``why``."""
+        if vm not in self.why_skipped:
+            self.skipped.append(vm)
+        self.why_skipped[vm] = why
+
+
+#: How many times sync asks the host again for the VMs whose report it could not trust.
+ROUNDS = 3
+
+#: Snapshot states whose fate the host's report decides (sync settles them from it).
+DECIDED_BY_HOST = (VMSnapshotState.Creating, VMSnapshotState.Reverting)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The database's view of one VM, read before the host was asked: the VM and, for each of
+    its snapshots the report will settle (:data:`DECIDED_BY_HOST`), its ``(state,
+    update_count)``. A report is trusted for the VM only while the rows still say this."""
+
+    vm: VM
+    snapshots: dict[int, tuple[VMSnapshotState, int]]
+
+    def still(self, vm: VM | None) -> bool:
+        return vm is not None and vm.state == self.vm.state and vm.update_count == self.vm.update_count
+
+    def still_snapshots(self, snaps: list[VMSnapshot]) -> bool:
+        return all(self.snapshots.get(s.id) == (s.state, s.update_count) for s in snaps if s.state in DECIDED_BY_HOST)
 
 
 def sync(
@@ -128,57 +176,133 @@ def sync(
     ``busy``: uuids of VMs a live manager is working on (a pending job of its own): they are
     left alone entirely, so a sync never settles what is still in flight. ``allocated_before``:
     an ``Allocated`` row newer than this may belong to a request whose job row is not written
-    yet, and is left alone (``None``: every ``Allocated`` row is settled)."""
+    yet, and is left alone (``None``: every ``Allocated`` row is settled).
+
+    The database is read before the host is asked, and a VM is settled only while its rows
+    still say what was read (:class:`Seen`); the others are asked for again, up to
+    :data:`ROUNDS` inventories, then reported in ``skipped`` for the next sync."""
     report = SyncReport()
-    inventory = yield from ask(GetInventory(VMRef("*")))
     with uow_factory(readonly=True) as uow:
         vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
-    moving = {v.name for v in inventory.vms if v.role_pending}
-    report.skipped = sorted(v.instance_name for v in vms if v.uuid in busy)
-    vms = [v for v in vms if v.uuid not in busy]
-    for vm in sorted(vms, key=lambda v: v.id):
-        on_host = inventory.vm(vm.instance_name)
-        if vm.instance_name in moving:  # its cluster role is failing over: left for the next sync
-            report.skipped.append(vm.instance_name)
-            continue
-        _settle_snapshots(uow_factory, vm, on_host, report, allocated_before)
-        deleted = _deleted_anyway(uow_factory, vm, on_host)
-        yield from _remove_orphans(uow_factory, vm, on_host, report)
-        if _settle_vm(uow_factory, vm, on_host, report):
-            try:
-                yield from hostside.release_fresh(uow_factory, vm.id)
-                report.vms.append(
-                    Settled(
-                        "vm",
-                        vm.uuid,
-                        vm.instance_name,
-                        "registered",
-                        "unregistered",
-                        "a stopped VM still on the host: exported as the strategy asks, then unregistered",
-                    )
-                )
-            except HostError as err:
-                report.failed.append(f"{vm.instance_name}: release failed: {err}")
-        with uow_factory(readonly=True) as uow:
-            expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
-        resent = [(s, "delete re-sent") for s in expunging] + [(s, "its failed delete did happen") for s in deleted]
-        for snap, why in resent:
-            before = str(snap.state)
-            try:
-                yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
-                report.settled.append(Settled("snapshot", snap.uuid, snap.name, before, "Removed", why))
-            except (CloudError, HostError) as err:
-                report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
+    for name in sorted(v.instance_name for v in vms if v.uuid in busy):
+        report.skip(name, "a live manager has a pending job on it")
+    todo = sorted(v.id for v in vms if v.uuid not in busy)
+    moving: set[str] = set()
+    for _ in range(ROUNDS):
+        seen = _read(uow_factory, todo)
+        inventory = yield from ask(GetInventory(VMRef("*")))
+        moving |= {v.name for v in inventory.vms if v.role_pending}
+        todo = []
+        for view in seen:
+            vm = view.vm
+            if vm.instance_name in moving:
+                report.skip(vm.instance_name, "its cluster role is failing over")
+                continue
+            trusted = yield from _settle_one(
+                uow_factory, view, inventory.vm(vm.instance_name), report, allocated_before
+            )
+            if not trusted:
+                todo.append(vm.id)
+        if not todo:
+            break
+    churning: set[str] = set()
+    for view in _read(uow_factory, todo):  # still changing after every round: a live manager works on it
+        churning.add(view.vm.uuid)
+        report.skip(
+            view.vm.instance_name,
+            f"it changed after each of {ROUNDS} host reports: a live manager is working on it, "
+            "the next sync settles it",
+        )
+    with uow_factory(readonly=True) as uow:  # as they were before the reconciliation's report
+        rows = {
+            v.id: _fingerprint(v, uow.vm_snapshots.by_vm(v.id))
+            for v in uow.vms.search(EVERYTHING).items
+            if v.state in LIVE_STATES
+        }
     inventory = yield from ask(GetInventory(VMRef("*")))
     known: set[str] = set()
     with uow_factory() as uow:
         for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):
             known.add(vm.instance_name)
-            if vm.state in LIVE_STATES and vm.instance_name not in moving and vm.uuid not in busy:
-                _reconcile(uow, vm, inventory, report)
+            left_alone = vm.instance_name in moving or vm.uuid in busy or vm.uuid in churning
+            if vm.state not in LIVE_STATES or left_alone:
+                continue
+            snaps = uow.vm_snapshots.by_vm(vm.id)
+            if rows.get(vm.id) != _fingerprint(vm, snaps):
+                report.skip(vm.instance_name, "it changed after the host's last report: the next sync reconciles it")
+                continue
+            _reconcile(uow, vm, snaps, inventory, report)
         uow.commit()
     report.unknown_vms = [v.name for v in inventory.vms if v.name not in known]
     return report
+
+
+def _fingerprint(vm: VM, snaps: list[VMSnapshot]) -> tuple[object, ...]:
+    """What a change to the VM or to any of its snapshot rows changes: states and update counts."""
+    return (vm.state, vm.update_count, sorted((s.id, s.state, s.update_count) for s in snaps))
+
+
+def _read(uow_factory: UowFactory, vm_ids: list[int]) -> list[Seen]:
+    """The database's view of the VMs ``vm_ids`` that are still live, in id order."""
+    if not vm_ids:
+        return []
+    with uow_factory(readonly=True) as uow:
+        views = []
+        for vm_id in sorted(vm_ids):
+            vm = uow.vms.get(vm_id)
+            if vm is None or vm.state not in LIVE_STATES:
+                continue
+            snaps = {
+                s.id: (s.state, s.update_count) for s in uow.vm_snapshots.by_vm(vm_id) if s.state in DECIDED_BY_HOST
+            }
+            views.append(Seen(vm, snaps))
+    return views
+
+
+def _settle_one(
+    uow_factory: UowFactory,
+    view: Seen,
+    on_host: VMInventory | None,
+    report: SyncReport,
+    allocated_before: datetime | None,
+) -> Workflow[bool]:
+    """Settle one VM and its snapshots from ``on_host``; False, having changed nothing of
+    what the report decides, when the VM's rows moved since ``view`` was read (the report
+    may predate that change)."""
+    vm = view.vm
+    if not _settle_snapshots(uow_factory, view, on_host, report, allocated_before):
+        return False
+    deleted = _deleted_anyway(uow_factory, vm, on_host)
+    yield from _remove_orphans(uow_factory, vm, on_host, report)
+    release = _settle_vm(uow_factory, view, on_host, report)
+    if release is None:
+        return False
+    if release:
+        try:
+            yield from hostside.release_fresh(uow_factory, vm.id)
+            report.vms.append(
+                Settled(
+                    "vm",
+                    vm.uuid,
+                    vm.instance_name,
+                    "registered",
+                    "unregistered",
+                    "a stopped VM still on the host: exported as the strategy asks, then unregistered",
+                )
+            )
+        except HostError as err:
+            report.failed.append(f"{vm.instance_name}: release failed: {err}")
+    with uow_factory(readonly=True) as uow:
+        expunging = [s for s in uow.vm_snapshots.by_vm(vm.id) if s.state == VMSnapshotState.Expunging]
+    resent = [(s, "delete re-sent") for s in expunging] + [(s, "its failed delete did happen") for s in deleted]
+    for snap, why in resent:
+        before = str(snap.state)
+        try:
+            yield from vmsnapshots.delete(uow_factory, snap.id, resuming=True)
+            report.settled.append(Settled("snapshot", snap.uuid, snap.name, before, "Removed", why))
+        except (CloudError, HostError) as err:
+            report.failed.append(f"{snap.name}: delete re-sent and failed: {err}")
+    return True
 
 
 def db_tree(uow: UnitOfWork, vm_id: int) -> dict[str, str | None]:
@@ -207,19 +331,26 @@ def _held(snap: VMSnapshot, details: dict[str, str]) -> bool:
 
 def _settle_snapshots(
     uow_factory: UowFactory,
-    vm: VM,
+    view: Seen,
     on_host: VMInventory | None,
     report: SyncReport,
     allocated_before: datetime | None,
-) -> None:
+) -> bool:
+    """Settle the VM's transient snapshots from ``on_host``; False, changing nothing, when the
+    VM or one of the snapshots the report decides moved since ``view`` was read (a snapshot
+    that went Creating or Reverting since counts: its checkpoint may postdate the report)."""
+    vm = view.vm
     held = {c.name for c in on_host.checkpoints} if on_host else set()
 
     def settled(snap: VMSnapshot, before: str, after: str, why: str) -> None:
         report.settled.append(Settled("snapshot", snap.uuid, snap.name, before, after, why))
 
     with uow_factory() as uow:
-        uow.vms.lock(vm.id)  # no operation on the VM begins while its rows are settled
-        for snap in uow.vm_snapshots.by_vm(vm.id):
+        locked = uow.vms.lock(vm.id)  # no operation on the VM begins while its rows are settled
+        snaps = uow.vm_snapshots.by_vm(vm.id)
+        if not (view.still(locked) and view.still_snapshots(snaps)):
+            return False
+        for snap in snaps:
             if snap.state == VMSnapshotState.Allocated:
                 if allocated_before is not None and snap.created is not None and snap.created >= allocated_before:
                     continue  # its request may still be on its way to the job queue
@@ -248,6 +379,7 @@ def _settle_snapshots(
                     uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationFailed)
                     settled(snap, "Reverting", "Ready", "not current on the host: the revert was not applied")
         uow.commit()
+    return True
 
 
 def _deleted_anyway(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None) -> list[VMSnapshot]:
@@ -304,11 +436,16 @@ def _make_current(uow: UnitOfWork, vm_id: int, snap: VMSnapshot, on_host: VMInve
     uow.vm_snapshots.set_current(snap, True)
 
 
-def _settle_vm(uow_factory: UowFactory, vm: VM, on_host: VMInventory | None, report: SyncReport) -> bool:
-    """Settle the VM's state from the host's; True when it must still leave the host."""
+def _settle_vm(uow_factory: UowFactory, view: Seen, on_host: VMInventory | None, report: SyncReport) -> bool | None:
+    """Settle the VM's state from the host's; True when it must still leave the host. None,
+    changing nothing, when the VM moved since ``view`` was read: the report may predate that
+    change (another manager started it after the host was asked, say)."""
+    vm = view.vm
     running = on_host is not None and on_host.power_state != PowerState.Off
     with uow_factory() as uow:
-        fresh = existing(uow.vms.get(vm.id), "Instance", vm.id)
+        fresh = uow.vms.lock(vm.id)
+        if fresh is None or not view.still(fresh):
+            return None
         before = fresh.state
         if fresh.state in (VMState.Starting, VMState.Stopping):
             succeeded = running == (fresh.state == VMState.Starting)
@@ -331,9 +468,8 @@ def _power(on_host: VMInventory | None) -> str:
     return "not registered" if on_host is None else str(on_host.power_state)
 
 
-def _reconcile(uow: UnitOfWork, vm: VM, inventory: Inventory, report: SyncReport) -> None:
+def _reconcile(uow: UnitOfWork, vm: VM, snaps: list[VMSnapshot], inventory: Inventory, report: SyncReport) -> None:
     on_host = inventory.vm(vm.instance_name)
-    snaps = uow.vm_snapshots.by_vm(vm.id)
     if on_host is None:
         if vm.exported and vm.instance_name not in inventory.exported:
             _flag(uow, vm, [s for s in snaps if s.state == VMSnapshotState.Ready], "its export is gone", report)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from harness.domain.errors import CloudError
+from harness.domain.states import VMEvent
 from harness.drivers import (
     A,
     Command,
@@ -20,9 +21,10 @@ from harness.drivers import (
     OperationTimeout,
     PowerState,
     RevertToVMSnapshot,
+    StartVM,
     UnregisterVM,
 )
-from harness.jobs.runners import drive
+from harness.jobs.runners import Workflow, drive
 from harness.service import events, sync, vms, vmsnapshots
 from tests.service.conftest import Failing, World
 
@@ -270,3 +272,138 @@ def test_an_unregister_whose_answer_was_lost_keeps_the_export_it_follows(world: 
     world.start(vm)  # imported from the export: the whole tree comes back
     held = {c.name for c in world.host_vm(vm).checkpoints}  # type: ignore[union-attr]
     assert held == {first["name"], snap.name}
+
+
+# --------------------------------------------------------------------------- stale reports
+# Another manager (another unit of work on the same store) changes a VM between the host's
+# report and sync's settling of that VM: sync must not act on the report, and must still
+# settle what a crashed manager left behind.
+
+
+def _until(workflow: Workflow[Any], world: World, kind: type[Command[Any]]) -> Command[Any]:
+    """Drive ``workflow`` against the world's host until it asks for a ``kind`` command; that
+    command is returned unsent (the manager driving it pauses, or crashes, there)."""
+    command = next(workflow)
+    while not isinstance(command, kind):
+        command = workflow.send(world.cloud.driver.execute(command))
+    return command
+
+
+def _finish(workflow: Workflow[Any], world: World, answer: object, asked: list[Command[Any]] | None = None) -> Any:
+    """Send ``answer`` to the paused ``workflow``, then drive it to its end; ``asked``
+    collects the commands it sends on."""
+    try:
+        command = workflow.send(answer)
+        while True:
+            if asked is not None:
+                asked.append(command)
+            command = workflow.send(world.cloud.driver.execute(command))
+    except StopIteration as done:
+        return done.value
+
+
+def test_a_power_report_older_than_the_vms_last_change_is_asked_for_again(world: World) -> None:
+    started = world.deploy("started-meanwhile", start=False)
+    leftover = world.deploy("crashed-before", start=False)
+    late = world.deploy("crashed-meanwhile", start=False)
+    uows = world.m.uow_factory
+    # a manager crashed after the host started `leftover`, before it recorded that
+    crashed = vms.start(uows, vms.check_start(uows, world.admin, leftover).id)
+    world.cloud.driver.execute(_until(crashed, world, StartVM))
+    # another manager's start of `started` has registered it on the host, not started it yet
+    other = vms.start(uows, vms.check_start(uows, world.admin, started).id)
+    start_it = _until(other, world, StartVM)
+    run = sync.sync(uows)
+    first = next(run)
+    assert isinstance(first, GetInventory)
+    stale = world.cloud.driver.execute(first)
+    assert stale.vm(world.vm(started)["instancename"]).power_state == PowerState.Off  # type: ignore[union-attr]
+    _finish(other, world, world.cloud.driver.execute(start_it))  # Running, on the host and in the DB
+    # a third manager starts `late` on the host and crashes before recording it
+    gone = vms.start(uows, vms.check_start(uows, world.admin, late).id)
+    world.cloud.driver.execute(_until(gone, world, StartVM))
+    asked: list[Command[Any]] = []
+    report: sync.SyncReport = _finish(run, world, stale, asked)
+    # the stale Off is never followed: `started` is neither stopped nor taken off the host
+    assert world.vm(started)["state"] == "Running"
+    assert world.host_vm(started).power_state == PowerState.Running  # type: ignore[union-attr]
+    assert [c for c in asked if isinstance(c, (UnregisterVM, ExportVM))] == []
+    # both crashed starts settle: `leftover` on the first report, `late` on the one asked again
+    settled = {v.name: (v.before, v.after) for v in report.vms}
+    assert settled == {
+        world.vm(leftover)["instancename"]: ("Starting", "Running"),
+        world.vm(late)["instancename"]: ("Starting", "Running"),
+    }
+    assert [world.vm(v)["state"] for v in (leftover, late)] == ["Running", "Running"]
+    assert sum(isinstance(c, GetInventory) for c in asked) == 2  # asked again once, then the reconcile's
+    assert report.skipped == []
+    assert _sync(world).vms == []  # the next sync, on a fresh report, agrees
+
+
+def test_a_checkpoint_taken_after_the_host_report_is_not_failed_by_it(world: World) -> None:
+    vm = world.deploy("snapped-meanwhile")
+    run = sync.sync(world.m.uow_factory)
+    stale = world.cloud.driver.execute(next(run))
+    # another manager takes a snapshot after the report, and crashes before recording it
+    snap = vmsnapshots.allocate(world.m.uow_factory, world.admin, vm, "meanwhile")
+    create = vmsnapshots.create(world.m.uow_factory, snap.id)
+    world.cloud.driver.execute(_until(create, world, CreateVMSnapshot))
+    report: sync.SyncReport = _finish(run, world, stale)
+    assert [(s.name, s.before, s.after) for s in report.settled] == [(snap.name, "Creating", "Ready")]
+    assert world.by_name(vm)["meanwhile"]["state"] == "Ready"
+    db, host = _trees(world, vm)
+    assert db == host == {snap.name: None}
+
+
+class Churning:
+    """The world's host, and a live manager that moves one VM after every host report (a stop
+    asked for, then failed: Running again, as on the host, with a new update_count)."""
+
+    def __init__(self, world: World, vm: str) -> None:
+        self.inner, self.uows, self.vm = world.cloud.driver, world.m.uow_factory, vm
+        self.reports = 0
+
+    def execute(self, command: Command[A]) -> A:
+        answer = self.inner.execute(command)
+        if isinstance(command, GetInventory):
+            self.reports += 1
+            with self.uows() as uow:
+                row = uow.vms.lock_uuid(self.vm)
+                assert row is not None
+                uow.vms.transit(row, VMEvent.StopRequested)
+                uow.vms.transit(row, VMEvent.OperationFailed)
+                uow.commit()
+        return answer
+
+
+def test_a_vm_that_changes_after_every_report_is_left_for_the_next_sync(world: World) -> None:
+    vm = world.deploy("busy-elsewhere")
+    calm = world.deploy("calm")
+    world.snap(calm)
+    host = Churning(world, vm)
+    report = drive(sync.sync(world.m.uow_factory), host.execute)
+    name = world.vm(vm)["instancename"]
+    assert report.skipped == [name]
+    assert "live manager is working on it" in report.why_skipped[name]
+    assert host.reports == sync.ROUNDS + 1  # every round, then the reconcile's
+    assert (report.vms, report.settled, report.vanished, report.failed) == ([], [], [], [])
+    assert world.vm(vm)["state"] == "Running"
+    assert _sync(world).skipped == []  # once it stops changing, a sync takes it again
+
+
+def test_a_snapshot_taken_after_the_reconciliations_report_is_not_lost_by_it(world: World) -> None:
+    vm = world.deploy("snapped-late")
+    run = sync.sync(world.m.uow_factory)
+    settle = next(run)
+    reconcile = run.send(world.cloud.driver.execute(settle))
+    assert isinstance(reconcile, GetInventory)
+    stale = world.cloud.driver.execute(reconcile)
+    snap = world.snap(vm, name="late")  # another manager, after the host's last report
+    report: sync.SyncReport = _finish(run, world, stale)
+    name = world.vm(vm)["instancename"]
+    assert report.vanished == [] and report.skipped == [name]
+    assert "the next sync reconciles it" in report.why_skipped[name]
+    assert world.by_name(vm)["late"]["state"] == "Ready"
+    assert _sync(world).vanished == []
+    db, host = _trees(world, vm)
+    assert db == host == {snap["name"]: None}
