@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import uuid
 from typing import Any
 
 from psrpcore.types import ErrorCategory, PSInt64, PSObject
@@ -67,6 +68,8 @@ class Cmdlets(Storage, Clustering, Utility):
         self.instant = SimulatedHyperVDriver(host=host)
         self.checkpoint_types: dict[str, str] = {}
         self.created: dict[tuple[str, str], datetime.datetime] = {}
+        self._ids: dict[tuple[str, str], uuid.UUID] = {}  # checkpoints taken here: an Id each
+        self._taken = 0  # checkpoints taken here, ever
         self.merge_polls = 0  # Get-VM reports MergingDisks this many times after a delete
         self._merging: dict[str, int] = {}
         self.faults: list[tuple[str, HostError]] = []
@@ -250,7 +253,7 @@ class Cmdlets(Storage, Clustering, Utility):
             OperationalStatus=[status],
             PrimaryOperationalStatus=status,
             CheckpointType=o.CheckpointType[self.checkpoint_types.get(vm.name, "Production")],
-            ParentSnapshotId=o.guid(vm.name, parent.name) if parent else None,
+            ParentSnapshotId=self.checkpoint_id(vm.name, parent.name) if parent else None,
             ParentSnapshotName=parent.name if parent else None,
             MemoryStartup=PSInt64(vm.memory_mib * MIB),
             ProcessorCount=PSInt64(vm.cpus),
@@ -261,19 +264,25 @@ class Cmdlets(Storage, Clustering, Utility):
         )
         return o.with_string(obj, f"VirtualMachine (Name = '{vm.name}') [Id = '{o.guid(vm.name)}']")
 
+    def checkpoint_id(self, vm_name: str, name: str) -> uuid.UUID:
+        """The checkpoint's Id. As on Hyper-V, every checkpoint has one of its own: one taken
+        again under the name of a deleted one is another object, with another Id (a client
+        that kept the old Id must not find the new checkpoint by it)."""
+        return self._ids.get((vm_name, name)) or o.guid(vm_name, name)
+
     def snapshot_object(self, vm: VirtualMachine, name: str) -> PSObject:
         cp = vm.checkpoints[name]
         order = list(vm.checkpoints).index(name)
         created = self.created.get((vm.name, name), o.EPOCH + datetime.timedelta(seconds=order))
         obj = o.VMSnapshot(
             Name=name,
-            Id=o.guid(vm.name, name),
+            Id=self.checkpoint_id(vm.name, name),
             VMId=o.guid(vm.name),
             VMName=vm.name,
             SnapshotType=o.SnapshotType.Standard,
             State=o.VMState.Saved if cp.memory else o.VMState.Off,
             IsAutomaticCheckpoint=False,
-            ParentSnapshotId=o.guid(vm.name, cp.parent) if cp.parent else None,
+            ParentSnapshotId=self.checkpoint_id(vm.name, cp.parent) if cp.parent else None,
             ParentSnapshotName=cp.parent,
             CreationTime=created,
             Path=f"{self.vm_folder(vm.name)}\\Snapshots",
@@ -367,6 +376,8 @@ class Cmdlets(Storage, Clustering, Utility):
             memory, quiesce = kind == "Standard" and running, kind == "ProductionOnly"
             self.act(CreateVMSnapshot(VMRef(vm.name), SnapshotRef(name), memory=memory, quiesce=quiesce))
             self.created[(vm.name, name)] = now
+            self._taken += 1
+            self._ids[(vm.name, name)] = o.guid(vm.name, name, str(self._taken))
             out.append(self.snapshot_object(vm, name))
         return out if b.switch("passthru") else []
 
@@ -374,7 +385,7 @@ class Cmdlets(Storage, Clustering, Utility):
         if b.get("id") is not None:
             for vm in self.host.vms.values():
                 for name in vm.checkpoints:
-                    if o.guid(vm.name, name) == b.get("id"):
+                    if self.checkpoint_id(vm.name, name) == b.get("id"):
                         return [self.snapshot_object(vm, name)]
             raise ObjectNotFound(f"Unable to find a snapshot matching the given criteria: Id '{b.get('id')}'.")
         out = []

@@ -28,8 +28,10 @@ from harness.drivers import (
     OperationFailed,
     OperationTimeout,
     PowerOffVM,
+    PowerState,
     RegisterVM,
     RevertToVMSnapshot,
+    SnapshotAnswer,
     SnapshotRef,
     StartVM,
     UnregisterVM,
@@ -258,6 +260,24 @@ def test_a_checkpoint_the_driver_has_seen_is_addressed_by_id(
         cold.execute(DeleteVMSnapshot(VM, SnapshotRef("C")))
         assert [c.name for c in endpoint.received][:2] == ["Get-VMSnapshot", "Get-VMSnapshot"]
     assert list(endpoint.host.vm(VM.name).checkpoints) == ["A"]
+
+
+def test_a_checkpoint_taken_again_under_a_deleted_ones_name_is_another_object(
+    driver: PowerShellHyperVDriver, endpoint: EmulatedHost
+) -> None:
+    """Two managers, one host: one driver saw "A" with memory; another deleted it and took a
+    disk-only "A". Hyper-V gives the new checkpoint a new Id, so the first driver's Id finds
+    nothing, it looks "A" up again, and the revert leaves the VM off (no memory to resume)."""
+    driver.execute(DeployVM(VM, 512, 1, (ROOT,)))
+    driver.execute(CreateVMSnapshot(VM, SnapshotRef("A"), memory=True))
+    first = endpoint.cmdlets.checkpoint_id(VM.name, "A")
+    with PowerShellHyperVDriver(**endpoint.driver_config(merge_poll_seconds=0.01)) as other:
+        other.execute(DeleteVMSnapshot(VM, SnapshotRef("A")))
+        other.execute(CreateVMSnapshot(VM, SnapshotRef("A"), memory=False))
+    assert endpoint.cmdlets.checkpoint_id(VM.name, "A") != first
+    answer = driver.execute(RevertToVMSnapshot(VM, SnapshotRef("A")))
+    assert endpoint.host.vm(VM.name).power_state == PowerState.Off
+    assert isinstance(answer, SnapshotAnswer) and answer.power_state == PowerState.Off
 
 
 def test_an_inventory_is_one_round_trip_whatever_the_fleet(
