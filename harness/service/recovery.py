@@ -188,9 +188,13 @@ class Recovery:
             others = len(live) > 1
             allocated_before = uow.now - threshold if others else None
         taken_ids = {j.id for j in taken}
-        busy = {j.queue_key for j in pending if j.id not in taken_ids and j.queue_key}
-        busy |= self.manager.jobs.pending_keys()
-        report = RecoveryReport(why, self.manager.runner.run(sync.sync(factory, frozenset(busy), allocated_before)))
+
+        def busy() -> frozenset[str]:  # asked by sync once it has read the rows
+            with factory(readonly=True) as uow:
+                keys = {j.queue_key for j in uow.jobs.pending() if j.id not in taken_ids and j.queue_key}
+            return frozenset(keys | self.manager.jobs.pending_keys())
+
+        report = RecoveryReport(why, self.manager.runner.run(sync.sync(factory, busy, allocated_before)))
         for job in taken:
             report.jobs.append(self._finish(job, report.sync))
         for item in report.sync.settled + report.sync.vms:

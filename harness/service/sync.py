@@ -71,6 +71,7 @@ whichever node owns it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -169,12 +170,17 @@ class Seen:
 
 
 def sync(
-    uow_factory: UowFactory, busy: frozenset[str] = frozenset(), allocated_before: datetime | None = None
+    uow_factory: UowFactory,
+    busy: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
+    allocated_before: datetime | None = None,
 ) -> Workflow[SyncReport]:
     """Settle transient snapshots and VMs, then reconcile with the host (module doc).
 
     ``busy``: uuids of VMs a live manager is working on (a pending job of its own): they are
-    left alone entirely, so a sync never settles what is still in flight. ``allocated_before``:
+    left alone entirely, so a sync never settles what is still in flight. A function is
+    asked once sync has read the rows: a job begun before that read is in its answer, and
+    one begun after it changes rows the read saw (so the report is not trusted for them);
+    a set read before sync starts misses a job begun in between. ``allocated_before``:
     an ``Allocated`` row newer than this may belong to a request whose job row is not written
     yet, and is left alone (``None``: every ``Allocated`` row is settled).
 
@@ -183,13 +189,16 @@ def sync(
     :data:`ROUNDS` inventories, then reported in ``skipped`` for the next sync."""
     report = SyncReport()
     with uow_factory(readonly=True) as uow:
-        vms = [v for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES]
-    for name in sorted(v.instance_name for v in vms if v.uuid in busy):
+        todo = sorted(v.id for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES)
+    seen = _read(uow_factory, todo)
+    working = busy() if callable(busy) else busy  # after the rows were read (see above)
+    for name in sorted(view.vm.instance_name for view in seen if view.vm.uuid in working):
         report.skip(name, "a live manager has a pending job on it")
-    todo = sorted(v.id for v in vms if v.uuid not in busy)
+    seen = [view for view in seen if view.vm.uuid not in working]
     moving: set[str] = set()
-    for _ in range(ROUNDS):
-        seen = _read(uow_factory, todo)
+    for round_ in range(ROUNDS):
+        if round_:
+            seen = _read(uow_factory, todo)
         inventory = yield from ask(GetInventory(VMRef("*")))
         moving |= {v.name for v in inventory.vms if v.role_pending}
         todo = []
@@ -224,7 +233,7 @@ def sync(
     with uow_factory() as uow:
         for vm in sorted(uow.vms.search(EVERYTHING).items, key=lambda v: v.id):
             known.add(vm.instance_name)
-            left_alone = vm.instance_name in moving or vm.uuid in busy or vm.uuid in churning
+            left_alone = vm.instance_name in moving or vm.uuid in working or vm.uuid in churning
             if vm.state not in LIVE_STATES or left_alone:
                 continue
             snaps = uow.vm_snapshots.by_vm(vm.id)

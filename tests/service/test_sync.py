@@ -19,6 +19,7 @@ from harness.drivers import (
     GetInventory,
     HostUnreachable,
     OperationTimeout,
+    PowerOffVM,
     PowerState,
     RevertToVMSnapshot,
     StartVM,
@@ -407,3 +408,24 @@ def test_a_snapshot_taken_after_the_reconciliations_report_is_not_lost_by_it(wor
     assert _sync(world).vanished == []
     db, host = _trees(world, vm)
     assert db == host == {snap["name"]: None}
+
+
+def test_a_job_begun_before_sync_read_the_rows_is_left_alone(world: World) -> None:
+    """Recovery hands sync a function for the busy VMs, asked once the rows are read: a stop
+    a live manager began after recovery looked at the jobs (its job row and the VM's
+    Stopping written together, the power-off not yet on the host) is left to that manager."""
+    vm = world.deploy("stopping-meanwhile")
+    uows = world.m.uow_factory
+    working: set[str] = set()
+    run = sync.sync(uows, lambda: frozenset(working))
+    stopping = vms.check_stop(uows, world.admin, vm)  # the live manager's request, and its job
+    working.add(vm)
+    stop = vms.stop(uows, stopping.id)
+    power_off = _until(stop, world, PowerOffVM)
+    report = drive(run, world.cloud.driver.execute)
+    name = world.vm(vm)["instancename"]
+    assert report.skipped == [name] and "pending job" in report.why_skipped[name]
+    assert report.vms == []  # not followed back to Running from the host's report
+    assert world.vm(vm)["state"] == "Stopping"
+    _finish(stop, world, world.cloud.driver.execute(power_off))
+    assert world.vm(vm)["state"] == "Stopped"
