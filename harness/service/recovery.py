@@ -16,7 +16,8 @@ Every manager process (a ``serve``, or a CLI command that opens a cloud) is a ro
 1. the pending jobs of managers that are not live are *taken over* (a compare-and-swap on
    ``job_executing_msid``, so two starting managers never both take one);
 2. :func:`harness.service.sync.sync` runs, leaving alone every VM that a live manager has
-   a pending job on (a live manager never loses its in-flight work to another's sync);
+   a pending job on (a live manager never loses its in-flight work to another's sync; the
+   jobs are read once sync has read the rows, so none begun in between is missed);
 3. each taken-over job is finished from what sync settled, honestly: success with the
    result object when its operation reached its goal (the snapshot is Ready, the revert
    was applied, the row is gone, the VM is in the state asked for), else failure 530 with
