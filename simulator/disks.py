@@ -23,6 +23,7 @@ VHDX_BASE_BYTES = 4 * MIB
 AVHDX_BASE_BYTES = 1 * MIB
 BLOCK_BYTES = 4096
 STORAGE_ROOT = "C:\\ClusterStorage\\Volume1"
+_NO_SHIFT = (0, 0)
 
 
 @dataclass
@@ -59,6 +60,13 @@ class PrimaryStorage:
         # or a new file changes nothing kept, so answering after a checkpoint walks one step.
         self._kept: dict[str, tuple[int, int, int]] = {}
         self._generations: dict[str, int] = {}  # volume uuid -> generation, never reset
+        # What every kept figure of a volume has moved by since it was kept, ``(files,
+        # bytes)``: merging a base's only child into it (the oldest checkpoint deleted) takes
+        # one file and its bytes out of every chain of the volume alike, so it shifts them
+        # rather than forgetting them (``shift_chains``). ``_bases`` counts each volume's base
+        # files: with one, every chain kept for the volume runs through that base's child.
+        self._shifts: dict[str, tuple[int, int]] = {}
+        self._bases: dict[str, int] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -119,9 +127,10 @@ class PrimaryStorage:
             return 0, 0
         volume = f.volume_uuid
         generation = self._generations.get(volume, 0)
+        shift_depth, shift_size = self._shifts.get(volume, _NO_SHIFT)
         hit = kept.get(path)
         if hit is not None and hit[0] == generation:
-            return hit[1], hit[2]
+            return hit[1] + shift_depth, hit[2] + shift_size
         depth = size = 0
         one_volume = True
         while True:
@@ -135,11 +144,28 @@ class PrimaryStorage:
             elif one_volume:
                 hit = kept.get(parent)
                 if hit is not None and hit[0] == generation:
-                    depth, size = depth + hit[1], size + hit[2]
+                    depth, size = depth + hit[1] + shift_depth, size + hit[2] + shift_size
                     break
         if one_volume:
-            kept[path] = (generation, depth, size)
+            kept[path] = (generation, depth - shift_depth, size - shift_size)
         return depth, size
+
+    def shift_chains(self, base: DiskFile, child: DiskFile) -> bool:
+        """Whether merging ``child`` into ``base`` shifts every chain kept for the volume
+        alike (one file and ``child.bytes`` fewer): ``base`` is the volume's only base and
+        ``child`` its only dependant. If so the shift is recorded; the caller then moves the
+        files without forgetting what is kept (:meth:`_drop_file` with ``rechain=False``)."""
+        volume = base.volume_uuid
+        alike = (
+            base.parent is None
+            and child.volume_uuid == volume
+            and self._bases.get(volume) == 1
+            and len(self._children.get(base.path, ())) == 1
+        )
+        if alike:
+            depth, size = self._shifts.get(volume, _NO_SHIFT)
+            self._shifts[volume] = (depth - 1, size - child.bytes)
+        return alike
 
     # ------------------------------------------------------------------ internals
 
@@ -204,34 +230,43 @@ class PrimaryStorage:
         """Rebuild the index and the byte total from the files (after loading them)."""
         self._children = {}
         self._kept = {}
+        self._bases = {}
         self._used = sum(f.bytes for f in self.disk_files.values())
         for p, f in self.disk_files.items():
             if f.parent is not None:
                 self._children.setdefault(f.parent, {})[p] = None
+            else:
+                self._bases[f.volume_uuid] = self._bases.get(f.volume_uuid, 0) + 1
 
     def _add_file(self, f: DiskFile) -> None:
         old = self.disk_files.get(f.path)
         if old is not None:  # replaced in place (not reached today)
-            self._rechained(old)
-            self._used -= old.bytes
-            if old.parent is not None:
-                self._unlink(old.parent, f.path)
+            self._drop_file(old.path)
         self.disk_files[f.path] = f
         self._used += f.bytes
         if f.parent is not None:
             self._children.setdefault(f.parent, {})[f.path] = None
+        else:
+            self._bases[f.volume_uuid] = self._bases.get(f.volume_uuid, 0) + 1
 
-    def _drop_file(self, path: str) -> DiskFile:
+    def _drop_file(self, path: str, rechain: bool = True) -> DiskFile:
+        """``rechain``: forget what the volume's chains keep (not after :meth:`shift_chains`)."""
         f = self.disk_files.pop(path)
-        self._rechained(f)
+        if rechain:
+            self._rechained(f)
+        else:
+            self._kept.pop(path, None)
         self._used -= f.bytes
         if f.parent is not None:
             self._unlink(f.parent, path)
+        else:
+            self._bases[f.volume_uuid] -= 1
         return f
 
     def _resize(self, f: DiskFile, nbytes: int) -> None:
         """Set the allocated bytes of ``f``, a file on this storage."""
-        if f.path in self._children or f.path in self._kept:  # not a leaf: its dependants' chains grow
+        # a file with dependants: their chains grow (a base's bytes are in no chain's figures)
+        if f.parent is not None and (f.path in self._children or f.path in self._kept):
             self._rechained(f)
         self._used += nbytes - f.bytes
         f.bytes = nbytes

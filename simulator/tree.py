@@ -146,10 +146,12 @@ class TreeStorage(PrimaryStorage):
     def _merge(self, child: str, parent: str) -> int:
         """Merge ``child`` into ``parent``; the parent takes the child's place everywhere."""
         g, f = self.disk_files[child], self.disk_files[parent]
+        shifted = self.shift_chains(f, g)  # the oldest checkpoint's merge: every chain shifts alike
         overlap = len(g.blocks.keys() & f.blocks.keys())
         self._resize(f, f.bytes + max(0, g.bytes - AVHDX_BASE_BYTES - overlap * BLOCK_BYTES))
         f.blocks.update(g.blocks)
-        self._rechained(f)  # (the resize above did too: the parent has a dependant)
+        if not shifted:
+            self._rechained(f)  # (the resize above did too, unless the parent is a base)
         for grandchild in self._children.pop(child, ()):
             self.disk_files[grandchild].parent = parent
             self._children.setdefault(parent, {})[grandchild] = None
@@ -168,7 +170,7 @@ class TreeStorage(PrimaryStorage):
                     break
             into = self._holders.setdefault(parent, {})
             into[vm_name] = into.get(vm_name, 0) + n
-        self._drop_file(child)
+        self._drop_file(child, rechain=not shifted)
         self.bytes_merged += g.bytes
         return g.bytes
 

@@ -53,6 +53,11 @@ def assert_indexes(host: HyperVHost) -> None:
     assert {p: set(c) for p, c in host._children.items()} == scanned_children(host)
     assert host._holders == scanned_holders(host)
     assert host.used_bytes() == sum(f.bytes for f in host.disk_files.values())
+    bases: dict[str, int] = {}
+    for f in host.disk_files.values():
+        if f.parent is None:
+            bases[f.volume_uuid] = bases.get(f.volume_uuid, 0) + 1
+    assert {v: n for v, n in host._bases.items() if n} == bases
     # the chain figures kept per file with dependants answer as a walk of the chain would
     assert {p: (host.chain_depth(p), host.chain_size(p)) for p in host.disk_files} == {
         p: walked_chain(host, p) for p in host.disk_files
@@ -94,6 +99,23 @@ def step(host: HyperVHost, rng: random.Random, n: int) -> None:
             host.attach(name, DiskSpec(extra, GIB))
     elif op == 13 and rng.random() < 0.3:
         host.destroy(name)
+
+
+def test_deleting_the_oldest_checkpoint_shifts_the_kept_chains_instead_of_forgetting_them() -> None:
+    """Keep-N retention: every delete merges the base's only child into it. The kept figures
+    move by one file and its bytes alike, so they still answer as a walk, and the volume's
+    chains are not walked again (its generation stays)."""
+    host = HyperVHost()
+    host.deploy("vm-a", 1024, 1, [DiskSpec("vm-a-root", GIB)], True)
+    for n in range(30):
+        host.write("vm-a", f"k{n % 7}", f"v{n}")
+        host.checkpoint("vm-a", f"s{n}", memory=False, quiesce=False)
+        if n >= 24:
+            before = host._generations.get("vm-a-root", 0)
+            host.delete_checkpoint("vm-a", next(iter(host.vm("vm-a").checkpoints)))
+            assert host._generations.get("vm-a-root", 0) == before
+        assert_indexes(host)
+    assert host.bytes_merged > 0 and host._shifts["vm-a-root"][0] == -6
 
 
 @pytest.mark.parametrize("seed", range(12))
