@@ -188,9 +188,8 @@ def sync(
     still say what was read (:class:`Seen`); the others are asked for again, up to
     :data:`ROUNDS` inventories, then reported in ``skipped`` for the next sync."""
     report = SyncReport()
-    with uow_factory(readonly=True) as uow:
-        todo = sorted(v.id for v in uow.vms.search(EVERYTHING).items if v.state in LIVE_STATES)
-    seen = _read(uow_factory, todo)
+    seen = _read(uow_factory, None)
+    todo: list[int] = []  # the VMs whose report could not be trusted: asked for again
     working = busy() if callable(busy) else busy  # after the rows were read (see above)
     for name in sorted(view.vm.instance_name for view in seen if view.vm.uuid in working):
         report.skip(name, "a live manager has a pending job on it")
@@ -251,21 +250,19 @@ def _fingerprint(vm: VM, snaps: list[VMSnapshot]) -> tuple[object, ...]:
     return (vm.state, vm.update_count, sorted((s.id, s.state, s.update_count) for s in snaps))
 
 
-def _read(uow_factory: UowFactory, vm_ids: list[int]) -> list[Seen]:
-    """The database's view of the VMs ``vm_ids`` that are still live, in id order."""
-    if not vm_ids:
+def _read(uow_factory: UowFactory, vm_ids: list[int] | None) -> list[Seen]:
+    """The database's view of the VMs ``vm_ids`` (``None``: every VM) that are still live,
+    in id order."""
+    if vm_ids is not None and not vm_ids:
         return []
     with uow_factory(readonly=True) as uow:
-        views = []
-        for vm_id in sorted(vm_ids):
-            vm = uow.vms.get(vm_id)
-            if vm is None or vm.state not in LIVE_STATES:
-                continue
-            snaps = {
-                s.id: (s.state, s.update_count) for s in uow.vm_snapshots.by_vm(vm_id) if s.state in DECIDED_BY_HOST
-            }
-            views.append(Seen(vm, snaps))
-    return views
+        found = uow.vms.search(EVERYTHING).items if vm_ids is None else [uow.vms.get(i) for i in vm_ids]
+        live = sorted((vm for vm in found if vm is not None and vm.state in LIVE_STATES), key=lambda vm: vm.id)
+        return [Seen(vm, _decided_by_host(uow.vm_snapshots.by_vm(vm.id))) for vm in live]
+
+
+def _decided_by_host(snaps: list[VMSnapshot]) -> dict[int, tuple[VMSnapshotState, int]]:
+    return {s.id: (s.state, s.update_count) for s in snaps if s.state in DECIDED_BY_HOST}
 
 
 def _settle_one(
