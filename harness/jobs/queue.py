@@ -134,9 +134,10 @@ class AsyncJobs:
         ``work()`` returns the use case's result, which ``present`` turns into the job's
         result object (e.g. ``{"vmsnapshot": {...}}``).
         """
+        queues = self.queues
         with batch(self.uow_factory):  # inline: the row, the claim and the work's first steps at once
-            job = self._add(caller, cmd, key, instance, info)
-            if self.queues is None:
+            job = self._add(caller, cmd, key, instance, info, claim=queues is None and batched)
+            if queues is None:
                 with nullcontext() if batched else unbatched():
                     self._run(job, work, present, abandon)
                 return job
@@ -150,13 +151,25 @@ class AsyncJobs:
             future.set_result(job)
             self.futures.pop(job.uuid, None)
 
-        self.queues.put(key, run)
+        queues.put(key, run)
         return job
 
     def _add(
-        self, caller: Account, cmd: str, key: str, instance: tuple[str, int] | None, info: dict[str, Any] | None
+        self,
+        caller: Account,
+        cmd: str,
+        key: str,
+        instance: tuple[str, int] | None,
+        info: dict[str, Any] | None,
+        claim: bool = False,
     ) -> AsyncJob:
+        """The job's row; ``claim``: the job runs now, in the row's own transaction, so it is
+        added running when no other manager runs a job on its VM (the check of
+        :meth:`_claim`, under the same row lock), else pending for :meth:`_claim` to wait on."""
         with self.uow_factory() as uow:
+            if claim and key:
+                uow.vms.lock_uuid(key)
+                claim = not uow.jobs.running(key)
             job = uow.jobs.add(
                 AsyncJob(
                     id=0,
@@ -169,6 +182,7 @@ class AsyncJobs:
                     init_msid=self.msid,
                     executing_msid=self.msid,
                     queue_key=key,
+                    process_status=1 if claim else 0,
                 )
             )
             uow.commit()
@@ -214,7 +228,8 @@ class AsyncJobs:
     ) -> None:
         try:
             try:
-                self._claim(job)
+                if not job.process_status:  # else claimed when it was added
+                    self._claim(job)
             except CloudError:
                 if abandon is not None:
                     abandon()

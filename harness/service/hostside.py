@@ -121,13 +121,15 @@ class TreeFollowUp:
     empty: bool
 
 
-def note_tree_change(uow: UnitOfWork, vm_id: int) -> TreeFollowUp:
+def note_tree_change(uow: UnitOfWork, vm_id: int, keeps_one: bool = False) -> TreeFollowUp:
     """The database half of :func:`after_tree_change`, in the caller's unit of work (which
-    commits it with the change itself): any export is stale from now on."""
+    commits it with the change itself): any export is stale from now on. ``keeps_one``: the
+    caller knows the VM has a snapshot (it took one, or reverted to one), so the store is
+    not asked."""
     vm = existing(uow.vms.get(vm_id), "Instance", vm_id)
     if vm.exported:
         uow.vms.set_exported(vm, False)
-    empty = not uow.vm_snapshots.has_snapshots(vm_id)
+    empty = not keeps_one and not uow.vm_snapshots.has_snapshots(vm_id)
     return TreeFollowUp(vm, not empty and strategy(uow) == ExportStrategy.on_snapshot, empty)
 
 

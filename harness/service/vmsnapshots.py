@@ -228,7 +228,7 @@ def create(uow_factory: UowFactory, snapshot_id: int, quiesce: bool = False) -> 
             if current is not None:
                 uow.vm_snapshots.set_current(current, False)
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded, current=True)
-            follow = hostside.note_tree_change(uow, vm.id)
+            follow = hostside.note_tree_change(uow, vm.id, keeps_one=True)
             uow.commit()
         yield from hostside.follow_tree_change(uow_factory, follow)
         if stopped:
@@ -328,7 +328,7 @@ def revert(uow_factory: UowFactory, snapshot_id: int, through_cluster: bool = Fa
             uow.vm_snapshots.transit(snap, VMSnapshotEvent.OperationSucceeded, current=True)
             if snap.service_offering_id != vm.service_offering_id:
                 uow.vms.set_offering(vm, snap.service_offering_id)
-            follow = hostside.note_tree_change(uow, vm.id)
+            follow = hostside.note_tree_change(uow, vm.id, keeps_one=True)
             uow.commit()
         yield from hostside.follow_tree_change(uow_factory, follow)
         if power != PowerState.Running:

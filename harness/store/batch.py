@@ -76,8 +76,8 @@ class Batch:
         self.conn: Connection | None = None
         self.dirty = False  # a unit of work has committed into the open transaction
         self.savepoints = 0  # issued, for the record (they bypass SQLAlchemy: see savepoint)
-        # the repositories bound to the open connection, per clock: they hold nothing else,
-        # so every unit of work of the transaction shares one set
+        # the repositories bound to the open connection, per clock: they hold nothing but
+        # what this transaction read, so every unit of work of the transaction shares one set
         self.repos: dict[int, dict[str, Any]] = {}
 
     def join(self, readonly: bool) -> tuple[Connection, str | None]:

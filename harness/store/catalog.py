@@ -222,18 +222,31 @@ class Capabilities(Repo[HypervisorCapabilities]):
 
 
 class Configuration:
-    """The ``configuration`` table: one string value per key, defaulting to the key's default."""
+    """The ``configuration`` table: one string value per key, defaulting to the key's default.
+
+    The first read of a transaction reads every row (a few dozen at most: only keys ever
+    set), so a workflow that consults several keys reads the table once; the repository
+    lives as long as its transaction, and :meth:`set` keeps what it read in step."""
 
     def __init__(self, conn: Any, clock: Any) -> None:
         self.conn = conn
+        self._values: dict[str, Any] | None = None
+
+    def forget(self) -> None:
+        """Drop what was read (a savepoint rolled back: a value set since may be undone)."""
+        self._values = None
 
     def get(self, key: ConfigKey) -> str:
-        c = t.configuration.c
-        stmt = cached(("configuration", "get"), lambda: select(c.value).where(c.name == bindparam("name_")))
-        value = self.conn.execute(stmt, {"name_": key.name}).scalar()
+        if self._values is None:
+            c = t.configuration.c
+            stmt = cached(("configuration", "all"), lambda: select(c.name, c.value))
+            self._values = {row[0]: row[1] for row in self.conn.execute(stmt)}
+        value = self._values.get(key.name)
         return key.default if value is None else str(value)
 
     def set(self, key: ConfigKey, value: str) -> None:
+        if self._values is not None:
+            self._values[key.name] = value
         c = t.configuration.c
         stmt = update(t.configuration).where(c.name == key.name).values(value=value)
         changed = self.conn.execute(stmt).rowcount
@@ -279,7 +292,13 @@ class Jobs(Repo[AsyncJob]):
     def running(self, queue_key: str) -> list[AsyncJob]:
         """The pending jobs on ``queue_key`` (a VM) that a manager has started."""
         c = self.table.c
-        return self._all(self._live().where(c.job_queue_key == queue_key, c.job_status == 0, c.job_process_status == 1))
+        stmt = self._cached(
+            "running",
+            lambda: self._live().where(
+                c.job_queue_key == bindparam("key_"), c.job_status == 0, c.job_process_status == 1
+            ),
+        )
+        return self._all(stmt, {"key_": queue_key})
 
     def take_over(self, job: AsyncJob, msid: int) -> bool:
         """Make ``msid`` the executor of a pending ``job`` whose executor is still the one

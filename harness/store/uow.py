@@ -164,6 +164,9 @@ class SqlUnitOfWork(UnitOfWork):
             name, self._savepoint = self._savepoint, None
             shared.savepoint(f"ROLLBACK TO SAVEPOINT {name}")
             shared.savepoint(f"RELEASE SAVEPOINT {name}")
+            for bound in shared.repos.values():  # what it wrote and locked is undone with it
+                for name in _READ_ONCE:
+                    bound[name].forget()
         elif not self.readonly and not shared.dirty:
             shared.discard()  # nothing of the units before it to keep
 
@@ -172,6 +175,9 @@ class SqlUnitOfWork(UnitOfWork):
             raise RuntimeError("the unit of work is not open")
         return self._conn
 
+
+#: the repositories that keep what their transaction read (each has ``forget()``)
+_READ_ONCE = ("vms", "config")
 
 #: the repositories a unit of work binds to its connection, by attribute: what its annotations name
 _REPOSITORIES: dict[str, Callable[[Connection, Callable[[], datetime]], Any]] = dict(
